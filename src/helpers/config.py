@@ -1,0 +1,80 @@
+"""Paths and settings in one place.
+
+Every path the workbook reads or writes is derived here from the project root, so that
+notebooks and helpers never spell out a path. The root is found from this file (editable
+install) or from the ``WORKBOOK_ROOT`` environment variable.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+
+def _find_root() -> Path:
+    env = os.environ.get("WORKBOOK_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").exists() and (parent / "src" / "helpers").exists():
+            return parent
+    return Path.cwd().resolve()
+
+
+ROOT: Path = _find_root()
+CONFIG_DIR = ROOT / "config"
+DATA_RAW = ROOT / "data" / "raw"
+DATA_PROCESSED = ROOT / "data" / "processed"
+DATA_REFERENCE = ROOT / "data" / "reference"
+CORRECTIONS = ROOT / "data" / "corrections.csv"
+VILLAGE_REGISTER = DATA_REFERENCE / "village_register.csv"
+REPORTS = ROOT / "reports"
+PRIVATE = ROOT / "private"
+TRUTH = ROOT / "truth"
+NOTEBOOKS = ROOT / "notebooks"
+DOCS = ROOT / "docs"
+SETTINGS_FILE = CONFIG_DIR / "workbook.yaml"
+KERNEL_NAME = "rural-workbook"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The folders one run uses; defaults are the project's own."""
+
+    raw: Path = DATA_RAW
+    processed: Path = DATA_PROCESSED
+    private: Path = PRIVATE
+    reports: Path = REPORTS
+    corrections: Path = CORRECTIONS
+    register: Path = VILLAGE_REGISTER
+
+    @classmethod
+    def make(cls, raw=None, processed=None, private=None, reports=None,
+             corrections=None, register=None) -> "Paths":
+        """Build Paths from optional overrides (str or Path); None keeps the default."""
+        d = cls()
+        pick = lambda v, default: Path(v).resolve() if v is not None else default  # noqa: E731
+        return cls(pick(raw, d.raw), pick(processed, d.processed), pick(private, d.private),
+                   pick(reports, d.reports), pick(corrections, d.corrections),
+                   pick(register, d.register))
+
+
+@lru_cache(maxsize=8)
+def _load_settings(path: str) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def settings(path: Path | None = None) -> dict:
+    """The workbook settings (config/workbook.yaml) as a dict."""
+    return _load_settings(str(path or SETTINGS_FILE))
+
+
+def resolve(path: str | Path) -> Path:
+    """A path from the config, relative to the project root unless absolute."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else ROOT / p

@@ -1,0 +1,632 @@
+"""Intake: one quarter's county submissions in, clean de-identified tables out.
+
+For every file and sheet: find the header, map headers to the data dictionary, apply the
+evaluators' corrections, parse values, normalize places, and either keep each row or set
+it aside in quarantine with a reason code (reasons.py). Rows in = clean + quarantined is
+asserted for every file and sheet. 户编码 becomes a keyed pseudonym; names, ID numbers,
+phone numbers and remarks stop here. Each quarter's result is cached under a key made of
+everything it depends on, so an unchanged quarter costs nothing the second time.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers import dictionary as dd
+from helpers import parsing as ps
+from helpers.config import Paths, settings
+from helpers.places import Crosswalk, load_register, normalize_county, normalize_place
+from helpers.pseudonym import PseudonymKey, load_key, scrub
+from helpers.readers import IntakeStop, RawSheet, list_files, locate_header, read_file, sheet_spec
+from helpers.reasons import REASONS
+from helpers.storage import assert_key, atomic_write_bytes, atomic_write_text, file_hash, read_json, write_table
+
+QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
+TABLES = ("household_quarters", "villages", "projects", "rectifications", "quarantine", "intake_log")
+CODE_MODULES = ("intake.py", "parsing.py", "readers.py", "dictionary.py", "places.py", "pseudonym.py",
+                "reasons.py", "schemas.py")
+CORRECTION_COLUMNS = ["quarter", "source_file", "sheet", "row", "column", "old", "new", "reason", "who"]
+
+
+# --------------------------------------------------------------------------------------
+# Parsing one sheet
+# --------------------------------------------------------------------------------------
+@dataclass
+class ParsedSheet:
+    """One sheet after parsing: values, the reason each row is set aside (or None)."""
+
+    source_file: str
+    sheet: str
+    county: str
+    spec: dd.Sheet
+    rows: np.ndarray                 # Excel row numbers of the rows in
+    raw: pd.DataFrame                # raw cell values by canonical column
+    values: pd.DataFrame             # parsed values by canonical column
+    reason: pd.Series
+    detail: pd.Series
+    headers: dict[str, str]          # canonical column -> header as written
+    warnings: list[str] = field(default_factory=list)
+    corrections_applied: int = 0
+
+    def flag(self, mask: pd.Series, code: str, detail: pd.Series | str = "") -> None:
+        """Set rows in ``mask`` aside with ``code`` unless an earlier check already did."""
+        assert code in REASONS, code
+        mask = pd.Series(np.asarray(mask, dtype=bool), index=self.reason.index) & self.reason.isna()
+        if not mask.any():
+            return
+        self.reason[mask] = code
+        self.detail[mask] = detail[mask] if isinstance(detail, pd.Series) else detail
+
+    @property
+    def ok(self) -> pd.Series:
+        return self.reason.isna()
+
+
+def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """True for rows whose every cell is empty."""
+    if frame.empty:
+        return np.zeros(len(frame), dtype=bool)
+    empty = frame.isna() | frame.map(lambda v: isinstance(v, str) and not v.strip())
+    return empty.all(axis=1).to_numpy()
+
+
+def _is_subtotal(raw: pd.DataFrame, first_cols: pd.DataFrame) -> pd.Series:
+    """Rows with 合计, 小计 or 总计 in a name, place or code cell, or in the first columns."""
+    cols = [c for c in ("household_code", "head_name", "county", "township", "village", "project_id",
+                        "project_name", "problem_id") if c in raw.columns]
+    probe = pd.concat([raw[cols], first_cols], axis=1)
+    hit = pd.Series(False, index=raw.index)
+    for c in range(probe.shape[1]):
+        col = probe.iloc[:, c]
+        s = col[ps.cells_where(col, lambda v: isinstance(v, str))]
+        if len(s):
+            hit.loc[s.index] |= s.str.replace(r"\s", "", regex=True).str.contains("合计|小计|总计", regex=True).to_numpy()
+    return hit
+
+
+def apply_corrections(raw: pd.DataFrame, rows: np.ndarray, headers: dict[str, str],
+                      corrections: pd.DataFrame, where: str) -> int:
+    """Apply evaluators' corrections to raw cells in place; a mismatch stops intake."""
+    if corrections.empty:
+        return 0
+    by_header = {dd.normalize_header(h): c for c, h in headers.items()}
+    position = {int(r): i for i, r in enumerate(rows)}
+    for rec in corrections.itertuples(index=False):
+        col = rec.column if rec.column in raw.columns else by_header.get(dd.normalize_header(rec.column))
+        if col is None:
+            raise IntakeStop(f"{where}: data/corrections.csv 的更正（第 {rec.row} 行，列“{rec.column}”）指向表中没有的列。请核对列名。 / "
+                             f"a correction (row {rec.row}, column '{rec.column}') names a column the sheet does not have: check the column name.")
+        i = position.get(int(rec.row))
+        if i is None:
+            raise IntakeStop(f"{where}: data/corrections.csv 的更正指向第 {rec.row} 行，但该行不是数据行。请核对行号（Excel 中看到的行号）。 / "
+                             f"a correction names row {rec.row}, which is not a data row: check the row number as Excel shows it.")
+        current = ps.clean_text(raw.iat[i, raw.columns.get_loc(col)]) or ""
+        if current != (ps.clean_text(rec.old) or ""):
+            raise IntakeStop(f"{where} 第 {rec.row} 行，列“{headers.get(col, col)}”: 更正的原值“{rec.old}”与原始数据“{current}”不符，未应用任何更正。"
+                             f"请核对 data/corrections.csv 中这一条。 / row {rec.row}, column '{headers.get(col, col)}': the correction's old value "
+                             f"'{rec.old}' does not match the raw value '{current}'; nothing was applied. Check this line of data/corrections.csv.")
+        raw.iat[i, raw.columns.get_loc(col)] = rec.new
+    return len(corrections)
+
+
+def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | None = None) -> ParsedSheet:
+    """Header, corrections, values and per-value problems of one sheet."""
+    where = f"{sheet.source_file} [{sheet.sheet}]"
+    hm = locate_header(sheet.rows, spec, where)
+    width = max((len(r) for r in sheet.rows), default=0)
+    body = sheet.rows[hm.first_data_row:]
+    frame = pd.DataFrame(body, dtype=object) if body else pd.DataFrame(columns=range(width), dtype=object)
+    frame = frame.reindex(columns=range(width))
+    excel_rows = np.arange(hm.first_data_row + 1, hm.first_data_row + 1 + len(frame))
+    keep = ~_blank_rows(frame)
+    frame = frame.loc[keep].reset_index(drop=True)
+    excel_rows = excel_rows[keep]
+
+    warnings = []
+    if hm.extra:
+        warnings.append(f"{where}: 多余的列已忽略 / extra columns ignored: {'、'.join(hm.extra)}")
+    if hm.duplicated:
+        warnings.append(f"{where}: 重复的列只读第一列 / duplicated columns, the first one read: {'、'.join(hm.duplicated)}")
+    found = {c.name: j for j, c in hm.columns.items()}
+    for col in spec.columns:
+        if col.name not in found:
+            if col.required:
+                raise IntakeStop(f"{where}: 缺少必填列“{col.header}”。请在表头加上这一列（也可写作：{'、'.join(col.synonyms) or '无'}）后重新提交。 / "
+                                 f"the required column '{col.header}' is missing: add it to the header "
+                                 f"(also accepted: {', '.join(col.synonyms) or 'none'}) and submit again.")
+            if not col.personal:
+                warnings.append(f"{where}: 缺少可选列“{col.header}”，按空值处理 / optional column '{col.header}' absent, left empty")
+    raw = pd.DataFrame({c.name: frame[found[c.name]] if c.name in found else pd.Series(None, index=frame.index, dtype=object)
+                        for c in spec.columns}, index=frame.index)
+    headers = {c.name: hm.header_text.get(found[c.name], c.header) if c.name in found else c.header for c in spec.columns}
+    applied = apply_corrections(raw, excel_rows, headers, corrections, where) if corrections is not None else 0
+
+    reason = pd.Series(None, index=raw.index, dtype=object)
+    detail = pd.Series("", index=raw.index, dtype=object)
+    parsed = ParsedSheet(sheet.source_file, sheet.sheet, sheet.county, spec, excel_rows, raw,
+                         pd.DataFrame(index=raw.index), reason, detail, headers, warnings, applied)
+    parsed.flag(_is_subtotal(raw, frame.iloc[:, :2]), "subtotal")
+
+    values, bad_detail = {}, pd.Series("", index=raw.index, dtype=object)
+    for col in spec.columns:
+        r = raw[col.name]
+        scale = hm.scale.get(found.get(col.name, -1), 1.0 if col.kind == "amount" else 10000.0)
+        if col.kind in ("amount", "wan"):
+            v, bad = ps.parse_number(r, scale)
+        elif col.kind == "int":
+            v, bad = ps.parse_number(r)
+            bad = bad | (v.notna() & (v != v.round()))
+        elif col.kind == "date":
+            v, bad = ps.parse_date(r)
+        elif col.kind == "quarter":
+            v, bad = ps.parse_quarter(r)
+        elif col.kind == "yesno":
+            v, bad = ps.parse_yesno(r)
+        elif col.kind == "category":
+            v, bad = ps.parse_category(r, col.values)
+        elif col.kind == "code":
+            v, bad = ps.household_code_status(r)
+            bad = pd.Series(False, index=r.index)  # judged separately (household_code reason)
+        else:
+            v, bad = ps.parse_text(r), pd.Series(False, index=r.index)
+        missing = v.isna() & ~bad if not col.nullable and col.kind != "code" else pd.Series(False, index=r.index)
+        problem = (bad | missing).to_numpy()
+        if problem.any():
+            bad_detail[problem] += f"{headers[col.name]}；"
+        values[col.name] = v
+    parsed.values = pd.DataFrame(values, index=raw.index)
+    parsed.bad_detail = bad_detail  # type: ignore[attr-defined]
+    return parsed
+
+
+def _bad_values(p: ParsedSheet, skip: tuple[str, ...] = ()) -> None:
+    d = p.bad_detail  # type: ignore[attr-defined]
+    p.flag(d != "", "bad_value", "无法识别或为空 / unreadable or blank: " + d.str.rstrip("；"))
+
+
+def _check_county(p: ParsedSheet) -> None:
+    written = p.raw["county"].map(ps.clean_text).astype("string")
+    county = p.raw["county"].map(normalize_county).astype("string")
+    p.values["county"] = county
+    p.flag((written.notna() & county.isna()).to_numpy(), "unknown_place",
+           "县(区) / county: " + written.fillna("").astype(str))
+
+
+def validate_households(p: ParsedSheet, crosswalk: Crosswalk, cfg: dict) -> None:
+    """Row checks of 农户监测 in the order of the spec's table; the first problem wins."""
+    v = p.values
+    codes, unusable = ps.household_code_status(p.raw["household_code"])
+    v["household_code"] = codes
+    p.flag(unusable, "household_code", "户编码 / household code: " + p.raw["household_code"].map(
+        lambda x: "数字格式 / stored as a number" if isinstance(x, (int, float)) and x == x else "非18位 / not 18 digits"))
+    _check_county(p)
+    v["township"] = p.raw["township"].map(normalize_place).astype("string")
+    written = p.raw["village"].map(normalize_place).astype("string")
+    v["village"] = crosswalk.resolve(v["county"], written)
+    p.flag(v["county"].notna() & written.notna() & v["village"].isna(), "unknown_place",
+           "行政村 / village: " + written.fillna("").astype(str))
+    _bad_values(p)
+    tol = np.maximum(cfg["income_abs_tolerance"], cfg["income_rel_tolerance"] * v["income_total"].abs())
+    parts = v[["income_wage", "income_business", "income_property", "income_transfer"]].sum(axis=1)
+    impossible = ((v["labour"] > v["household_size"]) | (v["household_size"] < 1) |
+                  (v["household_size"] > cfg["max_household_size"]) | (v["labour"] < 0) |
+                  (v[["income_wage", "income_property", "income_transfer", "industry_subsidy", "microcredit"]] < 0).any(axis=1) |
+                  (v[["income_wage", "income_business", "income_property", "income_transfer", "income_total"]].abs()
+                   > cfg["max_quarter_income"]).any(axis=1))
+    p.flag(impossible.fillna(False), "impossible_value")
+    p.flag(((parts - v["income_total"]).abs() > tol).fillna(False), "income_parts",
+           "差额 / difference: " + (v["income_total"] - parts).round(2).astype(str))
+
+
+def validate_other(p: ParsedSheet, crosswalk: Crosswalk | None = None) -> None:
+    """Row checks of 行政村, 项目资金 and 问题整改."""
+    _check_county(p)
+    v = p.values
+    if "township" in v:
+        v["township"] = p.raw["township"].map(normalize_place).astype("string")
+        v["village"] = p.raw["village"].map(normalize_place).astype("string")
+    if "description" in v:
+        v["description"] = scrub(v["description"])
+    _bad_values(p)
+    amounts = [c.name for c in p.spec.columns if c.kind in ("amount", "wan", "int")]
+    p.flag((v[amounts] < 0).any(axis=1).fillna(False), "impossible_value")
+
+
+def mark_duplicates(frame: pd.DataFrame, key: list[str], compare: list[str]) -> pd.Series:
+    """'duplicate' for identical repeats after the first, 'conflicting_duplicate' for all rows of
+    a key whose values differ; None elsewhere."""
+    out = pd.Series(None, index=frame.index, dtype=object)
+    dup_any = frame.duplicated(key, keep=False)
+    if not dup_any.any():
+        return out
+    sub = frame.loc[dup_any, key + compare].astype("string").fillna("<NA>")
+    n_versions = sub.drop_duplicates().groupby(key).size()
+    conflicting = sub.set_index(key).index.isin(n_versions[n_versions > 1].index)
+    out.loc[sub.index[conflicting]] = "conflicting_duplicate"
+    identical = sub[~conflicting]
+    repeat = identical.duplicated(key, keep="first")
+    out.loc[identical.index[repeat.to_numpy()]] = "duplicate"
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# One quarter
+# --------------------------------------------------------------------------------------
+@dataclass
+class QuarterResult:
+    """The clean tables, quarantine and log of one quarter, plus private lists."""
+
+    quarter: str
+    tables: dict[str, pd.DataFrame]
+    private_quarantine: pd.DataFrame
+    codes: pd.DataFrame
+    warnings: list[str]
+
+
+def load_corrections(path: Path) -> pd.DataFrame:
+    """data/corrections.csv (empty frame if the file is absent)."""
+    if not path.exists():
+        return pd.DataFrame(columns=CORRECTION_COLUMNS)
+    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    missing = set(CORRECTION_COLUMNS) - set(frame.columns)
+    if missing:
+        raise IntakeStop(f"{path}: 缺少列 {sorted(missing)}。 / the corrections file lacks columns {sorted(missing)}.")
+    bad_row = ~frame["row"].str.fullmatch(r"\d+")
+    if bad_row.any():
+        raise IntakeStop(f"{path}: 第 {int(np.flatnonzero(bad_row)[0]) + 2} 行的 row 不是整数。 / row is not a whole number "
+                         f"on line {int(np.flatnonzero(bad_row)[0]) + 2}.")
+    return frame
+
+
+def _quarantine_frame(p: ParsedSheet, quarter: str, mask: pd.Series, key: PseudonymKey) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shared quarantine rows (no personal data) and the private version with 户编码."""
+    idx = mask[mask].index
+    personal = [c.name for c in p.spec.columns if c.personal]
+    shown = [c.name for c in p.spec.columns if not c.personal]
+    raw_text = p.raw.loc[idx, shown].map(lambda x: ps.clean_text(x) if not hasattr(x, "isoformat") else x.isoformat())
+    values = [json.dumps({p.headers[c]: t for c, t in zip(shown, row) if t is not None}, ensure_ascii=False)
+              for row in raw_text.itertuples(index=False)]
+    if "household_code" in p.values:
+        hid = key.pseudonymize(p.values.loc[idx, "household_code"])
+    else:
+        hid = pd.Series(pd.NA, index=idx, dtype="string")
+    reason = p.reason[idx]
+    shared = pd.DataFrame({
+        "quarter": quarter, "source_file": p.source_file, "sheet": p.sheet,
+        "row": p.rows[np.asarray(p.reason.index.get_indexer(idx))].astype("int64"),
+        "county": p.county, "reason": reason.astype("string"),
+        "reason_zh": reason.map(lambda r: REASONS[r][0]).astype("string"),
+        "reason_en": reason.map(lambda r: REASONS[r][1]).astype("string"),
+        "detail": scrub(p.detail[idx].astype("string")), "household_id": hid.astype("string"),
+        "values": pd.Series(values, index=idx, dtype="string"),
+    })
+    private = shared.copy()
+    if "household_code" in personal:
+        private.insert(5, "户编码", p.raw.loc[idx, "household_code"].map(ps.clean_text).astype("string"))
+    return shared.reset_index(drop=True), private.reset_index(drop=True)
+
+
+HQ_COLUMNS = ["household_id", "quarter", "county", "township", "village", "household_type", "monitor_type",
+              "risk_eliminated", "risk_eliminated_date", "household_size", "labour", "relocated",
+              "income_wage", "income_business", "income_property", "income_transfer", "income_total",
+              "income_per_capita", "industry_support", "industry_start", "industry_subsidy",
+              "employment_support", "employment_start", "microcredit", "workers", "source_file", "source_row"]
+
+
+def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: pd.DataFrame,
+                    register: pd.DataFrame, cfg: dict) -> QuarterResult:
+    """Read, parse, check and de-identify one quarter's submissions."""
+    folder = paths.raw / quarter
+    files, warnings = list_files(folder, quarter)
+    if not files:
+        raise IntakeStop(f"{folder}: 文件夹中没有 {quarter} 的提交文件。 / no submission files for {quarter} in this folder.")
+    sheets: dict[tuple[str, str], RawSheet] = {}
+    log_rows = []
+    for sub in files:
+        for raw in read_file(sub):
+            spec = sheet_spec(raw.sheet)
+            if spec is None:
+                warnings.append(f"{raw.source_file} [{raw.sheet}]: 多余的工作表已忽略 / extra sheet ignored")
+                continue
+            if (sub.county, spec.name) in sheets:
+                raise IntakeStop(f"{raw.source_file} [{raw.sheet}]: {sub.county} 的“{spec.name}”提交了两次"
+                                 f"（另见 {sheets[(sub.county, spec.name)].source_file}）。请只保留一份。 / "
+                                 f"{sub.county} sent sheet '{spec.name}' twice: keep one.")
+            raw.sheet = spec.name
+            sheets[(sub.county, spec.name)] = raw
+    counties = sorted({s.county for s in files}, key=dd.COUNTIES.index)
+    for county in counties:
+        for spec in dd.SHEETS:
+            if (county, spec.name) not in sheets:
+                source = next(f.path.name for f in files if f.county == county)
+                if spec.essential:
+                    raise IntakeStop(f"{source}: {county} 缺少“{spec.name}”工作表（或 {quarter}_{county}_{spec.name}.csv）。"
+                                     f"请补交这张表。 / the '{spec.name}' sheet is missing for {county}: submit it.")
+                msg = (f"{source}: {county} 缺少“{spec.name}”表，本季度该县此表为空 / "
+                       f"sheet '{spec.name}' missing: {county}'s {spec.table} is empty this quarter")
+                warnings.append(msg)
+                log_rows.append(dict(quarter=quarter, county=county, source_file=source, sheet=spec.name,
+                                     encoding="", rows_in=0, rows_clean=0, rows_quarantined=0,
+                                     corrections=0, warnings=msg, missing_sheet=True))
+    for county in set(dd.COUNTIES) - set(counties):
+        warnings.append(f"{quarter}: {county} 本季度没有提交 / no submission from {county} this quarter")
+
+    def corr_for(raw: RawSheet) -> pd.DataFrame:
+        c = corrections[(corrections["quarter"] == quarter) & (corrections["source_file"] == raw.source_file)
+                        & (corrections["sheet"].map(lambda s: sheet_spec(s) is not None and sheet_spec(s).name == raw.sheet))]
+        return c
+
+    used_corrections = 0
+    parsed: dict[tuple[str, str], ParsedSheet] = {}
+    for (county, name), raw in sheets.items():
+        c = corr_for(raw)
+        parsed[(county, name)] = parse_sheet(raw, dd.SHEET_BY_NAME[name], c)
+        used_corrections += len(c)
+    expected = int((corrections["quarter"] == quarter).sum())
+    if used_corrections != expected:
+        raise IntakeStop(f"data/corrections.csv: {quarter} 有 {expected} 条更正，但只有 {used_corrections} 条对应到本季度的文件和工作表。"
+                         f"请核对 source_file 和 sheet。 / {expected} corrections for {quarter}, but only {used_corrections} "
+                         f"name a file and sheet of this quarter: check source_file and sheet.")
+
+    # Villages first: their 原村名 extend the crosswalk for the quarter.
+    village_frames = []
+    for (county, name), p in parsed.items():
+        if name == dd.VILLAGES.name:
+            validate_other(p)
+            ok = p.ok
+            v = p.values[ok]
+            village_frames.append(pd.DataFrame({"county": v["county"], "township": v["township"],
+                                                "village": v["village"], "former_names": p.raw.loc[ok, "former_names"]}))
+    crosswalk = Crosswalk(register, pd.concat(village_frames) if village_frames else None)
+    for (county, name), p in parsed.items():
+        if name == dd.HOUSEHOLDS.name:
+            validate_households(p, crosswalk, cfg)
+        elif name != dd.VILLAGES.name:
+            validate_other(p)
+
+    # Duplicates across the whole quarter, among rows that passed every other check.
+    for spec in dd.SHEETS:
+        group = [(k, p) for k, p in parsed.items() if k[1] == spec.name]
+        if not group:
+            continue
+        keycols = ["household_code"] if spec is dd.HOUSEHOLDS else [c for c in spec.key if c != "quarter"]
+        compare = [c.name for c in spec.columns if not c.personal and c.name not in keycols]
+        frames = [p.values.loc[p.ok, keycols + compare].assign(_sheet=i) for i, (_, p) in enumerate(group)]
+        allrows = pd.concat(frames)
+        allrows.index = pd.MultiIndex.from_arrays([allrows["_sheet"], allrows.index])
+        marks = mark_duplicates(allrows.drop(columns="_sheet"), keycols, compare)
+        for i, (_, p) in enumerate(group):
+            m = marks[marks.index.get_level_values(0) == i].droplevel(0)
+            for code in ("duplicate", "conflicting_duplicate"):
+                hit = pd.Series(False, index=p.reason.index)
+                hit.loc[m[m == code].index] = True
+                p.flag(hit, code, "与同季度其他行重复 / repeats another row of the quarter")
+
+    # Assemble clean tables, quarantine and the log.
+    clean: dict[str, list[pd.DataFrame]] = {s.table: [] for s in dd.SHEETS}
+    quarantine, private, codes = [], [], []
+    for (county, name), p in parsed.items():
+        ok = p.ok
+        v = p.values.loc[ok].copy()
+        v["quarter"] = quarter
+        if name == dd.HOUSEHOLDS.name:
+            v["household_id"] = key.pseudonymize(v["household_code"])
+            codes.append(pd.DataFrame({"household_id": v["household_id"], "户编码": v["household_code"]}))
+            v["income_per_capita"] = v["income_total"] / v["household_size"]
+            v["source_file"] = p.source_file
+            v["source_row"] = p.rows[ok.to_numpy()]
+            v = v[HQ_COLUMNS]
+        else:
+            v = v[[c.name for c in p.spec.columns if not c.personal] + ["quarter"]]
+        clean[p.spec.table].append(v)
+        q_shared, q_private = _quarantine_frame(p, quarter, ~ok, key)
+        quarantine.append(q_shared)
+        private.append(q_private)
+        rows_in, rows_clean, rows_q = len(p.values), int(ok.sum()), int((~ok).sum())
+        assert rows_in == rows_clean + rows_q == len(v) + len(q_shared), (p.source_file, p.sheet)
+        log_rows.append(dict(quarter=quarter, county=county, source_file=p.source_file, sheet=p.sheet,
+                             encoding=sheets[(county, name)].encoding or "xlsx", rows_in=rows_in,
+                             rows_clean=rows_clean, rows_quarantined=rows_q, corrections=p.corrections_applied,
+                             warnings="; ".join(p.warnings), missing_sheet=False))
+        warnings.extend(p.warnings)
+
+    tables = {}
+    for spec in dd.SHEETS:
+        frames = [f for f in clean[spec.table] if len(f)]
+        tables[spec.table] = (pd.concat(frames, ignore_index=True) if frames else
+                              _empty_table(spec)).reset_index(drop=True)
+    tables["quarantine"] = pd.concat(quarantine, ignore_index=True) if quarantine else pd.DataFrame()
+    tables["intake_log"] = pd.DataFrame(log_rows)
+    from helpers.schemas import validate_quarter
+
+    validate_quarter(tables)
+    return QuarterResult(quarter, tables, pd.concat(private, ignore_index=True),
+                         pd.concat(codes, ignore_index=True).drop_duplicates() if codes else pd.DataFrame(),
+                         warnings)
+
+
+def _empty_table(spec: dd.Sheet) -> pd.DataFrame:
+    cols = HQ_COLUMNS if spec is dd.HOUSEHOLDS else [c.name for c in spec.columns if not c.personal] + ["quarter"]
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+
+
+# --------------------------------------------------------------------------------------
+# The cache and the processed tables
+# --------------------------------------------------------------------------------------
+def available_quarters(raw: Path) -> list[str]:
+    """Quarter folders (YYYYQn) in data/raw, in order."""
+    if not raw.exists():
+        return []
+    return sorted(p.name for p in raw.iterdir() if p.is_dir() and QUARTER_RE.match(p.name))
+
+
+def code_version() -> str:
+    """Hash of the intake code and the data dictionary: any change invalidates the cache."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in CODE_MODULES:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_key(quarter: str, paths: Paths, key: PseudonymKey, corrections: pd.DataFrame, cfg: dict) -> str:
+    """What a quarter's intake depends on: raw files, code, dictionary, crosswalk, corrections, key."""
+    folder = paths.raw / quarter
+    parts = {
+        "files": {p.name: file_hash(p) for p in sorted(folder.iterdir()) if p.is_file()},
+        "code": code_version(),
+        "register": file_hash(paths.register),
+        "corrections": corrections[corrections["quarter"] == quarter].to_csv(index=False),
+        "key": key.fingerprint,
+        "settings": cfg,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:24]
+
+
+@dataclass
+class IntakeSummary:
+    """What one intake run did."""
+
+    quarter: str
+    quarters: list[str]
+    processed: list[str]
+    cached: list[str]
+    log: pd.DataFrame
+    warnings: list[str]
+    key_fingerprint: str
+    seconds: float
+
+
+def run_intake(quarter: str | None = None, paths: Paths | None = None, key: PseudonymKey | None = None,
+               progress=None) -> IntakeSummary:
+    """Bring data/processed up to ``quarter`` (default: the latest in data/raw).
+
+    Every quarter folder up to ``quarter`` is read (or taken from the cache when nothing it
+    depends on changed); the processed tables then cover all of them.
+    """
+    t0 = time.perf_counter()
+    paths = paths or Paths()
+    say = progress or (lambda msg: None)
+    quarters = available_quarters(paths.raw)
+    if not quarters:
+        raise IntakeStop(f"{paths.raw}: 没有季度文件夹（如 2023Q2/）。请先放入各县区的提交文件，或运行 workbook simulate。 / "
+                         f"no quarter folders (such as 2023Q2/): add the county submissions, or run workbook simulate.")
+    quarter = quarter or quarters[-1]
+    if quarter not in quarters:
+        raise IntakeStop(f"{paths.raw}: 没有季度 {quarter}。可选 / no quarter {quarter}; available: {', '.join(quarters)}")
+    quarters = [q for q in quarters if q <= quarter]
+    key = key or load_key()
+    cfg = settings()["intake"]
+    manifest_path = paths.processed / "manifest.json"
+    manifest = read_json(manifest_path)
+    if manifest.get("key_fingerprint") and manifest["key_fingerprint"] != key.fingerprint:
+        raise IntakeStop(f"{paths.processed}: 现有数据由指纹为 {manifest['key_fingerprint']} 的密钥生成，当前密钥指纹为 {key.fingerprint}，"
+                         f"拒绝混用。请使用本局统一的密钥，或删除 data/processed 后全部重建。 / the processed tables were made under "
+                         f"key fingerprint {manifest['key_fingerprint']} but the current key is {key.fingerprint}: refusing to mix. "
+                         f"Use the bureau's key, or delete data/processed and rebuild.")
+    corrections = load_corrections(paths.corrections)
+    register = load_register(paths.register)
+    cache_root = paths.processed / "_cache"
+    processed, cached, warnings, parts = [], [], [], {t: [] for t in TABLES}
+    for q in quarters:
+        ck = cache_key(q, paths, key, corrections, cfg)
+        qdir = cache_root / q
+        stamp = read_json(qdir / "cache.json")
+        if stamp.get("key") == ck and all((qdir / f"{t}.parquet").exists() for t in TABLES):
+            cached.append(q)
+            say(f"{q}: 未变化，使用缓存 / unchanged, cached")
+            tables = {t: pd.read_parquet(qdir / f"{t}.parquet") for t in TABLES}
+            warnings.extend(stamp.get("warnings", []))
+        else:
+            say(f"{q}: 读取提交文件 / reading submissions ...")
+            res = process_quarter(q, paths, key, corrections, register, cfg)
+            tables = res.tables
+            for t in TABLES:
+                spec_key = None if t in ("quarantine", "intake_log") else _table_key(t)
+                write_table(tables[t], qdir / f"{t}.parquet", spec_key, f"{q}/{t}", {"key_fingerprint": key.fingerprint})
+            pdir = paths.private / q
+            _write_private_csv(res.private_quarantine, pdir / "quarantine.csv")
+            if len(res.codes):
+                write_table(res.codes, pdir / "household_codes.parquet", ["household_id"], f"{q}/household_codes")
+            atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res.warnings},
+                                                             ensure_ascii=False, indent=1))
+            warnings.extend(res.warnings)
+            processed.append(q)
+        for t in TABLES:
+            parts[t].append(tables[t])
+    _write_processed(parts, paths, key, quarters, manifest_path)
+    log = pd.concat(parts["intake_log"], ignore_index=True)
+    return IntakeSummary(quarter, quarters, processed, cached, log, warnings, key.fingerprint,
+                         time.perf_counter() - t0)
+
+
+def _table_key(table: str) -> list[str]:
+    spec = next(s for s in dd.SHEETS if s.table == table)
+    return list(spec.key)
+
+
+def _write_private_csv(frame: pd.DataFrame, path: Path) -> None:
+    """A household-level list for evaluators (UTF-8 with BOM so that Excel opens it)."""
+    atomic_write_bytes(path, frame.to_csv(index=False).encode("utf-8-sig"))
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f.columns)]
+    nonempty = [f for f in frames if len(f)]
+    return pd.concat(nonempty or frames[:1], ignore_index=True) if frames else pd.DataFrame()
+
+
+def build_households(hq: pd.DataFrame) -> pd.DataFrame:
+    """One row per household ever seen: place and type from its latest quarter, first and last quarter."""
+    if hq.empty:
+        return pd.DataFrame(columns=["household_id", "county", "township", "village", "household_type",
+                                     "relocated", "first_quarter", "last_quarter", "quarters_seen"])
+    s = hq.sort_values(["household_id", "quarter"])
+    g = s.groupby("household_id", sort=False)
+    last = g[["county", "township", "village", "household_type", "relocated"]].last()
+    out = last.assign(first_quarter=g["quarter"].first(), last_quarter=g["quarter"].last(),
+                      quarters_seen=g.size().astype("int64"))
+    return out.reset_index()
+
+
+def _write_processed(parts: dict[str, list[pd.DataFrame]], paths: Paths, key: PseudonymKey,
+                     quarters: list[str], manifest_path: Path) -> None:
+    meta = {"key_fingerprint": key.fingerprint, "quarters": ",".join(quarters)}
+    tables = {t: _concat(parts[t]) for t in TABLES}
+    tables["households"] = build_households(tables["household_quarters"])
+    keys = {"households": ["household_id"], "household_quarters": ["household_id", "quarter"],
+            "villages": list(dd.VILLAGES.key), "projects": list(dd.PROJECTS.key),
+            "rectifications": list(dd.RECTIFICATIONS.key), "quarantine": ["quarter", "source_file", "sheet", "row"],
+            "intake_log": ["quarter", "source_file", "sheet"]}
+    for name, frame in tables.items():
+        write_table(frame, paths.processed / f"{name}.parquet", keys[name], name, meta)
+    manifest = {"key_fingerprint": key.fingerprint, "quarters": quarters,
+                "rows": {n: int(len(f)) for n, f in tables.items()}}
+    atomic_write_text(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=1))
+
+
+def load_table(name: str, paths: Paths | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    """A processed table by name (households, household_quarters, villages, projects, ...)."""
+    paths = paths or Paths()
+    path = paths.processed / f"{name}.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist yet: run `workbook intake` first.")
+    frame = pd.read_parquet(path, columns=columns)
+    return frame
+
+
+def assert_accounting(log: pd.DataFrame) -> None:
+    """rows_in = rows_clean + rows_quarantined for every file and sheet."""
+    bad = log[log["rows_in"] != log["rows_clean"] + log["rows_quarantined"]]
+    assert bad.empty, f"row accounting broken for {bad[['source_file', 'sheet']].to_dict('records')}"
+
+
+__all__ = ["run_intake", "process_quarter", "parse_sheet", "IntakeStop", "load_table", "available_quarters",
+           "build_households", "mark_duplicates", "assert_key"]

@@ -1,0 +1,246 @@
+"""Reading hand-typed cell values: numbers, amounts, dates, quarters, yes/no, codes.
+
+Every parser works on a pandas Series of raw cell values (whatever Excel or a CSV gave:
+float, int, str, datetime or None) and returns the parsed Series plus a boolean Series
+``bad`` marking cells that held something but could not be read. Parsers never guess:
+a value they cannot read is marked bad, and intake sets its row aside.
+
+The fast path is vectorized (``pd.to_numeric``); the slow, rule-based parse runs once per
+distinct messy value, so a large file with a few odd cells costs little more than a
+clean one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+NONE_WORDS = {"—", "——", "-", "--", "－", "/", "／", "无", "\\", "–", "―"}
+_NUM_RE = re.compile(r"^([+-]?\d+(?:\.\d+)?)(万元|万|元|人|户|亩)?$")
+_QUARTER_RE = re.compile(r"^(\d{4})[-年]?(?:第)?[Qq]?([1-4一二三四])(?:季度|季)?$")
+_QUARTER_RE2 = re.compile(r"^(\d{4})年?(?:第)?([1-4一二三四])季度?$")
+_DATE_RE = re.compile(r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*[.\-/月]\s*(\d{1,2})\s*日?$")
+_MONTH_RE = re.compile(r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*月?$")
+_CN_DIGIT = {"一": "1", "二": "2", "三": "3", "四": "4"}
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+YES = {"是", "y", "yes", "√", "✓", "✔", "1", "true", "有", "对"}
+NO = {"否", "n", "no", "×", "✗", "x", "0", "false", "无"}
+
+
+def clean_text(value: object) -> str | None:
+    """A cell as tidy text: NFKC (full-width to half-width), trimmed; blank gives None."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return repr(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    return s or None
+
+
+def cells_where(s: pd.Series, predicate) -> pd.Series:
+    """Boolean Series: ``predicate(value)`` for each cell (missing cells give False)."""
+    return pd.Series(np.fromiter((v is not None and v is not pd.NA and predicate(v) for v in s), bool, len(s)),
+                     index=s.index)
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    """True where a raw cell is empty (None, NaN or only whitespace)."""
+    return s.isna() | cells_where(s, lambda v: isinstance(v, str) and not v.strip())
+
+
+def _parse_number_text(text: str) -> tuple[float, str]:
+    """Parse one messy number; returns (value, unit) with unit '' , '元', '万', or 'bad'."""
+    s = unicodedata.normalize("NFKC", text).strip()
+    if s in NONE_WORDS:
+        return 0.0, "none"
+    s = s.replace(",", "").replace(" ", "").replace("，", "")
+    m = _NUM_RE.match(s)
+    if not m:
+        return math.nan, "bad"
+    value = float(m.group(1))
+    unit = m.group(2) or ""
+    if unit in ("万", "万元"):
+        return value * 10000.0, "万"
+    return value, unit
+
+
+def parse_number(raw: pd.Series, scale: float = 1.0) -> tuple[pd.Series, pd.Series]:
+    """Numbers typed any way: '3,562', '3562人', '1.2万', full-width digits, '—' for none.
+
+    ``scale`` multiplies plain numbers (10000 for a column in 万元); a number written with
+    its own unit ('1.2万', '12000元') keeps that unit. Returns (values as float, bad mask).
+    """
+    if raw.empty:
+        return pd.Series(np.nan, index=raw.index, dtype="float64"), pd.Series(False, index=raw.index)
+    blank = _blank(raw)
+    fast = pd.to_numeric(raw.where(~cells_where(raw, lambda v: isinstance(v, (bool, dt.date)))), errors="coerce")
+    out = fast.astype("float64") * scale
+    need = out.isna() & ~blank
+    bad = pd.Series(False, index=raw.index)
+    if need.any():
+        cache: dict[object, tuple[float, str]] = {}
+        vals = []
+        for v in raw[need]:
+            key = v if isinstance(v, (str, int, float)) else repr(v)
+            if key not in cache:
+                cache[key] = _parse_number_text(str(v)) if not isinstance(v, (dt.date, bool)) else (math.nan, "bad")
+            vals.append(cache[key])
+        number = np.array([v for v, _ in vals], dtype="float64")
+        unit = np.array([u for _, u in vals], dtype=object)
+        number = np.where(unit == "", number * scale, number)  # '12000元' or '1.2万' carry their unit
+        out[need] = number
+        bad[need] = unit == "bad"
+    return out, bad
+
+
+def excel_serial_to_date(x: float) -> pd.Timestamp:
+    """An Excel serial day number (1900 system) as a date."""
+    return pd.Timestamp(EXCEL_EPOCH + dt.timedelta(days=float(x))).normalize()
+
+
+def _parse_date_one(v: object) -> pd.Timestamp | None:
+    if isinstance(v, (dt.datetime, dt.date)):
+        return pd.Timestamp(v).normalize()
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if 20000 <= v <= 80000:
+            return excel_serial_to_date(v)
+        return None
+    s = unicodedata.normalize("NFKC", str(v)).strip()
+    if re.fullmatch(r"\d{5}(\.0+)?", s) and 20000 <= float(s) <= 80000:
+        return excel_serial_to_date(float(s))
+    m = _DATE_RE.match(s) or re.match(r"^(\d{4})(\d{2})(\d{2})$", s)
+    if m:
+        try:
+            return pd.Timestamp(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    m = re.match(r"^(\d{4}-\d{2}-\d{2})[ T]\d{2}:\d{2}(:\d{2})?$", s)
+    if m:
+        return pd.Timestamp(m.group(1))
+    return None
+
+
+def parse_date(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dates as Excel serials, '2023.7.11', '2023-07-11', '2023/7/11', '2023年7月11日', or datetimes."""
+    blank = _blank(raw)
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+    bad = pd.Series(False, index=raw.index)
+    todo = raw[~blank]
+    if len(todo):
+        cache: dict[object, pd.Timestamp | None] = {}
+        parsed = []
+        for v in todo:
+            key = v if isinstance(v, (str, int, float)) else repr(v)
+            if key not in cache:
+                cache[key] = _parse_date_one(v)
+            parsed.append(cache[key])
+        ok = np.array([p is not None for p in parsed])
+        out.loc[todo.index[ok]] = pd.to_datetime([p for p in parsed if p is not None]).astype("datetime64[us]")
+        bad.loc[todo.index[~ok]] = True
+    return out, bad
+
+
+def quarter_of(ts: pd.Timestamp) -> str:
+    """'2023Q3' for any date in July to September 2023."""
+    return f"{ts.year}Q{(ts.month - 1) // 3 + 1}"
+
+
+def _parse_quarter_one(v: object) -> str | None:
+    if isinstance(v, str):
+        s = unicodedata.normalize("NFKC", v).strip().replace(" ", "")
+        m = _QUARTER_RE.match(s) or _QUARTER_RE2.match(s)
+        if m:
+            q = _CN_DIGIT.get(m.group(2), m.group(2))
+            return f"{m.group(1)}Q{q}"
+        m = _MONTH_RE.match(s)
+        if m and 1 <= int(m.group(2)) <= 12:
+            return f"{m.group(1)}Q{(int(m.group(2)) - 1) // 3 + 1}"
+    d = _parse_date_one(v)
+    return quarter_of(d) if d is not None else None
+
+
+def parse_quarter(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Quarters as '2023Q2', '2023年二季度', '2023年第2季度', or any date form (a date means its quarter)."""
+    blank = _blank(raw)
+    out = pd.Series(None, index=raw.index, dtype="string")
+    bad = pd.Series(False, index=raw.index)
+    todo = raw[~blank]
+    if len(todo):
+        cache: dict[object, str | None] = {}
+        parsed = []
+        for v in todo:
+            key = v if isinstance(v, (str, int, float)) else repr(v)
+            if key not in cache:
+                cache[key] = _parse_quarter_one(v)
+            parsed.append(cache[key])
+        arr = pd.Series(parsed, index=todo.index, dtype="string")
+        out.loc[todo.index] = arr
+        bad.loc[todo.index] = arr.isna().to_numpy()
+    return out, bad
+
+
+def parse_yesno(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Yes/no written 是/否, Y/N, √/×, 1/0 (or True/False) as a nullable boolean."""
+    blank = _blank(raw)
+
+    def one(v):
+        if isinstance(v, bool):
+            return v
+        s = clean_text(v)
+        if s is None:
+            return None
+        s = s.lower()
+        if s in YES:
+            return True
+        if s in NO:
+            return False
+        return "bad"
+
+    mapped = raw.map(one)
+    bad = (mapped == "bad") & ~blank
+    out = mapped.where(~bad.astype(bool), None).astype("boolean")
+    return out, bad.astype(bool)
+
+
+def parse_text(raw: pd.Series) -> pd.Series:
+    """Text cells trimmed and NFKC-normalized; blanks become missing."""
+    return raw.map(clean_text).astype("string")
+
+
+def parse_category(raw: pd.Series, allowed: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
+    """Text that must be one of ``allowed`` (after trimming); anything else is bad."""
+    text = parse_text(raw)
+    bad = text.notna() & ~text.isin(allowed)
+    return text, bad.fillna(False).astype(bool)
+
+
+def household_code_status(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """户编码 as 18-digit text, and a mask of codes that cannot be used.
+
+    A code stored as a number (Excel turned it into 5.11921E+17 and the digits are lost),
+    written in scientific notation, or not exactly 18 digits is unusable: such a row cannot
+    be linked across quarters.
+    """
+    def one(v):
+        if v is None or isinstance(v, (int, float)):
+            return None  # numbers: digits lost (or never a code)
+        s = unicodedata.normalize("NFKC", str(v)).strip().lstrip("'").replace(" ", "")
+        return s if re.fullmatch(r"\d{18}", s) else None
+
+    codes = raw.map(one).astype("string")
+    return codes, codes.isna()
+
+
+def split_names(value: object) -> list[str]:
+    """'骡子坡村、青山梁村，太平社区' -> ['骡子坡村', '青山梁村', '太平社区']."""
+    s = clean_text(value)
+    if not s:
+        return []
+    return [p.strip() for p in re.split(r"[、,，;；/ ]+", s) if p.strip()]

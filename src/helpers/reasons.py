@@ -1,0 +1,35 @@
+"""Quarantine reason codes, each with a sentence in Chinese and English."""
+from __future__ import annotations
+
+REASONS: dict[str, tuple[str, str]] = {
+    "unknown_place": (
+        "县(区)不在巴中市五县区之内，或行政村既不在本县本季度的行政村表中，也不在村名登记册中。",
+        "County not among the five, or the village is in neither the county's 行政村 sheet for the quarter nor the village register."),
+    "subtotal": (
+        "合计/小计行，不是一户（一个项目）的数据。",
+        "A subtotal row (合计, 小计), not a household or project."),
+    "household_code": (
+        "户编码不是18位数字，或被 Excel 存成了数字（科学计数法，后几位已丢失），无法跨季度关联。请在原表中把户编码列设为文本后重填。",
+        "The household code is not 18 digits, or Excel stored it as a number (scientific notation, digits lost), so the row cannot be linked across quarters. Format the column as text and re-enter it."),
+    "duplicate": (
+        "同一户（同一编号）在本季度重复出现且内容完全相同：保留一行，其余暂存。",
+        "The same household (or record) appears again this quarter with identical values: one row is kept, the rest are set aside."),
+    "conflicting_duplicate": (
+        "同一户（同一编号）在本季度出现多次且内容不同：全部暂存，待县区核实哪一行正确。",
+        "The same household (or record) appears more than once this quarter with different values: all are set aside until the county confirms which is right."),
+    "income_parts": (
+        "工资性、经营性、财产性、转移性四项收入之和与家庭纯收入不符（超出容差）。",
+        "The four income parts do not add up to total net income beyond the tolerance."),
+    "impossible_value": (
+        "不可能的数值：劳动力多于家庭人口、家庭人口少于1、工资性/财产性/转移性收入或资金为负，或数额超出合理范围。",
+        "Impossible value: labour above household size, household size below 1, negative wage, property or transfer income or funds, or an amount beyond the believable range."),
+    "bad_value": (
+        "必填项为空，或数值、日期、季度、是否、类别无法识别（详见 detail 列）。",
+        "A required value is blank, or a number, date, quarter, yes/no or category cannot be read (see the detail column)."),
+}
+
+
+def sentence(code: str, lang: str = "zh") -> str:
+    """The explanation of a reason code in Chinese (``zh``) or English (``en``)."""
+    zh, en = REASONS[code]
+    return zh if lang == "zh" else en

@@ -1,0 +1,92 @@
+"""pandera schemas of the processed tables: what every clean row is guaranteed to be.
+
+Intake quarantines rows that break these rules before validation, so a schema error here
+means a bug in intake, never bad input; it stops the run rather than write a wrong table.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+
+from helpers import dictionary as dd
+
+QUARTER = pa.Check.str_matches(r"^\d{4}Q[1-4]$")
+
+
+def _amount(nullable=False, signed=False):
+    checks = [] if signed else [pa.Check.ge(0)]
+    return pa.Column(float, checks, nullable=nullable, coerce=True)
+
+
+HOUSEHOLD_QUARTERS = pa.DataFrameSchema(
+    {
+        "household_id": pa.Column(str, pa.Check.str_matches(r"^[0-9a-f]{20}$")),
+        "quarter": pa.Column(str, QUARTER),
+        "county": pa.Column(str, pa.Check.isin(dd.COUNTIES)),
+        "township": pa.Column(str),
+        "village": pa.Column(str),
+        "household_type": pa.Column(str, pa.Check.isin(dd.HOUSEHOLD_TYPES)),
+        "monitor_type": pa.Column(str, pa.Check.isin(dd.MONITOR_TYPES), nullable=True),
+        "risk_eliminated": pa.Column("boolean", nullable=True),
+        "household_size": pa.Column(float, [pa.Check.ge(1), pa.Check.le(20)]),
+        "labour": pa.Column(float, pa.Check.ge(0)),
+        "relocated": pa.Column("boolean"),
+        "income_wage": _amount(),
+        "income_business": _amount(signed=True),
+        "income_property": _amount(),
+        "income_transfer": _amount(),
+        "income_total": _amount(signed=True),
+        "income_per_capita": _amount(signed=True),
+        "industry_support": pa.Column(str, pa.Check.isin(dd.INDUSTRY_SUPPORT)),
+        "industry_start": pa.Column(str, QUARTER, nullable=True),
+        "industry_subsidy": _amount(nullable=True),
+        "employment_support": pa.Column(str, pa.Check.isin(dd.EMPLOYMENT_SUPPORT)),
+        "employment_start": pa.Column(str, QUARTER, nullable=True),
+        "microcredit": _amount(nullable=True),
+        "workers": pa.Column(float, pa.Check.ge(0), nullable=True),
+    },
+    checks=[pa.Check(lambda d: (d["labour"] <= d["household_size"]).all(), error="labour <= household_size")],
+    unique=["household_id", "quarter"],
+    strict=False,
+)
+
+VILLAGES = pa.DataFrameSchema(
+    {"county": pa.Column(str, pa.Check.isin(dd.COUNTIES)), "village": pa.Column(str),
+     "quarter": pa.Column(str, QUARTER), "households_total": pa.Column(float, pa.Check.ge(0))},
+    unique=["quarter", "county", "village"], strict=False)
+
+PROJECTS = pa.DataFrameSchema(
+    {"project_id": pa.Column(str), "county": pa.Column(str, pa.Check.isin(dd.COUNTIES)),
+     "quarter": pa.Column(str, QUARTER),
+     "project_type": pa.Column(str, pa.Check.isin(dd.PROJECT_TYPES)),
+     "fund_source": pa.Column(str, pa.Check.isin(dd.FUND_SOURCES)),
+     "funds_arrived": _amount(), "spent": _amount(),
+     "status": pa.Column(str, pa.Check.isin(dd.PROJECT_STATUS))},
+    unique=["quarter", "project_id"], strict=False)
+
+RECTIFICATIONS = pa.DataFrameSchema(
+    {"problem_id": pa.Column(str), "county": pa.Column(str, pa.Check.isin(dd.COUNTIES)),
+     "quarter": pa.Column(str, QUARTER),
+     "source": pa.Column(str, pa.Check.isin(dd.PROBLEM_SOURCES)),
+     "fix_status": pa.Column(str, pa.Check.isin(dd.FIX_STATUS)),
+     "description": pa.Column(str, pa.Check(lambda s: ~s.str.contains(r"\d{17}[\dXx]|1[3-9]\d{9}", regex=True, na=False)),
+                              nullable=True)},
+    unique=["quarter", "problem_id"], strict=False)
+
+INTAKE_LOG = pa.DataFrameSchema(
+    {"rows_in": pa.Column(int, pa.Check.ge(0)), "rows_clean": pa.Column(int, pa.Check.ge(0)),
+     "rows_quarantined": pa.Column(int, pa.Check.ge(0))},
+    checks=[pa.Check(lambda d: (d["rows_in"] == d["rows_clean"] + d["rows_quarantined"]).all(),
+                     error="rows_in = rows_clean + rows_quarantined")],
+    strict=False)
+
+SCHEMAS = {"household_quarters": HOUSEHOLD_QUARTERS, "villages": VILLAGES, "projects": PROJECTS,
+           "rectifications": RECTIFICATIONS, "intake_log": INTAKE_LOG}
+
+
+def validate_quarter(tables: dict[str, pd.DataFrame]) -> None:
+    """Validate one quarter's clean tables; raises pandera's SchemaError on a broken rule."""
+    for name, schema in SCHEMAS.items():
+        frame = tables.get(name)
+        if frame is not None and len(frame):
+            schema.validate(frame, lazy=True)

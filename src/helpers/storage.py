@@ -1,0 +1,99 @@
+"""Writing and reading processed tables safely.
+
+Every table is written to a temporary file beside its target and renamed into place, so a
+crash never leaves half a table; its key is asserted unique and non-missing on every
+write; the pseudonym key's fingerprint travels in the parquet metadata.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class KeyError_(AssertionError):
+    """A table's key is not unique or has missing values."""
+
+
+def assert_key(df: pd.DataFrame, key: Iterable[str], name: str) -> None:
+    """Fail unless ``key`` columns are present, never missing, and unique together."""
+    key = list(key)
+    missing = [k for k in key if k not in df.columns]
+    if missing:
+        raise KeyError_(f"{name}: key columns {missing} are missing")
+    nulls = df[key].isna().any(axis=1)
+    if nulls.any():
+        raise KeyError_(f"{name}: {int(nulls.sum())} rows have a missing key {key}")
+    dup = df.duplicated(key, keep=False)
+    if dup.any():
+        raise KeyError_(f"{name}: {int(dup.sum())} rows share a key {key}, e.g. "
+                        f"{df.loc[dup, key].head(3).to_dict('records')}")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_table(df: pd.DataFrame, path: Path, key: Iterable[str] | None, name: str,
+                metadata: dict[str, str] | None = None) -> None:
+    """Write ``df`` as parquet at ``path`` atomically, asserting its key first."""
+    if key is not None:
+        assert_key(df, key, name)
+    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    for k, v in (metadata or {}).items():
+        meta[f"workbook.{k}".encode()] = str(v).encode("utf-8")
+    table = table.replace_schema_metadata(meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def table_metadata(path: Path) -> dict[str, str]:
+    """The workbook metadata stored with a parquet table."""
+    meta = pq.read_schema(path).metadata or {}
+    return {k.decode()[len("workbook."):]: v.decode("utf-8") for k, v in meta.items()
+            if k.startswith(b"workbook.")}
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_json(path: Path) -> dict:
+    """A JSON file as a dict; {} when it does not exist."""
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
