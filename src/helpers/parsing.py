@@ -21,7 +21,7 @@ import pandas as pd
 
 NONE_WORDS = {"—", "——", "-", "--", "－", "/", "／", "无", "\\", "–", "―"}
 _NUM_RE = re.compile(r"^([+-]?\d+(?:\.\d+)?)(万元|万|元|人|户|亩)?$")
-_QUARTER_RE = re.compile(r"^(\d{4})[-年]?(?:第)?[Qq]?([1-4一二三四])(?:季度|季)?$")
+_QUARTER_RE = re.compile(r"^(\d{4})[-年]?[Qq]([1-4])$")
 _QUARTER_RE2 = re.compile(r"^(\d{4})年?(?:第)?([1-4一二三四])季度?$")
 _DATE_RE = re.compile(r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*[.\-/月]\s*(\d{1,2})\s*日?$")
 _MONTH_RE = re.compile(r"^(\d{4})\s*[.\-/年]\s*(\d{1,2})\s*月?$")

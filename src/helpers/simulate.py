@@ -31,39 +31,13 @@ import pandas as pd
 from helpers.config import VILLAGE_REGISTER
 from helpers.dictionary import COUNTIES, HOUSEHOLDS, PROJECTS, RECTIFICATIONS, VILLAGES
 from helpers.parsing import split_names
+from helpers.quarters import index_quarter, label_zh, quarter_index, quarter_range
 
 COUNTY_CODES = {"巴州区": "511902", "恩阳区": "511903", "通江县": "511921", "南江县": "511922", "平昌县": "511923"}
-QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
 SEASON = np.array([260.0, -180.0, -120.0, 40.0])     # additive per-capita seasonality (元), Q1..Q4
 TREND = 55.0                                           # common per-capita growth per quarter (元)
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 GIVEN = list("明国华建文平志伟东海强晓光永林军春红英秀兰芳玉珍凤丽桂琴云德成福贵兴洪荣学刚勇波涛静敏燕霞婷")
-
-
-def quarter_range(first: str, last: str) -> list[str]:
-    """['2021Q1', '2021Q2', ..., last]."""
-    y, q = int(first[:4]), int(first[-1])
-    out = []
-    while True:
-        out.append(f"{y}Q{q}")
-        if out[-1] == last:
-            return out
-        y, q = (y + 1, 1) if q == 4 else (y, q + 1)
-        if y > 2100:
-            raise ValueError(f"quarter range {first}..{last} is empty")
-
-
-def quarter_index(q: str | pd.Series) -> int | pd.Series:
-    """Quarters as consecutive integers (2021Q1 -> 8085), so event time is a difference."""
-    if isinstance(q, str):
-        return int(q[:4]) * 4 + int(q[-1]) - 1
-    s = q.astype("string")
-    return s.str[:4].astype(int) * 4 + s.str[-1].astype(int) - 1
-
-
-def index_quarter(i: int) -> str:
-    """Inverse of ``quarter_index``."""
-    return f"{i // 4}Q{i % 4 + 1}"
 
 
 @dataclass
@@ -298,8 +272,6 @@ class SheetOut:
     merges: list[tuple[int, int, int, int, str]]
 
 
-def _quarter_label(q: str) -> str:
-    return f"{q[:4]}年{QUARTER_NAMES[int(q[-1])]}季度"
 
 
 def _date_text(d: dt.date, form: int):
@@ -550,7 +522,7 @@ def _rectification_rows(q: str, county: str, rng) -> list[dict]:
 
 def _sheet(sheet_spec, rows: list[dict], style: dict, q: str, county: str, names: list[str] | None = None) -> SheetOut:
     cols = [c for c in sheet_spec.columns if names is None or c.name in names]
-    titles = [f"{county}{_quarter_label(q)}{sheet_spec.name}明细表"]
+    titles = [f"{county}{label_zh(q)}{sheet_spec.name}明细表"]
     if style["titles"] >= 2:
         titles.append(f"填报单位：{county}乡村振兴局        单位：元、人、户")
     titles = titles[: style["titles"]]
