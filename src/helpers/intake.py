@@ -69,25 +69,32 @@ class ParsedSheet:
         return self.reason.isna()
 
 
-def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
+def _columns(body: list[list], width: int) -> list[np.ndarray]:
+    """The sheet's rows as one object array per column (rows padded to the same width)."""
+    if not body:
+        return [np.empty(0, dtype=object) for _ in range(width)]
+    if any(len(r) != width for r in body):
+        body = [list(r) + [""] * (width - len(r)) for r in body]
+    return [np.array(col, dtype=object) for col in zip(*body)]
+
+
+def _blank_rows(columns: list[np.ndarray], n: int) -> np.ndarray:
     """True for rows whose every cell is empty."""
-    if frame.empty:
-        return np.zeros(len(frame), dtype=bool)
-    empty = frame.isna() | frame.map(lambda v: isinstance(v, str) and not v.strip())
-    return empty.all(axis=1).to_numpy()
+    blank = np.ones(n, dtype=bool)
+    for col in columns:
+        blank &= ps.blank_mask(pd.Series(col)) if col.dtype == object else np.isnan(col)
+    return blank
 
 
-def _is_subtotal(raw: pd.DataFrame, first_cols: pd.DataFrame) -> pd.Series:
-    """Rows with 合计, 小计 or 总计 in a name, place or code cell, or in the first columns."""
-    cols = [c for c in ("household_code", "head_name", "county", "township", "village", "project_id",
-                        "project_name", "problem_id") if c in raw.columns]
-    probe = pd.concat([raw[cols], first_cols], axis=1)
-    hit = pd.Series(False, index=raw.index)
-    for c in range(probe.shape[1]):
-        col = probe.iloc[:, c]
-        s = col[ps.cells_where(col, lambda v: isinstance(v, str))]
-        if len(s):
-            hit.loc[s.index] |= s.str.replace(r"\s", "", regex=True).str.contains("合计|小计|总计", regex=True).to_numpy()
+def _has_subtotal_word(v: object) -> bool:
+    return isinstance(v, str) and any(w in v.replace(" ", "") for w in ("合计", "小计", "总计"))
+
+
+def _is_subtotal(probe: list[pd.Series]) -> np.ndarray:
+    """Rows with 合计, 小计 or 总计 in a code, place or name cell, or in the first columns."""
+    hit = np.zeros(len(probe[0]) if probe else 0, dtype=bool)
+    for col in probe:
+        hit |= ps.map_unique(col, _has_subtotal_word).astype(bool)
     return hit
 
 
@@ -121,13 +128,12 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
     where = f"{sheet.source_file} [{sheet.sheet}]"
     hm = locate_header(sheet.rows, spec, where)
     width = max((len(r) for r in sheet.rows), default=0)
-    body = sheet.rows[hm.first_data_row:]
-    frame = pd.DataFrame(body, dtype=object) if body else pd.DataFrame(columns=range(width), dtype=object)
-    frame = frame.reindex(columns=range(width))
-    excel_rows = np.arange(hm.first_data_row + 1, hm.first_data_row + 1 + len(frame))
-    keep = ~_blank_rows(frame)
-    frame = frame.loc[keep].reset_index(drop=True)
-    excel_rows = excel_rows[keep]
+    columns = _columns(sheet.rows[hm.first_data_row:], width)
+    n_body = len(sheet.rows) - hm.first_data_row
+    keep = ~_blank_rows(columns, n_body)
+    excel_rows = np.arange(hm.first_data_row + 1, hm.first_data_row + 1 + n_body)[keep]
+    if not keep.all():
+        columns = [c[keep] for c in columns]
 
     warnings = []
     if hm.extra:
@@ -143,8 +149,12 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
                                  f"(also accepted: {', '.join(col.synonyms) or 'none'}) and submit again.")
             if not col.personal:
                 warnings.append(f"{where}: 缺少可选列“{col.header}”，按空值处理 / optional column '{col.header}' absent, left empty")
-    raw = pd.DataFrame({c.name: frame[found[c.name]] if c.name in found else pd.Series(None, index=frame.index, dtype=object)
-                        for c in spec.columns}, index=frame.index)
+    # Personal columns are never materialized, except 户编码 (pseudonymized, kept for private lists).
+    n = len(excel_rows)
+    index = pd.RangeIndex(n)
+    raw = pd.DataFrame({c.name: pd.Series(columns[found[c.name]] if c.name in found else np.full(n, None, dtype=object),
+                                          index=index, dtype=object)
+                        for c in spec.columns if not c.personal or c.name == "household_code"}, index=index)
     headers = {c.name: hm.header_text.get(found[c.name], c.header) if c.name in found else c.header for c in spec.columns}
     applied = apply_corrections(raw, excel_rows, headers, corrections, where) if corrections is not None else 0
 
@@ -152,10 +162,15 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
     detail = pd.Series("", index=raw.index, dtype=object)
     parsed = ParsedSheet(sheet.source_file, sheet.sheet, sheet.county, spec, excel_rows, raw,
                          pd.DataFrame(index=raw.index), reason, detail, headers, warnings, applied)
-    parsed.flag(_is_subtotal(raw, frame.iloc[:, :2]), "subtotal")
+    probe = [raw[c] for c in ("household_code", "county", "township", "village", "project_id", "project_name",
+                              "problem_id") if c in raw.columns]
+    probe += [pd.Series(c, index=index) for c in columns[:2]]
+    parsed.flag(_is_subtotal(probe), "subtotal")
 
     values, bad_detail = {}, pd.Series("", index=raw.index, dtype=object)
     for col in spec.columns:
+        if col.name not in raw.columns:
+            continue
         r = raw[col.name]
         scale = hm.scale.get(found.get(col.name, -1), 1.0 if col.kind == "amount" else 10000.0)
         if col.kind in ("amount", "wan"):
@@ -191,9 +206,13 @@ def _bad_values(p: ParsedSheet, skip: tuple[str, ...] = ()) -> None:
     p.flag(d != "", "bad_value", "无法识别或为空 / unreadable or blank: " + d.str.rstrip("；"))
 
 
+def _places(raw: pd.Series) -> pd.Series:
+    return pd.Series(ps.map_unique(raw, normalize_place), index=raw.index, dtype="string")
+
+
 def _check_county(p: ParsedSheet) -> None:
-    written = p.raw["county"].map(ps.clean_text).astype("string")
-    county = p.raw["county"].map(normalize_county).astype("string")
+    written = pd.Series(ps.map_unique(p.raw["county"], ps.clean_text), index=p.raw.index, dtype="string")
+    county = pd.Series(ps.map_unique(p.raw["county"], normalize_county), index=p.raw.index, dtype="string")
     p.values["county"] = county
     p.flag((written.notna() & county.isna()).to_numpy(), "unknown_place",
            "县(区) / county: " + written.fillna("").astype(str))
@@ -204,11 +223,13 @@ def validate_households(p: ParsedSheet, crosswalk: Crosswalk, cfg: dict) -> None
     v = p.values
     codes, unusable = ps.household_code_status(p.raw["household_code"])
     v["household_code"] = codes
-    p.flag(unusable, "household_code", "户编码 / household code: " + p.raw["household_code"].map(
-        lambda x: "数字格式 / stored as a number" if isinstance(x, (int, float)) and x == x else "非18位 / not 18 digits"))
+    as_number = ps.map_unique(p.raw["household_code"], lambda x: isinstance(x, (int, float)) and x == x).astype(bool)
+    p.flag(unusable, "household_code", pd.Series(np.where(
+        as_number, "户编码 / household code: 数字格式 / stored as a number",
+        "户编码 / household code: 非18位 / not 18 digits"), index=p.raw.index))
     _check_county(p)
-    v["township"] = p.raw["township"].map(normalize_place).astype("string")
-    written = p.raw["village"].map(normalize_place).astype("string")
+    v["township"] = _places(p.raw["township"])
+    written = _places(p.raw["village"])
     v["village"] = crosswalk.resolve(v["county"], written)
     p.flag(v["county"].notna() & written.notna() & v["village"].isna(), "unknown_place",
            "行政村 / village: " + written.fillna("").astype(str))
@@ -230,8 +251,8 @@ def validate_other(p: ParsedSheet, crosswalk: Crosswalk | None = None) -> None:
     _check_county(p)
     v = p.values
     if "township" in v:
-        v["township"] = p.raw["township"].map(normalize_place).astype("string")
-        v["village"] = p.raw["village"].map(normalize_place).astype("string")
+        v["township"] = _places(p.raw["township"])
+        v["village"] = _places(p.raw["village"])
     if "description" in v:
         v["description"] = scrub(v["description"])
     _bad_values(p)

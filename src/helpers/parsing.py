@@ -44,19 +44,38 @@ def clean_text(value: object) -> str | None:
     return s or None
 
 
-def cells_where(s: pd.Series, predicate) -> pd.Series:
-    """Boolean Series: ``predicate(value)`` for each cell (missing cells give False)."""
-    return pd.Series(np.fromiter((v is not None and v is not pd.NA and predicate(v) for v in s), bool, len(s)),
-                     index=s.index)
+def is_blank(v: object) -> bool:
+    """True for an empty cell: None, NaN, '' or only whitespace."""
+    if v is None or v is pd.NA:
+        return True
+    if isinstance(v, float):
+        return v != v
+    return isinstance(v, str) and not v.strip()
 
 
-def _blank(s: pd.Series) -> pd.Series:
-    """True where a raw cell is empty (None, NaN or only whitespace)."""
-    return s.isna() | cells_where(s, lambda v: isinstance(v, str) and not v.strip())
+def map_unique(raw: pd.Series | np.ndarray, func) -> np.ndarray:
+    """``func`` applied to each distinct cell value once, spread back over the column.
+
+    Hand-typed columns repeat a few values many times (places, categories, yes/no, dates), so
+    parsing the distinct values is much faster than parsing every cell. Missing cells get
+    ``func(None)``.
+    """
+    arr = raw.to_numpy(dtype=object) if isinstance(raw, pd.Series) else np.asarray(raw, dtype=object)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    for i, u in enumerate(uniques):
+        mapped[i] = func(u)
+    mapped[-1] = func(None)
+    return mapped[codes]
+
+
+def blank_mask(raw: pd.Series) -> np.ndarray:
+    """Boolean array: which cells are empty."""
+    return map_unique(raw, is_blank).astype(bool)
 
 
 def _parse_number_text(text: str) -> tuple[float, str]:
-    """Parse one messy number; returns (value, unit) with unit '' , '元', '万', or 'bad'."""
+    """Parse one messy number; returns (value, unit) with unit '', '元', '万', 'none' or 'bad'."""
     s = unicodedata.normalize("NFKC", text).strip()
     if s in NONE_WORDS:
         return 0.0, "none"
@@ -71,33 +90,37 @@ def _parse_number_text(text: str) -> tuple[float, str]:
     return value, unit
 
 
+def _number_one(v: object) -> tuple[float, str]:
+    if is_blank(v):
+        return math.nan, "blank"
+    if isinstance(v, (bool, dt.date, np.bool_)):
+        return math.nan, "bad"
+    if isinstance(v, (int, float, np.number)):
+        return float(v), ""
+    return _parse_number_text(str(v))
+
+
 def parse_number(raw: pd.Series, scale: float = 1.0) -> tuple[pd.Series, pd.Series]:
     """Numbers typed any way: '3,562', '3562人', '1.2万', full-width digits, '—' for none.
 
     ``scale`` multiplies plain numbers (10000 for a column in 万元); a number written with
     its own unit ('1.2万', '12000元') keeps that unit. Returns (values as float, bad mask).
+    Cells Excel stored as numbers take a vectorized path; only the rest are parsed as text.
     """
-    if raw.empty:
+    n = len(raw)
+    if n == 0:
         return pd.Series(np.nan, index=raw.index, dtype="float64"), pd.Series(False, index=raw.index)
-    blank = _blank(raw)
-    fast = pd.to_numeric(raw.where(~cells_where(raw, lambda v: isinstance(v, (bool, dt.date)))), errors="coerce")
-    out = fast.astype("float64") * scale
-    need = out.isna() & ~blank
-    bad = pd.Series(False, index=raw.index)
+    arr = raw.to_numpy(dtype=object)
+    out = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan) * scale
+    bad = np.zeros(n, dtype=bool)
+    need = np.isnan(out)
     if need.any():
-        cache: dict[object, tuple[float, str]] = {}
-        vals = []
-        for v in raw[need]:
-            key = v if isinstance(v, (str, int, float)) else repr(v)
-            if key not in cache:
-                cache[key] = _parse_number_text(str(v)) if not isinstance(v, (dt.date, bool)) else (math.nan, "bad")
-            vals.append(cache[key])
-        number = np.array([v for v, _ in vals], dtype="float64")
-        unit = np.array([u for _, u in vals], dtype=object)
-        number = np.where(unit == "", number * scale, number)  # '12000元' or '1.2万' carry their unit
-        out[need] = number
+        parsed = map_unique(arr[need], _number_one)
+        number = np.fromiter((p[0] for p in parsed), dtype="float64", count=len(parsed))
+        unit = np.fromiter((p[1] for p in parsed), dtype=object, count=len(parsed))
+        out[need] = np.where(unit == "", number * scale, number)   # '12000元' or '1.2万' carry their unit
         bad[need] = unit == "bad"
-    return out, bad
+    return pd.Series(out, index=raw.index), pd.Series(bad, index=raw.index)
 
 
 def excel_serial_to_date(x: float) -> pd.Timestamp:
@@ -127,24 +150,27 @@ def _parse_date_one(v: object) -> pd.Timestamp | None:
     return None
 
 
+def _or_bad(func):
+    """Wrap a one-value parser: blank -> None, unreadable -> 'bad'."""
+    def one(v):
+        if is_blank(v):
+            return None
+        out = func(v)
+        return "bad" if out is None else out
+    return one
+
+
+def _split_bad(parsed: np.ndarray, index: pd.Index) -> tuple[np.ndarray, pd.Series]:
+    bad = np.fromiter((isinstance(p, str) and p == "bad" for p in parsed), dtype=bool, count=len(parsed))
+    values = parsed.copy()
+    values[bad] = None
+    return values, pd.Series(bad, index=index)
+
+
 def parse_date(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Dates as Excel serials, '2023.7.11', '2023-07-11', '2023/7/11', '2023年7月11日', or datetimes."""
-    blank = _blank(raw)
-    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
-    bad = pd.Series(False, index=raw.index)
-    todo = raw[~blank]
-    if len(todo):
-        cache: dict[object, pd.Timestamp | None] = {}
-        parsed = []
-        for v in todo:
-            key = v if isinstance(v, (str, int, float)) else repr(v)
-            if key not in cache:
-                cache[key] = _parse_date_one(v)
-            parsed.append(cache[key])
-        ok = np.array([p is not None for p in parsed])
-        out.loc[todo.index[ok]] = pd.to_datetime([p for p in parsed if p is not None]).astype("datetime64[us]")
-        bad.loc[todo.index[~ok]] = True
-    return out, bad
+    values, bad = _split_bad(map_unique(raw, _or_bad(_parse_date_one)), raw.index)
+    return pd.Series(pd.to_datetime(values), index=raw.index).astype("datetime64[us]"), bad
 
 
 def quarter_of(ts: pd.Timestamp) -> str:
@@ -168,50 +194,30 @@ def _parse_quarter_one(v: object) -> str | None:
 
 def parse_quarter(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Quarters as '2023Q2', '2023年二季度', '2023年第2季度', or any date form (a date means its quarter)."""
-    blank = _blank(raw)
-    out = pd.Series(None, index=raw.index, dtype="string")
-    bad = pd.Series(False, index=raw.index)
-    todo = raw[~blank]
-    if len(todo):
-        cache: dict[object, str | None] = {}
-        parsed = []
-        for v in todo:
-            key = v if isinstance(v, (str, int, float)) else repr(v)
-            if key not in cache:
-                cache[key] = _parse_quarter_one(v)
-            parsed.append(cache[key])
-        arr = pd.Series(parsed, index=todo.index, dtype="string")
-        out.loc[todo.index] = arr
-        bad.loc[todo.index] = arr.isna().to_numpy()
-    return out, bad
+    values, bad = _split_bad(map_unique(raw, _or_bad(_parse_quarter_one)), raw.index)
+    return pd.Series(values, index=raw.index, dtype="string"), bad
+
+
+def _yesno_one(v: object):
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    s = clean_text(v).lower()
+    if s in YES:
+        return True
+    if s in NO:
+        return False
+    return None
 
 
 def parse_yesno(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Yes/no written 是/否, Y/N, √/×, 1/0 (or True/False) as a nullable boolean."""
-    blank = _blank(raw)
-
-    def one(v):
-        if isinstance(v, bool):
-            return v
-        s = clean_text(v)
-        if s is None:
-            return None
-        s = s.lower()
-        if s in YES:
-            return True
-        if s in NO:
-            return False
-        return "bad"
-
-    mapped = raw.map(one)
-    bad = (mapped == "bad") & ~blank
-    out = mapped.where(~bad.astype(bool), None).astype("boolean")
-    return out, bad.astype(bool)
+    values, bad = _split_bad(map_unique(raw, _or_bad(_yesno_one)), raw.index)
+    return pd.Series(values, index=raw.index).astype("boolean"), bad
 
 
 def parse_text(raw: pd.Series) -> pd.Series:
     """Text cells trimmed and NFKC-normalized; blanks become missing."""
-    return raw.map(clean_text).astype("string")
+    return pd.Series(map_unique(raw, clean_text), index=raw.index, dtype="string")
 
 
 def parse_category(raw: pd.Series, allowed: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
@@ -221,6 +227,13 @@ def parse_category(raw: pd.Series, allowed: tuple[str, ...]) -> tuple[pd.Series,
     return text, bad.fillna(False).astype(bool)
 
 
+def _code_one(v: object) -> str | None:
+    if v is None or isinstance(v, (int, float, np.number)):
+        return None  # numbers: digits lost (or never a code)
+    s = unicodedata.normalize("NFKC", str(v)).strip().lstrip("'").replace(" ", "")
+    return s if len(s) == 18 and s.isdigit() else None
+
+
 def household_code_status(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """户编码 as 18-digit text, and a mask of codes that cannot be used.
 
@@ -228,13 +241,7 @@ def household_code_status(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     written in scientific notation, or not exactly 18 digits is unusable: such a row cannot
     be linked across quarters.
     """
-    def one(v):
-        if v is None or isinstance(v, (int, float)):
-            return None  # numbers: digits lost (or never a code)
-        s = unicodedata.normalize("NFKC", str(v)).strip().lstrip("'").replace(" ", "")
-        return s if re.fullmatch(r"\d{18}", s) else None
-
-    codes = raw.map(one).astype("string")
+    codes = pd.Series(map_unique(raw, _code_one), index=raw.index, dtype="string")
     return codes, codes.isna()
 
 

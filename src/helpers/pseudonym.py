@@ -39,9 +39,15 @@ class PseudonymKey:
 
     def pseudonymize(self, codes: pd.Series) -> pd.Series:
         """household_id for each 户编码 (missing stays missing); computed once per distinct code."""
+        base = hmac.new(self.secret, digestmod=hashlib.sha256)
+
+        def one(code: str) -> str:
+            h = base.copy()
+            h.update(code.encode("utf-8"))
+            return h.hexdigest()[:20]
+
         uniq = pd.unique(codes.dropna())
-        table = {c: hmac.new(self.secret, str(c).encode("utf-8"), hashlib.sha256).hexdigest()[:20]
-                 for c in uniq}
+        table = dict(zip(uniq, map(one, uniq)))
         return codes.map(table).astype("string")
 
 

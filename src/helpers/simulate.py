@@ -606,8 +606,10 @@ def _csv_text(s: SheetOut) -> tuple[str, int]:
 
 def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | None = None,
                       rates: dict | None = None, quarters: list[str] | None = None,
-                      register: Path = VILLAGE_REGISTER) -> pd.DataFrame:
-    """Write one folder per quarter of county submissions; return the log of damaged rows."""
+                      register: Path = VILLAGE_REGISTER, force_xlsx: bool = False) -> pd.DataFrame:
+    """Write one folder per quarter of county submissions; return the log of damaged rows.
+
+    ``force_xlsx`` writes every county as one workbook (no CSV), as the benchmark needs."""
     rng = np.random.default_rng(truth.seed + 1 if seed is None else seed)
     rates = DEFAULT_RATES if rates is None else rates
     reg = pd.read_csv(register, dtype=str, keep_default_na=False, encoding="utf-8")
@@ -640,6 +642,7 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
             if not (mess and county == "南江县" and q.endswith("Q1")):
                 sheets.append(_sheet(RECTIFICATIONS, _rectification_rows(q, county, rng), style, q, county))
             fmt = "csv-utf8" if q in style.get("csv_quarters", ()) else style["fmt"]
+            fmt = "xlsx" if force_xlsx else fmt
             if fmt == "xlsx":
                 fname = f"{q}_{county}.xlsx"
                 if mess and county == "巴州区":
