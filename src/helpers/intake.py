@@ -82,7 +82,12 @@ def _blank_rows(columns: list[np.ndarray], n: int) -> np.ndarray:
     """True for rows whose every cell is empty."""
     blank = np.ones(n, dtype=bool)
     for col in columns:
-        blank &= ps.blank_mask(pd.Series(col)) if col.dtype == object else np.isnan(col)
+        empty = (col == "") | pd.isna(col)
+        if not empty.all():   # whitespace-only cells are blank too (rare: checked on the rest only)
+            rest = ~empty & blank
+            if rest.any():
+                empty[rest] = ps.blank_mask(pd.Series(col[rest]))
+        blank &= empty
     return blank
 
 
@@ -187,8 +192,7 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
         elif col.kind == "category":
             v, bad = ps.parse_category(r, col.values)
         elif col.kind == "code":
-            v, bad = ps.household_code_status(r)
-            bad = pd.Series(False, index=r.index)  # judged separately (household_code reason)
+            v, bad = r, pd.Series(False, index=r.index)  # judged in validate_households (household_code reason)
         else:
             v, bad = ps.parse_text(r), pd.Series(False, index=r.index)
         missing = v.isna() & ~bad if not col.nullable and col.kind != "code" else pd.Series(False, index=r.index)
@@ -306,9 +310,16 @@ def load_corrections(path: Path) -> pd.DataFrame:
     return frame
 
 
+QUARANTINE_COLUMNS = ["quarter", "source_file", "sheet", "row", "county", "reason", "reason_zh", "reason_en",
+                      "detail", "household_id", "values"]
+_EMPTY_QUARANTINE = pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "string") for c in QUARANTINE_COLUMNS})
+
+
 def _quarantine_frame(p: ParsedSheet, quarter: str, mask: pd.Series, key: PseudonymKey) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Shared quarantine rows (no personal data) and the private version with 户编码."""
     idx = mask[mask].index
+    if len(idx) == 0:
+        return _EMPTY_QUARANTINE, _EMPTY_QUARANTINE
     personal = [c.name for c in p.spec.columns if c.personal]
     shown = [c.name for c in p.spec.columns if not c.personal]
     raw_text = p.raw.loc[idx, shown].map(lambda x: ps.clean_text(x) if not hasattr(x, "isoformat") else x.isoformat())
