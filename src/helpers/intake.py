@@ -91,15 +91,11 @@ def _blank_rows(columns: list[np.ndarray], n: int) -> np.ndarray:
     return blank
 
 
-def _has_subtotal_word(v: object) -> bool:
-    return isinstance(v, str) and any(w in v.replace(" ", "") for w in ("合计", "小计", "总计"))
-
-
 def _is_subtotal(probe: list[pd.Series]) -> np.ndarray:
     """Rows with 合计, 小计 or 总计 in a code, place or name cell, or in the first columns."""
     hit = np.zeros(len(probe[0]) if probe else 0, dtype=bool)
     for col in probe:
-        hit |= ps.map_unique(col, _has_subtotal_word).astype(bool)
+        hit |= ps.contains_any(col, r"合\s*计|小\s*计|总\s*计")
     return hit
 
 

@@ -227,6 +227,26 @@ def parse_category(raw: pd.Series, allowed: tuple[str, ...]) -> tuple[pd.Series,
     return text, bad.fillna(False).astype(bool)
 
 
+def text_cells(raw: pd.Series | np.ndarray):
+    """Which cells hold text, and those texts as a pyarrow string array (for vectorized checks)."""
+    import pyarrow as pa
+
+    arr = raw.to_numpy(dtype=object) if isinstance(raw, pd.Series) else np.asarray(raw, dtype=object)
+    is_str = np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
+    return is_str, pa.array(arr[is_str], type=pa.string())
+
+
+def contains_any(raw: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
+    """Boolean array: text cells matching the regular expression ``pattern``."""
+    import pyarrow.compute as pc
+
+    is_str, texts = text_cells(raw)
+    hit = np.zeros(len(is_str), dtype=bool)
+    if len(texts):
+        hit[is_str] = pc.match_substring_regex(texts, pattern).to_numpy(zero_copy_only=False)
+    return hit
+
+
 def _code_one(v: object) -> str | None:
     if v is None or isinstance(v, (int, float, np.number)):
         return None  # numbers: digits lost (or never a code)
@@ -241,7 +261,20 @@ def household_code_status(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     written in scientific notation, or not exactly 18 digits is unusable: such a row cannot
     be linked across quarters.
     """
-    codes = pd.Series(map_unique(raw, _code_one), index=raw.index, dtype="string")
+    import pyarrow.compute as pc
+
+    is_str, texts = text_cells(raw)
+    out = np.full(len(is_str), None, dtype=object)
+    if len(texts):
+        trimmed = pc.utf8_trim_whitespace(texts)
+        ok = pc.and_(pc.equal(pc.utf8_length(trimmed), 18), pc.utf8_is_digit(trimmed)).to_numpy(zero_copy_only=False)
+        ok &= ~pc.match_substring_regex(trimmed, r"[^0-9]").to_numpy(zero_copy_only=False)  # ASCII digits only
+        values = np.asarray(trimmed.to_numpy(zero_copy_only=False), dtype=object)
+        slow = ~ok   # full-width digits, a leading apostrophe, inner spaces: the careful path
+        if slow.any():
+            values[slow] = [_code_one(v) for v in values[slow]]
+        out[is_str] = values
+    codes = pd.Series(out, index=raw.index, dtype="string")
     return codes, codes.isna()
 
 

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers.config import resolve, settings
@@ -46,9 +47,9 @@ class PseudonymKey:
             h.update(code.encode("utf-8"))
             return h.hexdigest()[:20]
 
-        uniq = pd.unique(codes.dropna())
-        table = dict(zip(uniq, map(one, uniq)))
-        return codes.map(table).astype("string")
+        idx, uniq = pd.factorize(codes.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+        hashed = np.array([one(u) for u in uniq] + [None], dtype=object)
+        return pd.Series(hashed[idx], index=codes.index, dtype="string")
 
 
 def load_key(create: bool | None = None) -> PseudonymKey:
