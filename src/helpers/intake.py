@@ -81,13 +81,16 @@ def _columns(body: list[list], width: int) -> list[np.ndarray]:
 def _blank_rows(columns: list[np.ndarray], n: int) -> np.ndarray:
     """True for rows whose every cell is empty."""
     blank = np.ones(n, dtype=bool)
-    for col in columns:
-        empty = (col == "") | pd.isna(col)
-        if not empty.all():   # whitespace-only cells are blank too (rare: checked on the rest only)
-            rest = ~empty & blank
-            if rest.any():
-                empty[rest] = ps.blank_mask(pd.Series(col[rest]))
-        blank &= empty
+    for col in columns:            # only rows still blank are looked at: cheap after the first full column
+        rows = np.flatnonzero(blank)
+        if len(rows) == 0:
+            break
+        cells = col[rows]
+        empty = (cells == "") | pd.isna(cells)
+        rest = ~empty               # whitespace-only cells are blank too
+        if rest.any():
+            empty[rest] = ps.blank_mask(pd.Series(cells[rest]))
+        blank[rows] = empty
     return blank
 
 

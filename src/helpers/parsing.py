@@ -160,16 +160,27 @@ def _or_bad(func):
     return one
 
 
-def _split_bad(parsed: np.ndarray, index: pd.Index) -> tuple[np.ndarray, pd.Series]:
-    bad = np.fromiter((isinstance(p, str) and p == "bad" for p in parsed), dtype=bool, count=len(parsed))
-    values = parsed.copy()
-    values[bad] = None
-    return values, pd.Series(bad, index=index)
+def _parse_split(raw: pd.Series, func) -> tuple[np.ndarray, pd.Series]:
+    """``_or_bad(func)`` over the distinct values; returns (values with None for bad, bad mask)."""
+    one = _or_bad(func)
+
+    def tagged(v):
+        out = one(v)
+        return (None, True) if isinstance(out, str) and out == "bad" else (out, False)
+
+    arr = raw.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    values = np.empty(len(uniques) + 1, dtype=object)
+    bad = np.zeros(len(uniques) + 1, dtype=bool)
+    for i, u in enumerate(uniques):
+        values[i], bad[i] = tagged(u)
+    values[-1], bad[-1] = None, False
+    return values[codes], pd.Series(bad[codes], index=raw.index)
 
 
 def parse_date(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Dates as Excel serials, '2023.7.11', '2023-07-11', '2023/7/11', '2023年7月11日', or datetimes."""
-    values, bad = _split_bad(map_unique(raw, _or_bad(_parse_date_one)), raw.index)
+    values, bad = _parse_split(raw, _parse_date_one)
     return pd.Series(pd.to_datetime(values), index=raw.index).astype("datetime64[us]"), bad
 
 
@@ -194,7 +205,7 @@ def _parse_quarter_one(v: object) -> str | None:
 
 def parse_quarter(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Quarters as '2023Q2', '2023年二季度', '2023年第2季度', or any date form (a date means its quarter)."""
-    values, bad = _split_bad(map_unique(raw, _or_bad(_parse_quarter_one)), raw.index)
+    values, bad = _parse_split(raw, _parse_quarter_one)
     return pd.Series(values, index=raw.index, dtype="string"), bad
 
 
@@ -211,7 +222,7 @@ def _yesno_one(v: object):
 
 def parse_yesno(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Yes/no written 是/否, Y/N, √/×, 1/0 (or True/False) as a nullable boolean."""
-    values, bad = _split_bad(map_unique(raw, _or_bad(_yesno_one)), raw.index)
+    values, bad = _parse_split(raw, _yesno_one)
     return pd.Series(values, index=raw.index).astype("boolean"), bad
 
 
@@ -240,6 +251,14 @@ def contains_any(raw: pd.Series | np.ndarray, pattern: str) -> np.ndarray:
     """Boolean array: text cells matching the regular expression ``pattern``."""
     import pyarrow.compute as pc
 
+    codes, uniques = pd.factorize(raw.to_numpy(dtype=object) if isinstance(raw, pd.Series) else raw,
+                                  use_na_sentinel=True)
+    if len(uniques) < len(codes) // 4:      # few distinct values: check those
+        import re as _re
+
+        rx = _re.compile(pattern)
+        found = np.array([isinstance(u, str) and rx.search(u) is not None for u in uniques] + [False])
+        return found[codes]
     is_str, texts = text_cells(raw)
     hit = np.zeros(len(is_str), dtype=bool)
     if len(texts):
