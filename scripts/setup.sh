@@ -29,7 +29,7 @@ have="$(cat .venv/.workbook-stamp 2>/dev/null || true)"
 # A test install also satisfies a plain run.
 if [ "$have" != "$stamp" ] && ! { [ -z "$extra" ] && [ "${have%-*}" = "${stamp%-*}" ]; }; then
   echo "setup: installing the workbook and its pinned dependencies ($spec) ..."
-  .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+  .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1
   .venv/bin/python -m pip install --quiet -e "$spec" 2> >(grep -v "^WARNING: Location" >&2)
   .venv/bin/python -m ipykernel install --sys-prefix --name rural-workbook \
       --display-name "乡村振兴评估 (rural-workbook)" >/dev/null
