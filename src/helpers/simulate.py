@@ -58,8 +58,11 @@ def _id_check_digit(body17: str) -> str:
 
 def simulate_truth(households: int = 2500, seed: int = 20230711, first: str = "2021Q1",
                    last: str = "2023Q2", register: Path = VILLAGE_REGISTER,
-                   effect_scale: float = 1.0) -> Truth:
-    """Draw the ground-truth household panel (see module docstring)."""
+                   effect_scale: float = 1.0, personal: bool = True) -> Truth:
+    """Draw the ground-truth household panel (see module docstring).
+
+    ``personal=False`` skips names, ID and phone numbers and the effect table (for the fast
+    in-memory draws of the simulation check)."""
     rng = np.random.default_rng(seed)
     quarters = quarter_range(first, last)
     T = len(quarters)
@@ -112,14 +115,17 @@ def simulate_truth(households: int = 2500, seed: int = 20230711, first: str = "2
     # Personal data and codes.
     code_seq = rng.permutation(np.arange(100000, 100000 + n))
     codes = [f"{COUNTY_CODES[c]}{int(s):012d}" for c, s in zip(hh["county"], code_seq)]
-    names = ["".join([SURNAMES[rng.integers(len(SURNAMES))]] + list(rng.choice(GIVEN, rng.integers(1, 3))))
-             for _ in range(n)]
-    births = pd.to_datetime("1950-01-01") + pd.to_timedelta(rng.integers(0, 365 * 50, n), unit="D")
-    ids = []
-    for c, b, s in zip(hh["county"], births, rng.integers(100, 999, n)):
-        body = f"{COUNTY_CODES[c]}{b:%Y%m%d}{s:03d}"
-        ids.append(body + _id_check_digit(body))
-    phones = [f"1{rng.choice([3, 5, 7, 8, 9])}{rng.integers(0, 10**9):09d}" for _ in range(n)]
+    if personal:
+        names = ["".join([SURNAMES[rng.integers(len(SURNAMES))]] + list(rng.choice(GIVEN, rng.integers(1, 3))))
+                 for _ in range(n)]
+        births = pd.to_datetime("1950-01-01") + pd.to_timedelta(rng.integers(0, 365 * 50, n), unit="D")
+        ids = []
+        for c, b, s in zip(hh["county"], births, rng.integers(100, 999, n)):
+            body = f"{COUNTY_CODES[c]}{b:%Y%m%d}{s:03d}"
+            ids.append(body + _id_check_digit(body))
+        phones = [f"1{rng.choice([3, 5, 7, 8, 9])}{rng.integers(0, 10**9):09d}" for _ in range(n)]
+    else:
+        names = ids = phones = [""] * n
 
     households_df = pd.DataFrame({
         "household_code": codes, "head_name": names, "head_id_number": ids, "phone": phones,
@@ -201,7 +207,7 @@ def simulate_truth(households: int = 2500, seed: int = 20230711, first: str = "2
     panel["microcredit_wan"] = np.where(panel["industry_on"] & (panel["household_size"] > 2), 3.0, 0.0)
     panel = panel[panel["present"]].drop(columns="present").reset_index(drop=True)
 
-    effects = _true_effects(households_df, panel, qi0)
+    effects = _true_effects(households_df, panel, qi0) if personal else pd.DataFrame()
     return Truth(households_df, panel, effects, quarters, seed)
 
 
