@@ -143,8 +143,9 @@ def build_panel(paths: Paths | None = None, quarter: str | None = None, balanced
                    "employment_start"]].rename(columns={"industry_start": "industry_start_t",
                                                          "employment_start": "employment_start_t"}),
                 on="household_id")
-    d = d.rename(columns={"county": "county_now", "household_type": "household_type_now", "relocated": "relocated_now"})
-    d = d.merge(h[["household_id", "county", "household_type", "relocated", "dose_bin"]], on="household_id")
+    d = d.rename(columns={"county": "county_now", "household_type": "household_type_now", "relocated": "relocated_now",
+                          "village": "village_now"})
+    d = d.merge(h[["household_id", "county", "village", "household_type", "relocated", "dose_bin"]], on="household_id")
     d["cohort"] = d["first_start"].fillna(0).astype("int64")
     d["cohort_quarter"] = d["first_start"].map(lambda x: index_quarter(x) if x == x else pd.NA).astype("string")
     d["event_time"] = np.where(d["cohort"] > 0, d["time"] - d["cohort"], np.nan)

@@ -288,22 +288,49 @@ class CSResult:
         return self._agg[kind][1]
 
     def pretest(self) -> dict:
-        """Joint Wald test that every pre-treatment ATT(g,t) is zero (chi-squared)."""
+        """Joint Wald test that every pre-treatment ATT(g,t) is zero.
+
+        Unit-level (as R's did): chi-squared with as many degrees of freedom as restrictions.
+        Clustered: the Wald statistic from G cluster sums is over-sized when the restrictions
+        k are many relative to G, so the Hotelling-type F = (G-k)/(k(G-1)) W with (k, G-k)
+        degrees of freedom is used; when k >= G the test uses the pre-period event-time
+        aggregates instead of the cells."""
         pre = self.cells_t < self.cells_g
         if not pre.any():
-            return {"stat": float("nan"), "df": 0, "pvalue": float("nan")}
+            return {"stat": float("nan"), "df": 0, "pvalue": float("nan"), "test": "none"}
         att = self.att_gt["att"].to_numpy()[pre]
         inf = self.inf[:, pre]
         if self.cluster is None:
             V = inf.T @ inf / self.n ** 2
-        else:
-            n_cl = self.cluster.max() + 1
-            sums = np.zeros((n_cl, inf.shape[1]))
-            np.add.at(sums, self.cluster, inf)
-            V = n_cl / (n_cl - 1) * sums.T @ sums / self.n ** 2
-        stat = float(att @ np.linalg.pinv(V) @ att)
-        df = int(np.linalg.matrix_rank(V))
-        return {"stat": stat, "df": df, "pvalue": float(stats.chi2.sf(stat, df))}
+            stat = float(att @ np.linalg.pinv(V) @ att)
+            df = int(np.linalg.matrix_rank(V))
+            return {"stat": stat, "df": df, "pvalue": float(stats.chi2.sf(stat, df)), "test": "chi2"}
+        n_cl = int(self.cluster.max()) + 1
+        if pre.sum() >= n_cl - 1:
+            dyn = self.aggregate("dynamic").drop(index="overall")
+            keep = np.array([int(e) < 0 for e in dyn.index])
+            att = dyn["att"].to_numpy()[keep]
+            inf = self._dynamic_influence()[:, keep]
+            if len(att) >= n_cl - 1:
+                return {"stat": float("nan"), "df": len(att), "pvalue": float("nan"), "test": "too few clusters"}
+        sums = np.zeros((n_cl, inf.shape[1]))
+        np.add.at(sums, self.cluster, inf)
+        V = n_cl / (n_cl - 1) * sums.T @ sums / self.n ** 2
+        k = int(np.linalg.matrix_rank(V))
+        wald = float(att @ np.linalg.pinv(V) @ att)
+        F = (n_cl - k) / (k * (n_cl - 1)) * wald
+        return {"stat": F, "df": k, "pvalue": float(stats.f.sf(F, k, n_cl - k)), "test": "F (clustered, Hotelling)"}
+
+    def _dynamic_influence(self) -> np.ndarray:
+        """Influence functions of the event-time aggregates (columns in the order of aggregate('dynamic'))."""
+        groups, pg = self._pg()
+        pgc = pg[np.searchsorted(groups, self.cells_g)]
+        e_all = self.cells_t - self.cells_g
+        cols = []
+        for e in np.unique(e_all):
+            k = e_all == e
+            cols.append(self._combine(k, pgc[k] / pgc[k].sum(), True, pgc[k])[1])
+        return np.column_stack(cols)
 
     def few_cluster_pvalue(self, cluster: np.ndarray, kind: str = "simple", reps: int = 9999, seed: int = 20230711) -> float:
         """Webb wild-bootstrap p-value of an aggregation's overall estimate, clustered by ``cluster`` (unit-level codes)."""

@@ -111,6 +111,9 @@ def simulate_truth(households: int = 2500, seed: int = 20230711, first: str = "2
     emp_start = np.where(takes, emp_start, -1)
     ind_type = rng.choice(["产业到户补助", "庭院经济", "入股分红"], n, p=[0.5, 0.3, 0.2])
     emp_type = rng.choice(["外出务工", "就近务工", "公益性岗位", "以工代赈"], n, p=[0.45, 0.3, 0.15, 0.1])
+    # Industry subsidy per household (元, first quarter); larger subsidies go with larger projects and effects.
+    subsidy = rng.choice([1000.0, 2000.0, 3000.0, 5000.0], n, p=[0.25, 0.35, 0.25, 0.15])
+    dose_factor = 0.6 + 0.4 * subsidy / 2500.0
 
     # Personal data and codes.
     code_seq = rng.permutation(np.arange(100000, 100000 + n))
@@ -145,7 +148,7 @@ def simulate_truth(households: int = 2500, seed: int = 20230711, first: str = "2
         on = (start_i >= 0) & (e >= 0)
         cohort_factor = 1.0 + 0.08 * (last_i - np.maximum(start_i, qi0 - 4) - 4)
         if prog == "industry":
-            tau = (120.0 + 45.0 * np.minimum(e, 8)) * cohort_factor
+            tau = (120.0 + 45.0 * np.minimum(e, 8)) * cohort_factor * dose_factor
             earned_share = 0.7    # the rest is the subsidy (transfer)
         else:
             tau = (220.0 + 25.0 * np.minimum(e, 8)) * cohort_factor
@@ -203,7 +206,8 @@ def simulate_truth(households: int = 2500, seed: int = 20230711, first: str = "2
     panel["income_total"] = panel[["income_wage", "income_business", "income_property", "income_transfer"]].sum(axis=1).round(2)
     panel["income_per_capita"] = panel["income_total"] / panel["household_size"]
     ind_on_since = np.clip(panel["t"] - panel["industry_start_i"] + 1, 0, None) * panel["industry_on"]
-    panel["industry_subsidy"] = np.where(panel["industry_on"], 2000.0 + 500.0 * np.minimum(ind_on_since, 4), 0.0)
+    level = pd.Series(subsidy, index=codes).reindex(panel["household_code"]).to_numpy()
+    panel["industry_subsidy"] = np.where(panel["industry_on"], level * (1.0 + 0.25 * np.minimum(ind_on_since - 1, 4)), 0.0)
     panel["microcredit_wan"] = np.where(panel["industry_on"] & (panel["household_size"] > 2), 3.0, 0.0)
     panel = panel[panel["present"]].drop(columns="present").reset_index(drop=True)
 

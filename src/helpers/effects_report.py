@@ -1,0 +1,276 @@
+"""What the effects notebook (03_effects) shows: estimates side by side, event study,
+heterogeneity, subsidy bins, the county-level check, and the conclusion in plain language.
+
+Every table here is built from the estimators' tidy results (``helpers.effects``); figures use
+the workbook's style (``helpers.figures``). Only aggregates leave this module: no household rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from helpers import figures
+from helpers.construct import OUTCOMES, PROGRAM_LABELS, Panel
+from helpers.dictionary import COUNTIES
+from helpers.effects import EstimationError, callaway_santanna, imputation, twfe
+from helpers.quarters import index_quarter
+
+ESTIMATOR_LABELS = {"callaway_santanna": ("Callaway-Sant'Anna（稳健）", "Callaway-Sant'Anna (robust)"),
+                    "imputation": ("插补估计 BJS（稳健）", "Imputation, BJS (robust)"),
+                    "twfe": ("双向固定效应（朴素）", "Two-way FE (naive)")}
+SEED = 20230711
+
+
+def _l(pair, lang):
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def program_label(program: str, lang: str = "zh") -> str:
+    return _l(PROGRAM_LABELS[program], lang)
+
+
+def outcome_label(outcome: str, lang: str = "zh") -> str:
+    return _l(OUTCOMES[outcome], lang)
+
+
+@dataclass
+class Effects:
+    """All estimates for one program and outcome."""
+
+    program: str
+    outcome: str
+    sample: pd.DataFrame
+    cs: object
+    imp: object
+    tw: object
+    county_codes: np.ndarray        # per unit in the CS result, for the few-cluster check
+    county_codes_imp: np.ndarray
+    control: str
+    cluster: str
+
+
+def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",
+             covariates: list[str] | None = None, cluster: str | None = "village") -> Effects:
+    """Run the three estimators on the program's sample."""
+    d = panel.sample(program, outcome)
+    if d.empty:
+        raise EstimationError(f"no households in the sample for program {program!r}")
+    d = d.assign(treated_now=d["treated"].astype(int))
+    cs = callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates,
+                           cluster=cluster)
+    imp = imputation(d, outcome, "household_id", "time", "cohort", cluster=cluster)
+    tw = twfe(d, outcome, "treated_now", "household_id", "time", cluster=cluster)
+    county = d.groupby("household_id")["county"].first()
+    codes = {c: i for i, c in enumerate(sorted(county.unique()))}
+    cc = county.reindex(cs.panel.units).map(codes).to_numpy()
+    return Effects(program, outcome, d, cs, imp, tw, cc, cc.copy(), control, cluster or "household_id")
+
+
+def comparison(e: Effects, lang: str = "zh", reps: int = 9999) -> pd.DataFrame:
+    """The estimators side by side: overall effect (元 per person per quarter), SE, 95% CI,
+    and for the robust ones the pre-trend test and the county-level (5 clusters) Webb p-value."""
+    rows = []
+    pre = e.cs.pretest()
+    for name, res, kinds in (("callaway_santanna", e.cs, ("simple", "dynamic")),
+                             ("imputation", e.imp, ("simple", "dynamic")), ("twfe", e.tw, ("simple",))):
+        for kind in kinds:
+            a = res.aggregate(kind).loc["overall"]
+            few = (res.few_cluster_pvalue(e.county_codes, kind, reps=reps, seed=SEED)
+                   if name != "twfe" else np.nan)
+            rows.append({"estimator": name, "aggregate": kind, "att": a["att"], "se": a["se"],
+                         "ci_low": a["ci_low"], "ci_high": a["ci_high"],
+                         "p_county_webb": few, "pretrend_p": pre["pvalue"] if name == "callaway_santanna" else np.nan})
+    return pd.DataFrame(rows)
+
+
+def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The comparison with readable labels and units."""
+    agg = {"simple": ("全部处理期平均", "all treated periods"), "dynamic": ("按事件时间平均", "average over event times")}
+    out = pd.DataFrame({
+        ("估计方法" if lang == "zh" else "estimator"): [_l(ESTIMATOR_LABELS[x], lang) for x in table["estimator"]],
+        ("汇总方式" if lang == "zh" else "aggregate"): [_l(agg[x], lang) for x in table["aggregate"]],
+        ("效应（元/人/季）" if lang == "zh" else "effect (yuan/person/quarter)"): table["att"].round(1),
+        ("标准误" if lang == "zh" else "SE"): table["se"].round(1),
+        ("95%置信区间" if lang == "zh" else "95% CI"): [f"[{a:,.1f}, {b:,.1f}]" for a, b in zip(table["ci_low"], table["ci_high"])],
+        ("县级野自助 p 值" if lang == "zh" else "county wild-bootstrap p"): table["p_county_webb"].map(
+            lambda p: "—" if pd.isna(p) else f"{p:.3f}"),
+    })
+    return out
+
+
+def tidy(e: Effects, table: pd.DataFrame, quarter: str) -> pd.DataFrame:
+    """Everything the report needs, in one long table (saved as results/effects_<program>.parquet)."""
+    parts = []
+    for name, res, kinds in (("callaway_santanna", e.cs, ("simple", "dynamic", "group", "calendar")),
+                             ("imputation", e.imp, ("simple", "dynamic")), ("twfe", e.tw, ("simple",))):
+        for kind in kinds:
+            a = res.aggregate(kind).reset_index()
+            a = a.rename(columns={a.columns[0]: "term"})
+            a["term"] = a["term"].astype(str)
+            a.insert(0, "aggregate", kind)
+            a.insert(0, "estimator", name)
+            parts.append(a)
+    out = pd.concat(parts, ignore_index=True)
+    over = table.set_index(["estimator", "aggregate"])["p_county_webb"]
+    out["p_county_webb"] = [over.get((r.estimator, r.aggregate), np.nan) if r.term == "overall" else np.nan
+                            for r in out.itertuples()]
+    out.insert(0, "outcome", e.outcome)
+    out.insert(0, "program", e.program)
+    out.insert(0, "quarter", quarter)
+    return out
+
+
+def counterfactual_mean(e: Effects, att: float) -> float:
+    """Treated households' observed mean outcome after start minus the effect (analysis.md)."""
+    post = e.sample[e.sample["treated"]]
+    return float(post[e.outcome].mean() - att)
+
+
+def plot_cohorts(e: Effects, quarter: str, lang: str = "zh"):
+    """Who got support and when: households by start quarter and first program."""
+    h = e.sample.groupby("household_id").first()
+    h = h[h["cohort"] > 0]
+    t = h.groupby(["cohort", "first_program"]).size().unstack(fill_value=0).sort_index()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = [index_quarter(c) for c in t.index]
+    bottom = np.zeros(len(t))
+    colors = {"industry": "#3a9e5c", "employment": "#1b6ca8", "both": "#7d5ba6"}
+    for col in [c for c in ("industry", "employment", "both") if c in t.columns]:
+        ax.bar(labels, t[col], bottom=bottom, color=colors[col],
+               label=_l({"industry": ("先获产业帮扶", "industry first"), "employment": ("先获就业帮扶", "employment first"),
+                         "both": ("同季度两项", "both in one quarter")}[col], lang))
+        bottom += t[col].to_numpy()
+    never = int((e.sample.groupby("household_id")["cohort"].first() == 0).sum())
+    ax.set_title(("各季度开始获得帮扶的户数" if lang == "zh" else "Households by quarter support started"))
+    ax.set_ylabel("户数" if lang == "zh" else "households")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    figures.caption(fig, quarter, lang, (f"对照：窗口内未获帮扶 {never:,} 户" if lang == "zh" else f"{never:,} households never supported in the window"))
+    return fig
+
+
+def plot_event_study(e: Effects, quarter: str, lang: str = "zh", max_e: int | None = None):
+    """Effects by quarters since start: CS (with pre-periods), imputation, and the naive TWFE line."""
+    cs = e.cs.aggregate("dynamic").drop(index="overall")
+    imp = e.imp.aggregate("dynamic").drop(index="overall")
+    if max_e is not None:
+        cs, imp = cs[cs.index.astype(int) <= max_e], imp[imp.index.astype(int) <= max_e]
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    x = cs.index.astype(int)
+    ax.axhline(0, color="#333333", lw=0.8)
+    ax.axvline(-0.5, color="#999999", lw=0.8, ls="--")
+    ax.errorbar(x - 0.12, cs["att"], yerr=[cs["att"] - cs["ci_low"], cs["ci_high"] - cs["att"]], fmt="o",
+                color="#1b6ca8", capsize=3, label=_l(ESTIMATOR_LABELS["callaway_santanna"], lang))
+    xi = imp.index.astype(int)
+    ax.errorbar(xi + 0.12, imp["att"], yerr=[imp["att"] - imp["ci_low"], imp["ci_high"] - imp["att"]], fmt="s",
+                color="#3a9e5c", capsize=3, label=_l(ESTIMATOR_LABELS["imputation"], lang))
+    ax.axhline(e.tw.coef, color="#c2413b", ls=":", lw=1.5, label=_l(ESTIMATOR_LABELS["twfe"], lang))
+    ax.set_xlabel("距开始帮扶的季度数（0 为开始季度）" if lang == "zh" else "quarters since support started (0 = first quarter)")
+    ax.set_ylabel(f"{outcome_label(e.outcome, lang)}（元/人/季）" if lang == "zh" else f"{outcome_label(e.outcome, lang)} (yuan/person/quarter)")
+    ax.set_title((f"{program_label(e.program, lang)}对{outcome_label(e.outcome, lang)}的影响：事件研究" if lang == "zh"
+                  else f"Effect of {program_label(e.program, lang)} on {outcome_label(e.outcome, lang)}: event study"))
+    ax.legend(loc="upper left", fontsize=9)
+    figures.caption(fig, quarter, lang, ("竖线左侧为开始前（检验平行趋势），误差线为95%置信区间" if lang == "zh"
+                                         else "left of the dashed line: before start (pre-trends); bars: 95% CI"))
+    return fig
+
+
+def heterogeneity(panel: Panel, program: str, outcome: str, lang: str = "zh", control: str = "not_yet") -> pd.DataFrame:
+    """CS overall effect within baseline subgroups (county, household type, relocated), each estimated
+    on its own households; '—' where a subgroup has too few treated or comparison households."""
+    d = panel.sample(program, outcome)
+    rows = []
+    groups = [("county", c) for c in COUNTIES] + [("household_type", t) for t in ("脱贫户", "监测户", "一般农户")] + \
+             [("relocated", True), ("relocated", False)]
+    names = {"county": ("县(区)", "county"), "household_type": ("户类型", "household type"), "relocated": ("易地搬迁", "relocated")}
+    for col, val in groups:
+        sub = d[d[col] == val]
+        label = (figures.county_label(val, lang) if col == "county" else
+                 (("是" if val else "否") if lang == "zh" else ("yes" if val else "no")) if col == "relocated" else val)
+        n_treated = int(sub.loc[sub["cohort"] > 0, "household_id"].nunique())
+        try:
+            a = callaway_santanna(sub, outcome, "household_id", "time", "cohort", control=control).aggregate("simple").loc["overall"]
+            att, se, lo, hi = a["att"], a["se"], a["ci_low"], a["ci_high"]
+        except EstimationError:
+            att = se = lo = hi = np.nan
+        rows.append({"dimension": _l(names[col], lang), "group": label, "treated_households": n_treated,
+                     "att": att, "se": se, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def dose_bins(panel: Panel, outcome: str, lang: str = "zh") -> pd.DataFrame:
+    """Industry-support effect by subsidy bin (subsidy in the first treated quarter, tertiles),
+    each bin against never-supported households: heterogeneity, not a dose-response."""
+    d = panel.sample("industry", outcome)
+    rows = []
+    for b in ("低", "中", "高"):
+        sub = d[(d["dose_bin"] == b) | (d["cohort"] == 0)]
+        h = panel.households.set_index("household_id")
+        ids = sub.loc[sub["cohort"] > 0, "household_id"].unique()
+        lo_d, hi_d = (h.loc[ids, "dose"].min(), h.loc[ids, "dose"].max()) if len(ids) else (np.nan, np.nan)
+        try:
+            a = callaway_santanna(sub, outcome, "household_id", "time", "cohort", control="never").aggregate("simple").loc["overall"]
+            att, se = a["att"], a["se"]
+        except EstimationError:
+            att = se = np.nan
+        rows.append({"bin": b if lang == "zh" else {"低": "low", "中": "middle", "高": "high"}[b],
+                     "subsidy_range": f"{lo_d:,.0f}–{hi_d:,.0f}", "treated_households": len(ids), "att": att, "se": se})
+    return pd.DataFrame(rows)
+
+
+def plot_heterogeneity(het: pd.DataFrame, e: Effects, quarter: str, lang: str = "zh"):
+    """Forest plot of subgroup effects."""
+    h = het.dropna(subset=["att"]).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(h) + 1.5))
+    y = np.arange(len(h))
+    ax.errorbar(h["att"], y, xerr=[h["att"] - h["ci_low"], h["ci_high"] - h["att"]], fmt="o", color="#1b6ca8", capsize=3)
+    ax.set_yticks(y, [f"{d}：{g}" if lang == "zh" else f"{d}: {g}" for d, g in zip(h["dimension"], h["group"])])
+    overall = e.cs.aggregate("simple").loc["overall", "att"]
+    ax.axvline(overall, color="#c2413b", ls="--", lw=1, label=("全体" if lang == "zh" else "all households"))
+    ax.axvline(0, color="#333333", lw=0.8)
+    ax.set_xlabel("效应（元/人/季）" if lang == "zh" else "effect (yuan/person/quarter)")
+    ax.set_title((f"{program_label(e.program, lang)}效应的分组差异（基期分组）" if lang == "zh"
+                  else f"Effect of {program_label(e.program, lang)} by baseline subgroup"))
+    ax.legend(loc="lower right", fontsize=9)
+    figures.caption(fig, quarter, lang, "Callaway-Sant'Anna，95%置信区间" if lang == "zh" else "Callaway-Sant'Anna, 95% CI")
+    return fig
+
+
+def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: str = "zh") -> str:
+    """The plain-language conclusion: effect in 元 per person per quarter and in percent."""
+    row = table[(table["estimator"] == "callaway_santanna") & (table["aggregate"] == "simple")].iloc[0]
+    imp = table[(table["estimator"] == "imputation") & (table["aggregate"] == "simple")].iloc[0]
+    tw = table[table["estimator"] == "twfe"].iloc[0]
+    base = counterfactual_mean(e, row["att"])
+    pct = 100 * row["att"] / base if base else np.nan
+    significant = row["ci_low"] > 0 or row["ci_high"] < 0
+    prog = program_label(e.program, lang)
+    if lang == "zh":
+        text = (f"**结论：** 开始获得{prog}后，户人均纯收入比可比农户平均每季度多增加 **{row['att']:,.0f} 元**"
+                f"（95%置信区间 {row['ci_low']:,.0f} 至 {row['ci_high']:,.0f} 元），约为这些农户在没有帮扶时收入的 "
+                f"**{pct:.1f}%**。" + ("这一效应在统计上显著。" if significant else "这一效应在统计上不显著，不能排除没有效果。")
+                + f"插补估计给出 {imp['att']:,.0f} 元，两种稳健方法一致。朴素的双向固定效应估计为 {tw['att']:,.0f} 元："
+                f"{'明显低估' if tw['att'] < row['att'] - 2 * row['se'] else ('明显高估' if tw['att'] > row['att'] + 2 * row['se'] else '与稳健估计接近')}，"
+                "原因是帮扶效果随时间增长、各批次不同时，它会把较早开始帮扶的农户当作对照。")
+        if earned is not None:
+            er = earned.cs.aggregate("simple").loc["overall"]
+            text += (f"扣除补贴等转移性收入后，工资性和经营性收入的效应为 {er['att']:,.0f} 元/人/季"
+                     f"（{er['ci_low']:,.0f} 至 {er['ci_high']:,.0f}），这部分是农户自身挣得的增收。")
+        if not np.isnan(row["p_county_webb"]):
+            text += f"只按5个县区聚类的野自助检验 p 值为 {row['p_county_webb']:.3f}。"
+        return text
+    text = (f"**Conclusion:** after support with {prog} starts, per-capita income grows by **{row['att']:,.0f} yuan per person "
+            f"per quarter** more than in comparable households (95% CI {row['ci_low']:,.0f} to {row['ci_high']:,.0f}), about "
+            f"**{pct:.1f}%** of what these households would have earned without support. "
+            + ("The effect is statistically significant. " if significant else "The effect is not statistically significant. ")
+            + f"The imputation estimator gives {imp['att']:,.0f}. Naive two-way fixed effects gives {tw['att']:,.0f}: with effects "
+            "that grow over time and differ by cohort it uses earlier-supported households as controls.")
+    if earned is not None:
+        er = earned.cs.aggregate("simple").loc["overall"]
+        text += f" On earned income (wages and business) the effect is {er['att']:,.0f} ({er['ci_low']:,.0f} to {er['ci_high']:,.0f})."
+    if not np.isnan(row["p_county_webb"]):
+        text += f" The county-level (5 clusters) wild-bootstrap p-value is {row['p_county_webb']:.3f}."
+    return text
