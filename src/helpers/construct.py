@@ -76,8 +76,10 @@ def build_panel(paths: Paths | None = None, quarter: str | None = None, balanced
     if hq is None:
         paths = paths or Paths()
         path = paths.processed / "household_quarters.parquet"
-        if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist: run `workbook intake` first.")
+        if not path.exists():     # interactive use without a prior run: build the tables on demand
+            from helpers.intake import run_intake
+
+            run_intake(quarter, paths)
         hq = pd.read_parquet(path, columns=_COLUMNS)
     if quarter:
         hq = hq[hq["quarter"] <= quarter]

@@ -274,3 +274,54 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
     if not np.isnan(row["p_county_webb"]):
         text += f" The county-level (5 clusters) wild-bootstrap p-value is {row['p_county_webb']:.3f}."
     return text
+
+
+def describe_event_study(e: Effects, lang: str = "zh") -> str:
+    """One sentence on pre-trends and how the effect grows."""
+    pre = e.cs.pretest()
+    dyn = e.cs.aggregate("dynamic").drop(index="overall")
+    post = dyn[[int(i) >= 0 for i in dyn.index]]
+    first, last = post.iloc[0], post.iloc[-1]
+    p = pre["pvalue"]
+    if lang == "zh":
+        trend = ("开始帮扶前各季度的差异都接近零，联合检验 p 值为 {:.2f}，没有证据表明两组农户原本的收入走势不同。".format(p)
+                 if p == p and p > 0.05 else
+                 ("开始帮扶前的差异联合检验 p 值为 {:.3f}，需警惕两组农户原本走势不同。".format(p) if p == p else
+                  "聚类数太少，无法做开始前差异的联合检验。"))
+        return (trend + f"开始当季效应为 {first['att']:,.0f} 元/人/季，到第 {int(post.index[-1])} 个季度增至 "
+                f"{last['att']:,.0f} 元：帮扶效果随时间累积。")
+    trend = (f"Before support starts the differences are close to zero (joint test p = {p:.2f}): no sign that the groups' incomes "
+             "were already diverging." if p == p and p > 0.05 else
+             (f"The joint pre-trend test gives p = {p:.3f}: be cautious." if p == p else "Too few clusters for a joint pre-trend test."))
+    return trend + (f" The effect is {first['att']:,.0f} yuan in the first quarter and {last['att']:,.0f} by quarter "
+                    f"{int(post.index[-1])}: effects build up over time.")
+
+
+def describe_heterogeneity(het: pd.DataFrame, lang: str = "zh") -> str:
+    """One sentence naming the subgroups with the largest and smallest effects."""
+    h = het.dropna(subset=["att"])
+    h = h[h["treated_households"] >= 30]
+    if h.empty:
+        return "各分组样本太少，无法比较。" if lang == "zh" else "Subgroups are too small to compare."
+    hi, lo = h.loc[h["att"].idxmax()], h.loc[h["att"].idxmin()]
+    if lang == "zh":
+        return (f"效应最大的是{hi['dimension']}“{hi['group']}”（{hi['att']:,.0f} 元），最小的是{lo['dimension']}“{lo['group']}”"
+                f"（{lo['att']:,.0f} 元）；置信区间重叠时，差异可能只是抽样波动。分组依据开始帮扶前的首个季度。")
+    return (f"The largest effect is for {hi['dimension']} '{hi['group']}' ({hi['att']:,.0f}), the smallest for {lo['dimension']} "
+            f"'{lo['group']}' ({lo['att']:,.0f}); where intervals overlap the difference may be noise. Subgroups are taken "
+            "from the first quarter observed, before support.")
+
+
+def describe_dose(dose: pd.DataFrame, lang: str = "zh") -> str:
+    """The subsidy-bin result with the assumption a causal reading would need."""
+    d = dose.dropna(subset=["att"])
+    if d.empty:
+        return "补助分档样本不足。" if lang == "zh" else "Too few households per subsidy bin."
+    parts = "、".join(f"{r['bin']}档 {r['att']:,.0f} 元" for _, r in d.iterrows()) if lang == "zh" else \
+        ", ".join(f"{r['bin']} {r['att']:,.0f}" for _, r in d.iterrows())
+    if lang == "zh":
+        return (f"按开始当季的产业补助金额分三档，效应分别为：{parts}。这是效应的分组差异，不是“多补一元增收多少”的因果剂量反应："
+                "补助金额不是随机分配的，要作因果解读，还需假定不同补助档的农户在补助额不同时的收入变化相同（更强的平行趋势假定）。")
+    return (f"By industry subsidy in the first treated quarter (tertiles): {parts}. This describes heterogeneity, not a causal "
+            "dose-response: subsidies are not assigned at random, and a causal reading needs the stronger assumption that "
+            "households in every bin would have responded alike to every subsidy level.")
