@@ -64,7 +64,7 @@ def ours(raw: Path, work: Path) -> int:
     return len(res.tables["household_quarters"])
 
 
-def _time(fn, *args) -> tuple[float, int]:
+def _time(fn, *args) -> tuple[float, object]:
     gc.collect()
     t0 = time.perf_counter()
     out = fn(*args)
@@ -79,8 +79,78 @@ def _peak_mb(fn, *args) -> float:
     return peak / 2**20
 
 
+def effects_panel(households: int, cache: Path) -> pd.DataFrame:
+    """A balanced estimation panel of ``households`` by 12 quarters from the simulator (cached as parquet)."""
+    from helpers.simcheck import draw
+
+    path = cache / f"panel_h{households}.parquet"
+    if path.exists():
+        return pd.read_parquet(path)
+    print(f"simulating an estimation panel of {households:,} households x 12 quarters (once) ...", flush=True)
+    d = draw(2023, households, "2021Q1", "2023Q4")
+    d["unit"] = pd.factorize(d["unit"])[0]
+    d["treated"] = ((d["cohort"] > 0) & (d["time"] >= d["cohort"])).astype("int8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    d.to_parquet(path)
+    return d
+
+
+def bench_effects(args, cache: Path) -> None:
+    """Callaway-Sant'Anna against moderndid.att_gt, TWFE against pyfixest, imputation time and memory."""
+    import numpy as np
+
+    from helpers.effects import callaway_santanna, imputation, twfe
+
+    d = effects_panel(args.households, cache)
+    n_units = d["unit"].nunique()
+    print(f"\nEstimators on a panel of {n_units:,} households x {d['time'].nunique()} quarters ({len(d):,} rows)")
+    try:
+        import moderndid as md
+        import polars as pl
+        import pyfixest as pf
+    except ImportError:
+        print("  peers not installed: pip install -e '.[bench]'")
+        return
+    dl = pl.from_pandas(d[["unit", "time", "y", "cohort"]])
+    cs_rows, tw_rows = [], []
+    small = d[d["unit"] < 2000]            # warm-up: imports, formula parsing, JIT
+    twfe(small, "y", "treated", "unit", "time")
+    pf.feols("y ~ treated | unit + time", small, vcov={"CRV1": "unit"}).tidy()
+    for i in range(args.repeat):
+        t_ours, ours = _time(lambda: callaway_santanna(d, "y", "unit", "time", "cohort"))
+        t_peer, peer = _time(lambda: md.att_gt(dl, yname="y", tname="time", idname="unit", gname="cohort",
+                                               est_method="reg", boot=False, cband=False))
+        diff = max(np.abs(np.asarray(peer.att_gt) - ours.att_gt["att"].to_numpy()).max(),
+                   np.abs(np.asarray(peer.se_gt) - ours.att_gt["se"].to_numpy()).max())
+        cs_rows.append((t_peer, t_ours, diff))
+        print(f"  run {i + 1}: CS ours {t_ours:.2f} s, moderndid {t_peer:.2f} s (x{t_peer / t_ours:.1f}); "
+              f"max |difference| {diff:.1e}", flush=True)
+        t_tw, _ = _time(lambda: twfe(d, "y", "treated", "unit", "time"))
+        t_pf, _ = _time(lambda: pf.feols("y ~ treated | unit + time", d, vcov={"CRV1": "unit"}).tidy())
+        tw_rows.append((t_pf, t_tw))
+        print(f"  run {i + 1}: TWFE ours {t_tw:.2f} s, pyfixest {t_pf:.2f} s (ratio {t_tw / t_pf:.2f})", flush=True)
+    speed = statistics.median(p / o for p, o, _ in cs_rows)
+    ratio = statistics.median(o / p for p, o in tw_rows)
+    print(f"  Callaway-Sant'Anna: median {speed:.1f}x faster than moderndid.att_gt (target >= 5: "
+          f"{'met' if speed >= 5 else 'NOT met'}); same numbers to {max(r[2] for r in cs_rows):.1e}")
+    print(f"  TWFE: median ratio to pyfixest {ratio:.2f} (target <= 1.2: {'met' if ratio <= 1.2 else 'NOT met'})")
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    res = imputation(d, "y", "unit", "time", "cohort")
+    res.aggregate("simple"), res.aggregate("dynamic")
+    t_imp = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1] / 2**30
+    tracemalloc.stop()
+    print(f"  imputation (estimate + simple and dynamic SEs): {t_imp:.2f} s, peak memory {peak:.2f} GB "
+          f"(target <= 4 GB: {'met' if peak <= 4 else 'NOT met'})")
+
+
 def main(args) -> int:
     cache = Path(args.cache) if args.cache else ROOT / ".cache" / "bench"
+    if args.only in ("all", "effects"):
+        bench_effects(args, cache)
+    if args.only == "effects":
+        return 0
     raw = ensure_data(args.households, cache)
     folder = raw / QUARTER
     work = cache / "work"

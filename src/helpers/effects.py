@@ -39,8 +39,10 @@ class EstimationError(ValueError):
 # Input handling shared by the estimators
 # --------------------------------------------------------------------------------------
 def _is_quarter_text(s: pd.Series) -> bool:
-    v = s.dropna()
-    return len(v) > 0 and v.map(lambda x: isinstance(x, str)).all()
+    """True when periods are written as text ('2023Q2'), False for numbers."""
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return False
+    return pd.api.types.infer_dtype(s, skipna=True) == "string"
 
 
 def _time_codes(s: pd.Series) -> np.ndarray:
@@ -84,41 +86,51 @@ class _Panel:
 def _prepare(data, outcome, unit, time, cohort, covariates=None, cluster=None, balanced=True) -> _Panel:
     covariates = list(covariates or [])
     _check_columns(data, [outcome, unit, time, cohort] + covariates + ([cluster] if cluster else []))
-    d = data[[unit, time, outcome, cohort] + covariates + ([cluster] if cluster else [])].copy()
-    d["_t"] = _time_codes(d[time])
-    d["_g"] = _cohort_codes(d[cohort])
-    if d[outcome].isna().any():
-        raise EstimationError(f"{outcome} has {int(d[outcome].isna().sum())} missing values; drop or impute them first")
-    if d.duplicated([unit, "_t"]).any():
+    y = data[outcome].to_numpy(dtype="float64")
+    if np.isnan(y).any():
+        raise EstimationError(f"{outcome} has {int(np.isnan(y).sum())} missing values; drop or impute them first")
+    u, units = pd.factorize(data[unit], sort=True)
+    tcodes = _time_codes(data[time])
+    gcodes = _cohort_codes(data[cohort])
+    periods = np.unique(tcodes)
+    T, n_all = len(periods), len(units)
+    tj = np.searchsorted(periods, tcodes)
+    if (np.bincount(u * T + tj, minlength=n_all * T) > 1).any():
         raise EstimationError(f"several rows share a ({unit}, {time}) pair: one row per unit and period is needed")
-    per_unit = d.groupby(unit)["_g"].nunique()
-    if (per_unit > 1).any():
-        bad = per_unit[per_unit > 1].index[:3].tolist()
+    G = np.zeros(n_all, dtype="int64")
+    G[u] = gcodes
+    if (G[u] != gcodes).any():
+        bad = units[np.unique(u[G[u] != gcodes])][:3].tolist()
         raise EstimationError(f"units with two cohorts in {cohort!r}, e.g. {bad}: a unit's cohort must not change")
+    cl_all = None
     if cluster:
-        per = d.groupby(unit)[cluster].nunique()
-        if (per > 1).any():
+        ccodes, _ = pd.factorize(data[cluster])
+        cl_all = np.zeros(n_all, dtype="int64")
+        cl_all[u] = ccodes
+        if (cl_all[u] != ccodes).any():
             raise EstimationError(f"cluster column {cluster!r} changes within a unit; clusters must contain whole units")
-    periods = np.sort(d["_t"].unique())
-    wide = d.pivot(index=unit, columns="_t", values=outcome).reindex(columns=periods)
+    Y = np.full((n_all, T), np.nan)
+    Y[u, tj] = y
+    X_all = None
+    if covariates:
+        order = np.lexsort((tj, u))
+        first_rows = order[np.r_[True, u[order][1:] != u[order][:-1]]]       # each unit's first period
+        X_all = np.empty((n_all, len(covariates)))
+        X_all[u[first_rows]] = data[covariates].to_numpy(dtype="float64")[first_rows]
+        if np.isnan(X_all).any():
+            raise EstimationError(f"covariates {covariates} have missing values")
     dropped = {}
+    keep = np.ones(n_all, dtype=bool)
     if balanced:
-        full = wide.notna().all(axis=1)
+        full = ~np.isnan(Y).any(axis=1)
         dropped["unbalanced_units"] = int((~full).sum())
-        wide = wide[full]
-    first = d.sort_values("_t").groupby(unit).first().reindex(wide.index)
-    G = first["_g"].to_numpy(dtype="int64")
+        keep &= full
     G = np.where(G > periods[-1], 0, G)                        # treated after the window: not yet, never seen
     early = (G > 0) & (G <= periods[0])                        # treated in the first period: no pre-period
-    dropped["treated_in_first_period"] = int(early.sum())
-    keep = ~early
-    X = first[covariates].to_numpy(dtype="float64")[keep] if covariates else None
-    if X is not None and np.isnan(X).any():
-        raise EstimationError(f"covariates {covariates} have missing values")
-    cl = None
-    if cluster:
-        cl = pd.factorize(first[cluster].to_numpy()[keep])[0]
-    return _Panel(wide.index.to_numpy()[keep], periods, wide.to_numpy(dtype="float64")[keep], G[keep], X, cl,
+    dropped["treated_in_first_period"] = int((early & keep).sum())
+    keep &= ~early
+    cl = pd.factorize(cl_all[keep])[0] if cluster else None
+    return _Panel(np.asarray(units)[keep], periods, Y[keep], G[keep], None if X_all is None else X_all[keep], cl,
                   _is_quarter_text(data[time]), dropped)
 
 
@@ -392,9 +404,11 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, unit: str, time: str, co
                               "use control='not_yet'")
     periods = p.periods
     cells, atts, infs = [], [], []
+    never = p.G == 0
+    observed = ~np.isnan(p.Y)
     for g in groups:
-        pre_positions = np.flatnonzero(periods < g)
-        last_pre = pre_positions[-1]
+        D_all = p.G == g
+        last_pre = np.flatnonzero(periods < g)[-1]
         for j in range(1, T):
             if base_period == "varying":
                 b = j - 1 if periods[j] < g else last_pre
@@ -402,21 +416,27 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, unit: str, time: str, co
                 b = last_pre
                 if j == b:
                     continue
-            D = p.G == g
-            if control == "never":
-                C = p.G == 0
-            else:
-                C = (p.G == 0) | ((p.G > max(periods[j], periods[b])) & (p.G != g))
-            sub = D | C
+            C = never if control == "never" else never | ((p.G > max(periods[j], periods[b])) & ~D_all)
+            D = D_all
             if not balanced:
-                sub &= ~np.isnan(p.Y[:, j]) & ~np.isnan(p.Y[:, b])
-            if (D & sub).sum() == 0 or (C & sub).sum() == 0:
+                both = observed[:, j] & observed[:, b]
+                D, C = D & both, C & both
+            nD, nC = int(D.sum()), int(C.sum())
+            if nD == 0 or nC == 0:
                 continue
-            idx = np.flatnonzero(sub)
-            dy = p.Y[idx, j] - p.Y[idx, b]
-            att, inf1 = _cell_reg(dy, D[idx], None if p.X is None else p.X[idx])
+            dy = p.Y[:, j] - p.Y[:, b]
             inf = np.zeros(n)
-            inf[idx] = inf1 * n / len(idx)
+            if p.X is None:
+                # outcome regression on an intercept: difference in mean changes; closed-form influence function
+                dyD, dyC = dy[D], dy[C]
+                mD, mC = dyD.mean(), dyC.mean()
+                att = mD - mC
+                inf[D] = (dyD - mD) * (n / nD)
+                inf[C] = -(dyC - mC) * (n / nC)
+            else:
+                idx = np.flatnonzero(D | C)
+                att, inf1 = _cell_reg(dy[idx], D[idx], p.X[idx])
+                inf[idx] = inf1 * n / len(idx)
             cells.append((g, periods[j]))
             atts.append(att)
             infs.append(inf)
