@@ -144,3 +144,12 @@ def test_clear_errors(mpdta):
                           "lemp", "countyreal", "year", "first.treat", control="not_yet")
     with pytest.raises(EstimationError, match="kind"):
         callaway_santanna(mpdta, "lemp", "countyreal", "year", "first.treat").aggregate("weekly")
+
+
+def test_simultaneous_band_is_wider_than_pointwise_and_close_to_r(mpdta):
+    res = callaway_santanna(mpdta, "lemp", "countyreal", "year", "first.treat")
+    band = res.simultaneous_band("dynamic", reps=4999)
+    crit = band.attrs["critical_value"]
+    assert 1.96 < crit < 3.2                      # R did reports about 2.7 for this aggregation (bootstrap)
+    terms = band.drop(index="overall")
+    assert (terms["cb_low"] < terms["ci_low"]).all() and (terms["cb_high"] > terms["ci_high"]).all()
