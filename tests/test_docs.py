@@ -9,3 +9,23 @@ def test_data_dictionary_doc_is_generated_from_the_dictionary():
     for sheet in SHEETS:
         for col in sheet.columns:
             assert f"`{col.name}`" in text and col.header in text
+
+
+def test_indicator_doc_is_generated_and_lists_every_indicator():
+    from helpers.indicators import INDICATORS, render_markdown
+
+    text = (DOCS / "indicators.md").read_text(encoding="utf-8")
+    assert text == render_markdown(), "run: python -m helpers.indicators"
+    for ind in INDICATORS.values():
+        assert f"`{ind.key}`" in text and ind.zh in text
+
+
+def test_no_threshold_is_written_in_the_indicator_code():
+    """Thresholds, lines and milestones live in config/indicators.yaml, never in code."""
+    import re
+
+    from helpers.config import ROOT
+
+    code = (ROOT / "src" / "helpers" / "indicators.py").read_text(encoding="utf-8")
+    for number in ("0.55", "0.60", "0.077", "7100", "6600", "0.75"):
+        assert not re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", code), number

@@ -13,7 +13,7 @@ NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 def test_there_are_notebooks():
-    assert {"01_intake.ipynb", "03_effects.ipynb"} <= {p.name for p in NOTEBOOK_FILES}
+    assert {"01_intake.ipynb", "02_indicators.ipynb", "03_effects.ipynb"} <= {p.name for p in NOTEBOOK_FILES}
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
@@ -52,3 +52,29 @@ def test_intake_notebook_runs_on_a_sample(sample, tmp_path):
     for column in ("head_id_number", "phone", "household_code"):
         assert not any(v in text for v in hh[column]), column
     assert json.loads(text)["metadata"]["papermill"]["parameters"]["quarter"] == "2022Q2"
+
+
+@pytest.mark.timeout(600)
+def test_indicators_notebook_runs_on_the_bundled_sample(tmp_path):
+    """02_indicators end to end on the committed sample (intake into a temporary folder first)."""
+    from helpers.config import Paths
+    from helpers.intake import run_intake
+
+    paths = Paths.make(processed=tmp_path / "processed", private=tmp_path / "private", reports=tmp_path / "reports")
+    run_intake("2023Q2", paths)
+    out = tmp_path / "02_indicators.ipynb"
+    pm.execute_notebook(str(NOTEBOOKS / "02_indicators.ipynb"), str(out), kernel_name=KERNEL_NAME, progress_bar=False,
+                        parameters=dict(quarter="2023Q2", processed_dir=str(paths.processed),
+                                        private_dir=str(paths.private), reports_dir=str(paths.reports), lang="zh"))
+    figs = sorted(p.name for p in (paths.reports / "2023Q2" / "figures").glob("02_*.png"))
+    assert figs == ["02_funds.png", "02_income_growth.png", "02_ranking.png", "02_thresholds.png", "02_trend.png"]
+    import pandas as pd
+
+    ind = pd.read_parquet(paths.reports / "2023Q2" / "results" / "indicators.parquet")
+    rank = pd.read_parquet(paths.reports / "2023Q2" / "results" / "ranking.parquet")
+    assert set(ind["quarter"]) >= {"2023Q1", "2023Q2"} and len(rank) == 5
+    assert (paths.private / "2023Q2" / "missed_monitoring.csv").exists()
+    text = out.read_text(encoding="utf-8")
+    assert "综合得分最高的是" in text and "两个收入增速" in text
+    codes = pd.read_parquet(paths.private / "2023Q2" / "household_codes.parquet")["户编码"]
+    assert not any(c in text for c in codes)           # no household codes in the notebook's output

@@ -1,0 +1,229 @@
+"""Each indicator on small hand-made tables whose right answers are worked out here."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import composite, display
+from helpers.config import Paths
+from helpers.indicators import CITY, Inputs, compute, load_config, missed_monitoring_list
+
+CFG = load_config()
+Q = "2023Q2"
+QS8 = ["2021Q3", "2021Q4", "2022Q1", "2022Q2", "2022Q3", "2022Q4", "2023Q1", "2023Q2"]
+
+
+def hh(hid, q, county="通江县", village="太平场村", htype="一般农户", mtype=None, elim=None, elim_date=None, size=2.0,
+       pc=3000.0, emp="无", workers=np.nan):
+    return dict(household_id=hid, quarter=q, county=county, village=village, household_type=htype, monitor_type=mtype,
+                risk_eliminated=elim, risk_eliminated_date=pd.Timestamp(elim_date) if elim_date else pd.NaT,
+                household_size=size, income_per_capita=pc, employment_support=emp, workers=workers)
+
+
+def inputs(rows, projects=None, problems=None, log=None):
+    hq = pd.DataFrame(rows)
+    hq["risk_eliminated"] = hq["risk_eliminated"].astype("boolean")
+    proj = pd.DataFrame(projects or [], columns=["quarter", "project_id", "county", "project_type", "fund_source",
+                                                 "funds_arrived", "spent", "households_reached", "persons_reached",
+                                                 "income_increase", "status"])
+    prob = pd.DataFrame(problems or [], columns=["quarter", "problem_id", "county", "source", "fix_status"])
+    if log is None:
+        log = pd.DataFrame([dict(quarter=Q, county=c, sheet=s, missing_sheet=False)
+                            for c in ("通江县", "平昌县") for s in ("项目资金", "问题整改")])
+    return Inputs(hq, proj, prob, log)
+
+
+def value(t, key, county="通江县", category=""):
+    r = t[(t["indicator"] == key) & (t["county"] == county) & (t["category"] == category)]
+    assert len(r) == 1, (key, county, category)
+    return r.iloc[0]
+
+
+def test_monitoring_counts_new_entrants_and_elimination():
+    rows = [hh("a", "2023Q1"), hh("b", "2023Q1", htype="监测户", mtype="边缘易致贫户", elim=False),
+            hh("a", Q, htype="监测户", mtype="突发严重困难户", elim=False, size=3.0),                 # new this quarter
+            hh("b", Q, htype="监测户", mtype="边缘易致贫户", elim=False, size=4.0),
+            hh("c", Q, htype="监测户", mtype="边缘易致贫户", elim=True, elim_date="2023-05-10"),     # eliminated in Q2
+            hh("d", Q, county="平昌县", htype="监测户", mtype="脱贫不稳定户", elim=True, elim_date="2022-11-01")]
+    t = compute(inputs(rows), Q, CFG, ["通江县", "平昌县"])
+    assert value(t, "monitored_households")["value"] == 2
+    assert value(t, "monitored_persons")["value"] == 7
+    assert value(t, "risk_eliminated")["value"] == 1
+    assert value(t, "eliminated_this_quarter")["value"] == 1
+    r = value(t, "elimination_rate")
+    assert r["value"] == pytest.approx(1 / 3) and (r["numerator"], r["denominator"]) == (1, 3)
+    assert value(t, "new_monitored")["value"] == 2            # a and c were never monitored before
+    assert value(t, "monitored_households", category="边缘易致贫户")["value"] == 1
+    city = value(t, "elimination_rate", CITY)
+    assert city["value"] == pytest.approx(2 / 4)              # from summed counts, not an average of rates
+    assert value(t, "eliminated_this_quarter", "平昌县")["value"] == 0
+    first = compute(inputs(rows), "2023Q1", CFG, ["通江县"])
+    assert value(first, "new_monitored")["status"] == "unknown"
+
+
+def test_missed_monitoring_uses_four_quarters_against_the_years_line(tmp_path):
+    four = ["2022Q3", "2022Q4", "2023Q1", Q]
+    rows = [hh("poor", q, pc=1000.0) for q in four]                                   # 4,000 < 7,100: missed
+    rows += [hh("rich", q, pc=3000.0) for q in four]                                  # 12,000: fine
+    rows += [hh("short", q, pc=500.0) for q in four[1:]]                              # 3 quarters: unknown
+    rows += [hh("mon", q, htype="监测户", mtype="边缘易致贫户", elim=False, pc=1000.0) for q in four]   # monitored
+    rows += [hh("elim", q, htype="监测户", mtype="边缘易致贫户", elim=True, pc=1500.0) for q in four]  # eliminated, below
+    t = compute(inputs(rows), Q, CFG, ["通江县"])
+    assert value(t, "missed_monitoring")["value"] == 2         # poor, and elim (eliminated households are not monitored)
+    assert not value(t, "missed_monitoring")["met"]
+    rate = value(t, "missed_monitoring_rate")
+    assert (rate["numerator"], rate["denominator"]) == (2, 4)  # 'short' is unknown, not below
+    assert value(t, "eliminated_below_line")["value"] == 1
+    assert value(t, "income_unknown")["value"] == 1
+    # the list with household codes goes to private/<quarter>/ only
+    paths = Paths.make(private=tmp_path / "private", processed=tmp_path / "p", reports=tmp_path / "r")
+    (tmp_path / "private" / Q).mkdir(parents=True)
+    pd.DataFrame({"household_id": ["poor", "elim"], "户编码": ["511921000000000001", "511921000000000002"]}).to_parquet(
+        tmp_path / "private" / Q / "household_codes.parquet")
+    out = missed_monitoring_list(inputs(rows), Q, CFG, paths)
+    listed = pd.read_csv(out, dtype=str)
+    assert out.parent == tmp_path / "private" / Q
+    assert set(listed["户编码"]) == {"511921000000000001", "511921000000000002"}
+    # a year without a monitoring line: unknown, never "below"
+    cfg = {**CFG, "monitoring_line": {2021: 6000}}
+    assert value(compute(inputs(rows), Q, cfg, ["通江县"]), "missed_monitoring")["status"] == "unknown"
+
+
+def test_two_income_growth_rates_with_intervals():
+    rows = []
+    for v in ("太平场村", "杨柏村"):
+        for i, q in enumerate(QS8):
+            after = i >= 4
+            rows.append(hh(f"p-{v}", q, village=v, htype="脱贫户", pc=1100.0 if after else 1000.0))
+            rows.append(hh(f"g-{v}", q, village=v, pc=2100.0 if after else 2000.0))
+    t = compute(inputs(rows), Q, CFG, ["通江县"])
+    a, g, gap = (value(t, k) for k in ("alleviated_income_growth", "general_income_growth", "income_growth_gap"))
+    assert a["value"] == pytest.approx(0.10) and g["value"] == pytest.approx(0.05)
+    assert gap["value"] == pytest.approx(0.05) and gap["met"]
+    assert a["threshold"] == pytest.approx(0.077) and a["met"]            # faster than the official rural growth
+    assert a["ci_low"] == pytest.approx(0.10) and a["ci_high"] == pytest.approx(0.10)   # every village grew 10%
+    short = compute(inputs([r for r in rows if r["quarter"] >= "2022Q1"]), Q, CFG, ["通江县"])
+    assert value(short, "alleviated_income_growth")["status"] == "unknown"
+
+
+def test_income_growth_interval_reflects_differences_between_villages():
+    rows = []
+    for v, growth in (("太平场村", 0.0), ("杨柏村", 0.2), ("三元村", 0.1)):
+        for i, q in enumerate(QS8):
+            rows.append(hh(f"p-{v}", q, village=v, htype="脱贫户", pc=1000.0 * (1 + growth * (i >= 4))))
+            rows.append(hh(f"g-{v}", q, village=v, pc=1000.0 * (1 + 0.05 * (i >= 4))))
+    a = value(compute(inputs(rows), Q, CFG, ["通江县"]), "alleviated_income_growth")
+    assert a["value"] == pytest.approx(0.1)
+    assert a["ci_low"] < 0.1 < a["ci_high"] and a["ci_low"] >= 0 and a["ci_high"] <= 0.2
+
+
+def test_employment_against_the_same_quarter_last_year_and_no_data():
+    rows = [hh("a", "2022Q2", emp="外出务工", workers=5.0), hh("b", "2022Q2", emp="公益性岗位", workers=3.0),
+            hh("a", Q, emp="外出务工", workers=6.0), hh("b", Q, emp="公益性岗位", workers=4.0),
+            hh("x", "2022Q2", county="平昌县", workers=np.nan), hh("x", Q, county="平昌县", workers=np.nan)]
+    t = compute(inputs(rows), Q, CFG, ["通江县", "平昌县"])
+    assert value(t, "workers")["value"] == 10
+    assert value(t, "workers_change")["value"] == pytest.approx(10 / 8 - 1)
+    assert value(t, "workers", category="外出务工")["value"] == 6
+    assert value(t, "workers_change", category="公益性岗位")["value"] == pytest.approx(1 / 3)
+    assert value(t, "workers", "平昌县")["status"] == "no_data"
+    assert value(t, "workers", CITY)["value"] == 10
+
+
+def test_funds_progress_industry_share_projects_and_reach():
+    P = lambda pid, t, src, arr, sp, status, hh_, inc: dict(  # noqa: E731
+        quarter=Q, project_id=pid, county="通江县", project_type=t, fund_source=src, funds_arrived=arr, spent=sp,
+        households_reached=hh_, persons_reached=2 * hh_, income_increase=inc, status=status)
+    projects = [P("1", "产业发展", "中央衔接资金", 1_000_000, 600_000, "在建", 100, 120_000),
+                P("2", "基础设施", "省级衔接资金", 1_000_000, 200_000, "在建", 50, 0),
+                P("3", "产业发展", "其他", 500_000, 0, "未开工", 10, 0)]
+    log = pd.DataFrame([dict(quarter=Q, county="通江县", sheet="项目资金", missing_sheet=False),
+                        dict(quarter=Q, county="平昌县", sheet="项目资金", missing_sheet=True)])
+    t = compute(inputs([hh("a", Q), hh("b", Q, county="平昌县")], projects, log=log), Q, CFG, ["通江县", "平昌县"])
+    sp = value(t, "spending_progress")
+    assert sp["value"] == pytest.approx(800_000 / 2_500_000) and sp["threshold"] == 0.5 and not sp["met"]
+    share = value(t, "industry_share")
+    assert share["value"] == pytest.approx(0.5) and share["threshold"] == 0.6 and not share["met"]
+    assert value(t, "projects_not_started")["value"] == 1
+    assert value(t, "projects_behind")["value"] == 1          # project 2: 20% spent, milestone 50%
+    assert value(t, "households_reached", category="产业发展")["value"] == 110
+    assert value(t, "persons_reached", category="基础设施")["value"] == 100
+    assert value(t, "income_per_wan", category="产业发展")["value"] == pytest.approx(120_000 / 60)
+    assert value(t, "spending_progress", "平昌县")["status"] == "no_data"
+    assert value(t, "spending_progress", CITY)["value"] == pytest.approx(0.32)
+
+
+def test_problems_found_fixed_and_rate_by_source():
+    problems = [dict(quarter=Q, problem_id=str(i), county="通江县", source=s, fix_status=f) for i, (s, f) in enumerate(
+        [("审计反馈", "已整改"), ("审计反馈", "整改中"), ("集中排查", "已整改"), ("集中排查", "已整改")])]
+    t = compute(inputs([hh("a", Q)], problems=problems), Q, CFG, ["通江县", "平昌县"])
+    assert value(t, "problems_found")["value"] == 4 and value(t, "problems_fixed")["value"] == 3
+    assert value(t, "fixing_rate")["value"] == pytest.approx(0.75)
+    assert value(t, "fixing_rate", category="审计反馈")["value"] == pytest.approx(0.5)
+    assert value(t, "fixing_rate", category="国省考核")["status"] == "unknown"     # nothing found: no rate
+    assert value(t, "problems_found", "平昌县")["value"] == 0
+
+
+@pytest.mark.parametrize("kind,v,den,status,shown", [
+    ("count", 3, np.nan, "ok", "<5"), ("count", 0, np.nan, "ok", "<5"), ("count", 5, np.nan, "ok", "5"),
+    ("count", 2663, np.nan, "ok", "2,663"), ("rate", 0.5, 9, "ok", "—"), ("rate", 0.5, 10, "ok", "50.0%"),
+    ("rate", np.nan, np.nan, "unknown", "未知"), ("count", np.nan, np.nan, "no_data", "无数据"),
+    ("ratio", 2000.4, 60, "ok", "2,000"),
+])
+def test_disclosure_rule(kind, v, den, status, shown):
+    assert display.disclose_value(kind, v, den, status, "zh") == shown
+
+
+def test_tables_for_people_have_no_small_counts_or_household_rows():
+    rows = [hh(f"h{i}", Q, htype="监测户", mtype="边缘易致贫户", elim=i < 2) for i in range(6)]
+    t = compute(inputs(rows), Q, CFG, ["通江县"])
+    table = display.indicator_table(t, ["monitored_households", "risk_eliminated", "elimination_rate"], Q)
+    assert table.loc["监测户数（未消除风险）（户）", "通江县"] == "<5"         # 4 households
+    assert table.loc["风险消除率（%）", "通江县"] == "—"                       # denominator 6 < 10
+    assert not any(str(x).startswith("h") for x in table.to_numpy().ravel())
+
+
+def _indicator_rows(values: dict):
+    rows = []
+    for county, per in values.items():
+        for key, v in per.items():
+            rows.append(dict(quarter=Q, county=county, indicator=key, category="", value=v,
+                             status="ok" if not np.isnan(v) else "unknown"))
+    return pd.DataFrame(rows)
+
+
+def test_composite_score_rank_and_stability():
+    spec = {"indicators": [{"key": "spending_progress", "direction": 1, "weight": 2},
+                           {"key": "missed_monitoring_rate", "direction": -1, "weight": 1}],
+            "stability": {"draws": 500, "low": 0.8, "high": 1.2, "seed": 1}}
+    t = _indicator_rows({"巴州区": {"spending_progress": 0.6, "missed_monitoring_rate": 0.00},
+                         "恩阳区": {"spending_progress": 0.4, "missed_monitoring_rate": 0.01},
+                         "通江县": {"spending_progress": 0.5, "missed_monitoring_rate": np.nan}})
+    r = composite.ranking(t, Q, spec).set_index("county")
+    # normalized: progress 1, 0, 0.5; missed (lower is better) 1, 0, missing
+    assert r.loc["巴州区", "composite"] == pytest.approx(1.0)
+    assert r.loc["恩阳区", "composite"] == pytest.approx(0.0)
+    assert r.loc["通江县", "composite"] == pytest.approx(0.5)          # weights renormalized over what it has
+    assert r.loc["通江县", "indicators_missing"] == 1
+    assert list(r["rank"].sort_values().index) == ["巴州区", "通江县", "恩阳区"]
+    assert (r["rank_stability"] == 1.0).all() and (r["rank_best"] == r["rank_worst"]).all()
+
+
+def test_rank_stability_drops_when_the_weights_decide():
+    spec = {"indicators": [{"key": "spending_progress", "direction": 1, "weight": 1},
+                           {"key": "fixing_rate", "direction": 1, "weight": 1}],
+            "stability": {"draws": 1000, "low": 0.8, "high": 1.2, "seed": 1}}
+    t = _indicator_rows({"巴州区": {"spending_progress": 1.0, "fixing_rate": 0.0},
+                         "恩阳区": {"spending_progress": 0.0, "fixing_rate": 1.0},
+                         "通江县": {"spending_progress": 0.0, "fixing_rate": 0.0}})
+    r = composite.ranking(t, Q, spec).set_index("county")
+    assert 0.3 < r.loc["巴州区", "rank_stability"] < 0.7                  # a coin flip between the two
+    assert r.loc["通江县", "rank_stability"] == 1.0
+
+
+def test_composite_spec_is_checked(tmp_path):
+    bad = tmp_path / "c.yaml"
+    bad.write_text("indicators:\n  - {key: happiness, direction: 1, weight: 1}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown indicator"):
+        composite.load_spec(bad)
