@@ -1,7 +1,8 @@
-"""The ``workbook`` command: intake, simulate, bench.
+"""The ``workbook`` command: run, intake, simulate, bench.
 
 Exit codes: 0 on success; 2 when intake stops on a problem in the data (the message names
-the file, sheet, column and what to fix; no traceback); 1 on any other error.
+the file, sheet, column and what to fix; no traceback); 3 when a step of the run fails or a
+parameter is wrong (the message names the notebook and the cell); 1 on any other error.
 """
 from __future__ import annotations
 
@@ -51,6 +52,21 @@ def _simulate(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    from helpers.run import run
+
+    paths = Paths.make(raw=args.raw, processed=args.processed, private=args.private, reports=args.reports)
+    m = run(args.quarter, paths, args.params, args.lang, args.counties or "",
+            progress=lambda msg: print(msg, flush=True))
+    q = m["quarter"]
+    print(f"\n完成 / done: {q} in {m['seconds']:.0f} s")
+    print(f"  shareable reports (no code, open offline): {paths.reports / q / 'share'}")
+    print(f"  analyst reports (with code):               {paths.reports / q / 'analyst'}")
+    print(f"  index of every quarter:                    {paths.reports / 'index.html'}")
+    print(f"  household lists to act on (never shared):  {paths.private / q}")
+    return 0
+
+
 def _bench(args) -> int:
     from helpers.bench import main as bench_main
 
@@ -73,6 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", help="folder for household-level lists (default: private)")
     p.add_argument("--corrections", help="corrections file (default: data/corrections.csv)")
     p.set_defaults(func=_intake)
+
+    p = sub.add_parser("run", help="the quarterly run: every notebook, then HTML reports to share",
+                       description="Run the notebooks in order with papermill (intake, indicators, effects for each "
+                                   "program, report), export each as HTML with code (analyst/) and without (share/), "
+                                   "and write reports/<quarter>/manifest.json. Parameters are checked first.")
+    p.add_argument("--quarter", help="quarter to evaluate, e.g. 2023Q2 (default: latest in data/raw)")
+    p.add_argument("--raw", help="folder of quarter folders (default: data/raw)")
+    p.add_argument("--processed", help="processed tables (default: data/processed)")
+    p.add_argument("--private", help="household-level lists (default: private)")
+    p.add_argument("--reports", help="reports folder (default: reports)")
+    p.add_argument("--counties", help="comma-separated county-level units for the indicators (default: all five)")
+    p.add_argument("--params", help="YAML file of notebook parameters (top-level: every notebook that declares "
+                                     "them; or per notebook: '03_effects: {cluster: county}')")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
+    p.set_defaults(func=_run)
 
     p = sub.add_parser("simulate", help="write simulated county submissions with known truth",
                        description="Draw a seeded ground-truth household panel and write county submissions "
@@ -104,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``workbook`` console command."""
     from helpers.readers import IntakeStop
+    from helpers.run import RunError
 
     args = build_parser().parse_args(argv)
     try:
@@ -111,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     except IntakeStop as exc:
         print(f"\n停止 / STOPPED: {exc}", file=sys.stderr)
         return 2
+    except RunError as exc:
+        print(f"\n运行失败 / RUN FAILED: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 

@@ -86,7 +86,7 @@ def by_category(indicators: pd.DataFrame, key: str, quarter: str, lang: str = "z
 def ranking_table(rank: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """The composite ranking for people."""
     zh = lang == "zh"
-    return pd.DataFrame({
+    out = pd.DataFrame({
         ("县(区)" if zh else "county"): [county_label(c, lang) for c in rank["county"]],
         ("综合得分" if zh else "composite score"): rank["composite"].map(lambda v: f"{v:.3f}"),
         ("排名" if zh else "rank"): rank["rank"],
@@ -94,3 +94,4 @@ def ranking_table(rank: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         ("名次范围" if zh else "rank range"): [f"{a}–{b}" for a, b in zip(rank["rank_best"], rank["rank_worst"])],
         ("缺失指标数" if zh else "indicators missing"): rank["indicators_missing"],
     })
+    return out.set_index(out.columns[0])

@@ -24,6 +24,11 @@ ESTIMATOR_LABELS = {"callaway_santanna": ("Callaway-Sant'Anna（稳健）", "Cal
 SEED = 20230711
 
 
+def _p(p: float) -> str:
+    """A p-value as people read it."""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def _l(pair, lang):
     return pair[0] if lang == "zh" else pair[1]
 
@@ -96,9 +101,9 @@ def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         ("标准误" if lang == "zh" else "SE"): table["se"].round(1),
         ("95%置信区间" if lang == "zh" else "95% CI"): [f"[{a:,.1f}, {b:,.1f}]" for a, b in zip(table["ci_low"], table["ci_high"])],
         ("县级野自助 p 值" if lang == "zh" else "county wild-bootstrap p"): table["p_county_webb"].map(
-            lambda p: "—" if pd.isna(p) else f"{p:.3f}"),
+            lambda p: "—" if pd.isna(p) else _p(p)),
     })
-    return out
+    return out.set_index(out.columns[0])
 
 
 def tidy(e: Effects, table: pd.DataFrame, quarter: str) -> pd.DataFrame:
@@ -260,7 +265,7 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
             text += (f"扣除补贴等转移性收入后，工资性和经营性收入的效应为 {er['att']:,.0f} 元/人/季"
                      f"（{er['ci_low']:,.0f} 至 {er['ci_high']:,.0f}），这部分是农户自身挣得的增收。")
         if not np.isnan(row["p_county_webb"]):
-            text += f"只按5个县区聚类的野自助检验 p 值为 {row['p_county_webb']:.3f}。"
+            text += f"只按5个县区聚类的野自助检验 p 值为 {_p(row['p_county_webb'])}。"
         return text
     text = (f"**Conclusion:** after support with {prog} starts, per-capita income grows by **{row['att']:,.0f} yuan per person "
             f"per quarter** more than in comparable households (95% CI {row['ci_low']:,.0f} to {row['ci_high']:,.0f}), about "
@@ -272,7 +277,7 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
         er = earned.cs.aggregate("simple").loc["overall"]
         text += f" On earned income (wages and business) the effect is {er['att']:,.0f} ({er['ci_low']:,.0f} to {er['ci_high']:,.0f})."
     if not np.isnan(row["p_county_webb"]):
-        text += f" The county-level (5 clusters) wild-bootstrap p-value is {row['p_county_webb']:.3f}."
+        text += f" The county-level (5 clusters) wild-bootstrap p-value is {_p(row['p_county_webb'])}."
     return text
 
 

@@ -10,6 +10,7 @@ Chinese (default) or English through the ``lang`` parameter.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import matplotlib
@@ -47,6 +48,7 @@ def use_style(lang: str = "zh", context: str = "notebook") -> None:
     path = font_path()
     if FONT_FAMILY not in {f.name for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(str(path))
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     sns.set_theme(context=context, style="whitegrid", palette=list(COUNTY_COLORS.values()))
     # after set_theme, which resets fonts
     plt.rcParams.update({
@@ -56,7 +58,7 @@ def use_style(lang: str = "zh", context: str = "notebook") -> None:
         "figure.dpi": 110,
         "savefig.dpi": 150,
         "savefig.bbox": "tight",
-        "axes.titleweight": "bold",
+        "axes.titleweight": "normal",      # the shipped CJK font has one weight: no fake bold, no warnings
         "axes.titlesize": 13,
         "figure.figsize": (8, 4.5),
     })

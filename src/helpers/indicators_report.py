@@ -132,7 +132,7 @@ def plot_funds(t: pd.DataFrame, quarter: str, lang: str = "zh"):
         ax.set_title(indicator_label(key, lang, with_unit=False), fontsize=12)
         ax.set_ylabel("%")
         ax.tick_params(axis="x", rotation=30)
-    fig.suptitle("资金项目：支出进度与产业比重" if lang == "zh" else "Funds: spending progress and industry share", fontweight="bold")
+    fig.suptitle("资金项目：支出进度与产业比重" if lang == "zh" else "Funds: spending progress and industry share", fontsize=13)
     fig.tight_layout()
     figures.caption(fig, quarter, lang)
     return fig
@@ -167,7 +167,7 @@ def plot_trend(trend: pd.DataFrame, quarter: str, lang: str = "zh"):
         ax.set_ylabel("%")
         ax.tick_params(axis="x", rotation=45)
     axes[1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    fig.suptitle("近几个季度的变化" if lang == "zh" else "Recent quarters", fontweight="bold")
+    fig.suptitle("近几个季度的变化" if lang == "zh" else "Recent quarters", fontsize=13)
     fig.tight_layout()
     figures.caption(fig, quarter, lang, "支出进度按年度台账累计，每年一季度重新起算" if lang == "zh"
                     else "spending progress is cumulative within each year")

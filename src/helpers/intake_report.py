@@ -48,7 +48,8 @@ def rows_by_county(log: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.Data
     t["county"] = t["county"].astype(str).map(lambda c: figures.county_label(c, lang))
     t["share"] = (t["rows_quarantined"] / t["rows_in"].where(t["rows_in"] > 0)).map(
         lambda x: "—" if pd.isna(x) else f"{x:.1%}")
-    return t.rename(columns={k: _h(k, lang) for k in t.columns})
+    t = t.rename(columns={k: _h(k, lang) for k in t.columns})
+    return t.set_index([_h("county", lang), _h("sheet", lang)])
 
 
 def reasons_table(quarantine: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.DataFrame:
@@ -64,7 +65,7 @@ def reasons_table(quarantine: pd.DataFrame, quarter: str, lang: str = "zh") -> p
     t.index = [reason_label(r, lang) for r in t.index]
     t.index.name = _h("reason", lang)
     t.columns = [figures.county_label(c, lang) if c in COUNTIES else c for c in t.columns]
-    return t.reset_index()
+    return t
 
 
 def plot_rows(log: pd.DataFrame, quarter: str, lang: str = "zh"):

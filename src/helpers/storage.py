@@ -37,6 +37,13 @@ def assert_key(df: pd.DataFrame, key: Iterable[str], name: str) -> None:
                         f"{df.loc[dup, key].head(3).to_dict('records')}")
 
 
+def _readable(path: str) -> None:
+    """mkstemp makes files private (0600); outputs get the usual permissions (umask applies)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write bytes to ``path`` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +51,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        _readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -70,6 +78,7 @@ def write_table(df: pd.DataFrame, path: Path, key: Iterable[str] | None, name: s
     os.close(fd)
     try:
         pq.write_table(table, tmp)
+        _readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

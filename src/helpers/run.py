@@ -1,0 +1,235 @@
+"""``workbook run``: the quarterly run, from raw submissions to shareable HTML reports.
+
+The notebooks run in order with papermill on the project's kernel: intake, indicators, the
+effects notebook once per program, the report. Every parameter is checked first against
+what each notebook declares (``papermill.inspect_notebook``). Each executed notebook is
+exported twice: with code for analysts (``reports/<q>/analyst/``) and without code for
+sharing (``reports/<q>/share/``); exports are self-contained and work offline (template
+``templates/offline``: no script or style sheet from the network, images embedded).
+``reports/<q>/manifest.json`` records parameters, package versions, the git commit, the
+pseudonym key's fingerprint, hashes of every input and output, and each step's time.
+"""
+from __future__ import annotations
+
+import html
+import json
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from helpers.config import KERNEL_NAME, NOTEBOOKS, ROOT, Paths
+from helpers.intake import available_quarters
+from helpers.readers import IntakeStop
+from helpers.storage import atomic_write_text, file_hash, read_json
+
+TEMPLATES = Path(__file__).parent / "templates"
+PACKAGES = ("pandas", "numpy", "pyarrow", "python-calamine", "pandera", "pyfixest", "statsmodels", "matplotlib",
+            "seaborn", "papermill", "nbconvert", "mplfonts", "rural-workbook")
+
+
+class RunError(Exception):
+    """A step of the run failed; the message names the notebook and the cell."""
+
+
+@dataclass(frozen=True)
+class Step:
+    notebook: str              # file stem in notebooks/
+    name: str                  # output name (03_effects_industry)
+    fixed: dict                # parameters this step always gets
+
+
+PLAN = (Step("01_intake", "01_intake", {}), Step("02_indicators", "02_indicators", {}),
+        Step("03_effects", "03_effects_any", {"program": "any"}),
+        Step("03_effects", "03_effects_industry", {"program": "industry"}),
+        Step("03_effects", "03_effects_employment", {"program": "employment"}),
+        Step("04_report", "04_report", {}))
+
+
+def declared(notebook: str) -> dict:
+    """The parameters a notebook declares, with papermill's inferred types."""
+    import papermill as pm
+
+    return pm.inspect_notebook(str(NOTEBOOKS / f"{notebook}.ipynb"))
+
+
+def _coerce(value, type_name: str, where: str):
+    """Parameters keep their declared type; quarters and codes stay text, never numbers."""
+    if type_name == "str":
+        return str(value)
+    if type_name == "int":
+        if isinstance(value, bool) or not str(value).lstrip("-").isdigit():
+            raise RunError(f"{where}: expected a whole number, got {value!r}")
+        return int(value)
+    if type_name == "bool":
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("true", "1", "yes", "是"):
+            return True
+        if str(value).lower() in ("false", "0", "no", "否"):
+            return False
+        raise RunError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def plan_parameters(quarter: str, paths: Paths, extra: dict | None = None, lang: str = "zh",
+                    counties: str = "") -> list[tuple[Step, dict]]:
+    """Parameters per step, checked against each notebook's declaration before anything runs.
+
+    ``extra`` comes from the YAML parameter file: top-level keys apply to every notebook that
+    declares them; a key naming a notebook (``03_effects: {cluster: county}``) applies to it only.
+    An unknown parameter is an error that lists what each notebook allows.
+    """
+    extra = dict(extra or {})
+    decl = {s.notebook: declared(s.notebook) for s in PLAN}
+    per_nb = {k: extra.pop(k) for k in list(extra) if k in decl}
+    allowed = {nb: sorted(d) for nb, d in decl.items()}
+    every = set().union(*[set(d) for d in decl.values()])
+    unknown = [k for k in extra if k not in every]
+    for nb, params in per_nb.items():
+        unknown += [f"{nb}.{k}" for k in params if k not in decl[nb]]
+    if unknown:
+        listing = "; ".join(f"{nb}: {', '.join(a)}" for nb, a in allowed.items())
+        raise RunError(f"unknown parameter(s) {', '.join(unknown)}. Allowed: {listing}")
+    base = {"quarter": quarter, "lang": lang, "raw_dir": str(paths.raw), "processed_dir": str(paths.processed),
+            "private_dir": str(paths.private), "reports_dir": str(paths.reports), "counties": counties}
+    out = []
+    for step in PLAN:
+        d = decl[step.notebook]
+        params = {k: v for k, v in base.items() if k in d}
+        params.update({k: v for k, v in extra.items() if k in d})
+        params.update(per_nb.get(step.notebook, {}))
+        params.update(step.fixed)
+        params = {k: _coerce(v, d[k]["inferred_type_name"], f"{step.name}: parameter {k}") for k, v in params.items()}
+        out.append((step, params))
+    return out
+
+
+def exporter(share: bool):
+    """nbconvert's HTML exporter with the offline template; without code for sharing."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)], embed_images=True,
+                        exclude_input=share, exclude_input_prompt=share, exclude_output_prompt=share)
+
+
+def export(nb_path: Path, analyst_dir: Path, share_dir: Path | None) -> list[Path]:
+    """Write the analyst (with code) and shareable (without code) HTML of an executed notebook."""
+    nb = nbformat.read(nb_path, as_version=4)
+    written = []
+    for share, folder in ((False, analyst_dir), (True, share_dir)):
+        if folder is None:
+            continue
+        body, _ = exporter(share).from_notebook_node(nb)
+        path = folder / f"{nb_path.stem}.html"
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, body)
+        written.append(path)
+    return written
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _hashes(files) -> dict:
+    return {str(p): file_hash(p) for p in sorted(files) if p.is_file()}
+
+
+def write_index(reports: Path) -> Path:
+    """reports/index.html: every quarter's shareable reports, so the folder can be sent as it is."""
+    quarters = sorted((p.name for p in reports.iterdir() if p.is_dir() and (p / "share").exists()), reverse=True)
+    names = {"01_intake": "数据入库检查", "02_indicators": "季度指标与综合评比", "03_effects_any": "帮扶效果：任一帮扶",
+             "03_effects_industry": "帮扶效果：产业帮扶", "03_effects_employment": "帮扶效果：就业帮扶",
+             "04_report": "季度评估报告（摘要）"}
+    items = []
+    for q in quarters:
+        links = "".join(f'<li><a href="{q}/share/{html.escape(f.name)}">{html.escape(names.get(f.stem, f.stem))}</a></li>'
+                        for f in sorted((reports / q / "share").glob("*.html"), key=lambda f: (f.stem != "04_report", f.stem)))
+        items.append(f"<section><h2>{q[:4]}年{'一二三四'[int(q[-1]) - 1]}季度（{q}）</h2><ul>{links}</ul></section>")
+    page = ("<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>季度评估报告</title><style>"
+            "body{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif;max-width:800px;margin:2em auto;"
+            "color:#222}h1{font-size:1.5em}h2{font-size:1.15em;border-bottom:1px solid #ddd}li{margin:.3em 0}</style></head>"
+            "<body><h1>巴中市乡村振兴季度评估报告</h1><p>可离线打开。报告中不含任何农户个人信息。</p>"
+            + "".join(items) + "</body></html>")
+    path = reports / "index.html"
+    atomic_write_text(path, page)
+    return path
+
+
+def run(quarter: str | None = None, paths: Paths | None = None, params_file: str | Path | None = None,
+        lang: str = "zh", counties: str = "", progress=print) -> dict:
+    """The quarterly run. Returns the manifest; raises RunError (or IntakeStop) on failure."""
+    import papermill as pm
+
+    paths = paths or Paths()
+    quarters = available_quarters(paths.raw)
+    if not quarters:
+        raise RunError(f"{paths.raw}: no quarter folders (such as 2023Q2/)")
+    quarter = quarter or quarters[-1]
+    if quarter not in quarters:
+        raise RunError(f"unknown quarter {quarter!r}; available in {paths.raw}: {', '.join(quarters)}")
+    if lang not in ("zh", "en"):
+        raise RunError(f"--lang must be zh or en, not {lang!r}")
+    extra = {}
+    if params_file:
+        with open(params_file, encoding="utf-8") as fh:
+            extra = yaml.safe_load(fh) or {}
+    plan = plan_parameters(quarter, paths, extra, lang, counties)
+    qdir = paths.reports / quarter
+    nb_dir, analyst, share = qdir / "notebooks", qdir / "analyst", qdir / "share"
+    steps, t_all = [], time.perf_counter()
+    for i, (step, params) in enumerate(plan, 1):
+        out = nb_dir / f"{step.name}.ipynb"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        progress(f"[{i}/{len(plan)}] {step.name} ...")
+        t0 = time.perf_counter()
+        try:
+            pm.execute_notebook(str(NOTEBOOKS / f"{step.notebook}.ipynb"), str(out), parameters=params,
+                                kernel_name=KERNEL_NAME, progress_bar=False, cwd=str(ROOT))
+        except pm.PapermillExecutionError as exc:
+            export(out, analyst, None)
+            raise RunError(f"{step.name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue.splitlines()[0] if exc.evalue else ''}). "
+                           f"The partly executed notebook is {out} and its HTML {analyst / (step.name + '.html')}.") from None
+        t_exec = time.perf_counter() - t0
+        export(out, analyst, share)
+        steps.append({"step": step.name, "notebook": f"notebooks/{step.notebook}.ipynb", "parameters": params,
+                      "seconds": round(time.perf_counter() - t0, 2), "execute_seconds": round(t_exec, 2)})
+        progress(f"      done in {time.perf_counter() - t0:.1f} s")
+    write_index(paths.reports)
+    inputs = [f for q in quarters if q <= quarter for f in (paths.raw / q).iterdir()]
+    inputs += [paths.corrections, paths.register, *(ROOT / "config").glob("*.yaml")]
+    manifest = {
+        "quarter": quarter, "lang": lang, "counties": counties or "all",
+        "parameters": {s["step"]: s["parameters"] for s in steps},
+        "git_commit": _git_commit(), "packages": _versions(),
+        "pseudonym_key_fingerprint": read_json(paths.processed / "manifest.json").get("key_fingerprint"),
+        "inputs": _hashes(p for p in inputs if p.exists()),
+        "steps": steps, "seconds": round(time.perf_counter() - t_all, 2),
+        "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count()},
+    }
+    manifest["outputs"] = _hashes(p for p in qdir.rglob("*") if p.name != "manifest.json")
+    atomic_write_text(qdir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+    return manifest
+
+
+__all__ = ["run", "RunError", "plan_parameters", "export", "write_index", "IntakeStop"]
