@@ -92,6 +92,14 @@ def caption(fig, quarter: str, lang: str = "zh", note: str = "") -> None:
     fig.text(0.01, bottom - 0.03, text, ha="left", va="top", fontsize=8, color="#555555")
 
 
+def show(path: Path):
+    """The saved PNG for display in a notebook: what people see is exactly the file saved,
+    embedded in the output (and so in HTML exports), whatever matplotlib backend runs."""
+    from IPython.display import Image
+
+    return Image(filename=str(path))
+
+
 def save(fig, path: Path) -> Path:
     """Save a figure as PNG (folders created) and close it."""
     path = Path(path)

@@ -1,0 +1,180 @@
+"""The quarterly run: one command from raw submissions to shareable HTML, made once per test session."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers.config import Paths
+from helpers.run import RunError, plan_parameters, run
+
+Q = "2022Q2"
+
+
+@pytest.fixture(scope="session")
+def full_run(sample, tmp_path_factory):
+    """One full run on the simulated sample (shared by the tests below)."""
+    root = tmp_path_factory.mktemp("run")
+    paths = Paths.make(raw=sample["paths"].raw, processed=sample["paths"].processed, private=sample["paths"].private,
+                       reports=root / "reports")
+    params = root / "params.yaml"
+    params.write_text("03_effects:\n  bootstrap_reps: 199\n", encoding="utf-8")
+    manifest = run(Q, paths, params, "zh", progress=lambda m: None)
+    return {"paths": paths, "manifest": manifest, "params": params, "root": root}
+
+
+@pytest.mark.timeout(900)
+def test_the_run_writes_notebooks_exports_results_and_manifest(full_run):
+    q = full_run["paths"].reports / Q
+    steps = ["01_intake", "02_indicators", "03_effects_any", "03_effects_industry", "03_effects_employment", "04_report"]
+    for folder, ext in (("notebooks", ".ipynb"), ("analyst", ".html"), ("share", ".html")):
+        assert sorted(p.name for p in (q / folder).iterdir()) == sorted(s + ext for s in steps), folder
+    assert {p.name for p in (q / "results").iterdir()} >= {"indicators.parquet", "ranking.parquet",
+                                                          "effects_any.parquet", "effects_industry.parquet"}
+    m = json.loads((q / "manifest.json").read_text(encoding="utf-8"))
+    assert m["quarter"] == Q and [s["step"] for s in m["steps"]] == steps
+    assert m["parameters"]["03_effects_industry"]["program"] == "industry"
+    assert m["parameters"]["01_intake"]["quarter"] == Q and isinstance(m["parameters"]["01_intake"]["quarter"], str)
+    assert m["pseudonym_key_fingerprint"] and len(m["packages"]) > 5 and m["git_commit"]
+    assert any(k.endswith(".xlsx") for k in m["inputs"]) and any(k.endswith("04_report.html") for k in m["outputs"])
+    assert all(s["seconds"] > 0 for s in m["steps"])
+    index = (full_run["paths"].reports / "index.html").read_text(encoding="utf-8")
+    assert f"{Q}/share/04_report.html" in index and "季度评估报告" in index
+
+
+def test_exports_are_self_contained_and_shareable_ones_hide_code(full_run):
+    q = full_run["paths"].reports / Q
+    for html in list((q / "share").glob("*.html")) + list((q / "analyst").glob("*.html")):
+        text = html.read_text(encoding="utf-8")
+        assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", text), html.name
+        assert "<script src" not in text and "@import" not in text, html.name
+        assert "<img" in text and 'src="data:image/png;base64' in text, html.name
+    share = (q / "share" / "04_report.html").read_text(encoding="utf-8")
+    analyst = (q / "analyst" / "04_report.html").read_text(encoding="utf-8")
+    assert "jp-InputArea-editor\"" not in share and "jp-InputArea-editor\"" in analyst    # code cells
+    assert (q / "share" / "04_report.html").stat().st_size < 5 * 2**20
+    assert "帮扶措施的增收效果" in share
+
+
+def test_no_personal_value_or_household_row_reaches_any_export(full_run, sample):
+    """Scan every file under reports/ for the simulator's planted names, IDs, phones, codes and pseudonyms."""
+    hh = sample["truth"].households
+    codes = pd.read_parquet(sample["paths"].private / Q / "household_codes.parquet")
+    texts = []
+    for p in full_run["paths"].reports.rglob("*"):
+        if p.is_file():
+            texts.append(pd.read_parquet(p).astype(str).to_csv() if p.suffix == ".parquet"
+                         else p.read_bytes().decode("utf-8", errors="replace"))
+    text = "\n".join(texts)
+    for column in ("head_id_number", "phone", "household_code"):
+        leaked = [v for v in hh[column] if v in text]
+        assert not leaked, (column, leaked[:3])
+    names = [n for n in hh["head_name"] if len(n) >= 3]
+    assert not [n for n in names if n in text]
+    assert not [h for h in codes["household_id"] if h in text]          # no household rows, even pseudonymized
+
+
+def test_unknown_parameters_and_quarters_are_refused_before_anything_runs(full_run, tmp_path):
+    paths = full_run["paths"]
+    with pytest.raises(RunError, match=r"unknown parameter\(s\) colour.*Allowed: 01_intake: .*quarter"):
+        plan_parameters(Q, paths, {"colour": "red"})
+    with pytest.raises(RunError, match=r"03_effects\.nope"):
+        plan_parameters(Q, paths, {"03_effects": {"nope": 1}})
+    with pytest.raises(RunError, match="unknown quarter '2030Q1'; available in .*2021Q1"):
+        run("2030Q1", paths, progress=lambda m: None)
+    plan = plan_parameters(Q, paths, {"trend_quarters": "4", "balanced": "false"})
+    params = dict((s.name, p) for s, p in plan)
+    assert params["02_indicators"]["trend_quarters"] == 4 and params["03_effects_any"]["balanced"] is False
+    assert params["01_intake"]["quarter"] == Q
+
+
+@pytest.mark.timeout(600)
+def test_a_failing_cell_stops_the_run_with_one_message_and_keeps_the_partial_notebook(full_run, tmp_path):
+    paths = full_run["paths"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("02_indicators:\n  composite_config: /nonexistent/composite.yaml\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "helpers.cli", "run", "--quarter", Q, "--raw", str(paths.raw),
+                           "--processed", str(paths.processed), "--private", str(paths.private),
+                           "--reports", str(tmp_path / "reports"), "--params", str(bad)],
+                          capture_output=True, text=True, encoding="utf-8")
+    assert proc.returncode == 3
+    assert "02_indicators failed in cell" in proc.stderr and "FileNotFoundError" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (tmp_path / "reports" / Q / "notebooks" / "02_indicators.ipynb").exists()
+    assert (tmp_path / "reports" / Q / "analyst" / "02_indicators.html").exists()
+    assert not (tmp_path / "reports" / Q / "notebooks" / "03_effects_any.ipynb").exists()
+
+
+def test_a_new_quarter_reuses_the_cached_intake_of_earlier_quarters(sample, tmp_path):
+    from helpers.intake import run_intake
+    from helpers.simulate import simulate
+
+    raw = tmp_path / "raw"
+    shutil.copytree(sample["paths"].raw, raw)
+    nxt = tmp_path / "next"
+    simulate(nxt, None, households=600, seed=7, first="2021Q1", last="2022Q3")
+    shutil.copytree(nxt / "2022Q3", raw / "2022Q3")
+    paths = Paths.make(raw=raw, processed=tmp_path / "processed", private=tmp_path / "private",
+                       reports=tmp_path / "reports")
+    shutil.copytree(sample["paths"].processed, paths.processed)      # the earlier run's cache
+    summary = run_intake("2022Q3", paths)
+    assert summary.processed == ["2022Q3"] and len(summary.cached) == 6
+    assert "2022Q3" in set(pd.read_parquet(paths.processed / "household_quarters.parquet")["quarter"])
+    assert dict((s.name, p) for s, p in plan_parameters("2022Q3", paths))["04_report"]["quarter"] == "2022Q3"
+
+
+def test_the_same_inputs_give_the_same_numbers(full_run):
+    """Indicators and ranking recomputed from the processed tables equal what the run saved."""
+    from helpers import composite, indicators
+
+    paths = full_run["paths"]
+    saved = pd.read_parquet(paths.reports / Q / "results" / "indicators.parquet")
+    again = indicators.compute_trend(indicators.Inputs.load(paths, Q), Q)
+    pd.testing.assert_frame_equal(saved.reset_index(drop=True), again.reset_index(drop=True), check_dtype=False)
+    rank = pd.read_parquet(paths.reports / Q / "results" / "ranking.parquet")
+    pd.testing.assert_frame_equal(rank, composite.ranking(again[again["quarter"] == Q], Q), check_dtype=False)
+
+
+@pytest.mark.timeout(300)
+def test_the_shareable_report_renders_offline_in_headless_chromium(full_run, tmp_path):
+    """Open the report with the network off: the page renders, every figure loads, the console is clean."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("chromium and chromium-driver are not installed (scripts/setup_browser.sh installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2400",
+                 "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+                 "--host-resolver-rules=MAP * ~NOTFOUND"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    try:
+        page = full_run["paths"].reports / Q / "share" / "04_report.html"
+        driver.get(page.as_uri())
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight]);")
+        assert len(images) >= 3 and all(c and w > 100 and h > 100 for c, w, h in images), images
+        assert "季度评估报告" in driver.title or "巴中市" in driver.find_element("tag name", "h1").text
+        body = driver.find_element("tag name", "body").text
+        assert "重点指标与政策标准" in body and "综合评比" in body
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+        shot = tmp_path / "04_report.png"
+        driver.save_screenshot(str(shot))
+        assert shot.stat().st_size > 20_000
+        out = Path(__file__).parent.parent / ".cache" / "test-output"
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, out / "04_report.png")                  # kept for people to look at
+    finally:
+        driver.quit()
