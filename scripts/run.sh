@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The workbook's main job on the bundled sample: set up on first use, then clean the
-# latest quarter of data/raw into data/processed.
+# latest quarter: intake, indicators, effects, report, HTML exports in reports/<quarter>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/workbook intake "$@"
+exec .venv/bin/workbook run "$@"
