@@ -18,8 +18,11 @@ PY
 )
 echo "$reqs" > wheelhouse/requirements.txt
 if [ -n "$platform" ]; then
+  # Pure-Python dependencies published only as source (fontmeta, for mplfonts) are built into
+  # universal wheels here, so the platform download can take them.
+  .venv/bin/python -m pip wheel --quiet --no-deps -w wheelhouse "fontmeta>=1.6.1"
   .venv/bin/python -m pip download --quiet --only-binary=:all: --platform "$platform" --python-version 3.11 \
-      --implementation cp -d wheelhouse -r wheelhouse/requirements.txt
+      --implementation cp --find-links wheelhouse -d wheelhouse -r wheelhouse/requirements.txt
 else
   .venv/bin/python -m pip download --quiet -d wheelhouse -r wheelhouse/requirements.txt
 fi
