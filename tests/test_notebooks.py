@@ -78,3 +78,18 @@ def test_indicators_notebook_runs_on_the_bundled_sample(tmp_path):
     assert "综合得分最高的是" in text and "两个收入增速" in text
     codes = pd.read_parquet(paths.private / "2023Q2" / "household_codes.parquet")["户编码"]
     assert not any(c in text for c in codes)           # no household codes in the notebook's output
+
+
+@pytest.mark.timeout(600)
+def test_report_notebook_runs_alone_and_builds_missing_results(sample, tmp_path):
+    """Interactive use without the run command: the report builds what it needs on demand."""
+    paths = sample["paths"]
+    reports = tmp_path / "reports"
+    out = tmp_path / "04_report.ipynb"
+    pm.execute_notebook(str(NOTEBOOKS / "04_report.ipynb"), str(out), kernel_name=KERNEL_NAME, progress_bar=False,
+                        parameters=dict(quarter="2022Q2", processed_dir=str(paths.processed), reports_dir=str(reports)))
+    results = {p.name for p in (reports / "2022Q2" / "results").iterdir()}
+    assert results == {"indicators.parquet", "ranking.parquet", "effects_any.parquet", "effects_industry.parquet",
+                       "effects_employment.parquet"}
+    text = out.read_text(encoding="utf-8")
+    assert "image/png" in text and "任一帮扶" in text

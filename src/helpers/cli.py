@@ -73,6 +73,12 @@ def _bench(args) -> int:
     return bench_main(args)
 
 
+def _add_folders(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--raw", help="folder of quarter folders (default: data/raw)")
+    p.add_argument("--processed", help="processed tables (default: data/processed)")
+    p.add_argument("--private", help="folder for household-level lists (default: private)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbook",
@@ -84,9 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "quarantine rows with problems, de-identify, and write data/processed. "
                                    "Unchanged quarters come from the cache.")
     p.add_argument("--quarter", help="quarter to bring the tables up to, e.g. 2023Q2 (default: latest)")
-    p.add_argument("--raw", help="folder of quarter folders (default: data/raw)")
-    p.add_argument("--processed", help="output folder (default: data/processed)")
-    p.add_argument("--private", help="folder for household-level lists (default: private)")
+    _add_folders(p)
     p.add_argument("--corrections", help="corrections file (default: data/corrections.csv)")
     p.set_defaults(func=_intake)
 
@@ -95,9 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "program, report), export each as HTML with code (analyst/) and without (share/), "
                                    "and write reports/<quarter>/manifest.json. Parameters are checked first.")
     p.add_argument("--quarter", help="quarter to evaluate, e.g. 2023Q2 (default: latest in data/raw)")
-    p.add_argument("--raw", help="folder of quarter folders (default: data/raw)")
-    p.add_argument("--processed", help="processed tables (default: data/processed)")
-    p.add_argument("--private", help="household-level lists (default: private)")
+    _add_folders(p)
     p.add_argument("--reports", help="reports folder (default: reports)")
     p.add_argument("--counties", help="comma-separated county-level units for the indicators (default: all five)")
     p.add_argument("--params", help="YAML file of notebook parameters (top-level: every notebook that declares "
