@@ -55,7 +55,8 @@ def _simulate(args) -> int:
 def _run(args) -> int:
     from helpers.run import run
 
-    paths = Paths.make(raw=args.raw, processed=args.processed, private=args.private, reports=args.reports)
+    paths = Paths.make(raw=args.raw, processed=args.processed, private=args.private, reports=args.reports,
+                       corrections=args.corrections)
     m = run(args.quarter, paths, args.params, args.lang, args.counties or "",
             progress=lambda msg: print(msg, flush=True))
     q = m["quarter"]
@@ -77,6 +78,7 @@ def _add_folders(p: argparse.ArgumentParser) -> None:
     p.add_argument("--raw", help="folder of quarter folders (default: data/raw)")
     p.add_argument("--processed", help="processed tables (default: data/processed)")
     p.add_argument("--private", help="folder for household-level lists (default: private)")
+    p.add_argument("--corrections", help="corrections file (default: data/corrections.csv)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Unchanged quarters come from the cache.")
     p.add_argument("--quarter", help="quarter to bring the tables up to, e.g. 2023Q2 (default: latest)")
     _add_folders(p)
-    p.add_argument("--corrections", help="corrections file (default: data/corrections.csv)")
     p.set_defaults(func=_intake)
 
     p = sub.add_parser("run", help="the quarterly run: every notebook, then HTML reports to share",

@@ -97,7 +97,8 @@ def plan_parameters(quarter: str, paths: Paths, extra: dict | None = None, lang:
         listing = "; ".join(f"{nb}: {', '.join(a)}" for nb, a in allowed.items())
         raise RunError(f"unknown parameter(s) {', '.join(unknown)}. Allowed: {listing}")
     base = {"quarter": quarter, "lang": lang, "raw_dir": str(paths.raw), "processed_dir": str(paths.processed),
-            "private_dir": str(paths.private), "reports_dir": str(paths.reports), "counties": counties}
+            "private_dir": str(paths.private), "reports_dir": str(paths.reports), "counties": counties,
+            "corrections_file": str(paths.corrections)}
     out = []
     for step in PLAN:
         d = decl[step.notebook]
