@@ -61,8 +61,9 @@ def test_not_yet_treated_and_covariates_match_moderndid(mpdta, control, covariat
 
 def test_pretest_matches_r(mpdta):
     res = callaway_santanna(mpdta, "lemp", "countyreal", "year", "first.treat")
-    assert res.pretest()["pvalue"] == pytest.approx(0.16812, abs=1e-4)   # R: "P-value for pre-test ... 0.16812"
-    assert res.pretest()["df"] == 5
+    assert res.pretest("cells")["pvalue"] == pytest.approx(0.16812, abs=1e-4)   # R: "P-value for pre-test ... 0.16812"
+    assert res.pretest("cells")["df"] == 5
+    assert res.pretest("event")["df"] == 3                                     # event times -3, -2, -1
 
 
 def test_quarters_as_text_give_the_same_numbers(mpdta):

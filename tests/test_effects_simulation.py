@@ -7,8 +7,20 @@ from helpers import simcheck
 
 
 @pytest.fixture(scope="module")
-def summary():
-    return simcheck.summarize(simcheck.run(draws=1000, households=400))
+def results():
+    return simcheck.run(draws=1000, households=400)
+
+
+@pytest.fixture(scope="module")
+def summary(results):
+    return simcheck.summarize(results[~results["estimator"].str.startswith("pretest")])
+
+
+def test_pre_trend_tests_reject_at_about_their_level_when_trends_are_parallel(results):
+    for test in ("pretest_unit", "pretest_village"):
+        p = results.loc[results["estimator"] == test, "estimate"].dropna()
+        assert len(p) >= 990
+        assert 0.02 <= (p < 0.05).mean() <= 0.12, (test, (p < 0.05).mean())   # slightly above 5%: see methods.md
 
 
 @pytest.mark.timeout(900)

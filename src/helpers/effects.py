@@ -330,32 +330,36 @@ class CSResult:
         self.aggregate(kind)
         return self._agg[kind][1]
 
-    def pretest(self) -> dict:
-        """Joint Wald test that every pre-treatment ATT(g,t) is zero.
+    def pretest(self, kind: str = "event") -> dict:
+        """Joint test that there are no effects before treatment starts.
 
-        Unit-level (as R's did): chi-squared with as many degrees of freedom as restrictions.
-        Clustered: the Wald statistic from G cluster sums is over-sized when the restrictions
-        k are many relative to G, so the Hotelling-type F = (G-k)/(k(G-1)) W with (k, G-k)
-        degrees of freedom is used; when k >= G the test uses the pre-period event-time
-        aggregates instead of the cells."""
+        ``kind="cells"`` is R did's test: every pre-treatment ATT(g,t), Wald with chi-squared
+        (unit level only). It over-rejects in small cohorts: with many cells its covariance is
+        estimated from few treated units per cohort (in the simulation check, 26% rejections at
+        5% with 400 households). ``kind="event"`` (the default) tests the pre-period event-time
+        aggregates instead: few restrictions and a stable covariance; chi-squared at unit level,
+        and with clusters the Hotelling-type F = (G-k)/(k(G-1)) W with (k, G-k) degrees of freedom."""
+        if kind not in ("event", "cells"):
+            raise EstimationError("pretest kind must be 'event' or 'cells'")
         pre = self.cells_t < self.cells_g
         if not pre.any():
             return {"stat": float("nan"), "df": 0, "pvalue": float("nan"), "test": "none"}
-        att = self.att_gt["att"].to_numpy()[pre]
-        inf = self.inf[:, pre]
+        if kind == "cells":
+            if self.cluster is not None:
+                raise EstimationError("the cell-level (R) pre-test is unit level; use kind='event' with clusters")
+            att, inf = self.att_gt["att"].to_numpy()[pre], self.inf[:, pre]
+        else:
+            dyn = self.aggregate("dynamic").drop(index="overall")
+            keep = np.array([int(e) < 0 for e in dyn.index])
+            att, inf = dyn["att"].to_numpy()[keep], self._dynamic_influence()[:, keep]
         if self.cluster is None:
             V = inf.T @ inf / self.n ** 2
             stat = float(att @ np.linalg.pinv(V) @ att)
             df = int(np.linalg.matrix_rank(V))
-            return {"stat": stat, "df": df, "pvalue": float(stats.chi2.sf(stat, df)), "test": "chi2"}
+            return {"stat": stat, "df": df, "pvalue": float(stats.chi2.sf(stat, df)), "test": f"chi2 ({kind})"}
         n_cl = int(self.cluster.max()) + 1
-        if pre.sum() >= n_cl - 1:
-            dyn = self.aggregate("dynamic").drop(index="overall")
-            keep = np.array([int(e) < 0 for e in dyn.index])
-            att = dyn["att"].to_numpy()[keep]
-            inf = self._dynamic_influence()[:, keep]
-            if len(att) >= n_cl - 1:
-                return {"stat": float("nan"), "df": len(att), "pvalue": float("nan"), "test": "too few clusters"}
+        if len(att) >= n_cl - 1:
+            return {"stat": float("nan"), "df": len(att), "pvalue": float("nan"), "test": "too few clusters"}
         sums = np.zeros((n_cl, inf.shape[1]))
         np.add.at(sums, self.cluster, inf)
         V = n_cl / (n_cl - 1) * sums.T @ sums / self.n ** 2

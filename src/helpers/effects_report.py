@@ -134,6 +134,22 @@ def counterfactual_mean(e: Effects, att: float) -> float:
     return float(post[e.outcome].mean() - att)
 
 
+EXCLUDED = {"households": ("农户数", "households"), "always_treated": ("窗口前已获帮扶（不参与估计）", "supported before the window (left out)"),
+            "start_disagreements": ("各季度起始季度不一致", "start quarters disagree"),
+            "both_same_quarter": ("同季度获两项帮扶", "both programs in one quarter"),
+            "industry_first": ("先获产业帮扶", "industry first"), "employment_first": ("先获就业帮扶", "employment first"),
+            "dropped_for_gaps": ("有缺季（平衡面板中剔除）", "gaps (left out of the balanced panel)"),
+            "nonpositive_income_log_only": ("收入≤0（仅对数版本剔除）", "income <= 0 (log version only)")}
+
+
+def excluded_table(panel: Panel, lang: str = "zh") -> pd.DataFrame:
+    """What construction left out, per county, with readable headers."""
+    t = panel.excluded.reindex([c for c in COUNTIES if c in panel.excluded.index])
+    t.index = [figures.county_label(c, lang) for c in t.index]
+    t.index.name = "县(区)" if lang == "zh" else "county"
+    return t.rename(columns={k: _l(v, lang) for k, v in EXCLUDED.items()})
+
+
 def plot_cohorts(e: Effects, quarter: str, lang: str = "zh"):
     """Who got support and when: households by start quarter and first program."""
     h = e.sample.groupby("household_id").first()

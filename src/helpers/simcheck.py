@@ -31,6 +31,7 @@ def draw(seed: int, households: int = 400, first: str = "2021Q1", last: str = "2
     d = pd.DataFrame({"unit": p["household_code"], "time": p["t"], "y": p["income_per_capita"],
                       "tau": p["tau_total"]})
     d["cohort"] = cohort.reindex(d["unit"]).to_numpy()
+    d["village"] = h["village"].reindex(d["unit"]).to_numpy()
     t0 = quarter_index(first)
     d = d[(d["cohort"] == 0) | (d["cohort"] > t0)]                  # always treated: out
     full = d.groupby("unit")["time"].transform("size") == d["time"].nunique()
@@ -73,6 +74,9 @@ def run(draws: int = 1000, households: int = 400, seed0: int = 1) -> pd.DataFram
                         if e in agg.index and f"e{e}" in truth:
                             rows.append((s, name, f"e{e}", agg.loc[e, "att"], agg.loc[e, "se"], truth[f"e{e}"]))
         rows.append((s, "twfe", "simple", twfe_within(d), np.nan, truth["simple"]))
+        clustered = callaway_santanna(d, "y", "unit", "time", "cohort", control="not_yet", cluster="village")
+        rows.append((s, "pretest_unit", "pvalue", cs.pretest()["pvalue"], np.nan, np.nan))
+        rows.append((s, "pretest_village", "pvalue", clustered.pretest()["pvalue"], np.nan, np.nan))
     return pd.DataFrame(rows, columns=["draw", "estimator", "aggregate", "estimate", "se", "truth"])
 
 
