@@ -227,3 +227,20 @@ def test_composite_spec_is_checked(tmp_path):
     bad.write_text("indicators:\n  - {key: happiness, direction: 1, weight: 1}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="unknown indicator"):
         composite.load_spec(bad)
+
+
+def test_trend_reuses_cached_quarters_and_recomputes_when_anything_changes(sample, monkeypatch):
+    from helpers import indicators
+
+    paths = sample["paths"]
+    inp = Inputs.load(paths)
+    first = indicators.compute_trend(inp, "2022Q2", CFG, cache=paths.processed)
+    calls = []
+    real = indicators.compute
+    monkeypatch.setattr(indicators, "compute", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    again = indicators.compute_trend(inp, "2022Q2", CFG, cache=paths.processed)
+    assert calls == []                                      # every quarter from the cache
+    pd.testing.assert_frame_equal(first, again)
+    changed = {**CFG, "spending_milestones": {**CFG["spending_milestones"], 2: 0.6}}
+    indicators.compute_trend(inp, "2022Q2", changed, cache=paths.processed)
+    assert len(calls) == 6                                  # a changed threshold recomputes

@@ -401,10 +401,51 @@ def compute(inp: Inputs, quarter: str, cfg: dict | None = None, counties=None) -
     return out
 
 
-def compute_trend(inp: Inputs, quarter: str, cfg: dict | None = None, counties=None, quarters: int = 6) -> pd.DataFrame:
-    """``compute`` for the quarter and the previous quarters in the data (up to ``quarters`` in all)."""
+def _cache_key(processed: Path, quarter: str, cfg: dict, counties) -> str | None:
+    """What a quarter's indicators depend on: the intake of every quarter up to it, the config,
+    the counties and this module's code. None when the intake cache is not there."""
+    import hashlib
+    import json
+
+    stamps = []
+    for qdir in sorted((processed / "_cache").glob("*")):
+        if qdir.name <= quarter:
+            stamp = qdir / "cache.json"
+            if not stamp.exists():
+                return None
+            stamps.append((qdir.name, json.loads(stamp.read_text(encoding="utf-8"))["key"]))
+    if not stamps:
+        return None
+    parts = {"intake": stamps, "config": cfg, "counties": list(counties or []),
+             "code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:24]
+
+
+def compute_trend(inp: Inputs, quarter: str, cfg: dict | None = None, counties=None, quarters: int = 6,
+                  cache: Path | None = None) -> pd.DataFrame:
+    """``compute`` for the quarter and the previous quarters in the data (up to ``quarters`` in all).
+
+    With ``cache`` (the processed folder), each quarter's indicators are kept in
+    ``<processed>/_indicators/`` under a key of everything they depend on, so a quarterly
+    re-run computes only the new quarter."""
+    from helpers.storage import write_table
+
+    cfg = cfg or load_config()
     available = sorted(q for q in inp.hq["quarter"].unique() if q <= quarter)[-quarters:]
-    return pd.concat([compute(inp, q, cfg, counties) for q in available], ignore_index=True)
+    parts = []
+    for q in available:
+        key = _cache_key(cache, q, cfg, counties) if cache is not None else None
+        path = cache / "_indicators" / f"{q}_{key}.parquet" if key else None
+        if path is not None and path.exists():
+            part = pd.read_parquet(path)
+        else:
+            part = compute(inp, q, cfg, counties)
+            if path is not None:
+                for old in path.parent.glob(f"{q}_*.parquet"):
+                    old.unlink()
+                write_table(part, path, ["quarter", "county", "indicator", "category"], f"indicators {q}")
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def render_markdown() -> str:
