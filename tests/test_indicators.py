@@ -244,3 +244,12 @@ def test_trend_reuses_cached_quarters_and_recomputes_when_anything_changes(sampl
     changed = {**CFG, "spending_milestones": {**CFG["spending_milestones"], 2: 0.6}}
     indicators.compute_trend(inp, "2022Q2", changed, cache=paths.processed)
     assert len(calls) == 6                                  # a changed threshold recomputes
+
+
+def test_report_headline_keeps_value_and_verdict_apart_in_both_languages(sample):
+    from helpers import report
+
+    t = compute(Inputs.load(sample["paths"]), "2022Q2", CFG)
+    for lang in ("zh", "en"):
+        h = report.headline(t, "2022Q2", lang)
+        assert len(h.columns) == 4 and len(set(h.columns)) == 4, h.columns

@@ -80,7 +80,7 @@ def headline(indicators: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.Dat
         rows.append({("指标" if lang == "zh" else "indicator"): indicator_label(key, lang),
                      ("全市" if lang == "zh" else "city"): disclose_value(kind, c["value"], c["denominator"], c["status"], lang),
                      ("标准" if lang == "zh" else "threshold"): thr_text,
-                     ("全市是否达标" if lang == "zh" else "city"): met,
+                     ("全市是否达标" if lang == "zh" else "city meets it"): met,
                      ("未达标县区" if lang == "zh" else "counties not meeting it"):
                          "、".join(figures.county_label(x, lang) for x in not_met) or "—"})
     out = pd.DataFrame(rows)
