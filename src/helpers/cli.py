@@ -58,7 +58,7 @@ def _run(args) -> int:
     paths = Paths.make(raw=args.raw, processed=args.processed, private=args.private, reports=args.reports,
                        corrections=args.corrections)
     m = run(args.quarter, paths, args.params, args.lang, args.counties or "",
-            progress=lambda msg: print(msg, flush=True))
+            progress=lambda msg: print(msg, flush=True), workers=args.workers)
     q = m["quarter"]
     print(f"\n完成 / done: {q} in {m['seconds']:.0f} s")
     print(f"  shareable reports (no code, open offline): {paths.reports / q / 'share'}")
@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", help="YAML file of notebook parameters (top-level: every notebook that declares "
                                      "them; or per notebook: '03_effects: {cluster: county}')")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="notebooks run side by side where they do not depend on each other (default 2; 1: in order)")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("simulate", help="write simulated county submissions with known truth",

@@ -178,8 +178,11 @@ def write_index(reports: Path) -> Path:
 
 
 def run(quarter: str | None = None, paths: Paths | None = None, params_file: str | Path | None = None,
-        lang: str = "zh", counties: str = "", progress=print) -> dict:
-    """The quarterly run. Returns the manifest; raises RunError (or IntakeStop) on failure."""
+        lang: str = "zh", counties: str = "", progress=print, workers: int = 2) -> dict:
+    """The quarterly run. Returns the manifest; raises RunError (or IntakeStop) on failure.
+
+    ``workers`` notebooks that do not depend on each other (the three effects notebooks) run
+    side by side; 1 runs everything in order."""
     import papermill as pm
 
     paths = paths or Paths()
@@ -198,24 +201,49 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
     plan = plan_parameters(quarter, paths, extra, lang, counties)
     qdir = paths.reports / quarter
     nb_dir, analyst, share = qdir / "notebooks", qdir / "analyst", qdir / "share"
-    steps, t_all = [], time.perf_counter()
-    for i, (step, params) in enumerate(plan, 1):
+    t_all = time.perf_counter()
+    total = len(plan)
+
+    def execute(i: int, step: Step, params: dict) -> dict:
         out = nb_dir / f"{step.name}.ipynb"
         out.parent.mkdir(parents=True, exist_ok=True)
-        progress(f"[{i}/{len(plan)}] {step.name} ...")
+        progress(f"[{i}/{total}] {step.name} ...")
         t0 = time.perf_counter()
         try:
             pm.execute_notebook(str(NOTEBOOKS / f"{step.notebook}.ipynb"), str(out), parameters=params,
                                 kernel_name=KERNEL_NAME, progress_bar=False, cwd=str(ROOT))
         except pm.PapermillExecutionError as exc:
             export(out, analyst, None)
-            raise RunError(f"{step.name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue.splitlines()[0] if exc.evalue else ''}). "
-                           f"The partly executed notebook is {out} and its HTML {analyst / (step.name + '.html')}.") from None
+            raise RunError(f"{step.name} failed in cell {exc.exec_count} ({exc.ename}: "
+                           f"{exc.evalue.splitlines()[0] if exc.evalue else ''}). The partly executed notebook is "
+                           f"{out} and its HTML {analyst / (step.name + '.html')}.") from None
         t_exec = time.perf_counter() - t0
         export(out, analyst, share)
-        steps.append({"step": step.name, "notebook": f"notebooks/{step.notebook}.ipynb", "parameters": params,
-                      "seconds": round(time.perf_counter() - t0, 2), "execute_seconds": round(t_exec, 2)})
-        progress(f"      done in {time.perf_counter() - t0:.1f} s")
+        progress(f"      {step.name} done in {time.perf_counter() - t0:.1f} s")
+        return {"step": step.name, "notebook": f"notebooks/{step.notebook}.ipynb", "parameters": params,
+                "seconds": round(time.perf_counter() - t0, 2), "execute_seconds": round(t_exec, 2)}
+
+    # The effects notebooks (one per program) do not depend on each other: they run side by side.
+    groups: list[list[tuple[int, Step, dict]]] = []
+    for i, (step, params) in enumerate(plan, 1):
+        if groups and step.notebook == "03_effects" and groups[-1][0][1].notebook == "03_effects":
+            groups[-1].append((i, step, params))
+        else:
+            groups.append([(i, step, params)])
+    steps = []
+    for group in groups:
+        if len(group) == 1 or workers <= 1:
+            steps.extend(execute(*item) for item in group)
+            continue
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(execute, *item) for item in group]
+            done = [f.exception() or f.result() for f in futures]
+        failed = [d for d in done if isinstance(d, BaseException)]
+        if failed:
+            raise failed[0]
+        steps.extend(done)
     write_index(paths.reports)
     inputs = [f for q in quarters if q <= quarter for f in (paths.raw / q).iterdir()]
     inputs += [paths.corrections, paths.register, *(ROOT / "config").glob("*.yaml")]
