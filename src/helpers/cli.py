@@ -131,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--households", type=int, default=200_000, help="households in the quarter (default 200000)")
     p.add_argument("--repeat", type=int, default=3, help="repetitions; the median is reported (default 3)")
     p.add_argument("--cache", default=None, help="folder for generated data (default: .cache/bench)")
-    p.add_argument("--only", choices=["all", "intake", "effects"], default="all",
-                   help="run only the intake or the estimator benchmarks (default: all)")
+    p.add_argument("--only", choices=["all", "intake", "effects", "run"], default="all",
+                   help="one part: intake, effects (estimators) or run (the whole quarterly run, cold and "
+                        "with a new quarter); 'all' is intake and effects (default)")
     p.set_defaults(func=_bench)
     return parser
 
