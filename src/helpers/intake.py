@@ -204,7 +204,7 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
     return parsed
 
 
-def _bad_values(p: ParsedSheet, skip: tuple[str, ...] = ()) -> None:
+def _bad_values(p: ParsedSheet) -> None:
     d = p.bad_detail  # type: ignore[attr-defined]
     p.flag(d != "", "bad_value", "无法识别或为空 / unreadable or blank: " + d.str.rstrip("；"))
 
@@ -651,12 +651,6 @@ def load_table(name: str, paths: Paths | None = None, columns: list[str] | None 
         raise FileNotFoundError(f"{path} does not exist yet: run `workbook intake` first.")
     frame = pd.read_parquet(path, columns=columns)
     return frame
-
-
-def assert_accounting(log: pd.DataFrame) -> None:
-    """rows_in = rows_clean + rows_quarantined for every file and sheet."""
-    bad = log[log["rows_in"] != log["rows_clean"] + log["rows_quarantined"]]
-    assert bad.empty, f"row accounting broken for {bad[['source_file', 'sheet']].to_dict('records')}"
 
 
 __all__ = ["run_intake", "process_quarter", "parse_sheet", "IntakeStop", "load_table", "available_quarters",
