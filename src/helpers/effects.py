@@ -280,7 +280,7 @@ class CSResult:
         se = _se_from_if(inf_mat, self.n, self.cluster)
         out = _frame(rows, ests, se, {"dynamic": "event_time", "group": "cohort", "calendar": "period",
                                       "simple": "aggregate"}[kind])
-        self._agg[kind] = (out, inf_mat[:, -1])
+        self._agg[kind] = (out, inf_mat)     # one influence function per row, overall last
         return out
 
     def _wif_group(self, groups, pg, g_est):
@@ -328,7 +328,7 @@ class CSResult:
     def overall_influence(self, kind: str = "simple") -> np.ndarray:
         """The unit-level influence function of the overall estimate of an aggregation."""
         self.aggregate(kind)
-        return self._agg[kind][1]
+        return self._agg[kind][1][:, -1]
 
     def pretest(self, kind: str = "event") -> dict:
         """Joint test that there are no effects before treatment starts.
@@ -370,14 +370,8 @@ class CSResult:
 
     def _dynamic_influence(self) -> np.ndarray:
         """Influence functions of the event-time aggregates (columns in the order of aggregate('dynamic'))."""
-        groups, pg = self._pg()
-        pgc = pg[np.searchsorted(groups, self.cells_g)]
-        e_all = self.cells_t - self.cells_g
-        cols = []
-        for e in np.unique(e_all):
-            k = e_all == e
-            cols.append(self._combine(k, pgc[k] / pgc[k].sum(), True, pgc[k])[1])
-        return np.column_stack(cols)
+        self.aggregate("dynamic")
+        return self._agg["dynamic"][1][:, :-1]
 
     def few_cluster_pvalue(self, cluster: np.ndarray, kind: str = "simple", reps: int = 9999, seed: int = 20230711) -> float:
         """Webb wild-bootstrap p-value of an aggregation's overall estimate, clustered by ``cluster`` (unit-level codes)."""
@@ -498,7 +492,6 @@ class ImputationResult:
     _solve: object = field(repr=False, default=None)
     cluster: np.ndarray | None = None
     _agg: dict = field(default_factory=dict, repr=False)
-    label_quarters: bool = False
 
     def aggregate(self, kind: str = "simple", horizons: list[int] | None = None) -> pd.DataFrame:
         """``simple`` (all treated observations equally) or ``dynamic`` (by event time, with the
@@ -606,7 +599,7 @@ def imputation(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: s
         np.add.at(score, ti, wt * eps1)
         return est, score
 
-    return ImputationResult(tau, n, solve, p.cluster, label_quarters=p.label_quarters)
+    return ImputationResult(tau, n, solve, p.cluster)
 
 
 # --------------------------------------------------------------------------------------

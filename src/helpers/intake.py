@@ -54,6 +54,7 @@ class ParsedSheet:
     headers: dict[str, str]          # canonical column -> header as written
     warnings: list[str] = field(default_factory=list)
     corrections_applied: int = 0
+    bad_detail: pd.Series | None = None   # per row: headers of blank or unreadable required values
 
     def flag(self, mask: pd.Series, code: str, detail: pd.Series | str = "") -> None:
         """Set rows in ``mask`` aside with ``code`` unless an earlier check already did."""
@@ -200,12 +201,12 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
             bad_detail[problem] += f"{headers[col.name]}；"
         values[col.name] = v
     parsed.values = pd.DataFrame(values, index=raw.index)
-    parsed.bad_detail = bad_detail  # type: ignore[attr-defined]
+    parsed.bad_detail = bad_detail
     return parsed
 
 
 def _bad_values(p: ParsedSheet) -> None:
-    d = p.bad_detail  # type: ignore[attr-defined]
+    d = p.bad_detail
     p.flag(d != "", "bad_value", "无法识别或为空 / unreadable or blank: " + d.str.rstrip("；"))
 
 
@@ -249,7 +250,7 @@ def validate_households(p: ParsedSheet, crosswalk: Crosswalk, cfg: dict) -> None
            "差额 / difference: " + (v["income_total"] - parts).round(2).astype(str))
 
 
-def validate_other(p: ParsedSheet, crosswalk: Crosswalk | None = None) -> None:
+def validate_other(p: ParsedSheet) -> None:
     """Row checks of 行政村, 项目资金 and 问题整改."""
     _check_county(p)
     v = p.values
@@ -632,10 +633,8 @@ def _write_processed(parts: dict[str, list[pd.DataFrame]], paths: Paths, key: Ps
     meta = {"key_fingerprint": key.fingerprint, "quarters": ",".join(quarters)}
     tables = {t: _concat(parts[t]) for t in TABLES}
     tables["households"] = build_households(tables["household_quarters"])
-    keys = {"households": ["household_id"], "household_quarters": ["household_id", "quarter"],
-            "villages": list(dd.VILLAGES.key), "projects": list(dd.PROJECTS.key),
-            "rectifications": list(dd.RECTIFICATIONS.key), "quarantine": ["quarter", "source_file", "sheet", "row"],
-            "intake_log": ["quarter", "source_file", "sheet"]}
+    keys = {"households": ["household_id"], "quarantine": ["quarter", "source_file", "sheet", "row"],
+            "intake_log": ["quarter", "source_file", "sheet"], **{s.table: list(s.key) for s in dd.SHEETS}}
     for name, frame in tables.items():
         write_table(frame, paths.processed / f"{name}.parquet", keys[name], name, meta)
     manifest = {"key_fingerprint": key.fingerprint, "quarters": quarters,
