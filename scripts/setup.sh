@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the project's virtual environment in .venv on first use (or when pyproject.toml
-# changes), installs the workbook with pinned dependencies, registers the named Jupyter
+# or this script changes), installs the workbook with pinned dependencies, registers the named Jupyter
 # kernel inside the venv (--sys-prefix) and turns on nbstripout for this clone.
 # Usage: bash scripts/setup.sh [extra]      e.g. bash scripts/setup.sh test
 set -euo pipefail
@@ -24,15 +24,17 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 spec="${extra:+.[$extra]}"; spec="${spec:-.}"
-stamp="$(cat pyproject.toml | sha256sum | cut -c1-16)-${extra:-base}"
+stamp="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-${extra:-base}"
 have="$(cat .venv/.workbook-stamp 2>/dev/null || true)"
 # A test install also satisfies a plain run.
 if [ "$have" != "$stamp" ] && ! { [ -z "$extra" ] && [ "${have%-*}" = "${stamp%-*}" ]; }; then
   echo "setup: installing the workbook and its pinned dependencies ($spec) ..."
   .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1
   .venv/bin/python -m pip install --quiet -e "$spec" 2> >(grep -v "^WARNING: Location" >&2)
+  # MALLOC_MMAP_THRESHOLD_: glibc gives every array over 128 KB its own mapping, returned to the
+  # system when freed; without it a kernel at city scale keeps ~0.4 GB of freed columns (docs/performance.md).
   .venv/bin/python -m ipykernel install --sys-prefix --name rural-workbook \
-      --display-name "乡村振兴评估 (rural-workbook)" >/dev/null
+      --display-name "乡村振兴评估 (rural-workbook)" --env MALLOC_MMAP_THRESHOLD_ 131072 >/dev/null
   echo "$stamp" > .venv/.workbook-stamp
 fi
 

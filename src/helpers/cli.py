@@ -131,9 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--households", type=int, default=200_000, help="households in the quarter (default 200000)")
     p.add_argument("--repeat", type=int, default=3, help="repetitions; the median is reported (default 3)")
     p.add_argument("--cache", default=None, help="folder for generated data (default: .cache/bench)")
-    p.add_argument("--only", choices=["all", "intake", "effects", "run"], default="all",
-                   help="one part: intake, effects (estimators) or run (the whole quarterly run, cold and "
-                        "with a new quarter); 'all' is intake and effects (default)")
+    p.add_argument("--only", choices=["all", "intake", "effects", "run", "scaling"], default="all",
+                   help="one part: intake, effects (estimators), run (the whole quarterly run, cold and "
+                        "with a new quarter) or scaling (the run at each of --sizes); 'all' is intake and "
+                        "effects (default)")
+    p.add_argument("--sizes", default="10000,50000,200000,1000000",
+                   help="households for --only scaling (default 10000,50000,200000,1000000)")
     p.set_defaults(func=_bench)
     return parser
 

@@ -610,7 +610,6 @@ class TWFEResult:
     coef: float
     se: float
     table: pd.DataFrame
-    model: object = field(repr=False, default=None)
 
     def aggregate(self, kind: str = "simple") -> pd.DataFrame:
         if kind != "simple":
@@ -635,4 +634,4 @@ def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
                    copy_data=False, store_data=False, lean=True)
     tidy = fit.tidy()
     coef, se = float(tidy.loc[treatment, "Estimate"]), float(tidy.loc[treatment, "Std. Error"])
-    return TWFEResult(coef, se, tidy, fit)
+    return TWFEResult(coef, se, tidy)

@@ -22,6 +22,8 @@ ESTIMATOR_LABELS = {"callaway_santanna": ("Callaway-Sant'Anna（稳健）", "Cal
                     "imputation": ("插补估计 BJS（稳健）", "Imputation, BJS (robust)"),
                     "twfe": ("双向固定效应（朴素）", "Two-way FE (naive)")}
 SEED = 20230711
+# What the estimates and the figures built from them need of the panel (one narrow copy per estimate).
+ESTIMATION_COLUMNS = ["household_id", "time", "cohort", "treated", "first_program", "county", "village"]
 
 
 def _p(p: float) -> str:
@@ -60,14 +62,14 @@ class Effects:
 def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",
              covariates: list[str] | None = None, cluster: str | None = "village") -> Effects:
     """Run the three estimators on the program's sample."""
-    d = panel.sample(program, outcome)
+    extra = [c for c in [*(covariates or []), cluster] if c and c not in ESTIMATION_COLUMNS]
+    d = panel.sample(program, outcome, ESTIMATION_COLUMNS + extra)
     if d.empty:
         raise EstimationError(f"no households in the sample for program {program!r}")
-    d = d.assign(treated_now=d["treated"].astype(int))
     cs = callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates,
                            cluster=cluster)
     imp = imputation(d, outcome, "household_id", "time", "cohort", cluster=cluster)
-    tw = twfe(d, outcome, "treated_now", "household_id", "time", cluster=cluster)
+    tw = twfe(d, outcome, "treated", "household_id", "time", cluster=cluster)
     county = d.groupby("household_id")["county"].first()
     codes = {c: i for i, c in enumerate(sorted(county.unique()))}
     cc = county.reindex(cs.panel.units).map(codes).to_numpy()
@@ -202,7 +204,7 @@ def plot_event_study(e: Effects, quarter: str, lang: str = "zh", max_e: int | No
 def heterogeneity(panel: Panel, program: str, outcome: str, lang: str = "zh", control: str = "not_yet") -> pd.DataFrame:
     """CS overall effect within baseline subgroups (county, household type, relocated), each estimated
     on its own households; '—' where a subgroup has too few treated or comparison households."""
-    d = panel.sample(program, outcome)
+    d = panel.sample(program, outcome, ["household_id", "time", "cohort", "county", "household_type", "relocated"])
     rows = []
     groups = [("county", c) for c in COUNTIES] + [("household_type", t) for t in ("脱贫户", "监测户", "一般农户")] + \
              [("relocated", True), ("relocated", False)]
@@ -225,7 +227,7 @@ def heterogeneity(panel: Panel, program: str, outcome: str, lang: str = "zh", co
 def dose_bins(panel: Panel, outcome: str, lang: str = "zh") -> pd.DataFrame:
     """Industry-support effect by subsidy bin (subsidy in the first treated quarter, tertiles),
     each bin against never-supported households: heterogeneity, not a dose-response."""
-    d = panel.sample("industry", outcome)
+    d = panel.sample("industry", outcome, ["household_id", "time", "cohort", "dose_bin"])
     rows = []
     for b in ("低", "中", "高"):
         sub = d[(d["dose_bin"] == b) | (d["cohort"] == 0)]

@@ -111,6 +111,21 @@ def plan_parameters(quarter: str, paths: Paths, extra: dict | None = None, lang:
     return out
 
 
+def kernel_manager_class():
+    """The kernel manager papermill starts kernels with: CurveZMQ transport encryption where the
+    kernel supports it (ipykernel 7.3+ warns on every start about unencrypted TCP otherwise)."""
+    import zmq
+    from jupyter_client.manager import KernelManager
+
+    class EncryptedKernelManager(KernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            if zmq.has("curve"):
+                self.transport_encryption = "auto"
+
+    return EncryptedKernelManager
+
+
 def exporter(share: bool):
     """nbconvert's HTML exporter with the offline template; without code for sharing."""
     from nbconvert import HTMLExporter
@@ -208,10 +223,11 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
         out = nb_dir / f"{step.name}.ipynb"
         out.parent.mkdir(parents=True, exist_ok=True)
         progress(f"[{i}/{total}] {step.name} ...")
-        t0 = time.perf_counter()
+        t0, started = time.perf_counter(), time.time()
         try:
             pm.execute_notebook(str(NOTEBOOKS / f"{step.notebook}.ipynb"), str(out), parameters=params,
-                                kernel_name=KERNEL_NAME, progress_bar=False, cwd=str(ROOT))
+                                kernel_name=KERNEL_NAME, progress_bar=False, cwd=str(ROOT),
+                                kernel_manager_class=kernel_manager_class())
         except pm.PapermillExecutionError as exc:
             export(out, analyst, None)
             raise RunError(f"{step.name} failed in cell {exc.exec_count} ({exc.ename}: "
@@ -221,7 +237,8 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
         export(out, analyst, share)
         progress(f"      {step.name} done in {time.perf_counter() - t0:.1f} s")
         return {"step": step.name, "notebook": f"notebooks/{step.notebook}.ipynb", "parameters": params,
-                "seconds": round(time.perf_counter() - t0, 2), "execute_seconds": round(t_exec, 2)}
+                "seconds": round(time.perf_counter() - t0, 2), "execute_seconds": round(t_exec, 2),
+                "started": round(started, 2), "ended": round(time.time(), 2)}
 
     # The effects notebooks (one per program) do not depend on each other: they run side by side.
     groups: list[list[tuple[int, Step, dict]]] = []
