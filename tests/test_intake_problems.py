@@ -262,3 +262,21 @@ def test_csv_in_gbk_and_utf8_with_bom_are_read(tmp_path):
     log = read("intake_log").query("sheet == '农户监测'").set_index("source_file")
     assert log.loc[f"{Q}_通江县_农户监测.csv", "encoding"] == "gb18030"
     assert log.loc[f"{Q}_平昌县_农户监测.csv", "encoding"] == "utf-8-sig"
+
+
+def test_households_table_takes_place_and_type_from_the_latest_quarter():
+    """build_households on rows in any order: latest quarter's place and type, first/last quarter, count."""
+    from helpers.intake import build_households
+
+    rows = pd.DataFrame({
+        "household_id": ["b", "a", "a", "b", "a"], "quarter": ["2022Q2", "2022Q3", "2022Q1", "2022Q1", "2022Q2"],
+        "county": ["通江县", "平昌县", "巴州区", "通江县", "恩阳区"], "township": ["t"] * 5,
+        "village": ["v2", "v1", "v0", "v2", "v9"], "household_type": ["监测户", "脱贫户", "一般农户", "脱贫户", "监测户"],
+        "relocated": [False, True, False, False, False]}).astype({"household_id": "string", "quarter": "string"})
+    h = build_households(rows).set_index("household_id")
+    assert list(h.index) == ["a", "b"]
+    assert h.loc["a", ["county", "village", "household_type", "relocated"]].tolist() == ["平昌县", "v1", "脱贫户", True]
+    assert h.loc["a", ["first_quarter", "last_quarter", "quarters_seen"]].tolist() == ["2022Q1", "2022Q3", 3]
+    assert h.loc["b", ["household_type", "first_quarter", "last_quarter", "quarters_seen"]].tolist() == \
+        ["监测户", "2022Q1", "2022Q2", 2]
+    assert h["first_quarter"].dtype == rows["quarter"].dtype

@@ -147,7 +147,8 @@ def monitoring(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
     hq = inp.hq
     cur = hq[hq["quarter"] == quarter]
     mon = cur[cur["household_type"] == "监测户"]
-    earlier = hq[(hq["quarter"] < quarter) & (hq["household_type"] == "监测户")]["household_id"]
+    earlier = hq[(hq["quarter"] < quarter) & (hq["household_type"] == "监测户")]["household_id"].unique()
+    mon = mon.assign(new=~mon["household_id"].isin(earlier))      # once: isin on text is slow
     first_quarter = hq["quarter"].min() == quarter
     qstart = pd.Timestamp(int(quarter[:4]), 3 * int(quarter[-1]) - 2, 1)
     qend = qstart + pd.offsets.QuarterEnd(0)
@@ -159,7 +160,7 @@ def monitoring(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
             active = mm[~elim]
             rows.append(_row(quarter, county, "monitored_households", len(active), category=cat))
             rows.append(_row(quarter, county, "monitored_persons", float(active["household_size"].sum()), category=cat))
-            new = (~mm["household_id"].isin(earlier)).sum()
+            new = mm["new"].sum()
             rows.append(_row(quarter, county, "new_monitored", np.nan if first_quarter else int(new), category=cat,
                              status="unknown" if first_quarter else "ok"))
             rows.append(_row(quarter, county, "risk_eliminated", int(elim.sum()), category=cat))
