@@ -31,10 +31,8 @@ if [ "$have" != "$stamp" ] && ! { [ -z "$extra" ] && [ "${have%-*}" = "${stamp%-
   echo "setup: installing the workbook and its pinned dependencies ($spec) ..."
   .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1
   .venv/bin/python -m pip install --quiet -e "$spec" 2> >(grep -v "^WARNING: Location" >&2)
-  # MALLOC_MMAP_THRESHOLD_: glibc gives every array over 128 KB its own mapping, returned to the
-  # system when freed; without it a kernel at city scale keeps ~0.4 GB of freed columns (docs/performance.md).
   .venv/bin/python -m ipykernel install --sys-prefix --name rural-workbook \
-      --display-name "乡村振兴评估 (rural-workbook)" --env MALLOC_MMAP_THRESHOLD_ 131072 >/dev/null
+      --display-name "乡村振兴评估 (rural-workbook)" >/dev/null
   echo "$stamp" > .venv/.workbook-stamp
 fi
 

@@ -432,7 +432,8 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, unit: str, time: str, co
         raise EstimationError("control='never' needs never-treated units (cohort 0 or missing), and there are none; "
                               "use control='not_yet'")
     periods = p.periods
-    cells, atts, infs = [], [], []
+    cells, atts = [], []
+    inf_mat = np.zeros((n, len(groups) * (T - 1)), order="F")   # filled column by column: no list to stack
     never = p.G == 0
     observed = ~np.isnan(p.Y)
     for g in groups:
@@ -454,7 +455,7 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, unit: str, time: str, co
             if nD == 0 or nC == 0:
                 continue
             dy = p.Y[:, j] - p.Y[:, b]
-            inf = np.zeros(n)
+            inf = inf_mat[:, len(cells)]
             if p.X is None:
                 # outcome regression on an intercept: difference in mean changes; closed-form influence function
                 dyD, dyC = dy[D], dy[C]
@@ -468,10 +469,9 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, unit: str, time: str, co
                 inf[idx] = inf1 * n / len(idx)
             cells.append((g, periods[j]))
             atts.append(att)
-            infs.append(inf)
     if not cells:
         raise EstimationError("no (cohort, period) cell has both treated and comparison units")
-    inf_mat = np.column_stack(infs)
+    inf_mat = inf_mat[:, :len(cells)] if len(cells) < inf_mat.shape[1] else inf_mat
     se = _se_from_if(inf_mat, n, p.cluster)
     cg = np.array([c[0] for c in cells])
     ct = np.array([c[1] for c in cells])
