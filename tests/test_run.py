@@ -48,6 +48,17 @@ def test_the_run_writes_notebooks_exports_results_and_manifest(full_run):
     assert f"{Q}/share/04_report.html" in index and "季度评估报告" in index
 
 
+def test_steps_are_stamped_and_the_effects_notebooks_run_side_by_side(full_run):
+    steps = {s["step"]: s for s in full_run["manifest"]["steps"]}
+    assert all(s["started"] < s["ended"] for s in steps.values())
+    assert steps["01_intake"]["ended"] <= steps["02_indicators"]["started"] <= steps["02_indicators"]["ended"] \
+        <= min(steps[f"03_effects_{p}"]["started"] for p in ("any", "industry", "employment"))
+    a, b = steps["03_effects_any"], steps["03_effects_industry"]
+    assert a["started"] < b["ended"] and b["started"] < a["ended"]          # two at a time on two cores
+    assert max(steps[f"03_effects_{p}"]["ended"] for p in ("any", "industry", "employment")) \
+        <= steps["04_report"]["started"]
+
+
 def test_exports_are_self_contained_and_shareable_ones_hide_code(full_run):
     q = full_run["paths"].reports / Q
     for html in list((q / "share").glob("*.html")) + list((q / "analyst").glob("*.html")):

@@ -230,16 +230,22 @@ def measure_run(households: int, cache: Path) -> dict:
     return out
 
 
+def machine() -> str:
+    """The machine a measurement ran on, for the printed tables."""
+    import psutil
+
+    return (f"{platform.machine()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB, "
+            f"Python {platform.python_version()}")
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def bench_run(args, cache: Path) -> None:
-    """The quarterly run at city scale, cold and with a new quarter, step by step."""
-    r = measure_run(args.households, cache)
+def _print_steps(r: dict) -> None:
+    """One run's table: each step's time and peak memory, cold build and new quarter."""
     cold, new = r["cold"], r["new"]
-    print(f"\nThe quarterly run, {args.households:,} households x 12 quarters "
-          f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})")
+    print(f"\nThe quarterly run, {r['households']:,} households x 12 quarters ({machine()})")
     print(f"  {'step':<24}{'cold build':>12}{'peak':>9}{'new quarter':>14}{'peak':>9}")
     for a, b in zip(cold["steps"], new["steps"]):
         print(f"  {a['step']:<24}{a['seconds']:>10.1f} s{a['peak_gb']:>6.2f} GB"
@@ -247,22 +253,29 @@ def bench_run(args, cache: Path) -> None:
     print(f"  {'total (wall)':<24}{cold['seconds']:>10.1f} s{cold['peak_gb']:>6.2f} GB"
           f"{new['seconds']:>12.1f} s{new['peak_gb']:>6.2f} GB")
     print("  (peak: resident memory of the run and its kernels together, the effects notebooks side by side)")
+    print(f"  largest shareable HTML export: {r['share_mb']:.2f} MB")
+
+
+def bench_run(args, cache: Path) -> None:
+    """The quarterly run at city scale, cold and with a new quarter, step by step."""
+    r = measure_run(args.households, cache)
+    _print_steps(r)
+    cold, new = r["cold"], r["new"]
     print(f"  cold build target <= 300 s: {_verdict(cold['seconds'] <= 300)}; "
           f"re-run target <= 90 s: {_verdict(new['seconds'] <= 90)}; "
           f"peak memory target <= 4 GB: {_verdict(max(cold['peak_gb'], new['peak_gb']) <= 4)}")
-    print(f"  largest shareable HTML export: {r['share_mb']:.2f} MB")
 
 
 def bench_scaling(args, cache: Path) -> None:
     """The quarterly run at several sizes: time and peak memory per household should not grow."""
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = []
-    print(f"\nScaling of the quarterly run ({platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}); growth = (change in the measure) / (change in households)")
-    print(f"  {'households':>10}{'cold build':>12}{'new quarter':>13}{'peak memory':>13}"
+    rows, runs = [], []
+    print(f"\nScaling of the quarterly run ({machine()}); growth = (change in the measure) / (change in households)")
+    print(f"  {'households':>10}{'cold build':>12}{'new quarter':>13}{'peak memory':>13}{'largest export':>16}"
           f"{'growth: cold':>14}{'new':>7}{'memory':>8}")
     for h in sizes:
         r = measure_run(h, cache)
+        runs.append(r)
         peak = max(r["cold"]["peak_gb"], r["new"]["peak_gb"])
         row = (h, r["cold"]["seconds"], r["new"]["seconds"], peak)
         growth = ""
@@ -271,10 +284,13 @@ def bench_scaling(args, cache: Path) -> None:
             f = h / p[0]
             growth = "".join(f"{(row[i] / p[i]) / f:>{w}.2f}" for i, w in ((1, 14), (2, 7), (3, 8)))
         rows.append(row)
-        print(f"  {h:>10,}{row[1]:>10.1f} s{row[2]:>11.1f} s{peak:>10.2f} GB{growth}", flush=True)
+        print(f"  {h:>10,}{row[1]:>10.1f} s{row[2]:>11.1f} s{peak:>10.2f} GB{r['share_mb']:>13.2f} MB{growth}",
+              flush=True)
     if sizes[-1] >= 1_000_000:
         print(f"  at {sizes[-1]:,} households: peak {rows[-1][3]:.2f} GB (target <= 16 GB: {_verdict(rows[-1][3] <= 16)})")
     print("  growth at or below 1.00 means no faster than linear.")
+    for r in runs:
+        _print_steps(r)
 
 
 def main(args) -> int:
@@ -301,7 +317,7 @@ def main(args) -> int:
     print()
     print(f"Intake of one quarter at city scale ({args.households:,} households, five county workbooks, "
           f"{n_ours:,} clean household rows)")
-    print(f"  machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"  machine: {machine()}")
     print(f"  peer  pandas.read_excel(engine='calamine', dtype=str): median {peer:.2f} s")
     print(f"  workbook intake (read + parse + check + de-identify): median {mine:.2f} s")
     print(f"  ratio intake / peer: {ratio:.2f}  (target <= 1.3: {'met' if ratio <= 1.3 else 'NOT met'})")
