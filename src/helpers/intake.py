@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from helpers import dictionary as dd
 from helpers import parsing as ps
@@ -26,10 +29,13 @@ from helpers.places import Crosswalk, load_register, normalize_county, normalize
 from helpers.pseudonym import PseudonymKey, load_key, scrub
 from helpers.readers import IntakeStop, RawSheet, list_files, locate_header, read_file, sheet_spec
 from helpers.reasons import REASONS
-from helpers.storage import assert_key, atomic_write_bytes, atomic_write_text, file_hash, read_json, write_table
+from helpers.storage import assert_key, atomic_write_bytes, atomic_write_text, file_hash, read_json, write_arrow, write_table
 
 QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
 TABLES = ("household_quarters", "villages", "projects", "rectifications", "quarantine", "intake_log")
+# Each table's key (asserted on every write): the sheets' keys from the data dictionary, and ours.
+KEYS = {**{s.table: list(s.key) for s in dd.SHEETS}, "quarantine": ["quarter", "source_file", "sheet", "row"],
+        "intake_log": ["quarter", "source_file", "sheet"]}
 CODE_MODULES = ("intake.py", "parsing.py", "readers.py", "dictionary.py", "places.py", "pseudonym.py",
                 "reasons.py", "schemas.py")
 CORRECTION_COLUMNS = ["quarter", "source_file", "sheet", "row", "column", "old", "new", "reason", "who"]
@@ -574,15 +580,12 @@ def run_intake(quarter: str | None = None, paths: Paths | None = None, key: Pseu
         if stamp.get("key") == ck and all((qdir / f"{t}.parquet").exists() for t in TABLES):
             cached.append(q)
             say(f"{q}: 未变化，使用缓存 / unchanged, cached")
-            tables = {t: pd.read_parquet(qdir / f"{t}.parquet") for t in TABLES}
             warnings.extend(stamp.get("warnings", []))
         else:
             say(f"{q}: 读取提交文件 / reading submissions ...")
             res = process_quarter(q, paths, key, corrections, register, cfg)
-            tables = res.tables
             for t in TABLES:
-                spec_key = None if t in ("quarantine", "intake_log") else _table_key(t)
-                write_table(tables[t], qdir / f"{t}.parquet", spec_key, f"{q}/{t}", {"key_fingerprint": key.fingerprint})
+                write_table(res.tables[t], qdir / f"{t}.parquet", KEYS[t], f"{q}/{t}", {"key_fingerprint": key.fingerprint})
             pdir = paths.private / q
             _write_private_csv(res.private_quarantine, pdir / "quarantine.csv")
             if len(res.codes):
@@ -591,28 +594,16 @@ def run_intake(quarter: str | None = None, paths: Paths | None = None, key: Pseu
                                                              ensure_ascii=False, indent=1))
             warnings.extend(res.warnings)
             processed.append(q)
-        for t in TABLES:
-            parts[t].append(tables[t])
-    _write_processed(parts, paths, key, quarters, manifest_path)
-    log = pd.concat(parts["intake_log"], ignore_index=True)
+        for t in TABLES:       # the quarter's tables as written: cached and new quarters alike
+            parts[t].append(pq.read_table(qdir / f"{t}.parquet"))
+    log = _write_processed(parts, paths, key, quarters, manifest_path)
     return IntakeSummary(quarter, quarters, processed, cached, log, warnings, key.fingerprint,
                          time.perf_counter() - t0)
-
-
-def _table_key(table: str) -> list[str]:
-    spec = next(s for s in dd.SHEETS if s.table == table)
-    return list(spec.key)
 
 
 def _write_private_csv(frame: pd.DataFrame, path: Path) -> None:
     """A household-level list for evaluators (UTF-8 with BOM so that Excel opens it)."""
     atomic_write_bytes(path, frame.to_csv(index=False).encode("utf-8-sig"))
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f.columns)]
-    nonempty = [f for f in frames if len(f)]
-    return pd.concat(nonempty or frames[:1], ignore_index=True) if frames else pd.DataFrame()
 
 
 def build_households(hq: pd.DataFrame) -> pd.DataFrame:
@@ -635,18 +626,31 @@ def build_households(hq: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("household_id", ignore_index=True)
 
 
-def _write_processed(parts: dict[str, list[pd.DataFrame]], paths: Paths, key: PseudonymKey,
-                     quarters: list[str], manifest_path: Path) -> None:
+def _write_processed(parts: dict[str, list[pa.Table]], paths: Paths, key: PseudonymKey,
+                     quarters: list[str], manifest_path: Path) -> pd.DataFrame:
+    """The processed tables: each quarter's tables (as cached) stacked with Arrow, never through
+    pandas, so that assembling 12 quarters at city scale costs little time and memory. Each
+    quarter's table had its key asserted when it was cached; every key includes the quarter,
+    and each part is checked to hold its own quarter only, so the stacked keys are unique too.
+    Returns the intake log."""
     meta = {"key_fingerprint": key.fingerprint, "quarters": ",".join(quarters)}
-    tables = {t: _concat(parts[t]) for t in TABLES}
-    tables["households"] = build_households(tables["household_quarters"])
-    keys = {"households": ["household_id"], "quarantine": ["quarter", "source_file", "sheet", "row"],
-            "intake_log": ["quarter", "source_file", "sheet"], **{s.table: list(s.key) for s in dd.SHEETS}}
-    for name, frame in tables.items():
-        write_table(frame, paths.processed / f"{name}.parquet", keys[name], name, meta)
-    manifest = {"key_fingerprint": key.fingerprint, "quarters": quarters,
-                "rows": {n: int(len(f)) for n, f in tables.items()}}
+    rows = {}
+    for name, tables in parts.items():
+        for q, t in zip(quarters, tables):
+            if len(t) and not pc.all(pc.equal(t["quarter"], q)).as_py():
+                raise AssertionError(f"{name}: the cached table of {q} holds rows of another quarter")
+        largest = max(tables, key=len)          # its pandas metadata (dtypes) goes with the stacked table
+        table = pa.concat_tables([t.replace_schema_metadata(None) for t in tables], promote_options="permissive")
+        table = table.replace_schema_metadata(largest.schema.metadata)
+        write_arrow(table, paths.processed / f"{name}.parquet", meta)
+        rows[name] = table.num_rows
+    columns = ["household_id", "quarter", "county", "township", "village", "household_type", "relocated"]
+    households = build_households(pq.read_table(paths.processed / "household_quarters.parquet", columns=columns).to_pandas())
+    write_table(households, paths.processed / "households.parquet", ["household_id"], "households", meta)
+    rows["households"] = len(households)
+    manifest = {"key_fingerprint": key.fingerprint, "quarters": quarters, "rows": rows}
     atomic_write_text(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=1))
+    return pd.read_parquet(paths.processed / "intake_log.parquet")
 
 
 def load_table(name: str, paths: Paths | None = None, columns: list[str] | None = None) -> pd.DataFrame:

@@ -68,7 +68,11 @@ def write_table(df: pd.DataFrame, path: Path, key: Iterable[str] | None, name: s
     """Write ``df`` as parquet at ``path`` atomically, asserting its key first."""
     if key is not None:
         assert_key(df, key, name)
-    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    write_arrow(pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False), path, metadata)
+
+
+def write_arrow(table: pa.Table, path: Path, metadata: dict[str, str] | None = None) -> None:
+    """Write an Arrow table as parquet at ``path`` atomically, with the workbook's metadata added."""
     meta = dict(table.schema.metadata or {})
     for k, v in (metadata or {}).items():
         meta[f"workbook.{k}".encode()] = str(v).encode("utf-8")
