@@ -4,5 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 bash scripts/setup_browser.sh      # Debian's chromium, chromium-driver, fonts-noto-cjk when missing
-export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.cache/numba}"
 exec .venv/bin/python -m pytest "$@"
