@@ -47,3 +47,9 @@ def test_pip_and_conda_list_the_same_packages_and_versions():
     conda, env = _conda_pins()
     assert "python=3.11" in env["dependencies"]
     assert conda == _pip_pins()
+
+
+def test_the_test_extra_holds_the_bench_peers():
+    """scripts/setup.sh lets a test install stand for the benchmark's: that needs every peer in it."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert set(extras["bench"]) <= set(extras["test"])

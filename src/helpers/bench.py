@@ -21,6 +21,7 @@ import pandas as pd
 from helpers.config import ROOT, Paths
 
 QUARTER = "2023Q2"
+CITY = 200_000           # the size the issue's targets are set for (Bazhong's monitored households)
 
 
 def ensure_data(households: int, cache: Path) -> Path:
@@ -69,14 +70,6 @@ def _time(fn, *args) -> tuple[float, object]:
     t0 = time.perf_counter()
     out = fn(*args)
     return time.perf_counter() - t0, out
-
-
-def _peak_mb(fn, *args) -> float:
-    tracemalloc.start()
-    fn(*args)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def effects_panel(households: int, cache: Path) -> pd.DataFrame:
@@ -254,16 +247,15 @@ def _print_steps(r: dict) -> None:
           f"{new['seconds']:>12.1f} s{new['peak_gb']:>6.2f} GB")
     print("  (peak: resident memory of the run and its kernels together, the effects notebooks side by side)")
     print(f"  largest shareable HTML export: {r['share_mb']:.2f} MB")
+    if r["households"] == CITY:
+        print(f"  city-scale targets: cold build <= 300 s: {_verdict(cold['seconds'] <= 300)}; "
+              f"new quarter <= 90 s: {_verdict(new['seconds'] <= 90)}; "
+              f"peak memory <= 4 GB: {_verdict(max(cold['peak_gb'], new['peak_gb']) <= 4)}")
 
 
 def bench_run(args, cache: Path) -> None:
     """The quarterly run at city scale, cold and with a new quarter, step by step."""
-    r = measure_run(args.households, cache)
-    _print_steps(r)
-    cold, new = r["cold"], r["new"]
-    print(f"  cold build target <= 300 s: {_verdict(cold['seconds'] <= 300)}; "
-          f"re-run target <= 90 s: {_verdict(new['seconds'] <= 90)}; "
-          f"peak memory target <= 4 GB: {_verdict(max(cold['peak_gb'], new['peak_gb']) <= 4)}")
+    _print_steps(measure_run(args.households, cache))
 
 
 def bench_scaling(args, cache: Path) -> None:
@@ -293,15 +285,8 @@ def bench_scaling(args, cache: Path) -> None:
         _print_steps(r)
 
 
-def main(args) -> int:
-    cache = Path(args.cache) if args.cache else ROOT / ".cache" / "bench"
-    if args.only in ("run", "scaling"):
-        (bench_run if args.only == "run" else bench_scaling)(args, cache)
-        return 0
-    if args.only in ("all", "effects"):
-        bench_effects(args, cache)
-    if args.only == "effects":
-        return 0
+def bench_intake(args, cache: Path) -> None:
+    """Intake of one quarter (five county workbooks) against pandas.read_excel with calamine."""
     raw = ensure_data(args.households, cache)
     folder = raw / QUARTER
     work = cache / "work"
@@ -320,7 +305,16 @@ def main(args) -> int:
     print(f"  machine: {machine()}")
     print(f"  peer  pandas.read_excel(engine='calamine', dtype=str): median {peer:.2f} s")
     print(f"  workbook intake (read + parse + check + de-identify): median {mine:.2f} s")
-    print(f"  ratio intake / peer: {ratio:.2f}  (target <= 1.3: {'met' if ratio <= 1.3 else 'NOT met'})")
-    if getattr(args, "memory", False):
-        print(f"  peak Python memory: peer {_peak_mb(peer_read, folder):.0f} MB, intake {_peak_mb(ours, raw, work):.0f} MB")
+    print(f"  ratio intake / peer: {ratio:.2f}  (target <= 1.3: {_verdict(ratio <= 1.3)})")
+
+
+PARTS = {"intake": bench_intake, "effects": bench_effects, "run": bench_run, "scaling": bench_scaling}
+
+
+def main(args) -> int:
+    """``--only all`` is everything: intake, the estimators, and the run at every size of --sizes
+    (which includes the city-scale run with its targets)."""
+    cache = Path(args.cache) if args.cache else ROOT / ".cache" / "bench"
+    for part in (["intake", "effects", "scaling"] if args.only == "all" else [args.only]):
+        PARTS[part](args, cache)
     return 0

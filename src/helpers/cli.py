@@ -127,14 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Intake of one quarter (five county workbooks, --households in all) against "
                                    "pandas.read_excel(engine='calamine'); Callaway-Sant'Anna against moderndid.att_gt, "
                                    "TWFE against pyfixest and the imputation estimator's time and memory on a "
-                                   "--households x 12-quarter panel. Data are generated once and cached.")
-    p.add_argument("--households", type=int, default=200_000, help="households in the quarter (default 200000)")
+                                   "--households x 12-quarter panel; the whole quarterly run (cold build of 12 "
+                                   "quarters, then a new quarter) with each step's time and peak memory, at each of "
+                                   "--sizes. Data are generated once and cached in .cache/bench.")
+    p.add_argument("--households", type=int, default=200_000,
+                   help="households for intake, effects and run (default 200000, the city scale)")
     p.add_argument("--repeat", type=int, default=3, help="repetitions; the median is reported (default 3)")
     p.add_argument("--cache", default=None, help="folder for generated data (default: .cache/bench)")
     p.add_argument("--only", choices=["all", "intake", "effects", "run", "scaling"], default="all",
-                   help="one part: intake, effects (estimators), run (the whole quarterly run, cold and "
-                        "with a new quarter) or scaling (the run at each of --sizes); 'all' is intake and "
-                        "effects (default)")
+                   help="one part: intake, effects (estimators), run (the whole quarterly run at --households) "
+                        "or scaling (the run at each of --sizes); 'all' (default) is intake, effects and scaling")
     p.add_argument("--sizes", default="10000,50000,200000,1000000",
                    help="households for --only scaling (default 10000,50000,200000,1000000)")
     p.set_defaults(func=_bench)
