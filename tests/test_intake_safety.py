@@ -193,6 +193,33 @@ def test_keys_are_asserted_on_write(tmp_path):
     assert not (tmp_path / "x.parquet").exists()
 
 
+def test_quarters_are_stacked_with_unified_types_and_a_bad_part_leaves_nothing(tmp_path):
+    """stack_parquet: a column missing in one quarter takes the others' type, dtypes survive,
+    and a part refused by the check leaves no table behind."""
+    from helpers import storage
+
+    a = pd.DataFrame({"quarter": ["2022Q1"], "note": pd.Series([None], dtype="object"), "n": [1.0]})
+    b = pd.DataFrame({"quarter": ["2022Q2"] * 2, "note": pd.Series(["x", pd.NA], dtype="string"), "n": [2.0, 3.0]})
+    parts = []
+    for i, frame in enumerate((a, b)):
+        storage.write_table(frame.astype({"quarter": "string"}), tmp_path / f"p{i}.parquet", ["quarter", "n"], "p")
+        parts.append(tmp_path / f"p{i}.parquet")
+    rows = storage.stack_parquet(parts, tmp_path / "all.parquet", {"quarters": "2022Q1,2022Q2"})
+    out = pd.read_parquet(tmp_path / "all.parquet")
+    assert rows == 3 and out["quarter"].tolist() == ["2022Q1", "2022Q2", "2022Q2"]
+    assert out["note"].dtype == "string" and out["note"].isna().tolist() == [True, False, True]
+    assert storage.table_metadata(tmp_path / "all.parquet")["quarters"] == "2022Q1,2022Q2"
+
+    def refuse(source, table):
+        if source.name == "p1.parquet":
+            raise AssertionError("holds rows of another quarter")
+
+    with pytest.raises(AssertionError, match="another quarter"):
+        storage.stack_parquet(parts, tmp_path / "refused.parquet", None, refuse)
+    assert not (tmp_path / "refused.parquet").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_the_key_comes_from_the_environment_or_a_key_file(tmp_path, monkeypatch):
     from helpers.pseudonym import load_key
 

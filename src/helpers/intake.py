@@ -29,7 +29,7 @@ from helpers.places import Crosswalk, load_register, normalize_county, normalize
 from helpers.pseudonym import PseudonymKey, load_key, scrub
 from helpers.readers import IntakeStop, RawSheet, list_files, locate_header, read_file, sheet_spec
 from helpers.reasons import REASONS
-from helpers.storage import assert_key, atomic_write_bytes, atomic_write_text, file_hash, read_json, write_arrow, write_table
+from helpers.storage import assert_key, atomic_write_bytes, atomic_write_text, file_hash, read_json, stack_parquet, write_table
 
 QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
 TABLES = ("household_quarters", "villages", "projects", "rectifications", "quarantine", "intake_log")
@@ -572,7 +572,7 @@ def run_intake(quarter: str | None = None, paths: Paths | None = None, key: Pseu
     corrections = load_corrections(paths.corrections)
     register = load_register(paths.register)
     cache_root = paths.processed / "_cache"
-    processed, cached, warnings, parts = [], [], [], {t: [] for t in TABLES}
+    processed, cached, warnings = [], [], []
     for q in quarters:
         ck = cache_key(q, paths, key, corrections, cfg)
         qdir = cache_root / q
@@ -594,9 +594,7 @@ def run_intake(quarter: str | None = None, paths: Paths | None = None, key: Pseu
                                                              ensure_ascii=False, indent=1))
             warnings.extend(res.warnings)
             processed.append(q)
-        for t in TABLES:       # the quarter's tables as written: cached and new quarters alike
-            parts[t].append(pq.read_table(qdir / f"{t}.parquet"))
-    log = _write_processed(parts, paths, key, quarters, manifest_path)
+    log = _write_processed(paths, cache_root, key, quarters, manifest_path)
     return IntakeSummary(quarter, quarters, processed, cached, log, warnings, key.fingerprint,
                          time.perf_counter() - t0)
 
@@ -626,24 +624,22 @@ def build_households(hq: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("household_id", ignore_index=True)
 
 
-def _write_processed(parts: dict[str, list[pa.Table]], paths: Paths, key: PseudonymKey,
-                     quarters: list[str], manifest_path: Path) -> pd.DataFrame:
-    """The processed tables: each quarter's tables (as cached) stacked with Arrow, never through
-    pandas, so that assembling 12 quarters at city scale costs little time and memory. Each
-    quarter's table had its key asserted when it was cached; every key includes the quarter,
-    and each part is checked to hold its own quarter only, so the stacked keys are unique too.
+def _write_processed(paths: Paths, cache_root: Path, key: PseudonymKey, quarters: list[str],
+                     manifest_path: Path) -> pd.DataFrame:
+    """The processed tables: each quarter's cached tables stacked one quarter at a time
+    (``storage.stack_parquet``), never all in memory and never through pandas. Each quarter's
+    table had its key asserted when it was cached; every key includes the quarter, and each
+    part is checked to hold its own quarter only, so the stacked keys are unique too.
     Returns the intake log."""
     meta = {"key_fingerprint": key.fingerprint, "quarters": ",".join(quarters)}
-    rows = {}
-    for name, tables in parts.items():
-        for q, t in zip(quarters, tables):
-            if len(t) and not pc.all(pc.equal(t["quarter"], q)).as_py():
-                raise AssertionError(f"{name}: the cached table of {q} holds rows of another quarter")
-        largest = max(tables, key=len)          # its pandas metadata (dtypes) goes with the stacked table
-        table = pa.concat_tables([t.replace_schema_metadata(None) for t in tables], promote_options="permissive")
-        table = table.replace_schema_metadata(largest.schema.metadata)
-        write_arrow(table, paths.processed / f"{name}.parquet", meta)
-        rows[name] = table.num_rows
+
+    def own_quarter(source: Path, table: pa.Table) -> None:
+        q = source.parent.name
+        if len(table) and not pc.all(pc.equal(table["quarter"], q)).as_py():
+            raise AssertionError(f"{source}: the cached table of {q} holds rows of another quarter")
+
+    rows = {name: stack_parquet([cache_root / q / f"{name}.parquet" for q in quarters],
+                                paths.processed / f"{name}.parquet", meta, own_quarter) for name in TABLES}
     columns = ["household_id", "quarter", "county", "township", "village", "household_type", "relocated"]
     households = build_households(pq.read_table(paths.processed / "household_quarters.parquet", columns=columns).to_pandas())
     write_table(households, paths.processed / "households.parquet", ["household_id"], "households", meta)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
@@ -71,22 +72,53 @@ def write_table(df: pd.DataFrame, path: Path, key: Iterable[str] | None, name: s
     write_arrow(pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False), path, metadata)
 
 
-def write_arrow(table: pa.Table, path: Path, metadata: dict[str, str] | None = None) -> None:
-    """Write an Arrow table as parquet at ``path`` atomically, with the workbook's metadata added."""
-    meta = dict(table.schema.metadata or {})
-    for k, v in (metadata or {}).items():
-        meta[f"workbook.{k}".encode()] = str(v).encode("utf-8")
-    table = table.replace_schema_metadata(meta)
+@contextmanager
+def _atomic_target(path: Path):
+    """A temporary file beside ``path`` to write into; renamed into place only if all went well."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        pq.write_table(table, tmp)
+        yield tmp
         _readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _with_workbook_metadata(meta: dict | None, metadata: dict[str, str] | None) -> dict:
+    meta = {k: v for k, v in (meta or {}).items() if not k.startswith(b"workbook.")}
+    for k, v in (metadata or {}).items():
+        meta[f"workbook.{k}".encode()] = str(v).encode("utf-8")
+    return meta
+
+
+def write_arrow(table: pa.Table, path: Path, metadata: dict[str, str] | None = None) -> None:
+    """Write an Arrow table as parquet at ``path`` atomically, with the workbook's metadata added."""
+    table = table.replace_schema_metadata(_with_workbook_metadata(table.schema.metadata, metadata))
+    with _atomic_target(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def stack_parquet(sources: list[Path], path: Path, metadata: dict[str, str] | None = None, check=None) -> int:
+    """Stack parquet files with the same columns into one at ``path``, atomically, holding one
+    source in memory at a time (a row group each). Types are unified (a column entirely missing
+    in one file takes the others' type); the largest source's pandas metadata (the dtypes) goes
+    with the result. ``check(source, table)`` may raise to refuse a part. Returns the rows written."""
+    files = [pq.ParquetFile(s) for s in sources]
+    largest = max(range(len(files)), key=lambda i: files[i].metadata.num_rows)
+    schema = pa.unify_schemas([f.schema_arrow.remove_metadata() for f in files], promote_options="permissive")
+    meta = _with_workbook_metadata(files[largest].schema_arrow.metadata, metadata)
+    rows = 0
+    with _atomic_target(path) as tmp, pq.ParquetWriter(tmp, schema.with_metadata(meta)) as writer:
+        for source, f in zip(sources, files):
+            table = f.read().replace_schema_metadata(None).select(schema.names).cast(schema)
+            if check:
+                check(source, table)
+            writer.write_table(table)
+            rows += table.num_rows
+    return rows
 
 
 def table_metadata(path: Path) -> dict[str, str]:
