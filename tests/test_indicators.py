@@ -253,3 +253,16 @@ def test_report_headline_keeps_value_and_verdict_apart_in_both_languages(sample)
     for lang in ("zh", "en"):
         h = report.headline(t, "2022Q2", lang)
         assert len(h.columns) == 4 and len(set(h.columns)) == 4, h.columns
+
+
+def test_categorical_inputs_give_the_same_indicators_as_text(sample):
+    """Inputs.load reads codes, places and types as categoricals (for speed at city scale):
+    every indicator must come out as it does from the same table read as text."""
+    paths = sample["paths"]
+    cat = Inputs.load(paths)
+    assert cat.hq["household_id"].dtype == "category"
+    text = Inputs(pd.read_parquet(paths.processed / "household_quarters.parquet", columns=list(cat.hq.columns)),
+                  cat.projects, cat.rectifications, cat.log)
+    assert text.hq["household_id"].dtype != "category"
+    for q in ("2021Q4", "2022Q2"):
+        pd.testing.assert_frame_equal(compute(cat, q, CFG), compute(text, q, CFG))

@@ -119,8 +119,12 @@ class Inputs:
             run_intake(quarter, paths)
         cols = ["household_id", "quarter", "county", "village", "household_type", "monitor_type", "risk_eliminated",
                 "risk_eliminated_date", "household_size", "income_per_capita", "employment_support", "workers"]
-        read = lambda n, c=None: pd.read_parquet(paths.processed / f"{n}.parquet", columns=c)  # noqa: E731
-        return cls(read("household_quarters", cols), read("projects"), read("rectifications"), read("intake_log"))
+        read = lambda n, c=None, **kw: pd.read_parquet(paths.processed / f"{n}.parquet", columns=c, **kw)  # noqa: E731
+        # Codes, places and types as categoricals: at city scale, filtering and grouping millions of
+        # household-quarters then moves small integers instead of text.
+        names = ["household_id", "county", "village", "household_type", "monitor_type", "employment_support"]
+        return cls(read("household_quarters", cols, read_dictionary=names), read("projects"), read("rectifications"),
+                   read("intake_log"))
 
 
 def _row(quarter, county, key, value, num=np.nan, den=np.nan, category=ALL, status="ok", threshold=np.nan,
