@@ -312,9 +312,19 @@ PARTS = {"intake": bench_intake, "effects": bench_effects, "run": bench_run, "sc
 
 
 def main(args) -> int:
-    """``--only all`` is everything: intake, the estimators, and the run at every size of --sizes
-    (which includes the city-scale run with its targets)."""
+    """One part, or with ``--only all`` every part (intake, effects, scaling), each in a process
+    of its own: what one part leaves in memory must not count in the next part's peak."""
     cache = Path(args.cache) if args.cache else ROOT / ".cache" / "bench"
-    for part in (["intake", "effects", "scaling"] if args.only == "all" else [args.only]):
-        PARTS[part](args, cache)
+    if args.only != "all":
+        PARTS[args.only](args, cache)
+        return 0
+    import subprocess
+    import sys
+
+    for part in ("intake", "effects", "scaling"):
+        cmd = [sys.executable, "-c", "import sys; from helpers.cli import main; sys.exit(main(sys.argv[1:]))",
+               "bench", "--only", part, "--households", str(args.households), "--repeat", str(args.repeat),
+               "--sizes", args.sizes, "--cache", str(cache)]
+        if subprocess.run(cmd).returncode:
+            return 1
     return 0
