@@ -49,3 +49,13 @@ def test_every_county_has_its_own_colour():
     assert len(set(figures.COUNTY_COLORS.values())) == 5
     with pytest.raises(ValueError):
         figures.use_style("fr")
+
+
+def test_the_title_travels_with_the_png_as_alternative_text(tmp_path):
+    """Shared HTML reports are read with screen readers too: each image's alt text is its title."""
+    fig = _render("zh")
+    shown = figures.show(figures.save(fig, tmp_path / "f.png"))
+    assert shown.metadata["alt"] == "各县（区）隔离行数：巴州区、恩阳区、通江县、南江县、平昌县"
+    figures.use_style("zh")
+    fig, _ = plt.subplots()
+    assert figures.show(figures.save(fig, tmp_path / "untitled.png")).metadata in (None, {})

@@ -66,6 +66,8 @@ def test_exports_are_self_contained_and_shareable_ones_hide_code(full_run):
         assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", text), html.name
         assert "<script src" not in text and "@import" not in text, html.name
         assert "<img" in text and 'src="data:image/png;base64' in text, html.name
+        assert "No description has been provided" not in text, html.name            # alt text: the figure's title
+        assert all(alt.strip() for alt in re.findall(r'<img [^>]*alt="([^"]*)"', text)), html.name
     share = (q / "share" / "04_report.html").read_text(encoding="utf-8")
     analyst = (q / "analyst" / "04_report.html").read_text(encoding="utf-8")
     assert "jp-InputArea-editor\"" not in share and "jp-InputArea-editor\"" in analyst    # code cells

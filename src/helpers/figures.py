@@ -94,16 +94,23 @@ def caption(fig, quarter: str, lang: str = "zh", note: str = "") -> None:
 
 def show(path: Path):
     """The saved PNG for display in a notebook: what people see is exactly the file saved,
-    embedded in the output (and so in HTML exports), whatever matplotlib backend runs."""
+    embedded in the output (and so in HTML exports), whatever matplotlib backend runs. The
+    figure's title, stored in the PNG by ``save``, becomes the image's alternative text."""
     from IPython.display import Image
+    from PIL import Image as PILImage
 
-    return Image(filename=str(path))
+    with PILImage.open(path) as png:
+        title = png.text.get("Title", "")
+    return Image(filename=str(path), metadata={"alt": title} if title else None)
 
 
 def save(fig, path: Path) -> Path:
-    """Save a figure as PNG (folders created) and close it."""
+    """Save a figure as PNG (folders created) and close it; its title goes into the PNG's
+    metadata (read back by ``show`` as the alternative text of the HTML exports)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+    titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+    fig.savefig(path, metadata={"Title": "；".join(titles)} if titles else None)
     plt.close(fig)
     return path
