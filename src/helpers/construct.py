@@ -127,9 +127,9 @@ def build_panel(paths: Paths | None = None, quarter: str | None = None, balanced
     h["always_treated"] = ~np.isnan(start) & (start < h["first_time"].to_numpy())
 
     # Dose: industry subsidy reported in the first treated quarter (it is cumulative).
-    at_start = np.flatnonzero(time == ind[u])
+    at_start = np.flatnonzero(time == ind[u])          # at most one row a household: (household, quarter) is the key
     dose = np.full(n, np.nan)
-    dose[u[at_start[::-1]]] = hq["industry_subsidy"].to_numpy(dtype="float64")[at_start[::-1]]   # first row wins
+    dose[u[at_start]] = hq["industry_subsidy"].to_numpy(dtype="float64")[at_start]
     h["dose"] = dose
     ok = h["dose"].notna() & (h["first_program"] == "industry") & ~h["always_treated"]
     h["dose_bin"] = pd.Series(pd.NA, index=h.index, dtype="string")

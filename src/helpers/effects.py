@@ -471,7 +471,7 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, unit: str, time: str, co
             atts.append(att)
     if not cells:
         raise EstimationError("no (cohort, period) cell has both treated and comparison units")
-    inf_mat = inf_mat[:, :len(cells)] if len(cells) < inf_mat.shape[1] else inf_mat
+    inf_mat = inf_mat[:, :len(cells)]
     se = _se_from_if(inf_mat, n, p.cluster)
     cg = np.array([c[0] for c in cells])
     ct = np.array([c[1] for c in cells])
