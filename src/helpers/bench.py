@@ -300,7 +300,7 @@ def bench_intake(args, cache: Path) -> None:
     mine = statistics.median(r[1] for r in rows)
     ratio = statistics.median(r[1] / r[0] for r in rows)
     print()
-    print(f"Intake of one quarter at city scale ({args.households:,} households, five county workbooks, "
+    print(f"Intake of one quarter ({args.households:,} households, five county workbooks, "
           f"{n_ours:,} clean household rows)")
     print(f"  machine: {machine()}")
     print(f"  peer  pandas.read_excel(engine='calamine', dtype=str): median {peer:.2f} s")
