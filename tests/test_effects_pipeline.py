@@ -44,6 +44,18 @@ def test_comparison_table_and_conclusion(sample):
     assert er.counterfactual_mean(e, att) == pytest.approx(post - att)
 
 
+def test_subsidy_bins_cover_the_industry_households_and_read_in_both_languages(sample):
+    panel = build_panel(sample["paths"])
+    dose = er.dose_bins(panel, "income_pc", "zh")
+    binned = panel.households[panel.households["dose_bin"].notna()]
+    assert dose["treated_households"].sum() == len(binned)          # every binned household in one bin
+    assert dose["att"].notna().all()
+    zh, en = er.show_dose(dose, "zh"), er.show_dose(er.dose_bins(panel, "income_pc", "en"), "en")
+    assert list(zh.index) == ["低", "中", "高"] and list(en.index) == ["low", "middle", "high"]
+    assert "效应（元/人/季）" in zh.columns and "effect (yuan/person/quarter)" in en.columns
+    assert not any(c in zh.columns for c in ("att", "se", "treated_households"))
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("program", ["any", "industry", "employment"])
 def test_effects_notebook_runs_for_each_program(sample, tmp_path_factory, program):

@@ -335,6 +335,15 @@ def describe_heterogeneity(het: pd.DataFrame, lang: str = "zh") -> str:
             "from the first quarter observed, before support.")
 
 
+def show_dose(dose: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The subsidy-bin table with readable headers and units (one row per bin, no household rows)."""
+    labels = {"bin": ("补助档", "bin"), "subsidy_range": ("开始当季产业补助（元）", "subsidy in the first quarter (yuan)"),
+              "treated_households": ("获帮扶户数", "supported households"),
+              "att": ("效应（元/人/季）", "effect (yuan/person/quarter)"), "se": ("标准误", "SE")}
+    out = dose.round({"att": 1, "se": 1}).rename(columns={k: _l(v, lang) for k, v in labels.items()})
+    return out.set_index(out.columns[0])
+
+
 def describe_dose(dose: pd.DataFrame, lang: str = "zh") -> str:
     """The subsidy-bin result with the assumption a causal reading would need."""
     d = dose.dropna(subset=["att"])
