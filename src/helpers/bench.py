@@ -125,8 +125,8 @@ def bench_effects(args, cache: Path) -> None:
     speed = statistics.median(p / o for p, o, _ in cs_rows)
     ratio = statistics.median(o / p for p, o in tw_rows)
     print(f"  Callaway-Sant'Anna: median {speed:.1f}x faster than moderndid.att_gt (target >= 5: "
-          f"{'met' if speed >= 5 else 'NOT met'}); same numbers to {max(r[2] for r in cs_rows):.1e}")
-    print(f"  TWFE: median ratio to pyfixest {ratio:.2f} (target <= 1.2: {'met' if ratio <= 1.2 else 'NOT met'})")
+          f"{_verdict(speed >= 5)}); same numbers to {max(r[2] for r in cs_rows):.1e}")
+    print(f"  TWFE: median ratio to pyfixest {ratio:.2f} (target <= 1.2: {_verdict(ratio <= 1.2)})")
     tracemalloc.start()
     t0 = time.perf_counter()
     res = imputation(d, "y", "unit", "time", "cohort")
@@ -135,7 +135,7 @@ def bench_effects(args, cache: Path) -> None:
     peak = tracemalloc.get_traced_memory()[1] / 2**30
     tracemalloc.stop()
     print(f"  imputation (estimate + simple and dynamic SEs): {t_imp:.2f} s, peak memory {peak:.2f} GB "
-          f"(target <= 4 GB: {'met' if peak <= 4 else 'NOT met'})")
+          f"(target <= 4 GB: {_verdict(peak <= 4)})")
 
 
 class MemorySampler:
