@@ -45,7 +45,7 @@ def outcome_label(outcome: str, lang: str = "zh") -> str:
 
 @dataclass
 class Effects:
-    """All estimates for one program and outcome."""
+    """All estimates for one program and outcome, with the options they were asked for."""
 
     program: str
     outcome: str
@@ -53,57 +53,103 @@ class Effects:
     cs: object
     imp: object
     tw: object
-    county_codes: np.ndarray        # per unit in the CS result, for the few-cluster check
-    county_codes_imp: np.ndarray
     control: str
     cluster: str
+    covariates: list[str]
+    balanced: bool
+
+    def county_codes(self, result) -> np.ndarray:
+        """County of each unit of a robust result (in the order of its panel), for the few-cluster check."""
+        county = self.sample.groupby("household_id", observed=True)["county"].first().astype(str)
+        return county.reindex(result.panel.units).to_numpy()
 
 
 def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",
              covariates: list[str] | None = None, cluster: str | None = "village") -> Effects:
-    """Run the three estimators on the program's sample."""
-    extra = [c for c in [*(covariates or []), cluster] if c and c not in ESTIMATION_COLUMNS]
+    """Run the three estimators on the program's sample, each with every option it takes: the panel's
+    balance, the cluster, the control group and covariates (Callaway-Sant'Anna). The imputation
+    estimator and TWFE take no covariates and TWFE no control group: their rows say so (``spec``)."""
+    covariates = list(covariates or [])
+    extra = [c for c in [*covariates, cluster] if c and c not in ESTIMATION_COLUMNS]
     d = panel.sample(program, outcome, ESTIMATION_COLUMNS + extra)
     if d.empty:
         raise EstimationError(f"no households in the sample for program {program!r}")
-    cs = callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates,
-                           cluster=cluster)
-    imp = imputation(d, outcome, "household_id", "time", "cohort", cluster=cluster)
-    tw = twfe(d, outcome, "treated", "household_id", "time", cluster=cluster)
-    county = d.groupby("household_id")["county"].first()
-    codes = {c: i for i, c in enumerate(sorted(county.unique()))}
-    cc = county.reindex(cs.panel.units).map(codes).to_numpy()
-    return Effects(program, outcome, d, cs, imp, tw, cc, cc.copy(), control, cluster or "household_id")
+    balanced = panel.balanced
+    cs = callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates or None,
+                           cluster=cluster, balanced=balanced)
+    imp = imputation(d, outcome, "household_id", "time", "cohort", cluster=cluster, balanced=balanced)
+    tw = twfe(d, outcome, "treated", "household_id", "time", cluster=cluster, balanced=balanced)
+    return Effects(program, outcome, d, cs, imp, tw, control, cluster or "household_id", covariates, balanced)
+
+
+def _spec_row(res, e: Effects) -> dict:
+    """What a row of the side-by-side table was estimated on: sample, units, control, covariates, cluster."""
+    s = res.spec
+    return {"sample": s["sample"], "units": s["units"], "observations": s["observations"], "control": s["control"],
+            "covariates": s["covariates"], "cluster": e.cluster, "clusters": s["clusters"]}
 
 
 def comparison(e: Effects, lang: str = "zh", reps: int = 9999) -> pd.DataFrame:
-    """The estimators side by side: overall effect (元 per person per quarter), SE, 95% CI,
-    and for the robust ones the pre-trend test and the county-level (5 clusters) Webb p-value."""
+    """The estimators side by side: overall effect (元 per person per quarter), SE, 95% CI, the sample
+    and specification of each row, and for the robust ones the pre-trend test and the county-level
+    few-cluster check (wild cluster restricted bootstrap: p-value and inverted 95% interval)."""
     rows = []
     pre = e.cs.pretest()
     for name, res, kinds in (("callaway_santanna", e.cs, ("simple", "dynamic")),
                              ("imputation", e.imp, ("simple", "dynamic")), ("twfe", e.tw, ("simple",))):
         for kind in kinds:
             a = res.aggregate(kind).loc["overall"]
-            few = (res.few_cluster_pvalue(e.county_codes, kind, reps=reps, seed=SEED)
-                   if name != "twfe" else np.nan)
+            few_p, few_lo, few_hi, n_counties = np.nan, np.nan, np.nan, 0
+            if name != "twfe":
+                test = res.few_cluster_test(e.county_codes(res), kind, reps=reps, seed=SEED)
+                few_p, (few_lo, few_hi), n_counties = test.pvalue(0.0), test.ci(0.95), test.clusters
             rows.append({"estimator": name, "aggregate": kind, "att": a["att"], "se": a["se"],
-                         "ci_low": a["ci_low"], "ci_high": a["ci_high"],
-                         "p_county_webb": few, "pretrend_p": pre["pvalue"] if name == "callaway_santanna" else np.nan})
+                         "ci_low": a["ci_low"], "ci_high": a["ci_high"], "p_county_webb": few_p,
+                         "ci_county_low": few_lo, "ci_county_high": few_hi, "counties": n_counties,
+                         "pretrend_p": pre["pvalue"] if name == "callaway_santanna" else np.nan,
+                         "pretrend_reason": pre["reason"] if name == "callaway_santanna" else "",
+                         **_spec_row(res, e)})
     return pd.DataFrame(rows)
 
 
+SPEC_LABELS = {
+    "sample": {"balanced": ("平衡面板", "balanced panel"), "unbalanced": ("非平衡面板", "unbalanced panel")},
+    "control": {"not_yet": ("尚未获帮扶户", "not yet supported"), "never": ("从未获帮扶户", "never supported"),
+                "untreated": ("所有未获帮扶的户-季", "all unsupported household-quarters"),
+                "all": ("全部户-季（含已获帮扶）", "all household-quarters (incl. supported)")},
+    "cluster": {"village": ("村", "village"), "county": ("县(区)", "county"), "household_id": ("户", "household")},
+}
+
+
+def _ci(lo: float, hi: float) -> str:
+    """An interval as people read it; an unbounded side shows as ∞."""
+    if pd.isna(lo) or pd.isna(hi):
+        return "—"
+    side = lambda x: ("-∞" if x < 0 else "∞") if np.isinf(x) else f"{x:,.1f}"  # noqa: E731
+    return f"[{side(lo)}, {side(hi)}]"
+
+
 def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
-    """The comparison with readable labels and units."""
+    """The comparison with readable labels and units, and on which sample and specification each row rests."""
     agg = {"simple": ("全部处理期平均", "all treated periods"), "dynamic": ("按事件时间平均", "average over event times")}
+    none = "无" if lang == "zh" else "none"
     out = pd.DataFrame({
         ("估计方法" if lang == "zh" else "estimator"): [_l(ESTIMATOR_LABELS[x], lang) for x in table["estimator"]],
         ("汇总方式" if lang == "zh" else "aggregate"): [_l(agg[x], lang) for x in table["aggregate"]],
         ("效应（元/人/季）" if lang == "zh" else "effect (yuan/person/quarter)"): table["att"].round(1),
         ("标准误" if lang == "zh" else "SE"): table["se"].round(1),
-        ("95%置信区间" if lang == "zh" else "95% CI"): [f"[{a:,.1f}, {b:,.1f}]" for a, b in zip(table["ci_low"], table["ci_high"])],
-        ("县级野自助 p 值" if lang == "zh" else "county wild-bootstrap p"): table["p_county_webb"].map(
+        ("95%置信区间" if lang == "zh" else "95% CI"): [_ci(a, b) for a, b in zip(table["ci_low"], table["ci_high"])],
+        ("县级少聚类检验 p 值" if lang == "zh" else "county few-cluster p"): table["p_county_webb"].map(
             lambda p: "—" if pd.isna(p) else _p(p)),
+        ("县级少聚类95%区间" if lang == "zh" else "county few-cluster 95% CI"):
+            [_ci(a, b) for a, b in zip(table["ci_county_low"], table["ci_county_high"])],
+        ("样本（户）" if lang == "zh" else "sample (households)"):
+            [f"{_l(SPEC_LABELS['sample'][s], lang)} {u:,}" for s, u in zip(table["sample"], table["units"])],
+        ("对照" if lang == "zh" else "comparison"): [_l(SPEC_LABELS["control"][c], lang) for c in table["control"]],
+        ("协变量" if lang == "zh" else "covariates"): [c or none for c in table["covariates"]],
+        ("聚类（个数）" if lang == "zh" else "clusters (number)"):
+            [f"{_l(SPEC_LABELS['cluster'].get(c, (c, c)), lang)}（{k:,}）" if lang == "zh" else
+             f"{_l(SPEC_LABELS['cluster'].get(c, (c, c)), lang)} ({k:,})" for c, k in zip(table["cluster"], table["clusters"])],
     })
     return out.set_index(out.columns[0])
 
@@ -121,9 +167,13 @@ def tidy(e: Effects, table: pd.DataFrame, quarter: str) -> pd.DataFrame:
             a.insert(0, "estimator", name)
             parts.append(a)
     out = pd.concat(parts, ignore_index=True)
-    over = table.set_index(["estimator", "aggregate"])["p_county_webb"]
-    out["p_county_webb"] = [over.get((r.estimator, r.aggregate), np.nan) if r.term == "overall" else np.nan
-                            for r in out.itertuples()]
+    over = table.set_index(["estimator", "aggregate"])
+    for col in ("p_county_webb", "ci_county_low", "ci_county_high"):
+        out[col] = [over[col].get((r.estimator, r.aggregate), np.nan) if r.term == "overall" else np.nan
+                    for r in out.itertuples()]
+    for col in ("sample", "units", "control", "covariates", "cluster", "clusters"):
+        spec = over[col].groupby(level=0).first()
+        out[col] = out["estimator"].map(spec)
     out.insert(0, "outcome", e.outcome)
     out.insert(0, "program", e.program)
     out.insert(0, "quarter", quarter)
@@ -201,10 +251,33 @@ def plot_event_study(e: Effects, quarter: str, lang: str = "zh", max_e: int | No
     return fig
 
 
-def heterogeneity(panel: Panel, program: str, outcome: str, lang: str = "zh", control: str = "not_yet") -> pd.DataFrame:
+def _subgroup_estimate(sub: pd.DataFrame, outcome: str, control: str, covariates: list[str], cluster: str | None,
+                       balanced: bool) -> tuple[dict, str]:
+    """Callaway-Sant'Anna overall effect on a subsample with the headline's options; NaN and a note
+    (``too_few``, ``one_cluster``) where they cannot be applied."""
+    kw = dict(control=control, covariates=covariates or None, balanced=balanced)
+    note = ""
+    if cluster and sub[cluster].nunique() < 2:     # e.g. one county under county clustering
+        cluster, note = None, "one_cluster"
+    try:
+        a = callaway_santanna(sub, outcome, "household_id", "time", "cohort", cluster=cluster, **kw)
+        a = a.aggregate("simple").loc["overall"]
+    except EstimationError:
+        return {"att": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}, "too_few"
+    if note:       # a point estimate, but no standard error clustered as the headline's
+        return {"att": a["att"], "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}, note
+    return {k: a[k] for k in ("att", "se", "ci_low", "ci_high")}, note
+
+
+def heterogeneity(panel: Panel, e: Effects, lang: str = "zh") -> pd.DataFrame:
     """CS overall effect within baseline subgroups (county, household type, relocated), each estimated
-    on its own households; '—' where a subgroup has too few treated or comparison households."""
-    d = panel.sample(program, outcome, ["household_id", "time", "cohort", "county", "household_type", "relocated"])
+    on its own households with the headline's control group, covariates, cluster and panel balance.
+    ``note`` says where that was not possible: ``too_few`` treated or comparison households (no
+    estimate), ``one_cluster`` (the subgroup is one cluster, e.g. a county under county clustering:
+    a point estimate without standard error)."""
+    cluster = e.cluster if e.cluster != "household_id" else None
+    cols = ["household_id", "time", "cohort", "county", "household_type", "relocated", *e.covariates]
+    d = panel.sample(e.program, e.outcome, list(dict.fromkeys(cols + ([cluster] if cluster else []))))
     rows = []
     groups = [("county", c) for c in COUNTIES] + [("household_type", t) for t in ("脱贫户", "监测户", "一般农户")] + \
              [("relocated", True), ("relocated", False)]
@@ -214,39 +287,36 @@ def heterogeneity(panel: Panel, program: str, outcome: str, lang: str = "zh", co
         label = (figures.county_label(val, lang) if col == "county" else
                  (("是" if val else "否") if lang == "zh" else ("yes" if val else "no")) if col == "relocated" else val)
         n_treated = int(sub.loc[sub["cohort"] > 0, "household_id"].nunique())
-        try:
-            a = callaway_santanna(sub, outcome, "household_id", "time", "cohort", control=control).aggregate("simple").loc["overall"]
-            att, se, lo, hi = a["att"], a["se"], a["ci_low"], a["ci_high"]
-        except EstimationError:
-            att = se = lo = hi = np.nan
-        rows.append({"dimension": _l(names[col], lang), "group": label, "treated_households": n_treated,
-                     "att": att, "se": se, "ci_low": lo, "ci_high": hi})
+        est, note = _subgroup_estimate(sub, e.outcome, e.control, e.covariates, cluster, panel.balanced)
+        rows.append({"dimension": _l(names[col], lang), "group": label, "treated_households": n_treated, **est,
+                     "cluster": e.cluster, "note": note})
     return pd.DataFrame(rows)
 
 
-def dose_bins(panel: Panel, outcome: str, lang: str = "zh") -> pd.DataFrame:
+def dose_bins(panel: Panel, outcome: str, lang: str = "zh", covariates: list[str] | None = None,
+              cluster: str | None = None) -> pd.DataFrame:
     """Industry-support effect by subsidy bin (subsidy in the first treated quarter, tertiles),
-    each bin against never-supported households: heterogeneity, not a dose-response."""
-    d = panel.sample("industry", outcome, ["household_id", "time", "cohort", "dose_bin"])
+    each bin against never-supported households (so the control group is 'never' by design), with
+    the headline's covariates, cluster and panel balance: heterogeneity, not a dose-response."""
+    covariates = list(covariates or [])
+    cols = ["household_id", "time", "cohort", "dose_bin", *covariates, *([cluster] if cluster else [])]
+    d = panel.sample("industry", outcome, list(dict.fromkeys(cols)))
+    h = panel.households.set_index("household_id")
     rows = []
     for b in ("低", "中", "高"):
         sub = d[(d["dose_bin"] == b) | (d["cohort"] == 0)]
-        h = panel.households.set_index("household_id")
         ids = sub.loc[sub["cohort"] > 0, "household_id"].unique()
         lo_d, hi_d = (h.loc[ids, "dose"].min(), h.loc[ids, "dose"].max()) if len(ids) else (np.nan, np.nan)
-        try:
-            a = callaway_santanna(sub, outcome, "household_id", "time", "cohort", control="never").aggregate("simple").loc["overall"]
-            att, se = a["att"], a["se"]
-        except EstimationError:
-            att = se = np.nan
+        est, note = _subgroup_estimate(sub, outcome, "never", covariates, cluster, panel.balanced)
         rows.append({"bin": b if lang == "zh" else {"低": "low", "中": "middle", "高": "high"}[b],
-                     "subsidy_range": f"{lo_d:,.0f}–{hi_d:,.0f}", "treated_households": len(ids), "att": att, "se": se})
+                     "subsidy_range": f"{lo_d:,.0f}–{hi_d:,.0f}", "treated_households": len(ids),
+                     "att": est["att"], "se": est["se"], "note": note})
     return pd.DataFrame(rows)
 
 
 def plot_heterogeneity(het: pd.DataFrame, e: Effects, quarter: str, lang: str = "zh"):
     """Forest plot of subgroup effects."""
-    h = het.dropna(subset=["att"]).iloc[::-1]
+    h = het.dropna(subset=["att", "ci_low", "ci_high"]).iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(h) + 1.5))
     y = np.arange(len(h))
     ax.errorbar(h["att"], y, xerr=[h["att"] - h["ci_low"], h["ci_high"] - h["att"]], fmt="o", color="#1b6ca8", capsize=3)
@@ -262,6 +332,11 @@ def plot_heterogeneity(het: pd.DataFrame, e: Effects, quarter: str, lang: str = 
     return fig
 
 
+def robust_estimates_agree(a, b) -> bool:
+    """The two robust estimates agree: each lies within the other's 95% interval (analysis.md)."""
+    return bool(b["ci_low"] <= a["att"] <= b["ci_high"] and a["ci_low"] <= b["att"] <= a["ci_high"])
+
+
 def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: str = "zh") -> str:
     """The plain-language conclusion: effect in 元 per person per quarter and in percent."""
     row = table[(table["estimator"] == "callaway_santanna") & (table["aggregate"] == "simple")].iloc[0]
@@ -270,12 +345,16 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
     base = counterfactual_mean(e, row["att"])
     pct = 100 * row["att"] / base if base else np.nan
     significant = row["ci_low"] > 0 or row["ci_high"] < 0
+    agree = robust_estimates_agree(row, imp)
+    unbounded = bool(np.isinf(row["ci_county_low"]) or np.isinf(row["ci_county_high"]))
     prog = program_label(e.program, lang)
     if lang == "zh":
         text = (f"**结论：** 开始获得{prog}后，户人均纯收入比可比农户平均每季度多增加 **{row['att']:,.0f} 元**"
                 f"（95%置信区间 {row['ci_low']:,.0f} 至 {row['ci_high']:,.0f} 元），约为这些农户在没有帮扶时收入的 "
                 f"**{pct:.1f}%**。" + ("这一效应在统计上显著。" if significant else "这一效应在统计上不显著，不能排除没有效果。")
-                + f"插补估计给出 {imp['att']:,.0f} 元，两种稳健方法一致。朴素的双向固定效应估计为 {tw['att']:,.0f} 元："
+                + f"插补估计给出 {imp['att']:,.0f} 元，" + ("两种稳健方法一致（各自落在对方的95%置信区间内）。" if agree else
+                                                         "两种稳健方法不一致（至少一个落在对方的95%置信区间外），结论需谨慎。")
+                + f"朴素的双向固定效应估计为 {tw['att']:,.0f} 元："
                 f"{'明显低估' if tw['att'] < row['att'] - 2 * row['se'] else ('明显高估' if tw['att'] > row['att'] + 2 * row['se'] else '与稳健估计接近')}，"
                 "原因是帮扶效果随时间增长、各批次不同时，它会把较早开始帮扶的农户当作对照。")
         if earned is not None:
@@ -283,20 +362,39 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
             text += (f"扣除补贴等转移性收入后，工资性和经营性收入的效应为 {er['att']:,.0f} 元/人/季"
                      f"（{er['ci_low']:,.0f} 至 {er['ci_high']:,.0f}），这部分是农户自身挣得的增收。")
         if not np.isnan(row["p_county_webb"]):
-            text += f"只按5个县区聚类的野自助检验 p 值为 {_p(row['p_county_webb'])}。"
+            text += (f"只按县区聚类（{int(row['counties'])} 个县区）的少聚类检验 p 值为 {_p(row['p_county_webb'])}，"
+                     f"95%区间 {_ci(row['ci_county_low'], row['ci_county_high'])} 元"
+                     + ("；区间一侧无界，只按县区聚类时数据不足以确定效应大小。" if unbounded else "。"))
         return text
     text = (f"**Conclusion:** after support with {prog} starts, per-capita income grows by **{row['att']:,.0f} yuan per person "
             f"per quarter** more than in comparable households (95% CI {row['ci_low']:,.0f} to {row['ci_high']:,.0f}), about "
             f"**{pct:.1f}%** of what these households would have earned without support. "
             + ("The effect is statistically significant. " if significant else "The effect is not statistically significant. ")
-            + f"The imputation estimator gives {imp['att']:,.0f}. Naive two-way fixed effects gives {tw['att']:,.0f}: with effects "
+            + f"The imputation estimator gives {imp['att']:,.0f}"
+            + ("; the two robust estimates agree (each lies in the other's 95% CI). " if agree else
+               "; the two robust estimates disagree (one lies outside the other's 95% CI): read with care. ")
+            + f"Naive two-way fixed effects gives {tw['att']:,.0f}: with effects "
             "that grow over time and differ by cohort it uses earlier-supported households as controls.")
     if earned is not None:
         er = earned.cs.aggregate("simple").loc["overall"]
         text += f" On earned income (wages and business) the effect is {er['att']:,.0f} ({er['ci_low']:,.0f} to {er['ci_high']:,.0f})."
     if not np.isnan(row["p_county_webb"]):
-        text += f" The county-level (5 clusters) wild-bootstrap p-value is {_p(row['p_county_webb'])}."
+        text += (f" Clustered by county only ({int(row['counties'])} counties), the few-cluster test gives p = "
+                 f"{_p(row['p_county_webb'])} and a 95% interval of {_ci(row['ci_county_low'], row['ci_county_high'])}"
+                 + ("; the interval is unbounded on one side: by county alone the data cannot pin the effect down." if unbounded
+                    else "."))
     return text
+
+
+PRETEST_REASONS = {
+    "no_pre_periods": ("没有开始帮扶前的季度可供检验", "there are no periods before support starts to test"),
+    "few_clusters": ("聚类数太少", "there are too few clusters"),
+    "few_treated": ("开始前的各项估计只依靠很少的获帮扶户（批次只有一两户）",
+                    "the pre-start terms rest on too few supported households (cohorts of one or two)"),
+    "singular": ("开始前各项估计的协方差矩阵奇异（常见于只有一两户的批次）",
+                 "the covariance of the pre-start terms is singular (as with cohorts of one or two households)"),
+    "no_variance": ("开始前某项估计没有抽样变异", "a pre-start term has no sampling variance"),
+}
 
 
 def describe_event_study(e: Effects, lang: str = "zh") -> str:
@@ -306,16 +404,18 @@ def describe_event_study(e: Effects, lang: str = "zh") -> str:
     post = dyn[[int(i) >= 0 for i in dyn.index]]
     first, last = post.iloc[0], post.iloc[-1]
     p = pre["pvalue"]
+    why = _l(PRETEST_REASONS.get(pre["reason_code"], (pre["reason"], pre["reason"])), lang)
     if lang == "zh":
         trend = ("开始帮扶前各季度的差异都接近零，联合检验 p 值为 {:.2f}，没有证据表明两组农户原本的收入走势不同。".format(p)
                  if p == p and p > 0.05 else
                  ("开始帮扶前的差异联合检验 p 值为 {:.3f}，需警惕两组农户原本走势不同。".format(p) if p == p else
-                  "聚类数太少，无法做开始前差异的联合检验。"))
+                  f"无法做开始前差异的联合检验：{why}。请看图中开始前各点及其区间。"))
         return (trend + f"开始当季效应为 {first['att']:,.0f} 元/人/季，到第 {int(post.index[-1])} 个季度增至 "
                 f"{last['att']:,.0f} 元：帮扶效果随时间累积。")
     trend = (f"Before support starts the differences are close to zero (joint test p = {p:.2f}): no sign that the groups' incomes "
              "were already diverging." if p == p and p > 0.05 else
-             (f"The joint pre-trend test gives p = {p:.3f}: be cautious." if p == p else "Too few clusters for a joint pre-trend test."))
+             (f"The joint pre-trend test gives p = {p:.3f}: be cautious." if p == p else
+              f"The joint pre-trend test cannot be computed: {why}. Look at the pre-start points and their intervals."))
     return trend + (f" The effect is {first['att']:,.0f} yuan in the first quarter and {last['att']:,.0f} by quarter "
                     f"{int(post.index[-1])}: effects build up over time.")
 

@@ -1,0 +1,184 @@
+"""Inference with few clusters (five counties): the wild cluster restricted bootstrap of a linear estimator.
+
+Both robust estimators are linear in the outcome: for fixed treatment timing, sample and
+covariates, the estimate and each unit's influence function are linear maps of the outcome
+matrix. That makes the wild cluster restricted (WCR) bootstrap of MacKinnon and Webb (2017,
+2018) exact to compute without re-estimating in every draw (the idea of Roodman, MacKinnon,
+Nielsen and Webb 2019, "fast and wild", carried to these estimators):
+
+1. Impose the null θ = θ0: fit ``y - θ0·D = a_i + l_t + u`` (unit and period effects, on all
+   observed cells) and keep the restricted residuals ``ũ(θ0) = ũ_y - θ0·ũ_D``.
+2. A bootstrap sample is ``y* = â_i + l̂_t + θ0·D + v_g·ũ``, one weight ``v_g`` per cluster.
+   On ``â_i + l̂_t + θ0·D`` the estimator returns exactly θ0 with a zero influence function, so
+   ``θ* - θ0 = Σ_g v_g r_g`` and the cluster sums of the draw's influence function are ``K v``,
+   where ``r_g`` and column ``g`` of ``K`` are the estimate and the influence cluster sums of the
+   estimator run on ``ũ`` inside cluster ``g`` and 0 elsewhere. Both are linear in θ0, so 2G
+   runs of the estimator give every draw at every θ0.
+3. Each draw is studentized with its own cluster-robust variance (``t* = (θ*-θ0)/se*``), and the
+   observed statistic is the draw with every weight 1. Webb's six-point weights; all 6^G
+   draws are enumerated when that is at most ``MAX_ENUMERATION`` (7,776 for five counties: the
+   p-value is then exact for that weight distribution and needs no seed).
+4. The confidence interval is the set of θ0 the test does not reject (test inversion, found
+   by bisection); it can be unbounded on a side when the data cannot bound it.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from helpers.effects.panel import EstimationError, Panel, cluster_sums, twoway_solve
+
+WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+MAX_ENUMERATION = 6 ** 7          # 279,936 draws: enumerate up to seven clusters
+SEED = 20230711
+
+
+def webb_draws(n_clusters: int, reps: int = 9999, seed: int = SEED) -> tuple[np.ndarray, bool]:
+    """Weights (draws x clusters): all 6^G combinations when feasible (exact), else ``reps`` random draws."""
+    if 6 ** n_clusters <= MAX_ENUMERATION:
+        idx = np.array(list(itertools.product(range(6), repeat=n_clusters)), dtype=np.int8)
+        return WEBB[idx], True
+    rng = np.random.default_rng(seed)
+    return WEBB[rng.integers(0, 6, size=(reps, n_clusters))], False
+
+
+def restricted_residuals(p: Panel) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals of the outcome and of the treatment indicator on unit and period effects (observed cells; NaN elsewhere).
+    The restricted residuals under θ = θ0 are ``u_y - θ0 * u_d``."""
+    M = p.observed
+    out = []
+    for Z in (np.where(M, p.Y, 0.0), p.treated.astype(float)):
+        a, l = twoway_solve(M, Z.sum(axis=1), Z.sum(axis=0))
+        out.append(np.where(M, Z - a[:, None] - l[None, :], np.nan))
+    return out[0], out[1]
+
+
+@dataclass
+class WildClusterBootstrap:
+    """The WCR bootstrap of one estimate: p-value at any null value and the inverted confidence interval."""
+
+    estimate: float
+    r_y: np.ndarray            # G: estimate of the estimator run on u_y inside each cluster
+    r_d: np.ndarray            # G: same on u_d
+    k_y: np.ndarray            # G x G: influence cluster sums (rows) of those runs (columns)
+    k_d: np.ndarray
+    draws: np.ndarray          # B x G Webb weights
+    exact: bool
+    n: int                     # units: influence functions are scaled so that se = sqrt(sum of squares) / n
+
+    @property
+    def clusters(self) -> int:
+        return len(self.r_y)
+
+    def _stats(self, theta0: float) -> tuple[float, np.ndarray]:
+        """Observed t and the bootstrap t's at the null value theta0 (the constant n cancels)."""
+        r = self.r_y - theta0 * self.r_d
+        K = self.k_y - theta0 * self.k_d
+        c = self.clusters / (self.clusters - 1)
+        num = self.draws @ r
+        den = np.sqrt(c * ((self.draws @ K.T) ** 2).sum(axis=1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(den > 0, num / den, np.where(num == 0, 0.0, np.inf))
+        den_obs = np.sqrt(c * (K.sum(axis=1) ** 2).sum())
+        t_obs = r.sum() / den_obs if den_obs > 0 else (0.0 if r.sum() == 0 else np.inf)
+        return float(t_obs), t
+
+    def pvalue(self, theta0: float = 0.0) -> float:
+        """Share of draws whose |t*| reaches the observed |t| (symmetric test of θ = theta0)."""
+        t_obs, t = self._stats(theta0)
+        hits = int((np.abs(t) >= abs(t_obs) * (1 - 1e-12)).sum())
+        if self.exact:
+            return hits / len(t)
+        return (1 + hits) / (len(t) + 1)
+
+    def ci(self, level: float = 0.95, tol: float = 1e-7) -> tuple[float, float]:
+        """All θ0 the test at 1 - level does not reject: (low, high), ±inf where no bound exists."""
+        alpha = 1 - level
+        step = self.se() or max(abs(self.estimate), 1.0)
+        bounds = []
+        for sign in (-1.0, 1.0):
+            inside, d = 0.0, step
+            while self.pvalue(self.estimate + sign * d) > alpha:
+                inside, d = d, 2 * d
+                if d > 1e6 * step:
+                    bounds.append(sign * np.inf)
+                    break
+            else:
+                outside = d
+                while outside - inside > tol * step:
+                    mid = (inside + outside) / 2
+                    if self.pvalue(self.estimate + sign * mid) > alpha:
+                        inside = mid
+                    else:
+                        outside = mid
+                bounds.append(self.estimate + sign * (inside + outside) / 2)
+        return float(bounds[0]), float(bounds[1])
+
+    def se(self) -> float:
+        """The cluster-robust standard error of the estimate (the studentization of the observed statistic)."""
+        K = self.k_y - self.estimate * self.k_d
+        c = self.clusters / (self.clusters - 1)
+        return float(np.sqrt(c * (K.sum(axis=1) ** 2).sum()) / self.n)
+
+
+class FewClusterInference:
+    """Mixin for results of linear estimators: the few-cluster p-value and interval of an overall estimate.
+
+    A result provides ``panel``, ``aggregate(kind)``, ``AGGREGATES`` and
+    ``_overall_for_outcome(Y, kinds)`` (overall estimate and influence function per aggregation
+    for another outcome on the same design)."""
+
+    def _wild_components(self, cluster: np.ndarray) -> dict:
+        codes = np.asarray(cluster)
+        if codes.shape != (len(self.panel.units),):
+            raise EstimationError(f"cluster codes must give one value per unit of the estimate ({len(self.panel.units)}), "
+                                  f"not {codes.shape}")
+        codes, n_cl = _codes(codes)
+        if n_cl < 2:
+            raise EstimationError("the few-cluster test needs at least two clusters")
+        cache = self.__dict__.setdefault("_wild_cache", {})
+        key = codes.tobytes()
+        if key in cache:
+            return cache[key]
+        u_y, u_d = restricted_residuals(self.panel)
+        kinds = self.AGGREGATES
+        parts = {k: (np.zeros(n_cl), np.zeros(n_cl), np.zeros((n_cl, n_cl)), np.zeros((n_cl, n_cl))) for k in kinds}
+        for g in range(n_cl):
+            inside = (codes == g)[:, None]
+            for which, U in ((0, u_y), (1, u_d)):
+                runs = self._overall_for_outcome(np.where(inside, U, np.where(np.isnan(U), np.nan, 0.0)), kinds)
+                for k, (est, psi) in runs.items():
+                    parts[k][which][g] = est
+                    parts[k][2 + which][:, g] = cluster_sums(psi, codes, n_cl)[:, 0]
+        cache[key] = (codes, parts)
+        return cache[key]
+
+    def few_cluster_test(self, cluster: np.ndarray, kind: str = "simple", reps: int = 9999,
+                         seed: int = SEED) -> WildClusterBootstrap:
+        """The wild cluster restricted bootstrap of an aggregation's overall estimate, clustered on
+        ``cluster`` (one code per unit of the result, in the order of ``panel.units``)."""
+        if kind not in self.AGGREGATES:
+            raise EstimationError(f"kind must be one of {self.AGGREGATES}, not {kind!r}")
+        codes, parts = self._wild_components(cluster)
+        r_y, r_d, k_y, k_d = parts[kind]
+        draws, exact = webb_draws(len(r_y), reps, seed)
+        return WildClusterBootstrap(float(self.aggregate(kind).loc["overall", "att"]), r_y, r_d, k_y, k_d, draws, exact,
+                                    len(self.panel.units))
+
+    def few_cluster_pvalue(self, cluster: np.ndarray, kind: str = "simple", reps: int = 9999, seed: int = SEED) -> float:
+        """Few-cluster p-value of H0: effect = 0 (WCR bootstrap, Webb weights; exact enumeration up to 7 clusters)."""
+        return self.few_cluster_test(cluster, kind, reps, seed).pvalue(0.0)
+
+    def few_cluster_ci(self, cluster: np.ndarray, kind: str = "simple", level: float = 0.95, reps: int = 9999,
+                       seed: int = SEED) -> tuple[float, float]:
+        """Few-cluster confidence interval (low, high) by inverting the WCR bootstrap test."""
+        return self.few_cluster_test(cluster, kind, reps, seed).ci(level)
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    uniq, codes = np.unique(values, return_inverse=True)
+    return codes.astype("int64"), len(uniq)
+
+
