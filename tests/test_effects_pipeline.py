@@ -36,7 +36,7 @@ def test_comparison_table_and_conclusion(sample):
     e = er.estimate(panel, "any", "income_pc", "not_yet", None, "village")
     table = er.comparison(e, reps=199)
     assert list(table["estimator"]) == ["callaway_santanna", "callaway_santanna", "imputation", "imputation", "twfe"]
-    assert table.loc[table["estimator"] != "twfe", "p_county_webb"].between(0, 1).all()
+    assert table.loc[table["estimator"] != "twfe", "p_county"].between(0, 1).all()
     text = er.conclusion(e, table, None, "zh")
     att = table.loc[0, "att"]
     assert f"{att:,.0f} 元" in text and "%" in text

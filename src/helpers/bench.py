@@ -88,8 +88,21 @@ def effects_panel(households: int, cache: Path) -> pd.DataFrame:
     return d
 
 
+def _peers():
+    """The estimator peers of the bench extra, or None when they are not installed."""
+    try:
+        import diff_diff
+        import moderndid
+        import polars
+        import pyfixest
+    except ImportError:
+        return None
+    return diff_diff, moderndid, polars, pyfixest
+
+
 def bench_effects(args, cache: Path) -> None:
-    """Callaway-Sant'Anna against moderndid.att_gt, TWFE against pyfixest, imputation time and memory."""
+    """Callaway-Sant'Anna against moderndid.att_gt and diff-diff, imputation against diff-diff,
+    TWFE against pyfixest (times and the same numbers, in the same run), imputation memory."""
     import numpy as np
 
     from helpers.effects import callaway_santanna, imputation, twfe
@@ -97,36 +110,67 @@ def bench_effects(args, cache: Path) -> None:
     d = effects_panel(args.households, cache)
     n_units = d["unit"].nunique()
     print(f"\nEstimators on a panel of {n_units:,} households x {d['time'].nunique()} quarters ({len(d):,} rows)")
-    try:
-        import moderndid as md
-        import polars as pl
-        import pyfixest as pf
-    except ImportError:
+    peers = _peers()
+    if peers is None:
         print("  peers not installed: pip install -e '.[bench]'")
         return
+    dd, md, pl, pf = peers
     dl = pl.from_pandas(d[["unit", "time", "y", "cohort"]])
-    cs_rows, tw_rows = [], []
-    small = d[d["unit"] < 2000]            # warm-up: imports, formula parsing, JIT
+    rows = {k: [] for k in ("cs_md", "cs_dd", "imp_dd", "twfe")}
+    small = d[d["unit"] < 2000]            # warm-up: imports, formula parsing, JIT, compiled backends
     twfe(small, "y", "treated", "unit", "time")
     pf.feols("y ~ treated | unit + time", small, vcov={"CRV1": "unit"}).tidy()
+    dd.CallawaySantAnna(estimation_method="reg", cband=False).fit(small, "y", "unit", "time", "cohort", aggregate="simple")
+    dd.ImputationDiD().fit(small, "y", "unit", "time", "cohort", aggregate="simple")
+
+    def ours_cs():
+        res = callaway_santanna(d, "y", "unit", "time", "cohort")
+        res.aggregate("simple")
+        return res
+
+    def ours_imp():
+        res = imputation(d, "y", "unit", "time", "cohort")
+        res.aggregate("simple")
+        return res
+
     for i in range(args.repeat):
-        t_ours, ours = _time(lambda: callaway_santanna(d, "y", "unit", "time", "cohort"))
-        t_peer, peer = _time(lambda: md.att_gt(dl, yname="y", tname="time", idname="unit", gname="cohort",
-                                               est_method="reg", boot=False, cband=False))
+        t_ours, ours = _time(ours_cs)
+        t_md, peer = _time(lambda: md.att_gt(dl, yname="y", tname="time", idname="unit", gname="cohort",
+                                             est_method="reg", boot=False, cband=False))
         diff = max(np.abs(np.asarray(peer.att_gt) - ours.att_gt["att"].to_numpy()).max(),
                    np.abs(np.asarray(peer.se_gt) - ours.att_gt["se"].to_numpy()).max())
-        cs_rows.append((t_peer, t_ours, diff))
-        print(f"  run {i + 1}: CS ours {t_ours:.2f} s, moderndid {t_peer:.2f} s (x{t_peer / t_ours:.1f}); "
-              f"max |difference| {diff:.1e}", flush=True)
+        rows["cs_md"].append((t_md, t_ours, diff))
+        t_dd, peer = _time(lambda: dd.CallawaySantAnna(estimation_method="reg", cband=False).fit(
+            d, "y", "unit", "time", "cohort", aggregate="simple"))
+        o = ours.aggregate("simple").loc["overall"]
+        diff_dd = max(abs(peer.overall_att - o["att"]), abs(peer.overall_se - o["se"]))
+        rows["cs_dd"].append((t_dd, t_ours, diff_dd))
+        print(f"  run {i + 1}: CS ours {t_ours:.2f} s, moderndid {t_md:.2f} s (x{t_md / t_ours:.1f}), diff-diff "
+              f"{t_dd:.2f} s (x{t_dd / t_ours:.1f}); max |difference| {diff:.1e} (moderndid), {diff_dd:.1e} (diff-diff)",
+              flush=True)
+        t_imp, ours = _time(ours_imp)
+        t_dd, peer = _time(lambda: dd.ImputationDiD().fit(d, "y", "unit", "time", "cohort", aggregate="simple"))
+        o = ours.aggregate("simple").loc["overall"]
+        diff_imp = max(abs(peer.overall_att - o["att"]), abs(peer.overall_se - o["se"]))
+        rows["imp_dd"].append((t_dd, t_imp, diff_imp))
+        print(f"  run {i + 1}: imputation ours {t_imp:.2f} s, diff-diff {t_dd:.2f} s (x{t_dd / t_imp:.1f}); "
+              f"max |difference| {diff_imp:.1e}", flush=True)
         t_tw, _ = _time(lambda: twfe(d, "y", "treated", "unit", "time"))
         t_pf, _ = _time(lambda: pf.feols("y ~ treated | unit + time", d, vcov={"CRV1": "unit"}).tidy())
-        tw_rows.append((t_pf, t_tw))
+        rows["twfe"].append((t_pf, t_tw))
         print(f"  run {i + 1}: TWFE ours {t_tw:.2f} s, pyfixest {t_pf:.2f} s (ratio {t_tw / t_pf:.2f})", flush=True)
-    speed = statistics.median(p / o for p, o, _ in cs_rows)
-    ratio = statistics.median(o / p for p, o in tw_rows)
-    print(f"  Callaway-Sant'Anna: median {speed:.1f}x faster than moderndid.att_gt (target >= 5: "
-          f"{_verdict(speed >= 5)}); same numbers to {max(r[2] for r in cs_rows):.1e}")
+    speed = {k: statistics.median(r[0] / r[1] for r in rows[k]) for k in ("cs_md", "cs_dd", "imp_dd")}
+    same = {k: max(r[2] for r in rows[k]) for k in ("cs_md", "cs_dd", "imp_dd")}
+    ratio = statistics.median(o / p for p, o in rows["twfe"])
+    print(f"  Callaway-Sant'Anna: median {speed['cs_md']:.1f}x faster than moderndid.att_gt (target >= 5: "
+          f"{_verdict(speed['cs_md'] >= 5)}); same numbers to {same['cs_md']:.1e}")
+    print(f"  Callaway-Sant'Anna: median {speed['cs_dd']:.1f}x as fast as diff-diff (target >= 1: "
+          f"{_verdict(speed['cs_dd'] >= 1)}); same overall estimate and SE to {same['cs_dd']:.1e}")
+    print(f"  imputation: median {speed['imp_dd']:.1f}x as fast as diff-diff (target >= 2: "
+          f"{_verdict(speed['imp_dd'] >= 2)}); same overall estimate and SE to {same['imp_dd']:.1e}")
     print(f"  TWFE: median ratio to pyfixest {ratio:.2f} (target <= 1.2: {_verdict(ratio <= 1.2)})")
+    if max(same.values()) > 1e-8:
+        print("  NOTE: the numbers differ from a peer by more than 1e-8: look before trusting the times")
     tracemalloc.start()
     t0 = time.perf_counter()
     res = imputation(d, "y", "unit", "time", "cohort")
@@ -308,11 +352,29 @@ def bench_intake(args, cache: Path) -> None:
     print(f"  ratio intake / peer: {ratio:.2f}  (target <= 1.3: {_verdict(ratio <= 1.3)})")
 
 
-PARTS = {"intake": bench_intake, "effects": bench_effects, "run": bench_run, "scaling": bench_scaling}
+def bench_inference(args, cache: Path) -> None:
+    """The full simulation check of the few-cluster procedures (docs/methods.md): 1,000 draws under a true
+    null at 5, 8 and 10 clusters, both robust estimators, both aggregates, jackknife and wild bootstrap."""
+    from helpers import simcheck
+
+    pd.set_option("display.width", 160)
+    for clusters in (5, 8, 10):
+        t0 = time.perf_counter()
+        res = simcheck.few_cluster_run(1000, clusters, methods=("jackknife", "wild"), kinds=("simple", "dynamic"))
+        table = simcheck.few_cluster_size(res)
+        print(f"\nFew-cluster check, {clusters} clusters, 1,000 draws under a true null "
+              f"({time.perf_counter() - t0:.0f} s): share rejecting at 5% (target 2-8%)")
+        print(table.to_string(float_format=lambda x: f"{x:.3f}"))
+        ok = table.loc[(slice(None), "simple", "jackknife"), "rejection"].between(0.02, 0.08).all()
+        print(f"  default (jackknife), headline aggregates: {_verdict(ok)}")
+
+
+PARTS = {"intake": bench_intake, "effects": bench_effects, "run": bench_run, "scaling": bench_scaling,
+         "inference": bench_inference}
 
 
 def main(args) -> int:
-    """One part, or with ``--only all`` every part (intake, effects, scaling), each in a process
+    """One part, or with ``--only all`` every part (intake, effects, inference, scaling), each in a process
     of its own: what one part leaves in memory must not count in the next part's peak."""
     cache = Path(args.cache) if args.cache else ROOT / ".cache" / "bench"
     if args.only != "all":
@@ -321,7 +383,7 @@ def main(args) -> int:
     import subprocess
     import sys
 
-    for part in ("intake", "effects", "scaling"):
+    for part in ("intake", "effects", "inference", "scaling"):
         cmd = [sys.executable, "-c", "import sys; from helpers.cli import main; sys.exit(main(sys.argv[1:]))",
                "bench", "--only", part, "--households", str(args.households), "--repeat", str(args.repeat),
                "--sizes", args.sizes, "--cache", str(cache)]

@@ -126,17 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks at city scale, as ratios against peers in the same run",
                        description="Intake of one quarter (five county workbooks, --households in all) against "
                                    "pandas.read_excel(engine='calamine'); Callaway-Sant'Anna against moderndid.att_gt, "
-                                   "TWFE against pyfixest and the imputation estimator's time and memory on a "
-                                   "--households x 12-quarter panel; the whole quarterly run (cold build of 12 "
+                                   "and diff-diff, the imputation estimator against diff-diff, TWFE against pyfixest "
+                                   "on a --households x 12-quarter panel; the size of the few-cluster check "
+                                   "(1,000 simulated draws at 5, 8 and 10 clusters); the whole quarterly run (cold build of 12 "
                                    "quarters, then a new quarter) with each step's time and peak memory, at each of "
                                    "--sizes. Data are generated once and cached in .cache/bench.")
     p.add_argument("--households", type=int, default=200_000,
                    help="households for intake, effects and run (default 200000, the city scale)")
     p.add_argument("--repeat", type=int, default=3, help="repetitions; the median is reported (default 3)")
     p.add_argument("--cache", default=None, help="folder for generated data (default: .cache/bench)")
-    p.add_argument("--only", choices=["all", "intake", "effects", "run", "scaling"], default="all",
-                   help="one part: intake, effects (estimators), run (the whole quarterly run at --households) "
-                        "or scaling (the run at each of --sizes); 'all' (default) is intake, effects and scaling")
+    p.add_argument("--only", choices=["all", "intake", "effects", "inference", "run", "scaling"], default="all",
+                   help="one part: intake, effects (estimators), inference (few-cluster size), run (the whole "
+                        "quarterly run at --households) or scaling (the run at each of --sizes); 'all' (default) "
+                        "is intake, effects, inference and scaling")
     p.add_argument("--sizes", default="10000,50000,200000,1000000",
                    help="households for --only scaling (default 10000,50000,200000,1000000)")
     p.set_defaults(func=_bench)

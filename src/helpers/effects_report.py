@@ -89,23 +89,28 @@ def _spec_row(res, e: Effects) -> dict:
             "covariates": s["covariates"], "cluster": e.cluster, "clusters": s["clusters"]}
 
 
-def comparison(e: Effects, lang: str = "zh", reps: int = 9999) -> pd.DataFrame:
+def comparison(e: Effects, lang: str = "zh", reps: int = 9999, few_cluster: str = "jackknife") -> pd.DataFrame:
     """The estimators side by side: overall effect (元 per person per quarter), SE, 95% CI, the sample
     and specification of each row, and for the robust ones the pre-trend test and the county-level
-    few-cluster check (wild cluster restricted bootstrap: p-value and inverted 95% interval)."""
+    few-cluster check (``few_cluster``: cluster jackknife with t(G-1), or the wild cluster restricted
+    bootstrap; p-value and 95% interval; NaN with ``few_cluster_note`` where it cannot be computed)."""
     rows = []
     pre = e.cs.pretest()
     for name, res, kinds in (("callaway_santanna", e.cs, ("simple", "dynamic")),
                              ("imputation", e.imp, ("simple", "dynamic")), ("twfe", e.tw, ("simple",))):
         for kind in kinds:
             a = res.aggregate(kind).loc["overall"]
-            few_p, few_lo, few_hi, n_counties = np.nan, np.nan, np.nan, 0
+            few = {"p_county": np.nan, "ci_county_low": np.nan, "ci_county_high": np.nan, "counties": 0,
+                   "few_cluster_method": "", "few_cluster_note": ""}
             if name != "twfe":
-                test = res.few_cluster_test(e.county_codes(res), kind, reps=reps, seed=SEED)
-                few_p, (few_lo, few_hi), n_counties = test.pvalue(0.0), test.ci(0.95), test.clusters
+                try:
+                    test = res.few_cluster_test(e.county_codes(res), kind, few_cluster, reps, SEED)
+                    few.update(p_county=test.pvalue(0.0), counties=test.clusters, few_cluster_method=few_cluster)
+                    few["ci_county_low"], few["ci_county_high"] = test.ci(0.95)
+                except EstimationError as err:
+                    few["few_cluster_note"] = str(err)
             rows.append({"estimator": name, "aggregate": kind, "att": a["att"], "se": a["se"],
-                         "ci_low": a["ci_low"], "ci_high": a["ci_high"], "p_county_webb": few_p,
-                         "ci_county_low": few_lo, "ci_county_high": few_hi, "counties": n_counties,
+                         "ci_low": a["ci_low"], "ci_high": a["ci_high"], **few,
                          "pretrend_p": pre["pvalue"] if name == "callaway_santanna" else np.nan,
                          "pretrend_reason": pre["reason"] if name == "callaway_santanna" else "",
                          **_spec_row(res, e)})
@@ -139,7 +144,7 @@ def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         ("效应（元/人/季）" if lang == "zh" else "effect (yuan/person/quarter)"): table["att"].round(1),
         ("标准误" if lang == "zh" else "SE"): table["se"].round(1),
         ("95%置信区间" if lang == "zh" else "95% CI"): [_ci(a, b) for a, b in zip(table["ci_low"], table["ci_high"])],
-        ("县级少聚类检验 p 值" if lang == "zh" else "county few-cluster p"): table["p_county_webb"].map(
+        ("县级少聚类检验 p 值" if lang == "zh" else "county few-cluster p"): table["p_county"].map(
             lambda p: "—" if pd.isna(p) else _p(p)),
         ("县级少聚类95%区间" if lang == "zh" else "county few-cluster 95% CI"):
             [_ci(a, b) for a, b in zip(table["ci_county_low"], table["ci_county_high"])],
@@ -168,7 +173,7 @@ def tidy(e: Effects, table: pd.DataFrame, quarter: str) -> pd.DataFrame:
             parts.append(a)
     out = pd.concat(parts, ignore_index=True)
     over = table.set_index(["estimator", "aggregate"])
-    for col in ("p_county_webb", "ci_county_low", "ci_county_high"):
+    for col in ("p_county", "ci_county_low", "ci_county_high", "few_cluster_method"):
         out[col] = [over[col].get((r.estimator, r.aggregate), np.nan) if r.term == "overall" else np.nan
                     for r in out.itertuples()]
     for col in ("sample", "units", "control", "covariates", "cluster", "clusters"):
@@ -361,8 +366,8 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
             er = earned.cs.aggregate("simple").loc["overall"]
             text += (f"扣除补贴等转移性收入后，工资性和经营性收入的效应为 {er['att']:,.0f} 元/人/季"
                      f"（{er['ci_low']:,.0f} 至 {er['ci_high']:,.0f}），这部分是农户自身挣得的增收。")
-        if not np.isnan(row["p_county_webb"]):
-            text += (f"只按县区聚类（{int(row['counties'])} 个县区）的少聚类检验 p 值为 {_p(row['p_county_webb'])}，"
+        if not np.isnan(row["p_county"]):
+            text += (f"只按县区聚类（{int(row['counties'])} 个县区）的少聚类检验 p 值为 {_p(row['p_county'])}，"
                      f"95%区间 {_ci(row['ci_county_low'], row['ci_county_high'])} 元"
                      + ("；区间一侧无界，只按县区聚类时数据不足以确定效应大小。" if unbounded else "。"))
         return text
@@ -378,9 +383,9 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
     if earned is not None:
         er = earned.cs.aggregate("simple").loc["overall"]
         text += f" On earned income (wages and business) the effect is {er['att']:,.0f} ({er['ci_low']:,.0f} to {er['ci_high']:,.0f})."
-    if not np.isnan(row["p_county_webb"]):
+    if not np.isnan(row["p_county"]):
         text += (f" Clustered by county only ({int(row['counties'])} counties), the few-cluster test gives p = "
-                 f"{_p(row['p_county_webb'])} and a 95% interval of {_ci(row['ci_county_low'], row['ci_county_high'])}"
+                 f"{_p(row['p_county'])} and a 95% interval of {_ci(row['ci_county_low'], row['ci_county_high'])}"
                  + ("; the interval is unbounded on one side: by county alone the data cannot pin the effect down." if unbounded
                     else "."))
     return text

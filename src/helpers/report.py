@@ -104,7 +104,7 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
     earned = effects[(effects["outcome"] == "earned_pc") & (effects["term"] == "overall") &
                      (effects["estimator"] == "callaway_santanna") & (effects["aggregate"] == "simple")]
     sig = cs["ci_low"] > 0 or cs["ci_high"] < 0
-    p = cs.get("p_county_webb", np.nan)
+    p = cs.get("p_county", np.nan)
     name = program_label(program, lang)
     if lang == "zh":
         s = (f"**{name}**：开始帮扶后，户人均纯收入平均每季度多增加 **{cs['att']:,.0f} 元**"

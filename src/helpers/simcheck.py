@@ -114,9 +114,9 @@ def few_cluster_draw(seed: int, clusters: int = 5, per_cluster: int = 40, period
 
 
 def few_cluster_run(draws: int = 1000, clusters: int = 5, seed0: int = 1, estimators=("callaway_santanna", "imputation"),
-                    **kw) -> pd.DataFrame:
-    """Size of the few-cluster test under a true null: one row per draw and estimator with the WCR
-    p-value, the 95% interval by test inversion, and the normal-approximation p-value with
+                    methods=("jackknife",), kinds=("simple",), **kw) -> pd.DataFrame:
+    """Size of the few-cluster tests under a true null: one row per draw, estimator, aggregate and method
+    with the p-value of H0: effect = 0 and the 95% interval, and the normal-approximation p-value with
     county-clustered standard errors for comparison."""
     from scipy import stats
 
@@ -127,8 +127,22 @@ def few_cluster_run(draws: int = 1000, clusters: int = 5, seed0: int = 1, estima
             res = (callaway_santanna(d, "y", "unit", "time", "cohort", control="not_yet", cluster="county")
                    if name == "callaway_santanna" else imputation(d, "y", "unit", "time", "cohort", cluster="county"))
             codes = d.groupby("unit")["county"].first().reindex(res.panel.units).to_numpy()
-            test = res.few_cluster_test(codes, "simple")
-            lo, hi = test.ci(0.95)
-            a = res.aggregate("simple").loc["overall"]
-            rows.append((s, name, test.pvalue(0.0), lo, hi, 2 * stats.norm.sf(abs(a["att"] / a["se"]))))
-    return pd.DataFrame(rows, columns=["draw", "estimator", "pvalue", "ci_low", "ci_high", "pvalue_normal"])
+            for kind in kinds:
+                a = res.aggregate(kind).loc["overall"]
+                normal = 2 * stats.norm.sf(abs(a["att"] / a["se"]))
+                for method in methods:
+                    test = res.few_cluster_test(codes, kind, method)
+                    lo, hi = test.ci(0.95)
+                    rows.append((s, name, kind, method, test.pvalue(0.0), lo, hi, normal))
+    return pd.DataFrame(rows, columns=["draw", "estimator", "aggregate", "method", "pvalue", "ci_low", "ci_high",
+                                       "pvalue_normal"])
+
+
+def few_cluster_size(results: pd.DataFrame, level: float = 0.05) -> pd.DataFrame:
+    """Rejection rates at ``level`` (the test's size under the true null), interval coverage of 0, and the
+    normal approximation's rejection rate, per estimator, aggregate and method."""
+    r = results.assign(reject=results["pvalue"] < level, covers=(results["ci_low"] <= 0) & (0 <= results["ci_high"]),
+                       reject_normal=results["pvalue_normal"] < level)
+    g = r.groupby(["estimator", "aggregate", "method"])
+    return pd.DataFrame({"draws": g.size(), "rejection": g["reject"].mean(), "coverage": g["covers"].mean(),
+                         "rejection_normal": g["reject_normal"].mean()})

@@ -274,6 +274,13 @@ class CSResult(FewClusterInference):
         other = _result(p, self.cells, self.control, self.covariates, self.base_period)
         return {k: (float(other.aggregate(k).loc["overall", "att"]), other.overall_influence(k)) for k in kinds}
 
+    def _without(self, keep: np.ndarray) -> "CSResult":
+        """The same estimator and options on the units in ``keep`` (the cluster jackknife)."""
+        p = self.panel.subset(keep, clustered=False)
+        if not (p.G > 0).any() or (self.control == "never" and not (p.G == 0).any()):
+            raise EstimationError("no treated or no comparison units left")
+        return _result(p, _cells(p, self.control, self.base_period), self.control, self.covariates, self.base_period)
+
     def pretest(self, kind: str = "event") -> dict:
         """Joint test that there are no effects before treatment starts: ``stat, df, pvalue, test, reason``.
 

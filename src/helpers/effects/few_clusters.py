@@ -1,10 +1,21 @@
-"""Inference with few clusters (five counties): the wild cluster restricted bootstrap of a linear estimator.
+"""Inference with few clusters (five counties): the cluster jackknife and the wild cluster restricted bootstrap.
 
-Both robust estimators are linear in the outcome: for fixed treatment timing, sample and
-covariates, the estimate and each unit's influence function are linear maps of the outcome
-matrix. That makes the wild cluster restricted (WCR) bootstrap of MacKinnon and Webb (2017,
-2018) exact to compute without re-estimating in every draw (the idea of Roodman, MacKinnon,
-Nielsen and Webb 2019, "fast and wild", carried to these estimators):
+With five counties a cluster-robust standard error is too small and a normal (or t) critical
+value rejects a true null far too often (17-20% at the 5% level in the simulation check).
+Two procedures, both for the overall estimate of any aggregation of both robust estimators:
+
+**Cluster jackknife (the default, ``method="jackknife"``).** The estimate is recomputed
+without each cluster in turn (the whole estimator: its cells, weights and controls), the
+variance is CV3 = (G-1)/G Σ_g (θ_(-g) - θ)², and the test and interval use t(G-1)
+(MacKinnon, Nielsen and Webb 2023). G runs of the estimator. In the simulation check it
+holds its size at 5 and 8 clusters for both estimators (docs/methods.md).
+
+**Wild cluster restricted bootstrap (``method="wild"``).** Both robust estimators are linear
+in the outcome: for fixed treatment timing, sample and covariates, the estimate and each
+unit's influence function are linear maps of the outcome matrix. That makes the WCR bootstrap
+of MacKinnon and Webb (2017, 2018) exact to compute without re-estimating in every draw (the
+idea of Roodman, MacKinnon, Nielsen and Webb 2019, "fast and wild", carried to these
+estimators):
 
 1. Impose the null θ = θ0: fit ``y - θ0·D = a_i + l_t + u`` (unit and period effects, on all
    observed cells) and keep the restricted residuals ``ũ(θ0) = ũ_y - θ0·ũ_D``.
@@ -20,6 +31,9 @@ Nielsen and Webb 2019, "fast and wild", carried to these estimators):
    p-value is then exact for that weight distribution and needs no seed).
 4. The confidence interval is the set of θ0 the test does not reject (test inversion, found
    by bisection); it can be unbounded on a side when the data cannot bound it.
+
+It holds its size at 8 clusters, but at 5 it rejected 8.2% of the time for Callaway-Sant'Anna's
+simple aggregate in the simulation check (5.9% for the imputation estimator): hence not the default.
 """
 from __future__ import annotations
 
@@ -123,14 +137,47 @@ class WildClusterBootstrap:
         return float(np.sqrt(c * (K.sum(axis=1) ** 2).sum()) / self.n)
 
 
+@dataclass
+class ClusterJackknife:
+    """The cluster-jackknife (CV3) t-test of one estimate with t(G-1) critical values: the estimate
+    re-computed without each cluster in turn, its spread as the variance (MacKinnon, Nielsen and
+    Webb 2023). Closed form: p-value at any null value and the interval est ± t(G-1) se."""
+
+    estimate: float
+    leave_one_out: np.ndarray      # G: the estimate without each cluster
+
+    @property
+    def clusters(self) -> int:
+        return len(self.leave_one_out)
+
+    def se(self) -> float:
+        g = self.clusters
+        return float(np.sqrt((g - 1) / g * ((self.leave_one_out - self.estimate) ** 2).sum()))
+
+    def pvalue(self, theta0: float = 0.0) -> float:
+        from scipy import stats
+
+        se = self.se()
+        if se == 0:
+            return float("nan")
+        return float(2 * stats.t.sf(abs(self.estimate - theta0) / se, self.clusters - 1))
+
+    def ci(self, level: float = 0.95) -> tuple[float, float]:
+        from scipy import stats
+
+        half = stats.t.ppf(0.5 + level / 2, self.clusters - 1) * self.se()
+        return float(self.estimate - half), float(self.estimate + half)
+
+
 class FewClusterInference:
     """Mixin for results of linear estimators: the few-cluster p-value and interval of an overall estimate.
 
-    A result provides ``panel``, ``aggregate(kind)``, ``AGGREGATES`` and
+    A result provides ``panel``, ``aggregate(kind)``, ``AGGREGATES``,
     ``_overall_for_outcome(Y, kinds)`` (overall estimate and influence function per aggregation
-    for another outcome on the same design)."""
+    for another outcome on the same design) and ``_without(keep)`` (the same estimator on the
+    units in ``keep``)."""
 
-    def _wild_components(self, cluster: np.ndarray) -> dict:
+    def _cluster_codes(self, cluster: np.ndarray) -> tuple[np.ndarray, int]:
         codes = np.asarray(cluster)
         if codes.shape != (len(self.panel.units),):
             raise EstimationError(f"cluster codes must give one value per unit of the estimate ({len(self.panel.units)}), "
@@ -138,10 +185,17 @@ class FewClusterInference:
         codes, n_cl = _codes(codes)
         if n_cl < 2:
             raise EstimationError("the few-cluster test needs at least two clusters")
-        cache = self.__dict__.setdefault("_wild_cache", {})
-        key = codes.tobytes()
-        if key in cache:
-            return cache[key]
+        return codes, n_cl
+
+    def _cached(self, what: str, codes: np.ndarray, build):
+        cache = self.__dict__.setdefault("_few_cluster_cache", {})
+        key = (what, codes.tobytes())
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def _wild_components(self, codes: np.ndarray, n_cl: int) -> dict:
+        """r and K of every aggregation (module docstring): 2G runs of the estimator on restricted residuals."""
         u_y, u_d = restricted_residuals(self.panel)
         kinds = self.AGGREGATES
         parts = {k: (np.zeros(n_cl), np.zeros(n_cl), np.zeros((n_cl, n_cl)), np.zeros((n_cl, n_cl))) for k in kinds}
@@ -152,29 +206,49 @@ class FewClusterInference:
                 for k, (est, psi) in runs.items():
                     parts[k][which][g] = est
                     parts[k][2 + which][:, g] = cluster_sums(psi, codes, n_cl)[:, 0]
-        cache[key] = (codes, parts)
-        return cache[key]
+        return parts
 
-    def few_cluster_test(self, cluster: np.ndarray, kind: str = "simple", reps: int = 9999,
-                         seed: int = SEED) -> WildClusterBootstrap:
-        """The wild cluster restricted bootstrap of an aggregation's overall estimate, clustered on
-        ``cluster`` (one code per unit of the result, in the order of ``panel.units``)."""
+    def _leave_one_out(self, codes: np.ndarray, n_cl: int) -> dict:
+        """Overall estimate of every aggregation without each cluster in turn (G runs of the estimator)."""
+        out = {k: np.zeros(n_cl) for k in self.AGGREGATES}
+        for g in range(n_cl):
+            try:
+                other = self._without(codes != g)
+            except EstimationError as err:
+                raise EstimationError(f"the cluster jackknife needs the estimate without each cluster, and without "
+                                      f"cluster {g + 1} of {n_cl} it cannot be computed ({err})") from None
+            for k in self.AGGREGATES:
+                out[k][g] = other.aggregate(k).loc["overall", "att"]
+        return out
+
+    def few_cluster_test(self, cluster: np.ndarray, kind: str = "simple", method: str = "jackknife", reps: int = 9999,
+                         seed: int = SEED) -> "ClusterJackknife | WildClusterBootstrap":
+        """The few-cluster test of an aggregation's overall estimate, clustered on ``cluster`` (one code per
+        unit of the result, in the order of ``panel.units``): ``method="jackknife"`` (the default: cluster
+        jackknife with t(G-1), whose size held in the simulation check) or ``"wild"`` (wild cluster
+        restricted bootstrap, Webb weights, exact enumeration up to seven clusters)."""
         if kind not in self.AGGREGATES:
             raise EstimationError(f"kind must be one of {self.AGGREGATES}, not {kind!r}")
-        codes, parts = self._wild_components(cluster)
-        r_y, r_d, k_y, k_d = parts[kind]
-        draws, exact = webb_draws(len(r_y), reps, seed)
-        return WildClusterBootstrap(float(self.aggregate(kind).loc["overall", "att"]), r_y, r_d, k_y, k_d, draws, exact,
-                                    len(self.panel.units))
+        if method not in ("jackknife", "wild"):
+            raise EstimationError(f"method must be 'jackknife' or 'wild', not {method!r}")
+        codes, n_cl = self._cluster_codes(cluster)
+        estimate = float(self.aggregate(kind).loc["overall", "att"])
+        if method == "jackknife":
+            loo = self._cached("jackknife", codes, lambda: self._leave_one_out(codes, n_cl))
+            return ClusterJackknife(estimate, loo[kind])
+        r_y, r_d, k_y, k_d = self._cached("wild", codes, lambda: self._wild_components(codes, n_cl))[kind]
+        draws, exact = webb_draws(n_cl, reps, seed)
+        return WildClusterBootstrap(estimate, r_y, r_d, k_y, k_d, draws, exact, len(self.panel.units))
 
-    def few_cluster_pvalue(self, cluster: np.ndarray, kind: str = "simple", reps: int = 9999, seed: int = SEED) -> float:
-        """Few-cluster p-value of H0: effect = 0 (WCR bootstrap, Webb weights; exact enumeration up to 7 clusters)."""
-        return self.few_cluster_test(cluster, kind, reps, seed).pvalue(0.0)
+    def few_cluster_pvalue(self, cluster: np.ndarray, kind: str = "simple", reps: int = 9999, seed: int = SEED,
+                           method: str = "jackknife") -> float:
+        """Few-cluster p-value of H0: effect = 0 (``few_cluster_test``)."""
+        return self.few_cluster_test(cluster, kind, method, reps, seed).pvalue(0.0)
 
     def few_cluster_ci(self, cluster: np.ndarray, kind: str = "simple", level: float = 0.95, reps: int = 9999,
-                       seed: int = SEED) -> tuple[float, float]:
-        """Few-cluster confidence interval (low, high) by inverting the WCR bootstrap test."""
-        return self.few_cluster_test(cluster, kind, reps, seed).ci(level)
+                       seed: int = SEED, method: str = "jackknife") -> tuple[float, float]:
+        """Few-cluster confidence interval (low, high) (``few_cluster_test``)."""
+        return self.few_cluster_test(cluster, kind, method, reps, seed).ci(level)
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:

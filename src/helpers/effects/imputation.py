@@ -153,6 +153,10 @@ class ImputationResult(FewClusterInference):
         self.aggregate(kind)
         return self._agg[kind][1]
 
+    def _without(self, keep: np.ndarray) -> "ImputationResult":
+        """The same estimator on the units in ``keep`` (the cluster jackknife)."""
+        return _result(self.panel.subset(keep, clustered=False))
+
     def _overall_for_outcome(self, Y: np.ndarray, kinds) -> dict:
         """Overall estimate and influence function of each aggregation for another outcome on the same design."""
         resid0, tau = _fit(self.design, Y)
@@ -185,7 +189,10 @@ def imputation(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: s
     if covariates:
         raise EstimationError("the imputation estimator adjusts for unit and period effects only and takes no "
                               f"covariates ({list(covariates)}); time-invariant ones are absorbed by the unit effects")
-    p = prepare(data, outcome, unit, time, cohort, None, cluster, balanced)
+    return _result(prepare(data, outcome, unit, time, cohort, None, cluster, balanced))
+
+
+def _result(p: Panel) -> ImputationResult:
     p, d = _identified_design(p)
     resid0, tau_vec = _fit(d, p.Y)
     tau = pd.DataFrame({"unit": p.units[d.ti], "time": [p.label(t) for t in p.periods[d.tj]],

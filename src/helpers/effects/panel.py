@@ -187,9 +187,9 @@ class Panel:
         out.Y = Y
         return out
 
-    def subset(self, keep: np.ndarray) -> "Panel":
-        """The units in ``keep`` (clusters renumbered), with the same record of what was dropped."""
-        cl = None if self.cluster is None else pd.factorize(self.cluster[keep])[0]
+    def subset(self, keep: np.ndarray, clustered: bool = True) -> "Panel":
+        """The units in ``keep`` (clusters renumbered, or none), with the same record of what was dropped."""
+        cl = None if self.cluster is None or not clustered else pd.factorize(self.cluster[keep])[0]
         return Panel(self.units[keep], self.periods, self.Y[keep], self.G[keep], None if self.X is None else self.X[keep],
                      cl, self.label_quarters, self.balanced, dict(self.dropped))
 
