@@ -73,3 +73,44 @@ def test_effects_notebook_runs_for_each_program(sample, tmp_path_factory, progra
     text = out.read_text(encoding="utf-8")
     assert "结论" in text and "元" in text
     assert not np.isnan(res.loc[res["term"] == "overall", "att"]).any()
+
+
+def test_every_option_reaches_every_estimator_and_the_table_says_on_what_each_row_rests(sample):
+    panel = build_panel(sample["paths"], balanced=False)
+    gaps = int(panel.excluded["dropped_for_gaps"].sum())
+    e = er.estimate(panel, "any", "income_pc", "never", ["household_size"], "county")
+    table = er.comparison(e, reps=199)
+    # the unbalanced panel reaches all three estimators: none drops households with gaps again
+    assert gaps == 0 and (table["sample"] == "unbalanced").all()
+    households = panel.sample("any")["household_id"].nunique()
+    first_quarter = e.cs.spec["dropped_treated_in_first_period"]
+    assert e.cs.spec["dropped_unbalanced_units"] == 0 and e.cs.spec["units"] == households - first_quarter
+    assert e.tw.spec["units"] == households and e.tw.spec["dropped_unbalanced_units"] == 0
+    assert e.imp.spec["units"] == households - first_quarter - e.imp.spec["dropped_no_untreated_period"]
+    rows = table.set_index("estimator")
+    assert rows.loc["callaway_santanna", "control"].tolist() == ["never", "never"]
+    assert rows.loc["callaway_santanna", "covariates"].tolist() == ["household_size"] * 2
+    assert rows.loc["imputation", "covariates"].tolist() == ["", ""] and rows.loc["twfe", "control"] == "all"
+    assert (table["cluster"] == "county").all() and (table["clusters"] == 5).all()
+    shown = er.show_comparison(table, "zh")
+    assert shown["样本（户）"].str.startswith("非平衡面板").all() and (shown["聚类（个数）"] == "县(区)（5）").all()
+    # subgroups use the headline's options; a county is one cluster under county clustering: no SE, said so
+    het = er.heterogeneity(panel, e, "zh").set_index(["dimension", "group"])
+    county = het.loc["县(区)"]
+    assert (county["note"] == "one_cluster").all() and county["se"].isna().all() and county["att"].notna().all()
+    sub = panel.sample("any", "income_pc", ["household_id", "time", "cohort", "household_type", "county",
+                                            "household_size"])
+    sub = sub[sub["household_type"] == "一般农户"]
+    from helpers.effects import callaway_santanna
+
+    direct = callaway_santanna(sub, "income_pc", "household_id", "time", "cohort", control="never",
+                               covariates=["household_size"], cluster="county", balanced=False)
+    assert het.loc[("户类型", "一般农户"), "se"] == pytest.approx(direct.aggregate("simple").loc["overall", "se"])
+
+
+def test_the_pretest_sentence_says_why_a_test_cannot_be_computed(sample):
+    panel = build_panel(sample["paths"])
+    e = er.estimate(panel, "any", "income_pc", "not_yet", None, "county")
+    e.cs.pretest = lambda kind="event": {"pvalue": float("nan"), "reason": "x", "reason_code": "singular"}
+    assert "协方差矩阵奇异" in er.describe_event_study(e, "zh")
+    assert "singular" in er.describe_event_study(e, "en")

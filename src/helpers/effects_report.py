@@ -274,6 +274,10 @@ def _subgroup_estimate(sub: pd.DataFrame, outcome: str, control: str, covariates
     return {k: a[k] for k in ("att", "se", "ci_low", "ci_high")}, note
 
 
+SUBGROUP_NOTES = {"": ("", ""), "too_few": ("获帮扶户或对照户太少，无法估计", "too few supported or comparison households"),
+                  "one_cluster": ("只有一个聚类，无法计算标准误", "a single cluster: no standard error")}
+
+
 def heterogeneity(panel: Panel, e: Effects, lang: str = "zh") -> pd.DataFrame:
     """CS overall effect within baseline subgroups (county, household type, relocated), each estimated
     on its own households with the headline's control group, covariates, cluster and panel balance.
@@ -333,7 +337,12 @@ def plot_heterogeneity(het: pd.DataFrame, e: Effects, quarter: str, lang: str = 
     ax.set_title((f"{program_label(e.program, lang)}效应的分组差异（基期分组）" if lang == "zh"
                   else f"Effect of {program_label(e.program, lang)} by baseline subgroup"))
     ax.legend(loc="lower right", fontsize=9)
-    figures.caption(fig, quarter, lang, "Callaway-Sant'Anna，95%置信区间" if lang == "zh" else "Callaway-Sant'Anna, 95% CI")
+    cluster = _l(SPEC_LABELS["cluster"].get(e.cluster, (e.cluster, e.cluster)), lang)
+    single = het.loc[het["note"] == "one_cluster", "group"].tolist()
+    figures.caption(fig, quarter, lang, (f"Callaway-Sant'Anna，按{cluster}聚类的95%置信区间" if lang == "zh"
+                                         else f"Callaway-Sant'Anna, 95% CI clustered by {cluster}")
+                    + ((f"；{'、'.join(map(str, single))}各为一个聚类，没有区间，未画出" if lang == "zh" else
+                        f"; {', '.join(map(str, single))} are single clusters without an interval, not drawn") if single else ""))
     return fig
 
 
@@ -445,7 +454,11 @@ def show_dose(dose: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     labels = {"bin": ("补助档", "bin"), "subsidy_range": ("开始当季产业补助（元）", "subsidy in the first quarter (yuan)"),
               "treated_households": ("获帮扶户数", "supported households"),
               "att": ("效应（元/人/季）", "effect (yuan/person/quarter)"), "se": ("标准误", "SE")}
-    out = dose.round({"att": 1, "se": 1}).rename(columns={k: _l(v, lang) for k, v in labels.items()})
+    out = dose.round({"att": 1, "se": 1}).assign(note=[_l(SUBGROUP_NOTES[n], lang) for n in dose["note"]])
+    if not out["note"].astype(bool).any():
+        out = out.drop(columns="note")
+    labels["note"] = ("说明", "note")
+    out = out.rename(columns={k: _l(v, lang) for k, v in labels.items()})
     return out.set_index(out.columns[0])
 
 

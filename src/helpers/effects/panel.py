@@ -238,12 +238,8 @@ def prepare(data, outcome, unit, time, cohort, covariates=None, cluster=None, ba
         if not np.isfinite(xv).all():
             raise EstimationError(f"covariates {covariates} have missing or non-numeric values: drop or impute them first")
         X_all[rows.u, rows.tj] = xv
-    dropped = {}
-    keep = np.ones(n_all, dtype=bool)
-    if balanced:
-        full = ~np.isnan(Y).any(axis=1)
-        dropped["unbalanced_units"] = int((~full).sum())
-        keep &= full
+    keep = ~np.isnan(Y).any(axis=1) if balanced else np.ones(n_all, dtype=bool)
+    dropped = {"unbalanced_units": int((~keep).sum())}
     G = np.where(G > periods[-1], 0, G)                        # treated after the window: not yet, never seen
     early = (G > 0) & (G <= periods[0])                        # treated in the first period: no pre-period
     dropped["treated_in_first_period"] = int((early & keep).sum())
