@@ -202,3 +202,102 @@ def test_time_varying_covariates_match_moderndid(mpdta, control, base_period):
         agg = md.aggte(ref, type=kind, boot=False, cband=False)
         assert res.aggregate(kind).loc["overall", "att"] == pytest.approx(agg.overall_att, abs=1e-10)
         assert res.aggregate(kind).loc["overall", "se"] == pytest.approx(agg.overall_se, abs=1e-10)
+
+
+# ---- found by review: numbers the data cannot support, crashes, silent recodes ------------------------------
+def sized(sizes: dict, periods: int = 8, seed: int = 1, effect: float = 0.0) -> pd.DataFrame:
+    """A balanced panel with ``sizes`` units per cohort (0 = never treated), unit and period effects and noise."""
+    return panel([g for g, k in sizes.items() for _ in range(k)], periods, effect, seed)
+
+
+def test_an_effect_resting_on_one_household_has_no_standard_error():
+    d = sized({0: 60, 5: 1}, effect=1.0)
+    for res in (callaway_santanna(d, "y", "unit", "time", "cohort"), imputation(d, "y", "unit", "time", "cohort")):
+        overall = res.aggregate("simple").loc["overall"]
+        assert np.isfinite(overall["att"]) and np.isnan(overall["se"]) and np.isnan(overall["ci_low"])
+    one_control = sized({0: 1, 4: 30, 6: 30}, effect=1.0)          # periods 6-8 imputed from one untreated unit
+    assert np.isnan(imputation(one_control, "y", "unit", "time", "cohort").aggregate("simple").loc["overall", "se"])
+    cs = callaway_santanna(one_control, "y", "unit", "time", "cohort", control="never")
+    assert np.isnan(cs.aggregate("simple").loc["overall", "se"]) and cs.spec["thin_cells"] > 0
+    big = sized({0: 60, 4: 40, 6: 1}, effect=1.0)                   # one singleton cohort among large ones
+    assert np.isfinite(callaway_santanna(big, "y", "unit", "time", "cohort").aggregate("simple").loc["overall", "se"])
+
+
+def test_pretest_leaves_out_terms_resting_on_a_single_household_instead_of_rejecting():
+    d = sized({0: 100, 4: 100, 8: 1}, seed=5)                      # true null everywhere
+    for kind in ("event", "cells"):
+        pre = callaway_santanna(d, "y", "unit", "time", "cohort").pretest(kind)
+        assert pre["left_out"] >= 4 and pre["pvalue"] > 1e-4, pre
+
+
+def test_estimates_do_not_depend_on_the_outcome_scale():
+    d = sized({0: 40, 4: 30, 6: 30}, effect=1.0)
+    for scale in (1e-9, 1e12):
+        e = d.assign(y=d["y"] * scale)
+        for est in ROBUST:
+            a, b = est(d).aggregate("dynamic"), est(e).aggregate("dynamic")
+            np.testing.assert_allclose(b["se"].dropna() / scale, a["se"].dropna(), rtol=1e-6)
+        tw_a, tw_b = twfe(d, "y", "treated", "unit", "time"), twfe(e, "y", "treated", "unit", "time")
+        assert tw_b.coef / scale == pytest.approx(tw_a.coef, rel=1e-6)
+    assert callaway_santanna(d.assign(y=d["y"] * 1e-9), "y", "unit", "time", "cohort").pretest()["reason_code"] == ""
+
+
+def test_collinear_covariates_and_odd_names_get_a_message_not_a_traceback():
+    d = sized({0: 40, 4: 30, 6: 30}, effect=1.0).assign(c=1.0)
+    with pytest.raises(EstimationError, match="constant or collinear"):
+        callaway_santanna(d, "y", "unit", "time", "cohort", covariates=["c"])
+    ref = twfe(d, "y", "treated", "unit", "time").coef
+    assert twfe(d.assign(y=d["y"].astype(str)), "y", "treated", "unit", "time").coef == pytest.approx(ref)
+    odd = d.rename(columns={"treated": "treated?", "y": "收入 (元)"})
+    assert twfe(odd, "收入 (元)", "treated?", "unit", "time").coef == pytest.approx(ref)
+
+
+def test_periods_the_workbook_itself_writes_are_read_and_dates_get_a_message():
+    d = sized({0: 40, 4: 30, 6: 30}, effect=1.0)
+    quarters = {t: f"2021Q{t}" if t <= 4 else f"2022Q{t - 4}" for t in range(1, 9)}
+    q = d.assign(time=pd.Categorical(d["time"].map(quarters)),
+                 cohort=pd.Categorical(d["cohort"].map({0: None, 4: "2021Q4", 6: "2022Q2"})))
+    ref = callaway_santanna(d, "y", "unit", "time", "cohort").aggregate("simple").loc["overall", "att"]
+    assert callaway_santanna(q, "y", "unit", "time", "cohort").aggregate("simple").loc["overall", "att"] == pytest.approx(ref)
+    for never in (0, np.inf, "", None):
+        mixed = q.assign(cohort=q["cohort"].astype(object).where(q["cohort"].notna(), never))
+        assert imputation(mixed, "y", "unit", "time", "cohort").aggregate("simple").loc["overall", "att"] == pytest.approx(
+            imputation(d, "y", "unit", "time", "cohort").aggregate("simple").loc["overall", "att"])
+    dates = d.assign(time=pd.to_datetime("2021-01-01") + pd.to_timedelta(d["time"] * 90, unit="D"))
+    with pytest.raises(EstimationError, match="holds dates"):
+        callaway_santanna(dates, "y", "unit", "time", "cohort")
+    with pytest.raises(EstimationError, match="whole periods, not 1.0000000001"):
+        callaway_santanna(d.assign(time=d["time"].astype(float).replace(1.0, 1.0000000001)), "y", "unit", "time", "cohort")
+
+
+def test_a_cohort_far_outside_the_window_is_refused_and_one_just_after_it_is_counted():
+    d = sized({0: 40, 4: 30, 6: 30}, effect=1.0)
+    with pytest.raises(EstimationError, match="cohorts 2020 lie further"):
+        callaway_santanna(d.assign(cohort=d["cohort"].replace(6, 2020)), "y", "unit", "time", "cohort")
+    res = callaway_santanna(d.assign(cohort=d["cohort"].replace(6, 9)), "y", "unit", "time", "cohort")
+    assert res.spec["recoded_treated_after_window"] == 30
+
+
+def test_twfe_refuses_clusters_that_change_within_a_unit_like_the_others():
+    d = sized({0: 40, 4: 30, 6: 30}, effect=1.0)
+    with pytest.raises(EstimationError, match="changes within a unit"):
+        twfe(d, "y", "treated", "unit", "time", cluster="time")
+
+
+def test_few_cluster_codes_are_checked_and_aligned():
+    from helpers.simcheck import few_cluster_draw
+
+    d = few_cluster_draw(4, clusters=5)
+    res = callaway_santanna(d, "y", "unit", "time", "cohort", control="not_yet")
+    county = d.groupby("unit")["county"].first()
+    p = res.few_cluster_pvalue(county.reindex(res.panel.units))
+    assert res.few_cluster_pvalue(county.sample(frac=1, random_state=1)) == pytest.approx(p)   # aligned on units
+    with_gap = county.reindex(res.panel.units).astype(float).to_numpy().copy()
+    with_gap[:3] = np.nan
+    with pytest.raises(EstimationError, match="3 units have no cluster"):
+        res.few_cluster_pvalue(with_gap)
+    one = pd.Series(np.where(res.panel.G > 0, 0, 1 + np.arange(len(res.panel.G)) % 4), index=res.panel.units)
+    with pytest.raises(EstimationError, match="every treated unit is in one cluster"):
+        res.few_cluster_test(one, method="wild")
+    with pytest.raises(EstimationError, match="without cluster 0"):
+        res.few_cluster_test(one)

@@ -8,6 +8,7 @@ import papermill as pm
 import pytest
 
 from helpers import effects_report as er
+from helpers.effects import EstimationError
 from helpers.config import KERNEL_NAME, NOTEBOOKS
 from helpers.construct import build_panel
 
@@ -114,3 +115,71 @@ def test_the_pretest_sentence_says_why_a_test_cannot_be_computed(sample):
     e.cs.pretest = lambda kind="event": {"pvalue": float("nan"), "reason": "x", "reason_code": "singular"}
     assert "协方差矩阵奇异" in er.describe_event_study(e, "zh")
     assert "singular" in er.describe_event_study(e, "en")
+
+
+# ---- every qualitative word is a named predicate, tested both ways --------------------------------------------
+def _staggered(effect_at, seed=3, n=300):
+    """A panel whose effect at event time e is effect_at(e): unit and period effects, noise, cohorts 3 and 5."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        g = (0, 3, 5)[i % 3]
+        a = rng.normal()
+        for t in range(1, 9):
+            tau = effect_at(t - g) if g and t >= g else 0.0
+            rows.append((f"h{i}", t, g, a + 0.2 * t + rng.normal(0, 0.5) + tau))
+    return pd.DataFrame(rows, columns=["household_id", "time", "cohort", "income_pc"])
+
+
+@pytest.mark.parametrize("effect_at,direction,zh_word", [(lambda e: 100.0 * (e + 1), "grows", "效应随开始后的季度增加"),
+                                                        (lambda e: 600.0 - 100.0 * e, "fades", "效应随开始后的季度减弱"),
+                                                        (lambda e: 300.0, "stays", "没有证据表明效应随开始后的季度增加或减弱")])
+def test_the_event_study_sentence_says_grows_fades_or_stays_as_the_slope_does(effect_at, direction, zh_word):
+    from types import SimpleNamespace
+
+    from helpers.effects import callaway_santanna
+
+    cs = callaway_santanna(_staggered(effect_at), "income_pc", "household_id", "time", "cohort", control="not_yet")
+    assert er.trend_direction(cs.event_time_trend()) == direction
+    text = er.describe_event_study(SimpleNamespace(cs=cs, outcome="income_pc"), "zh")
+    assert zh_word in text and ("累积" not in text or direction == "grows")
+
+
+def test_predicates_in_both_directions():
+    ci = {"att": 10.0, "ci_low": 8.0, "ci_high": 12.0}
+    assert er.twfe_position(7.0, ci) == "below" and er.twfe_position(13.0, ci) == "above"
+    assert er.twfe_position(9.0, ci) == "inside"
+    assert er.significant(1.0, 2.0) and er.significant(-2.0, -1.0) and er.significant(-1.0, 1.0) is False
+    assert er.robust_estimates_agree(ci, {"att": 9.0, "ci_low": 7.5, "ci_high": 10.5})
+    assert not er.robust_estimates_agree(ci, {"att": 13.0, "ci_low": 12.5, "ci_high": 13.5})
+    assert er.trend_direction({"ci_low": -1.0, "ci_high": 1.0}) == "stays"
+    few = {"cluster": "county", "clusters": 5, "ci_low": 1.0, "ci_high": 2.0, "ci_county_low": -1.0, "ci_county_high": 3.0}
+    assert er.headline_interval(few) == (-1.0, 3.0, "few_cluster")
+    assert er.headline_interval({**few, "cluster": "village", "clusters": 60}) == (1.0, 2.0, "")
+    with_slope = _staggered(lambda e: 100.0 * (e + 1))
+    from helpers.effects import callaway_santanna, twfe
+
+    cs = callaway_santanna(with_slope, "income_pc", "household_id", "time", "cohort", control="not_yet")
+    robust = cs.aggregate("simple").loc["overall"]
+    with_slope["treated"] = ((with_slope["cohort"] > 0) & (with_slope["time"] >= with_slope["cohort"])).astype(int)
+    naive = twfe(with_slope, "income_pc", "treated", "household_id", "time").coef
+    assert er.twfe_position(naive, robust) == "below"           # growing effects: the forbidden comparisons bite
+    assert "低估" in er._twfe_sentence(naive, "income_pc", "below", "grows", "zh")
+    assert "低估" not in er._twfe_sentence(naive, "income_pc", "inside", "grows", "zh")
+    assert "原因" not in er._twfe_sentence(naive, "income_pc", "above", "fades", "zh")
+
+
+def test_the_log_outcome_reads_in_log_points_and_percent_and_county_clusters_defer_to_the_few_cluster_check(sample):
+    panel = build_panel(sample["paths"])
+    e = er.estimate(panel, "any", "log_income_pc", "not_yet", None, "county")
+    table = er.comparison(e, reps=199)
+    shown = er.show_comparison(table, "zh")
+    assert "效应（对数点）" in shown.columns and "刀切法" in " ".join(shown.columns)
+    text = er.conclusion(e, table, None, "zh")
+    assert "对数点" in text and "元/人/季" not in text and "%" in text
+    assert "显著性按少聚类检验的区间判断" in text                  # 5 county clusters: the headline defers
+    assert "结果变量：人均纯收入（对数）（对数点）" in er.describe_comparison(table, "zh")
+    with pytest.raises(EstimationError, match="few_cluster must be"):
+        er.comparison(e, few_cluster="Wild")
+    with pytest.raises(EstimationError, match="unknown covariate or cluster"):
+        er.estimate(panel, "any", "income_pc", "not_yet", None, "township")

@@ -70,7 +70,13 @@ def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", con
     balance, the cluster, the control group and covariates (Callaway-Sant'Anna). The imputation
     estimator and TWFE take no covariates and TWFE no control group: their rows say so (``spec``)."""
     covariates = list(covariates or [])
+    if outcome not in OUTCOMES:
+        raise EstimationError(f"outcome must be one of {list(OUTCOMES)}, not {outcome!r}")
     extra = [c for c in [*covariates, cluster] if c and c not in ESTIMATION_COLUMNS]
+    unknown = [c for c in extra if c not in panel.data.columns]
+    if unknown:
+        usable = [c for c in panel.data.columns if c not in ("quarter", "cohort_quarter")]
+        raise EstimationError(f"unknown covariate or cluster column(s) {unknown}; the panel has {usable}")
     d = panel.sample(program, outcome, ESTIMATION_COLUMNS + extra)
     if d.empty:
         raise EstimationError(f"no households in the sample for program {program!r}")
@@ -85,15 +91,22 @@ def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", con
 def _spec_row(res, e: Effects) -> dict:
     """What a row of the side-by-side table was estimated on: sample, units, control, covariates, cluster."""
     s = res.spec
-    return {"sample": s["sample"], "units": s["units"], "observations": s["observations"], "control": s["control"],
+    return {"sample": s["sample"], "units": s["units"], "observations": s["observations"],
+            "units_without_untreated_period": s.get("dropped_no_untreated_period", 0), "control": s["control"],
             "covariates": s["covariates"], "cluster": e.cluster, "clusters": s["clusters"]}
 
 
+FEW_CLUSTER_METHODS = {"jackknife": ("刀切法", "cluster jackknife"), "wild": ("野聚类自助法", "wild cluster bootstrap"),
+                       "": ("", "")}
+
+
 def comparison(e: Effects, lang: str = "zh", reps: int = 9999, few_cluster: str = "jackknife") -> pd.DataFrame:
-    """The estimators side by side: overall effect (元 per person per quarter), SE, 95% CI, the sample
-    and specification of each row, and for the robust ones the pre-trend test and the county-level
-    few-cluster check (``few_cluster``: cluster jackknife with t(G-1), or the wild cluster restricted
-    bootstrap; p-value and 95% interval; NaN with ``few_cluster_note`` where it cannot be computed)."""
+    """The estimators side by side: overall effect, SE, 95% CI, the sample and specification of each row,
+    and for the robust ones the pre-trend test and the county-level few-cluster check (``few_cluster``:
+    cluster jackknife with t(G-1), or the wild cluster restricted bootstrap; p-value and 95% interval;
+    NaN with ``few_cluster_note`` where it cannot be computed)."""
+    if few_cluster not in ("jackknife", "wild"):
+        raise EstimationError(f"few_cluster must be 'jackknife' or 'wild', not {few_cluster!r}")
     rows = []
     pre = e.cs.pretest()
     for name, res, kinds in (("callaway_santanna", e.cs, ("simple", "dynamic")),
@@ -109,7 +122,7 @@ def comparison(e: Effects, lang: str = "zh", reps: int = 9999, few_cluster: str 
                     few["ci_county_low"], few["ci_county_high"] = test.ci(0.95)
                 except EstimationError as err:
                     few["few_cluster_note"] = str(err)
-            rows.append({"estimator": name, "aggregate": kind, "att": a["att"], "se": a["se"],
+            rows.append({"outcome": e.outcome, "estimator": name, "aggregate": kind, "att": a["att"], "se": a["se"],
                          "ci_low": a["ci_low"], "ci_high": a["ci_high"], **few,
                          "pretrend_p": pre["pvalue"] if name == "callaway_santanna" else np.nan,
                          "pretrend_reason": pre["reason"] if name == "callaway_santanna" else "",
@@ -126,41 +139,66 @@ SPEC_LABELS = {
 }
 
 
-def _ci(lo: float, hi: float) -> str:
+def _ci(lo: float, hi: float, outcome: str = "income_pc") -> str:
     """An interval as people read it; an unbounded side shows as ∞."""
     if pd.isna(lo) or pd.isna(hi):
         return "—"
-    side = lambda x: ("-∞" if x < 0 else "∞") if np.isinf(x) else f"{x:,.1f}"  # noqa: E731
-    return f"[{side(lo)}, {side(hi)}]"
+    return f"[{_v(lo, outcome, 1)}, {_v(hi, outcome, 1)}]"
 
 
 def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """The comparison with readable labels and units, and on which sample and specification each row rests."""
     agg = {"simple": ("全部处理期平均", "all treated periods"), "dynamic": ("按事件时间平均", "average over event times")}
-    none = "无" if lang == "zh" else "none"
+    zh = lang == "zh"
+    none = "无" if zh else "none"
+    o = table["outcome"].iloc[0]
+    unit = _unit(o, lang)
+    digits = 3 if o.startswith("log_") else 1
+    method = next((m for m in table["few_cluster_method"] if m), "")
+    method = f"（{_l(FEW_CLUSTER_METHODS[method], lang)}）" if zh and method else \
+        f" ({_l(FEW_CLUSTER_METHODS[method], lang)})" if method else ""
+    sample = [f"{_l(SPEC_LABELS['sample'][r.sample], lang)} {r.units:,}" + (
+        (f"（{r.units_without_untreated_period:,} 户无未帮扶季度，未用）" if zh else
+         f" ({r.units_without_untreated_period:,} without an unsupported quarter, not used)")
+        if r.units_without_untreated_period else "") for r in table.itertuples()]
     out = pd.DataFrame({
-        ("估计方法" if lang == "zh" else "estimator"): [_l(ESTIMATOR_LABELS[x], lang) for x in table["estimator"]],
-        ("汇总方式" if lang == "zh" else "aggregate"): [_l(agg[x], lang) for x in table["aggregate"]],
-        ("效应（元/人/季）" if lang == "zh" else "effect (yuan/person/quarter)"): table["att"].round(1),
-        ("标准误" if lang == "zh" else "SE"): table["se"].round(1),
-        ("95%置信区间" if lang == "zh" else "95% CI"): [_ci(a, b) for a, b in zip(table["ci_low"], table["ci_high"])],
-        ("县级少聚类检验 p 值" if lang == "zh" else "county few-cluster p"): table["p_county"].map(
+        ("估计方法" if zh else "estimator"): [_l(ESTIMATOR_LABELS[x], lang) for x in table["estimator"]],
+        ("汇总方式" if zh else "aggregate"): [_l(agg[x], lang) for x in table["aggregate"]],
+        (f"效应（{unit}）" if zh else f"effect ({unit})"): table["att"].round(digits),
+        ("标准误" if zh else "SE"): table["se"].round(digits),
+        ("95%置信区间" if zh else "95% CI"): [_ci(a, b, o) for a, b in zip(table["ci_low"], table["ci_high"])],
+        (f"县级少聚类检验{method} p 值" if zh else f"county few-cluster{method} p"): table["p_county"].map(
             lambda p: "—" if pd.isna(p) else _p(p)),
-        ("县级少聚类95%区间" if lang == "zh" else "county few-cluster 95% CI"):
-            [_ci(a, b) for a, b in zip(table["ci_county_low"], table["ci_county_high"])],
-        ("样本（户）" if lang == "zh" else "sample (households)"):
-            [f"{_l(SPEC_LABELS['sample'][s], lang)} {u:,}" for s, u in zip(table["sample"], table["units"])],
-        ("对照" if lang == "zh" else "comparison"): [_l(SPEC_LABELS["control"][c], lang) for c in table["control"]],
-        ("协变量" if lang == "zh" else "covariates"): [c or none for c in table["covariates"]],
-        ("聚类（个数）" if lang == "zh" else "clusters (number)"):
-            [f"{_l(SPEC_LABELS['cluster'].get(c, (c, c)), lang)}（{k:,}）" if lang == "zh" else
+        ("县级少聚类95%区间" if zh else "county few-cluster 95% CI"):
+            [_ci(a, b, o) for a, b in zip(table["ci_county_low"], table["ci_county_high"])],
+        ("样本（户）" if zh else "sample (households)"): sample,
+        ("户-季观测" if zh else "household-quarters"): [f"{x:,}" for x in table["observations"]],
+        ("对照" if zh else "comparison"): [_l(SPEC_LABELS["control"][c], lang) for c in table["control"]],
+        ("协变量" if zh else "covariates"): [c or none for c in table["covariates"]],
+        ("聚类（个数）" if zh else "clusters (number)"):
+            [f"{_l(SPEC_LABELS['cluster'].get(c, (c, c)), lang)}（{k:,}）" if zh else
              f"{_l(SPEC_LABELS['cluster'].get(c, (c, c)), lang)} ({k:,})" for c, k in zip(table["cluster"], table["clusters"])],
     })
     return out.set_index(out.columns[0])
 
 
+def describe_comparison(table: pd.DataFrame, lang: str = "zh") -> str:
+    """What the side-by-side table is about, in a line or two: the outcome and its unit, and why a
+    few-cluster result is missing where it is."""
+    zh, o = lang == "zh", table["outcome"].iloc[0]
+    text = (f"结果变量：{outcome_label(o, lang)}（{_unit(o, lang)}）。" if zh else
+            f"Outcome: {outcome_label(o, lang)} ({_unit(o, lang)}). ")
+    notes = table.loc[table["few_cluster_note"].astype(bool), ["estimator", "few_cluster_note"]].drop_duplicates("estimator")
+    for r in notes.itertuples():
+        text += (f"{_l(ESTIMATOR_LABELS[r.estimator], lang)}的县级少聚类检验无法计算：{r.few_cluster_note}。" if zh else
+                 f"The county-level check of {_l(ESTIMATOR_LABELS[r.estimator], lang)} cannot be computed: {r.few_cluster_note}. ")
+    return text
+
+
 def tidy(e: Effects, table: pd.DataFrame, quarter: str) -> pd.DataFrame:
-    """Everything the report needs, in one long table (saved as results/effects_<program>.parquet)."""
+    """Everything the report needs, in one long table (saved as results/effects_<program>.parquet): every
+    aggregation of every estimator, the event-time trend of Callaway-Sant'Anna (term ``trend``), the
+    few-cluster check and the specification of each estimator."""
     parts = []
     for name, res, kinds in (("callaway_santanna", e.cs, ("simple", "dynamic", "group", "calendar")),
                              ("imputation", e.imp, ("simple", "dynamic")), ("twfe", e.tw, ("simple",))):
@@ -171,6 +209,9 @@ def tidy(e: Effects, table: pd.DataFrame, quarter: str) -> pd.DataFrame:
             a.insert(0, "aggregate", kind)
             a.insert(0, "estimator", name)
             parts.append(a)
+    tr = e.cs.event_time_trend()
+    parts.append(pd.DataFrame([{"estimator": "callaway_santanna", "aggregate": "dynamic", "term": "trend",
+                                "att": tr["slope"], "se": tr["se"], "ci_low": tr["ci_low"], "ci_high": tr["ci_high"]}]))
     out = pd.concat(parts, ignore_index=True)
     over = table.set_index(["estimator", "aggregate"])
     for col in ("p_county", "ci_county_low", "ci_county_high", "few_cluster_method"):
@@ -230,6 +271,15 @@ def plot_cohorts(e: Effects, quarter: str, lang: str = "zh"):
     return fig
 
 
+def few_clusters_caption(e: Effects, lang: str) -> str:
+    """A warning for a figure's caption when its intervals rest on fewer than FEW_CLUSTERS clusters."""
+    k = e.cs.spec["clusters"]
+    if e.cluster == "household_id" or k >= FEW_CLUSTERS:
+        return ""
+    return (f"；只有 {k} 个聚类，区间偏窄，显著性以县级少聚类检验为准" if lang == "zh" else
+            f"; only {k} clusters: intervals too narrow, judge significance by the county-level few-cluster check")
+
+
 def plot_event_study(e: Effects, quarter: str, lang: str = "zh", max_e: int | None = None):
     """Effects by quarters since start: CS (with pre-periods), imputation, and the naive TWFE line."""
     cs = e.cs.aggregate("dynamic").drop(index="overall")
@@ -247,12 +297,14 @@ def plot_event_study(e: Effects, quarter: str, lang: str = "zh", max_e: int | No
                 color="#3a9e5c", capsize=3, label=_l(ESTIMATOR_LABELS["imputation"], lang))
     ax.axhline(e.tw.coef, color="#c2413b", ls=":", lw=1.5, label=_l(ESTIMATOR_LABELS["twfe"], lang))
     ax.set_xlabel("距开始帮扶的季度数（0 为开始季度）" if lang == "zh" else "quarters since support started (0 = first quarter)")
-    ax.set_ylabel(f"{outcome_label(e.outcome, lang)}（元/人/季）" if lang == "zh" else f"{outcome_label(e.outcome, lang)} (yuan/person/quarter)")
+    ax.set_ylabel(f"{outcome_label(e.outcome, lang)}（{_unit(e.outcome, lang)}）" if lang == "zh"
+                  else f"{outcome_label(e.outcome, lang)} ({_unit(e.outcome, lang)})")
     ax.set_title((f"{program_label(e.program, lang)}对{outcome_label(e.outcome, lang)}的影响：事件研究" if lang == "zh"
                   else f"Effect of {program_label(e.program, lang)} on {outcome_label(e.outcome, lang)}: event study"))
     ax.legend(loc="upper left", fontsize=9)
     figures.caption(fig, quarter, lang, ("竖线左侧为开始前（检验平行趋势），误差线为95%置信区间" if lang == "zh"
-                                         else "left of the dashed line: before start (pre-trends); bars: 95% CI"))
+                                         else "left of the dashed line: before start (pre-trends); bars: 95% CI")
+                    + few_clusters_caption(e, lang))
     return fig
 
 
@@ -333,17 +385,21 @@ def plot_heterogeneity(het: pd.DataFrame, e: Effects, quarter: str, lang: str = 
     overall = e.cs.aggregate("simple").loc["overall", "att"]
     ax.axvline(overall, color="#c2413b", ls="--", lw=1, label=("全体" if lang == "zh" else "all households"))
     ax.axvline(0, color="#333333", lw=0.8)
-    ax.set_xlabel("效应（元/人/季）" if lang == "zh" else "effect (yuan/person/quarter)")
+    ax.set_xlabel(f"效应（{_unit(e.outcome, lang)}）" if lang == "zh" else f"effect ({_unit(e.outcome, lang)})")
     ax.set_title((f"{program_label(e.program, lang)}效应的分组差异（基期分组）" if lang == "zh"
                   else f"Effect of {program_label(e.program, lang)} by baseline subgroup"))
     ax.legend(loc="lower right", fontsize=9)
     cluster = _l(SPEC_LABELS["cluster"].get(e.cluster, (e.cluster, e.cluster)), lang)
     single = het.loc[het["note"] == "one_cluster", "group"].tolist()
     figures.caption(fig, quarter, lang, (f"Callaway-Sant'Anna，按{cluster}聚类的95%置信区间" if lang == "zh"
-                                         else f"Callaway-Sant'Anna, 95% CI clustered by {cluster}")
+                                         else f"Callaway-Sant'Anna, 95% CI clustered by {cluster}") + few_clusters_caption(e, lang)
                     + ((f"；{'、'.join(map(str, single))}各为一个聚类，没有区间，未画出" if lang == "zh" else
                         f"; {', '.join(map(str, single))} are single clusters without an interval, not drawn") if single else ""))
     return fig
+
+
+# ---- named predicates: every qualitative word in a sentence below comes from one of these ----------------
+FEW_CLUSTERS = 10       # below this many clusters a clustered interval is too narrow: the few-cluster check decides
 
 
 def robust_estimates_agree(a, b) -> bool:
@@ -351,53 +407,161 @@ def robust_estimates_agree(a, b) -> bool:
     return bool(b["ci_low"] <= a["att"] <= b["ci_high"] and a["ci_low"] <= b["att"] <= a["ci_high"])
 
 
+def significant(lo: float, hi: float) -> bool | None:
+    """The 95% interval excludes zero (None when there is no interval)."""
+    if pd.isna(lo) or pd.isna(hi):
+        return None
+    return bool(lo > 0 or hi < 0)
+
+
+def twfe_position(twfe_att: float, robust) -> str:
+    """TWFE below / above / inside the robust estimate's 95% interval ('' without an interval)."""
+    if pd.isna(robust["ci_low"]) or pd.isna(robust["ci_high"]):
+        return ""
+    return "below" if twfe_att < robust["ci_low"] else "above" if twfe_att > robust["ci_high"] else "inside"
+
+
+def trend_direction(trend: dict) -> str:
+    """Effects grow / fade / stay: the slope of the post-start event-time effects with its 95% interval
+    above zero / below zero / containing zero ('' when it cannot be computed)."""
+    if pd.isna(trend.get("ci_low")) or pd.isna(trend.get("ci_high")):
+        return ""
+    return "grows" if trend["ci_low"] > 0 else "fades" if trend["ci_high"] < 0 else "stays"
+
+
+def intervals_overlap(a, b) -> bool:
+    return bool(a["ci_low"] <= b["ci_high"] and b["ci_low"] <= a["ci_high"])
+
+
+def headline_interval(row) -> tuple[float, float, str]:
+    """The interval a significance claim rests on: the row's own, or with fewer than FEW_CLUSTERS clusters the
+    few-cluster check's (''/'few_cluster'/'none' says which)."""
+    if row["cluster"] != "household_id" and row["clusters"] < FEW_CLUSTERS:
+        if pd.isna(row["ci_county_low"]):
+            return np.nan, np.nan, "none"
+        return row["ci_county_low"], row["ci_county_high"], "few_cluster"
+    return row["ci_low"], row["ci_high"], ""
+
+
+# ---- how numbers of an outcome read --------------------------------------------------------------------------
+OUTCOME_UNITS = {"income_pc": ("元/人/季", "yuan/person/quarter"), "earned_pc": ("元/人/季", "yuan/person/quarter"),
+                 "log_income_pc": ("对数点", "log points")}
+
+
+def _v(x: float, outcome: str, digits: int | None = None) -> str:
+    """A number of an outcome as people read it: yuan without decimals, log points with three."""
+    if pd.isna(x):
+        return "—"
+    if np.isinf(x):
+        return "-∞" if x < 0 else "∞"
+    if outcome.startswith("log_"):
+        return f"{x:.3f}"
+    return f"{x:,.{0 if digits is None else digits}f}"
+
+
+def _unit(outcome: str, lang: str) -> str:
+    return _l(OUTCOME_UNITS[outcome], lang)
+
+
+def _effect_phrase(outcome: str, att: float, lo: float, hi: float, lang: str) -> str:
+    """'X 元/人/季（95%置信区间 a 至 b）' or, for log income, 'about X%' with the log points."""
+    if outcome.startswith("log_"):
+        pct = 100 * np.expm1(att)
+        if lang == "zh":
+            return f"高约 **{pct:.1f}%**（{att:.3f} 对数点，95%置信区间 {_v(lo, outcome)} 至 {_v(hi, outcome)}）"
+        return f"about **{pct:.1f}%** higher ({att:.3f} log points, 95% CI {_v(lo, outcome)} to {_v(hi, outcome)})"
+    if lang == "zh":
+        return f"多 **{_v(att, outcome)} 元/人/季**（95%置信区间 {_v(lo, outcome)} 至 {_v(hi, outcome)} 元）"
+    return f"higher by **{_v(att, outcome)} yuan per person per quarter** (95% CI {_v(lo, outcome)} to {_v(hi, outcome)})"
+
+
 def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: str = "zh") -> str:
-    """The plain-language conclusion: effect in 元 per person per quarter and in percent."""
+    """The plain-language conclusion: the effect as a level difference (元 per person per quarter, or percent
+    for log income) and in percent of the counterfactual; every qualitative word from a named predicate."""
     row = table[(table["estimator"] == "callaway_santanna") & (table["aggregate"] == "simple")].iloc[0]
     imp = table[(table["estimator"] == "imputation") & (table["aggregate"] == "simple")].iloc[0]
     tw = table[table["estimator"] == "twfe"].iloc[0]
-    base = counterfactual_mean(e, row["att"])
-    pct = 100 * row["att"] / base if base else np.nan
-    significant = row["ci_low"] > 0 or row["ci_high"] < 0
+    o, zh = e.outcome, lang == "zh"
+    lo, hi, basis = headline_interval(row)
+    sig = significant(lo, hi)
     agree = robust_estimates_agree(row, imp)
-    unbounded = bool(np.isinf(row["ci_county_low"]) or np.isinf(row["ci_county_high"]))
-    prog = program_label(e.program, lang)
-    if lang == "zh":
-        text = (f"**结论：** 开始获得{prog}后，户人均纯收入比可比农户平均每季度多增加 **{row['att']:,.0f} 元**"
-                f"（95%置信区间 {row['ci_low']:,.0f} 至 {row['ci_high']:,.0f} 元），约为这些农户在没有帮扶时收入的 "
-                f"**{pct:.1f}%**。" + ("这一效应在统计上显著。" if significant else "这一效应在统计上不显著，不能排除没有效果。")
-                + f"插补估计给出 {imp['att']:,.0f} 元，" + ("两种稳健方法一致（各自落在对方的95%置信区间内）。" if agree else
-                                                         "两种稳健方法不一致（至少一个落在对方的95%置信区间外），结论需谨慎。")
-                + f"朴素的双向固定效应估计为 {tw['att']:,.0f} 元："
-                f"{'明显低估' if tw['att'] < row['att'] - 2 * row['se'] else ('明显高估' if tw['att'] > row['att'] + 2 * row['se'] else '与稳健估计接近')}，"
-                "原因是帮扶效果随时间增长、各批次不同时，它会把较早开始帮扶的农户当作对照。")
-        if earned is not None:
-            er = earned.cs.aggregate("simple").loc["overall"]
-            text += (f"扣除补贴等转移性收入后，工资性和经营性收入的效应为 {er['att']:,.0f} 元/人/季"
-                     f"（{er['ci_low']:,.0f} 至 {er['ci_high']:,.0f}），这部分是农户自身挣得的增收。")
-        if not np.isnan(row["p_county"]):
-            text += (f"只按县区聚类（{int(row['counties'])} 个县区）的少聚类检验 p 值为 {_p(row['p_county'])}，"
-                     f"95%区间 {_ci(row['ci_county_low'], row['ci_county_high'])} 元"
-                     + ("；区间一侧无界，只按县区聚类时数据不足以确定效应大小。" if unbounded else "。"))
-        return text
-    text = (f"**Conclusion:** after support with {prog} starts, per-capita income grows by **{row['att']:,.0f} yuan per person "
-            f"per quarter** more than in comparable households (95% CI {row['ci_low']:,.0f} to {row['ci_high']:,.0f}), about "
-            f"**{pct:.1f}%** of what these households would have earned without support. "
-            + ("The effect is statistically significant. " if significant else "The effect is not statistically significant. ")
-            + f"The imputation estimator gives {imp['att']:,.0f}"
-            + ("; the two robust estimates agree (each lies in the other's 95% CI). " if agree else
-               "; the two robust estimates disagree (one lies outside the other's 95% CI): read with care. ")
-            + f"Naive two-way fixed effects gives {tw['att']:,.0f}: with effects "
-            "that grow over time and differ by cohort it uses earlier-supported households as controls.")
+    position = twfe_position(tw["att"], row)
+    trend = trend_direction(e.cs.event_time_trend())
+    prog, what = program_label(e.program, lang), outcome_label(o, lang)
+    text = (f"**结论：** 开始获得{prog}后，这些农户的{what}比可比农户{_effect_phrase(o, row['att'], row['ci_low'], row['ci_high'], lang)}"
+            if zh else f"**Conclusion:** after {prog} starts, {what} of these households is "
+            f"{_effect_phrase(o, row['att'], row['ci_low'], row['ci_high'], lang)} than in comparable households")
+    if not o.startswith("log_"):
+        base = counterfactual_mean(e, row["att"])
+        if base and base > 0:
+            text += (f"，约为这些农户在没有帮扶时的 **{100 * row['att'] / base:.1f}%**" if zh else
+                     f", about **{100 * row['att'] / base:.1f}%** of what they would have had without support")
+    text += "。" if zh else ". "
+    clusters = f"{int(row['clusters'])}"
+    if basis == "few_cluster":
+        text += (f"按{_l(SPEC_LABELS['cluster'].get(e.cluster, (e.cluster, e.cluster)), lang)}聚类只有 {clusters} 个聚类，"
+                 "上面的区间偏窄，显著性按少聚类检验的区间判断：" if zh else
+                 f"With only {clusters} clusters that interval is too narrow; significance is judged on the few-cluster "
+                 "check's interval: ")
+    elif basis == "none":
+        text += (f"只有 {clusters} 个聚类且少聚类检验无法计算，不判断显著性。" if zh else
+                 f"With only {clusters} clusters and no few-cluster check, significance is not judged. ")
+    if sig is not None:
+        text += (("这一效应在统计上显著。" if sig else "这一效应在统计上不显著，不能排除没有效果。") if zh else
+                 ("The effect is statistically significant. " if sig else
+                  "The effect is not statistically significant: no effect cannot be ruled out. "))
+    elif basis == "":
+        text += "这一效应没有可用的置信区间，不判断显著性。" if zh else "The effect has no interval; significance is not judged. "
+    text += (f"插补估计给出 {_v(imp['att'], o)}，" + ("两种稳健方法一致（各自落在对方的95%置信区间内）。" if agree else
+                                                 "两种稳健方法不一致（至少一个落在对方的95%置信区间外），结论需谨慎。")
+             if zh else f"The imputation estimator gives {_v(imp['att'], o)}"
+             + ("; the two robust estimates agree (each lies in the other's 95% CI). " if agree else
+                "; the two robust estimates disagree (one lies outside the other's 95% CI): read with care. "))
+    text += _twfe_sentence(tw["att"], o, position, trend, lang)
     if earned is not None:
         er = earned.cs.aggregate("simple").loc["overall"]
-        text += f" On earned income (wages and business) the effect is {er['att']:,.0f} ({er['ci_low']:,.0f} to {er['ci_high']:,.0f})."
-    if not np.isnan(row["p_county"]):
-        text += (f" Clustered by county only ({int(row['counties'])} counties), the few-cluster test gives p = "
-                 f"{_p(row['p_county'])} and a 95% interval of {_ci(row['ci_county_low'], row['ci_county_high'])}"
-                 + ("; the interval is unbounded on one side: by county alone the data cannot pin the effect down." if unbounded
-                    else "."))
+        text += (f"扣除补贴等转移性收入后，工资性和经营性收入的效应为 {_v(er['att'], earned.outcome)} 元/人/季"
+                 f"（{_v(er['ci_low'], earned.outcome)} 至 {_v(er['ci_high'], earned.outcome)}），这部分是农户自身挣得的。"
+                 if zh else f" On earned income (wages and business) the effect is {_v(er['att'], earned.outcome)} "
+                 f"({_v(er['ci_low'], earned.outcome)} to {_v(er['ci_high'], earned.outcome)}).")
+    text += few_cluster_sentence(row, o, lang)
     return text
+
+
+def _twfe_sentence(att: float, outcome: str, position: str, trend: str, lang: str) -> str:
+    """TWFE against the robust estimate; the forbidden-comparison explanation only where the numbers show it
+    (TWFE below the robust interval while effects grow)."""
+    zh = lang == "zh"
+    words = {"below": ("低于稳健估计的95%置信区间", "below the robust estimate's 95% CI"),
+             "above": ("高于稳健估计的95%置信区间", "above the robust estimate's 95% CI"),
+             "inside": ("落在稳健估计的95%置信区间内", "inside the robust estimate's 95% CI"),
+             "": ("无法与稳健估计比较", "cannot be compared with the robust estimate")}[position]
+    text = (f"朴素的双向固定效应估计为 {_v(att, outcome)}，{words[0]}" if zh else
+            f"Naive two-way fixed effects gives {_v(att, outcome)}, {words[1]}")
+    if position == "below" and trend == "grows":
+        return text + ("：帮扶效果随时间增长时，它把较早开始帮扶的农户当作对照，会低估效果。" if zh else
+                       ": with effects that grow over time it uses earlier-supported households as controls and understates them.")
+    return text + ("。" if zh else ".")
+
+
+def few_cluster_sentence(row, outcome: str, lang: str) -> str:
+    """The county-level check in one sentence (or why it is missing)."""
+    zh = lang == "zh"
+    if pd.isna(row["p_county"]):
+        note = row.get("few_cluster_note", "")
+        return ((f"县级少聚类检验无法计算（{note}）。" if zh else f" The county-level few-cluster check cannot be computed ({note}).")
+                if note else "")
+    lo, hi = row["ci_county_low"], row["ci_county_high"]
+    method = _l(FEW_CLUSTER_METHODS[row["few_cluster_method"]], lang)
+    both, one = np.isinf(lo) and np.isinf(hi), np.isinf(lo) or np.isinf(hi)
+    if zh:
+        return (f"只按县区聚类（{int(row['counties'])} 个县区，{method}）的少聚类检验 p 值为 {_p(row['p_county'])}，95%区间 "
+                f"{_ci(lo, hi, outcome)}" + ("；区间两侧无界，只按县区聚类时数据不足以确定效应大小。" if both else
+                                            "；区间一侧无界，只按县区聚类时数据只能确定效应的一侧。" if one else "。"))
+    return (f" Clustered by county only ({int(row['counties'])} counties, {method}), the few-cluster check gives p = "
+            f"{_p(row['p_county'])} and a 95% interval of {_ci(lo, hi, outcome)}"
+            + ("; the interval is unbounded on both sides: by county alone the data cannot pin the effect down." if both else
+               "; the interval is unbounded on one side." if one else "."))
 
 
 PRETEST_REASONS = {
@@ -412,66 +576,101 @@ PRETEST_REASONS = {
 
 
 def describe_event_study(e: Effects, lang: str = "zh") -> str:
-    """One sentence on pre-trends and how the effect grows."""
+    """Pre-trends (the joint test at 5%, or why it cannot be computed) and how the effect changes with time
+    since start (grows / fades / stays, from the slope of the post-start effects and its interval)."""
+    zh, o = lang == "zh", e.outcome
     pre = e.cs.pretest()
-    dyn = e.cs.aggregate("dynamic").drop(index="overall")
-    post = dyn[[int(i) >= 0 for i in dyn.index]]
-    first, last = post.iloc[0], post.iloc[-1]
     p = pre["pvalue"]
     why = _l(PRETEST_REASONS.get(pre["reason_code"], (pre["reason"], pre["reason"])), lang)
-    if lang == "zh":
-        trend = ("开始帮扶前各季度的差异都接近零，联合检验 p 值为 {:.2f}，没有证据表明两组农户原本的收入走势不同。".format(p)
-                 if p == p and p > 0.05 else
-                 ("开始帮扶前的差异联合检验 p 值为 {:.3f}，需警惕两组农户原本走势不同。".format(p) if p == p else
-                  f"无法做开始前差异的联合检验：{why}。请看图中开始前各点及其区间。"))
-        return (trend + f"开始当季效应为 {first['att']:,.0f} 元/人/季，到第 {int(post.index[-1])} 个季度增至 "
-                f"{last['att']:,.0f} 元：帮扶效果随时间累积。")
-    trend = (f"Before support starts the differences are close to zero (joint test p = {p:.2f}): no sign that the groups' incomes "
-             "were already diverging." if p == p and p > 0.05 else
-             (f"The joint pre-trend test gives p = {p:.3f}: be cautious." if p == p else
-              f"The joint pre-trend test cannot be computed: {why}. Look at the pre-start points and their intervals."))
-    return trend + (f" The effect is {first['att']:,.0f} yuan in the first quarter and {last['att']:,.0f} by quarter "
-                    f"{int(post.index[-1])}: effects build up over time.")
+    left = pre.get("left_out", 0)
+    if p == p:
+        text = ((f"开始帮扶前的差异联合检验 p 值为 {_p(p)}：" + ("在5%水平上没有发现两组农户原本收入走势不同的证据。" if p >= 0.05
+                                                             else "在5%水平上两组农户原本的走势不同，需警惕平行趋势不成立。"))
+                if zh else f"The joint pre-trend test gives p = {_p(p)}: " + (
+                    "no evidence at 5% that the groups' incomes were already diverging. " if p >= 0.05 else
+                    "at 5% the groups were already diverging before support; parallel trends are in doubt. "))
+        if left:
+            text += (f"（{left} 个开始前的季度只依靠不到五户获帮扶户或没有标准误，未纳入检验。）" if zh else
+                     f"({left} pre-start terms resting on fewer than five supported households, or without a standard "
+                     "error, are left out of the test.) ")
+    else:
+        text = (f"无法做开始前差异的联合检验：{why}。请看图中开始前各点及其区间。" if zh else
+                f"The joint pre-trend test cannot be computed: {why}. Look at the pre-start points and their intervals. ")
+    dyn = e.cs.aggregate("dynamic").drop(index="overall")
+    post = dyn[[int(i) >= 0 for i in dyn.index]]
+    first, last, k = post.iloc[0], post.iloc[-1], int(post.index[-1])
+    tr = e.cs.event_time_trend()
+    direction = trend_direction(tr)
+    unit = _unit(o, lang)
+    text += (f"开始当季效应为 {_v(first['att'], o)} {unit}，第 {k} 个季度为 {_v(last['att'], o)}。" if zh else
+             f"The effect is {_v(first['att'], o)} {unit} in the first quarter and {_v(last['att'], o)} in quarter {k}. ")
+    step = ("对数点", "log points") if o.startswith("log_") else ("元", "yuan")
+    slope = (f"{_v(tr['slope'], o, 1)} {step[0]}（95%区间 {_v(tr['ci_low'], o, 1)} 至 {_v(tr['ci_high'], o, 1)}）" if zh else
+             f"{_v(tr['slope'], o, 1)} {step[1]} (95% CI {_v(tr['ci_low'], o, 1)} to {_v(tr['ci_high'], o, 1)})")
+    text += {"grows": (f"效应随开始后的季度增加：平均每季度增加 {slope}。", f"The effect grows with time since start: by {slope} per quarter."),
+             "fades": (f"效应随开始后的季度减弱：平均每季度变化 {slope}。", f"The effect fades with time since start: {slope} per quarter."),
+             "stays": (f"没有证据表明效应随开始后的季度增加或减弱（每季度变化 {slope}，区间包含零）。",
+                       f"No evidence that the effect grows or fades with time since start ({slope} per quarter; the interval contains zero)."),
+             "": ("开始后的季度太少，无法判断效应是否随时间变化。", "Too few quarters after start to tell whether the effect changes over time.")
+             }[direction][0 if zh else 1]
+    return text
 
 
-def describe_heterogeneity(het: pd.DataFrame, lang: str = "zh") -> str:
-    """One sentence naming the subgroups with the largest and smallest effects."""
-    h = het.dropna(subset=["att"])
+def describe_heterogeneity(het: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") -> str:
+    """The subgroups with the largest and smallest effects among those with an interval and at least 30
+    supported households, and whether their intervals overlap."""
+    h = het.dropna(subset=["att", "ci_low", "ci_high"])
     h = h[h["treated_households"] >= 30]
-    if h.empty:
-        return "各分组样本太少，无法比较。" if lang == "zh" else "Subgroups are too small to compare."
+    if len(h) < 2:
+        return ("可比较的分组（至少30户获帮扶且有置信区间）不足两个。" if lang == "zh" else
+                "Fewer than two subgroups have an interval and at least 30 supported households to compare.")
     hi, lo = h.loc[h["att"].idxmax()], h.loc[h["att"].idxmin()]
+    overlap = intervals_overlap(hi, lo)
     if lang == "zh":
-        return (f"效应最大的是{hi['dimension']}“{hi['group']}”（{hi['att']:,.0f} 元），最小的是{lo['dimension']}“{lo['group']}”"
-                f"（{lo['att']:,.0f} 元）；置信区间重叠时，差异可能只是抽样波动。分组依据开始帮扶前的首个季度。")
-    return (f"The largest effect is for {hi['dimension']} '{hi['group']}' ({hi['att']:,.0f}), the smallest for {lo['dimension']} "
-            f"'{lo['group']}' ({lo['att']:,.0f}); where intervals overlap the difference may be noise. Subgroups are taken "
-            "from the first quarter observed, before support.")
+        return (f"在有置信区间的分组中，效应最大的是{hi['dimension']}“{hi['group']}”（{_v(hi['att'], outcome)}），最小的是"
+                f"{lo['dimension']}“{lo['group']}”（{_v(lo['att'], outcome)}）；" + ("两者的置信区间重叠，差异可能只是抽样波动。" if overlap
+                                                                      else "两者的置信区间不重叠。")
+                + "分组依据开始帮扶前的首个季度。")
+    return (f"Among subgroups with an interval, the largest effect is for {hi['dimension']} '{hi['group']}' "
+            f"({_v(hi['att'], outcome)}), the smallest for {lo['dimension']} '{lo['group']}' ({_v(lo['att'], outcome)}); "
+            + ("their intervals overlap, so the difference may be noise. " if overlap else "their intervals do not overlap. ")
+            + "Subgroups are taken from the first quarter observed, before support.")
 
 
-def show_dose(dose: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+def show_dose(dose: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") -> pd.DataFrame:
     """The subsidy-bin table with readable headers and units (one row per bin, no household rows)."""
+    unit = _unit(outcome, lang)
     labels = {"bin": ("补助档", "bin"), "subsidy_range": ("开始当季产业补助（元）", "subsidy in the first quarter (yuan)"),
               "treated_households": ("获帮扶户数", "supported households"),
-              "att": ("效应（元/人/季）", "effect (yuan/person/quarter)"), "se": ("标准误", "SE")}
-    out = dose.round({"att": 1, "se": 1}).assign(note=[_l(SUBGROUP_NOTES[n], lang) for n in dose["note"]])
+              "att": (f"效应（{unit}）", f"effect ({unit})"), "se": ("标准误", "SE"), "note": ("说明", "note")}
+    digits = 3 if outcome.startswith("log_") else 1
+    out = dose.round({"att": digits, "se": digits}).assign(note=[_l(SUBGROUP_NOTES[n], lang) for n in dose["note"]])
     if not out["note"].astype(bool).any():
         out = out.drop(columns="note")
-    labels["note"] = ("说明", "note")
     out = out.rename(columns={k: _l(v, lang) for k, v in labels.items()})
     return out.set_index(out.columns[0])
 
 
-def describe_dose(dose: pd.DataFrame, lang: str = "zh") -> str:
-    """The subsidy-bin result with the assumption a causal reading would need."""
+def describe_dose(dose: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") -> str:
+    """The subsidy-bin result, its comparison group, and the assumption a causal reading would need."""
     d = dose.dropna(subset=["att"])
     if d.empty:
         return "补助分档样本不足。" if lang == "zh" else "Too few households per subsidy bin."
-    parts = "、".join(f"{r['bin']}档 {r['att']:,.0f} 元" for _, r in d.iterrows()) if lang == "zh" else \
-        ", ".join(f"{r['bin']} {r['att']:,.0f}" for _, r in d.iterrows())
+    unit = _unit(outcome, lang)
+    parts = ("、".join(f"{r['bin']}档 {_v(r['att'], outcome)}" for _, r in d.iterrows()) if lang == "zh" else
+             ", ".join(f"{r['bin']} {_v(r['att'], outcome)}" for _, r in d.iterrows()))
     if lang == "zh":
-        return (f"按开始当季的产业补助金额分三档，效应分别为：{parts}。这是效应的分组差异，不是“多补一元增收多少”的因果剂量反应："
-                "补助金额不是随机分配的，要作因果解读，还需假定不同补助档的农户在补助额不同时的收入变化相同（更强的平行趋势假定）。")
-    return (f"By industry subsidy in the first treated quarter (tertiles): {parts}. This describes heterogeneity, not a causal "
-            "dose-response: subsidies are not assigned at random, and a causal reading needs the stronger assumption that "
-            "households in every bin would have responded alike to every subsidy level.")
+        return (f"按开始当季的产业补助金额分三档，每档都与从未获帮扶的农户比较，效应分别为（{unit}）：{parts}。这是效应的分组差异，"
+                "不是“多补一元增收多少”的因果剂量反应：补助金额不是随机分配的，要作因果解读，还需假定不同补助档的农户在补助额不同时的"
+                "收入变化相同（更强的平行趋势假定）。")
+    return (f"By industry subsidy in the first treated quarter (tertiles), each bin against never-supported households "
+            f"({unit}): {parts}. This describes heterogeneity, not a causal dose-response: subsidies are not assigned at random, "
+            "and a causal reading needs the stronger assumption that households in every bin would have responded alike to "
+            "every subsidy level.")
+
+
+def no_dose(lang: str = "zh") -> str:
+    """Why the employment-support notebook shows no subsidy bins."""
+    return ("补助分档只针对产业帮扶（产业补助金额）；就业帮扶没有对应的补助金额，这一节不适用。" if lang == "zh" else
+            "Subsidy bins concern industry support (the industry subsidy); employment support has no such amount, so this "
+            "section does not apply.")

@@ -92,8 +92,10 @@ def _p(p: float) -> str:
 
 
 def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> str:
-    """One plain-language sentence per program from its saved results."""
-    from helpers.effects_report import program_label
+    """One plain-language sentence per program from its saved results; every qualitative word comes from
+    the predicates of ``effects_report`` applied to the same saved numbers as notebook 03 shows."""
+    from helpers.effects_report import (headline_interval, program_label, significant, trend_direction,
+                                        twfe_position)
 
     e = effects[(effects["outcome"] == "income_pc") & (effects["term"] == "overall")]
     cs = e[(e["estimator"] == "callaway_santanna") & (e["aggregate"] == "simple")]
@@ -101,25 +103,41 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
     if cs.empty:
         return ""
     cs, tw = cs.iloc[0], tw.iloc[0]
+    trend_row = effects[(effects["outcome"] == "income_pc") & (effects["term"] == "trend")]
+    trend = trend_direction(trend_row.iloc[0].to_dict()) if len(trend_row) else ""
     earned = effects[(effects["outcome"] == "earned_pc") & (effects["term"] == "overall") &
                      (effects["estimator"] == "callaway_santanna") & (effects["aggregate"] == "simple")]
-    sig = cs["ci_low"] > 0 or cs["ci_high"] < 0
+    lo, hi, basis = headline_interval(cs)
+    sig = significant(lo, hi)
+    position = twfe_position(tw["att"], cs)
     p = cs.get("p_county", np.nan)
     name = program_label(program, lang)
     if lang == "zh":
-        s = (f"**{name}**：开始帮扶后，户人均纯收入平均每季度多增加 **{cs['att']:,.0f} 元**"
-             f"（95%置信区间 {cs['ci_low']:,.0f}–{cs['ci_high']:,.0f} 元）" + ("，效果显著" if sig else "，统计上不显著"))
+        s = (f"**{name}**：开始帮扶后，户人均纯收入比可比农户每季度多 **{cs['att']:,.0f} 元/人**"
+             f"（95%置信区间 {cs['ci_low']:,.0f}–{cs['ci_high']:,.0f} 元）"
+             + {True: "，效果显著", False: "，统计上不显著", None: "，不判断显著性"}[sig]
+             + ("（按少聚类检验判断）" if basis == "few_cluster" else ""))
         if len(earned):
-            s += f"；其中工资性和经营性收入多增加 {earned.iloc[0]['att']:,.0f} 元"
-        s += f"。朴素方法估计为 {tw['att']:,.0f} 元，因效果随时间增长而低估。"
+            s += f"；其中工资性和经营性收入多 {earned.iloc[0]['att']:,.0f} 元"
+        s += f"。朴素方法估计为 {tw['att']:,.0f} 元，" + {
+            "below": "低于稳健估计的置信区间" + ("（效果随时间增长，朴素方法会低估）" if trend == "grows" else ""),
+            "above": "高于稳健估计的置信区间", "inside": "落在稳健估计的置信区间内", "": "无法比较"}[position] + "。"
         if not pd.isna(p):
-            s += f"按县区聚类的稳健性检验 p 值 {_p(p)}。"
+            s += f"按县区聚类的少聚类检验 p 值 {_p(p)}。"
         return s
-    s = (f"**{name}**: after support starts, per-capita income grows by **{cs['att']:,.0f} yuan per quarter** more "
-         f"(95% CI {cs['ci_low']:,.0f} to {cs['ci_high']:,.0f})" + (", a significant effect" if sig else ", not significant"))
+    s = (f"**{name}**: after support starts, per-capita income is **{cs['att']:,.0f} yuan per person per quarter** higher "
+         f"than in comparable households (95% CI {cs['ci_low']:,.0f} to {cs['ci_high']:,.0f})"
+         + {True: ", a significant effect", False: ", not significant", None: ", significance not judged"}[sig]
+         + (" (by the few-cluster check)" if basis == "few_cluster" else ""))
     if len(earned):
         s += f"; earned income by {earned.iloc[0]['att']:,.0f}"
-    return s + f". The naive estimate is {tw['att']:,.0f}."
+    s += f". The naive estimate is {tw['att']:,.0f}, " + {
+        "below": "below the robust interval" + (" (effects grow over time, which the naive method understates)"
+                                                if trend == "grows" else ""),
+        "above": "above the robust interval", "inside": "inside the robust interval", "": "not comparable"}[position] + "."
+    if not pd.isna(p):
+        s += f" County-level few-cluster p = {_p(p)}."
+    return s
 
 
 def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: str, lang: str = "zh") -> str:

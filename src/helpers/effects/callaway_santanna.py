@@ -13,9 +13,11 @@ import pandas as pd
 from scipy import stats
 
 from helpers.effects.few_clusters import FewClusterInference
-from helpers.effects.panel import KINDS, EstimationError, Panel, cluster_sums, frame, prepare, se_from_if
+from helpers.effects.panel import KINDS, Z95, EstimationError, Panel, cluster_sums, frame, prepare, se_from_if
 
-_TINY_SE = np.sqrt(np.finfo(float).eps) * 10      # R did: standard errors at or below this are reported as NA
+
+
+MIN_TERM_DF = 4      # a pre-period term enters the joint test if its cohorts give it at least 4 degrees of freedom
 
 
 def _cell_reg(dy: np.ndarray, D: np.ndarray, X: np.ndarray | None) -> tuple[float, np.ndarray]:
@@ -27,6 +29,8 @@ def _cell_reg(dy: np.ndarray, D: np.ndarray, X: np.ndarray | None) -> tuple[floa
     if X is None:
         beta = np.array([dy[C].mean()])
     else:
+        if np.linalg.cond(Xc[C].T @ Xc[C]) > 1 / np.finfo(float).eps:
+            raise np.linalg.LinAlgError("covariates constant or collinear among the comparison units")
         beta, *_ = np.linalg.lstsq(Xc[C], dy[C], rcond=None)
     out_delta = Xc @ beta
     mD = Df.mean()
@@ -52,6 +56,7 @@ class _Cells:
     j: np.ndarray          # period index of the cell's period
     b: np.ndarray          # period index of its base period
     reference: np.ndarray  # the universal base period's own cell (att 0 by construction)
+    thin: np.ndarray       # one treated or one comparison unit: the cell's variance cannot be estimated
 
 
 def _cells(p: Panel, control: str, base_period: str) -> _Cells:
@@ -64,18 +69,19 @@ def _cells(p: Panel, control: str, base_period: str) -> _Cells:
         for j in (range(1, T) if base_period == "varying" else range(T)):
             b = (j - 1 if periods[j] < g else last_pre) if base_period == "varying" else last_pre
             if j == b:
-                out.append((g, periods[j], j, b, True))
+                out.append((g, periods[j], j, b, True, False))
                 continue
             D, C = _groups(p, g, j, b, control, never)
             if not p.balanced:
                 both = observed[:, j] & observed[:, b]
                 D, C = D & both, C & both
-            if D.any() and C.any():
-                out.append((g, periods[j], j, b, False))
+            nD, nC = int(D.sum()), int(C.sum())
+            if nD and nC:
+                out.append((g, periods[j], j, b, False, min(nD, nC) < 2))
     if not any(not c[4] for c in out):
         raise EstimationError("no (cohort, period) cell has both treated and comparison units")
-    g, t, j, b, ref = (np.array(x) for x in zip(*out))
-    return _Cells(g, t, j.astype(int), b.astype(int), ref.astype(bool))
+    g, t, j, b, ref, thin = (np.array(x) for x in zip(*out))
+    return _Cells(g, t, j.astype(int), b.astype(int), ref.astype(bool), thin.astype(bool))
 
 
 def _groups(p: Panel, g, j, b, control, never) -> tuple[np.ndarray, np.ndarray]:
@@ -109,8 +115,12 @@ def _fit_cells(p: Panel, cells: _Cells, control: str) -> tuple[np.ndarray, np.nd
             inf[C] = -(dyC - mC) * (n / nC)
         else:
             idx = np.flatnonzero(D | C)
-            # R did (panel): covariates from the earlier of the two periods compared
-            atts[c], inf1 = _cell_reg(dy[idx], D[idx], p.X[idx, min(j, b)])
+            try:       # R did (panel): covariates from the earlier of the two periods compared
+                atts[c], inf1 = _cell_reg(dy[idx], D[idx], p.X[idx, min(j, b)])
+            except np.linalg.LinAlgError:
+                raise EstimationError(f"the covariates are constant or collinear among the comparison units of cohort "
+                                      f"{p.label(cells.g[c])} in period {p.label(p.periods[j])}: drop or combine "
+                                      "them") from None
             inf[idx] = inf1 * n / len(idx)
     return atts, inf_mat
 
@@ -138,7 +148,8 @@ class CSResult(FewClusterInference):
     @property
     def spec(self) -> dict:
         """The sample and specification this result was estimated on."""
-        return {"estimator": "callaway_santanna", **self.panel.spec(), "control": self.control,
+        return {"estimator": "callaway_santanna", **self.panel.spec(), "thin_cells": int(self.cells.thin.sum()),
+                "control": self.control,
                 "covariates": ",".join(self.covariates), "base_period": self.base_period}
 
     def _pg(self):
@@ -171,7 +182,10 @@ class CSResult(FewClusterInference):
         return est, inf
 
     def aggregate(self, kind: str = "simple") -> pd.DataFrame:
-        """did::aggte aggregations: simple, dynamic (event time), group (cohort), calendar (period)."""
+        """did::aggte aggregations: simple, dynamic (event time), group (cohort), calendar (period).
+
+        A term whose every cell has a single treated or a single comparison unit gets no standard
+        error (NaN): its variance cannot be estimated (R would print one from the other side alone)."""
         if kind not in KINDS:
             raise EstimationError(f"kind must be one of {KINDS}, not {kind!r}")
         if kind in self._agg:
@@ -180,30 +194,30 @@ class CSResult(FewClusterInference):
         pgc = pg[np.searchsorted(groups, self.cells_g)]
         g, t = self.cells_g, self.cells_t
         post = g <= t
-        rows, ests, infs = [], [], []
+        rows, ests, infs, masks = [], [], [], []
+
+        def add(row, est, inf, mask):
+            rows.append(row), ests.append(est), infs.append(inf), masks.append(mask)
+
         if kind == "simple":
-            est, inf = self._combine(post, pgc[post] / pgc[post].sum(), True, pgc[post])
-            rows, ests, infs = ["overall"], [est], [inf]
+            add("overall", *self._combine(post, pgc[post] / pgc[post].sum(), True, pgc[post]), post)
         elif kind == "dynamic":
             e_all = t - g
             for e in np.unique(e_all):
                 k = e_all == e
-                est, inf = self._combine(k, pgc[k] / pgc[k].sum(), True, pgc[k])
-                rows.append(int(e)), ests.append(est), infs.append(inf)
+                add(int(e), *self._combine(k, pgc[k] / pgc[k].sum(), True, pgc[k]), k)
             pos = np.array([r >= 0 for r in rows])
-            inf_e = np.column_stack(infs)
-            rows.append("overall"), ests.append(float(np.mean(np.array(ests)[pos]))), infs.append(inf_e[:, pos].mean(axis=1))
+            add("overall", float(np.mean(np.array(ests)[pos])), np.column_stack(infs)[:, pos].mean(axis=1), post)
         elif kind == "group":
             g_est, g_inf = [], []
             for gg in groups:
                 k = (g == gg) & post
                 est, inf = self._combine(k, pgc[k] / pgc[k].sum(), False)
                 g_est.append(est), g_inf.append(inf)
-                rows.append(self.panel.label(gg)), ests.append(est), infs.append(inf)
+                add(self.panel.label(gg), est, inf, k)
             g_est = np.array(g_est)
             w = pg / pg.sum()
-            overall_inf = np.column_stack(g_inf) @ w + self._wif_group(groups, pg, g_est)
-            rows.append("overall"), ests.append(float((w * g_est).sum())), infs.append(overall_inf)
+            add("overall", float((w * g_est).sum()), np.column_stack(g_inf) @ w + self._wif_group(groups, pg, g_est), post)
         else:  # calendar
             c_est, c_inf = [], []
             for tt in np.unique(t[t >= groups.min()]):
@@ -212,11 +226,13 @@ class CSResult(FewClusterInference):
                     continue
                 est, inf = self._combine(k, pgc[k] / pgc[k].sum(), True, pgc[k])
                 c_est.append(est), c_inf.append(inf)
-                rows.append(self.panel.label(tt)), ests.append(est), infs.append(inf)
-            rows.append("overall"), ests.append(float(np.mean(c_est))), infs.append(np.column_stack(c_inf).mean(axis=1))
+                add(self.panel.label(tt), est, inf, k)
+            add("overall", float(np.mean(c_est)), np.column_stack(c_inf).mean(axis=1), post)
         inf_mat = np.column_stack(infs)
         se = se_from_if(inf_mat, self.n, self.cluster)
-        se[se <= _TINY_SE] = np.nan                     # the universal base period's own term, as R reports it
+        se[se == 0] = np.nan                               # the universal base period's own term, as R reports it
+        thin = self.cells.thin if self.cells is not None else np.zeros(len(g), dtype=bool)
+        se[[not (m & ~thin).any() for m in masks]] = np.nan
         out = frame(rows, ests, se, {"dynamic": "event_time", "group": "cohort", "calendar": "period",
                                      "simple": "aggregate"}[kind])
         self._agg[kind] = (out, inf_mat)     # one influence function per row, overall last
@@ -263,6 +279,23 @@ class CSResult(FewClusterInference):
         out.attrs["critical_value"] = crit
         return out
 
+    def event_time_trend(self) -> dict:
+        """How the effect changes with time since start: the least-squares slope of the event-time
+        effects at e >= 0 on e (per period), with its standard error and 95% interval from the same
+        influence functions (clustered as the result). NaN where fewer than two terms have a variance."""
+        dyn = self.aggregate("dynamic").drop(index="overall")
+        inf = self._agg["dynamic"][1][:, :-1]
+        e = np.array([int(i) for i in dyn.index])
+        use = (e >= 0) & dyn["se"].notna().to_numpy()
+        out = {"slope": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "terms": int(use.sum())}
+        if use.sum() < 2:
+            return out
+        x = e[use] - e[use].mean()
+        w = x / (x ** 2).sum()
+        slope = float(w @ dyn["att"].to_numpy()[use])
+        se = float(se_from_if(inf[:, use] @ w, self.n, self.cluster)[0])
+        return {**out, "slope": slope, "se": se, "ci_low": slope - Z95 * se, "ci_high": slope + Z95 * se}
+
     def overall_influence(self, kind: str = "simple") -> np.ndarray:
         """The unit-level influence function of the overall estimate of an aggregation."""
         self.aggregate(kind)
@@ -291,31 +324,47 @@ class CSResult(FewClusterInference):
         aggregates instead: few restrictions and a stable covariance; chi-squared at unit level,
         and with clusters the Hotelling-type F = (G-k)/(k(G-1)) W with (k, G-k) degrees of freedom.
 
-        The universal base period's own terms (zero by construction) are not tested. When the
-        covariance of the tested terms cannot carry a test (fewer clusters than terms plus one,
-        fewer treated households than terms, or a singular covariance, as when cohorts hold one
-        or two households), ``pvalue`` is NaN and ``reason`` says why; never a p-value from a
-        pseudo-inverse."""
+        The universal base period's own terms (zero by construction) are not tested, nor are
+        terms whose treated side rests on fewer than five households (``MIN_TERM_DF`` degrees of
+        freedom within their cohorts: a term carried by a cohort of one or two households has a
+        variance estimated from the comparison side alone); ``left_out`` counts them. When the
+        covariance of the remaining terms cannot carry a test (no term left, fewer clusters than
+        terms plus one, or a singular covariance), ``pvalue`` is NaN and ``reason`` says why;
+        never a p-value from a pseudo-inverse."""
         if kind not in ("event", "cells"):
             raise EstimationError("pretest kind must be 'event' or 'cells'")
+        pre = self.cells_t < self.cells_g
+        size = {g: int((self.G == g).sum()) for g in np.unique(self.cells_g)}
+        reference = self.cells.reference
         if kind == "cells":
             if self.cluster is not None:
                 raise EstimationError("the cell-level (R) pre-test is unit level; use kind='event' with clusters")
-            keep = (self.cells_t < self.cells_g) & self.att_gt["se"].notna().to_numpy()
-            att, inf, cohorts = self.att_gt["att"].to_numpy()[keep], self.inf[:, keep], self.cells_g[keep]
+            terms = pre & ~reference
+            att, inf, se = self.att_gt["att"].to_numpy()[terms], self.inf[:, terms], self.att_gt["se"].to_numpy()[terms]
+            terms_df = np.array([size[g] - 1 for g in self.cells_g[terms]])
         else:
             dyn = self.aggregate("dynamic").drop(index="overall")
-            keep = np.array([int(e) < 0 for e in dyn.index]) & dyn["se"].notna().to_numpy()
-            att, inf = dyn["att"].to_numpy()[keep], self._agg["dynamic"][1][:, :-1][:, keep]
-            pre_cells = self.cells_t < self.cells_g
-            cohorts = self.cells_g[pre_cells & np.isin(self.cells_t - self.cells_g, dyn.index[keep].astype(int))]
-        treated_df = sum(int((self.G == g).sum()) - 1 for g in np.unique(cohorts))
-        return wald_test(att, inf, self.n, self.cluster, treated_df, kind)
+            e_cells = self.cells_t - self.cells_g
+            terms = np.array([int(e) < 0 and not reference[e_cells == int(e)].all() for e in dyn.index])
+            att, inf = dyn["att"].to_numpy()[terms], self._agg["dynamic"][1][:, :-1][:, terms]
+            se = dyn["se"].to_numpy()[terms]
+            terms_df = np.array([sum(size[g] - 1 for g in np.unique(self.cells_g[pre & ~reference & (e_cells == e)]))
+                                 for e in dyn.index[terms].astype(int)], dtype=int)
+        weak = (terms_df < MIN_TERM_DF) | np.isnan(se)
+        out = wald_test(att[~weak], inf[:, ~weak], self.n, self.cluster, None, kind)
+        out["left_out"] = int(weak.sum())
+        if weak.any() and weak.all():
+            out.update(reason_code="few_treated", reason=f"every pre-period term rests on fewer than {MIN_TERM_DF + 1} "
+                                                         "treated households (cohorts of one or two)")
+        return out
 
 
-def wald_test(att: np.ndarray, inf: np.ndarray, n: int, cluster: np.ndarray | None, treated_df: int, label: str) -> dict:
+def wald_test(att: np.ndarray, inf: np.ndarray, n: int, cluster: np.ndarray | None, treated_df: int | None,
+              label: str) -> dict:
     """Joint Wald test that ``att`` is zero, with the covariance from the influence functions ``inf``;
-    NaN with a reason when that covariance cannot carry the test."""
+    NaN with a reason (``reason``, ``reason_code``) when that covariance cannot carry the test:
+    no term, fewer clusters than terms plus one, fewer treated degrees of freedom than terms
+    (``treated_df``, when given), a term without variance, or a singular covariance."""
     k = len(att)
     out = {"stat": float("nan"), "df": k, "pvalue": float("nan"), "test": "none", "reason": "", "reason_code": ""}
     if k == 0:
@@ -331,16 +380,16 @@ def wald_test(att: np.ndarray, inf: np.ndarray, n: int, cluster: np.ndarray | No
                     "reason": f"{n_cl} clusters are too few to test {k} pre-period terms jointly (more than {k + 1} needed)"}
         sums = cluster_sums(inf, cluster, n_cl)
         V = n_cl / (n_cl - 1) * sums.T @ sums / n ** 2
-    if treated_df < k:
-        return {**out, "reason_code": "few_treated", "reason": f"the {k} pre-period terms rest on too few treated households "
-                                 f"({treated_df} degrees of freedom within their cohorts)"}
+    if treated_df is not None and treated_df < k:
+        return {**out, "reason_code": "few_treated", "reason": f"the {k} pre-period terms rest on too few treated "
+                                                               f"households ({treated_df} degrees of freedom within their cohorts)"}
     sd = np.sqrt(np.diag(V))
-    if (sd <= _TINY_SE * np.abs(att).max(initial=1.0)).any():
+    if (sd == 0).any():
         return {**out, "reason_code": "no_variance", "reason": "a tested pre-period term has no sampling variance"}
     eig = np.linalg.eigvalsh(V / np.outer(sd, sd))
     if eig.min() <= 1e-10 * eig.max():
-        return {**out, "reason_code": "singular", "reason": "the covariance of the pre-period terms is singular (some are linear combinations "
-                                 "of others, as when cohorts hold one or two households)"}
+        return {**out, "reason_code": "singular", "reason": "the covariance of the pre-period terms is singular (some "
+                                                            "are linear combinations of others, as when cohorts hold one or two households)"}
     wald = float(att @ np.linalg.solve(V, att))
     if cluster is None:
         return {**out, "stat": wald, "pvalue": float(stats.chi2.sf(wald, k))}
@@ -352,7 +401,7 @@ def _result(p: Panel, cells: _Cells, control: str, covariates: list[str], base_p
     atts, inf_mat = _fit_cells(p, cells, control)
     n = len(p.Y)
     se = se_from_if(inf_mat, n, p.cluster)
-    se[cells.reference] = np.nan
+    se[cells.reference | cells.thin] = np.nan
     att_gt = pd.DataFrame({"cohort": [p.label(g) for g in cells.g], "time": [p.label(t) for t in cells.t],
                            "att": atts, "se": se, "event_time": cells.t - cells.g})
     return CSResult(att_gt, inf_mat, p.G, cells.g, cells.t, n, p.cluster, p, control, covariates, base_period, cells)

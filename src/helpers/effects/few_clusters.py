@@ -41,6 +41,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from helpers.effects.panel import EstimationError, Panel, cluster_sums, twoway_solve
 
@@ -177,15 +178,26 @@ class FewClusterInference:
     for another outcome on the same design) and ``_without(keep)`` (the same estimator on the
     units in ``keep``)."""
 
-    def _cluster_codes(self, cluster: np.ndarray) -> tuple[np.ndarray, int]:
-        codes = np.asarray(cluster)
-        if codes.shape != (len(self.panel.units),):
-            raise EstimationError(f"cluster codes must give one value per unit of the estimate ({len(self.panel.units)}), "
-                                  f"not {codes.shape}")
-        codes, n_cl = _codes(codes)
-        if n_cl < 2:
+    def _cluster_codes(self, cluster) -> tuple[np.ndarray, np.ndarray]:
+        """Codes 0..G-1 per unit of the result, and the clusters' labels. A Series indexed by unit is aligned
+        on the result's units; anything else is read in the order of ``panel.units``."""
+        units = self.panel.units
+        if isinstance(cluster, pd.Series) and not isinstance(cluster.index, pd.RangeIndex):
+            missing = ~pd.Index(units).isin(cluster.index)
+            if missing.any():
+                raise EstimationError(f"the cluster Series has no value for {int(missing.sum())} units of the estimate "
+                                      "(it is aligned on its index, which must hold the units)")
+            cluster = cluster[~cluster.index.duplicated()].reindex(units)
+        values = np.asarray(cluster, dtype=object)
+        if values.shape != (len(units),):
+            raise EstimationError(f"cluster codes must give one value per unit of the estimate ({len(units)}), "
+                                  f"not {values.shape}")
+        codes, labels = pd.factorize(pd.Series(values), use_na_sentinel=True)
+        if (codes < 0).any():
+            raise EstimationError(f"{int((codes < 0).sum())} units have no cluster: every unit needs one")
+        if len(labels) < 2:
             raise EstimationError("the few-cluster test needs at least two clusters")
-        return codes, n_cl
+        return codes.astype("int64"), np.asarray(labels, dtype=object)
 
     def _cached(self, what: str, codes: np.ndarray, build):
         cache = self.__dict__.setdefault("_few_cluster_cache", {})
@@ -208,15 +220,15 @@ class FewClusterInference:
                     parts[k][2 + which][:, g] = cluster_sums(psi, codes, n_cl)[:, 0]
         return parts
 
-    def _leave_one_out(self, codes: np.ndarray, n_cl: int) -> dict:
+    def _leave_one_out(self, codes: np.ndarray, labels: np.ndarray) -> dict:
         """Overall estimate of every aggregation without each cluster in turn (G runs of the estimator)."""
-        out = {k: np.zeros(n_cl) for k in self.AGGREGATES}
-        for g in range(n_cl):
+        out = {k: np.zeros(len(labels)) for k in self.AGGREGATES}
+        for g, label in enumerate(labels):
             try:
                 other = self._without(codes != g)
             except EstimationError as err:
                 raise EstimationError(f"the cluster jackknife needs the estimate without each cluster, and without "
-                                      f"cluster {g + 1} of {n_cl} it cannot be computed ({err})") from None
+                                      f"cluster {label} it cannot be computed ({err})") from None
             for k in self.AGGREGATES:
                 out[k][g] = other.aggregate(k).loc["overall", "att"]
         return out
@@ -231,11 +243,16 @@ class FewClusterInference:
             raise EstimationError(f"kind must be one of {self.AGGREGATES}, not {kind!r}")
         if method not in ("jackknife", "wild"):
             raise EstimationError(f"method must be 'jackknife' or 'wild', not {method!r}")
-        codes, n_cl = self._cluster_codes(cluster)
+        codes, labels = self._cluster_codes(cluster)
+        n_cl = len(labels)
         estimate = float(self.aggregate(kind).loc["overall", "att"])
         if method == "jackknife":
-            loo = self._cached("jackknife", codes, lambda: self._leave_one_out(codes, n_cl))
+            loo = self._cached("jackknife", codes, lambda: self._leave_one_out(codes, labels))
             return ClusterJackknife(estimate, loo[kind])
+        treated_in = np.unique(codes[self.panel.G > 0])
+        if len(treated_in) < 2:
+            raise EstimationError(f"every treated unit is in one cluster ({labels[treated_in[0]]}): the wild bootstrap "
+                                  "has no power there (MacKinnon and Webb 2018); use the jackknife")
         r_y, r_d, k_y, k_d = self._cached("wild", codes, lambda: self._wild_components(codes, n_cl))[kind]
         draws, exact = webb_draws(n_cl, reps, seed)
         return WildClusterBootstrap(estimate, r_y, r_d, k_y, k_d, draws, exact, len(self.panel.units))
@@ -251,8 +268,5 @@ class FewClusterInference:
         return self.few_cluster_test(cluster, kind, method, reps, seed).ci(level)
 
 
-def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:
-    uniq, codes = np.unique(values, return_inverse=True)
-    return codes.astype("int64"), len(uniq)
 
 

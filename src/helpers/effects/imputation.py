@@ -118,9 +118,18 @@ class ImputationResult(FewClusterInference):
         score = (v0 * resid0).sum(axis=1) + np.bincount(d.ti, w * (tau - tau_bar), len(resid0))
         return float((w * tau).sum()), score
 
+    def _supported(self, w: np.ndarray) -> bool:
+        """Whether the variance of the estimate with weights ``w`` can be estimated: it rests on at least two
+        treated units, and every period it imputes has at least two untreated units (with one, that unit's
+        residual is zero and the period effect's error never enters the variance)."""
+        d = self.design
+        used = w != 0
+        return bool(len(np.unique(d.ti[used])) >= 2 and (d.untreated.sum(axis=0)[np.unique(d.tj[used])] >= 2).all())
+
     def aggregate(self, kind: str = "simple", horizons: list[int] | None = None) -> pd.DataFrame:
         """``simple`` (all treated observations equally) or ``dynamic`` (by event time, with the
-        average over event times >= 0 as overall, like did's dynamic aggregation)."""
+        average over event times >= 0 as overall, like did's dynamic aggregation). A term resting on
+        one treated unit, or imputing a period from one untreated unit, has no standard error (NaN)."""
         if kind not in self.AGGREGATES:
             raise EstimationError("the imputation estimator aggregates as 'simple' or 'dynamic'")
         if kind in self._agg and horizons is None:
@@ -143,8 +152,9 @@ class ImputationResult(FewClusterInference):
             ests.append(est)
             scores.append(score)
         score_mat = np.column_stack(scores)
-        out = frame(rows, ests, se_from_if(score_mat * self.n, self.n, self.cluster),
-                    "event_time" if kind == "dynamic" else "aggregate")
+        se = se_from_if(score_mat * self.n, self.n, self.cluster)
+        se[[not self._supported(w) for w in weights]] = np.nan
+        out = frame(rows, ests, se, "event_time" if kind == "dynamic" else "aggregate")
         if horizons is None:
             self._agg[kind] = (out, score_mat[:, -1] * self.n, weights[-1], None)
         return out

@@ -31,11 +31,31 @@ class EstimationError(ValueError):
     """Input an estimator cannot use; the message says what is wrong."""
 
 
+def _show(v) -> str:
+    """One value as people read it: text quoted, whole numbers without a decimal point, others exactly."""
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, float):
+        return f"{v:.0f}" if np.isfinite(v) and v.is_integer() else repr(v)
+    return str(v)
+
+
 def _examples(values, k: int = 5) -> str:
     """Up to ``k`` distinct offending values, as people read them."""
     uniq = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in values))
-    shown = ", ".join(repr(v) if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v) for v in uniq[:k])
-    return shown + (f" (and {len(uniq) - k} more)" if len(uniq) > k else "")
+    return ", ".join(_show(v) for v in uniq[:k]) + (f" (and {len(uniq) - k} more)" if len(uniq) > k else "")
+
+
+def _plain(s: pd.Series, name: str, what: str) -> pd.Series:
+    """Categoricals as their values; dates refused with what to do instead."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(s.cat.categories.dtype if s.notna().all() else object)
+    kind = s.dtype.kind if not isinstance(s.dtype, pd.PeriodDtype) else "period"
+    inferred = pd.api.types.infer_dtype(s, skipna=True) if s.dtype == object else ""
+    if kind in ("M", "m", "period") or inferred in ("datetime", "datetime64", "date", "period", "timedelta"):
+        raise EstimationError(f"{what} column {name!r} holds dates: give periods as whole numbers or as quarters "
+                              "written YYYYQn (2023Q2), and never treated as 0 or missing")
+    return s
 
 
 def _is_quarter_text(s: pd.Series) -> bool:
@@ -51,10 +71,16 @@ def check_columns(data: pd.DataFrame, cols: list[str]) -> None:
         raise EstimationError(f"unknown column(s) {missing}; the data has {list(data.columns)}")
 
 
+def _whole(x: np.ndarray) -> np.ndarray:
+    """Which values are not whole numbers."""
+    return ~np.isfinite(x) | (x != np.round(x))
+
+
 def time_codes(s: pd.Series, name: str) -> tuple[np.ndarray, bool]:
     """Periods as integers and whether they were quarters: 'YYYYQn' via quarter_index, whole numbers as they are."""
     if s.isna().any():
         raise EstimationError(f"time column {name!r} has {int(s.isna().sum())} missing values: every row needs its period")
+    s = _plain(s, name, "time")
     if _is_quarter_text(s):
         text = s.astype("string").str.strip()
         bad = ~text.str.match(_QUARTER.pattern)
@@ -66,27 +92,43 @@ def time_codes(s: pd.Series, name: str) -> tuple[np.ndarray, bool]:
     if x.isna().any():
         raise EstimationError(f"time column {name!r} has values that are neither numbers nor quarters: {_examples(s[x.isna()])}")
     x = x.to_numpy(dtype="float64")
-    frac = ~np.isfinite(x) | (x != np.round(x))
+    frac = _whole(x)
     if frac.any():
         raise EstimationError(f"time column {name!r} must hold whole periods, not {_examples(x[frac])}")
     return x.astype("int64"), False
 
 
+def _never_text(s: pd.Series) -> np.ndarray:
+    """Never treated in a column with text: missing, empty, '0', 0 or inf."""
+    def never(v) -> bool:
+        if v is None or v is pd.NA or (isinstance(v, float) and (np.isnan(v) or v == np.inf)):
+            return True
+        return (isinstance(v, str) and v.strip() in ("", "0")) or (not isinstance(v, str) and v == 0)
+    return np.fromiter((never(v) for v in s.to_numpy(dtype=object)), dtype=bool, count=len(s))
+
+
 def cohort_codes(s: pd.Series, name: str, quarters: bool) -> np.ndarray:
     """First treated period as an integer on the time axis, 0 for never treated (0, missing, empty or inf)."""
-    if _is_quarter_text(s) or (s.dtype == object and not quarters and s.map(lambda v: isinstance(v, str)).any()):
-        text = s.astype("string").str.strip()
-        never = text.isna() | text.isin(["", "0"])
+    s = _plain(s, name, "cohort")
+    has_text = _is_quarter_text(s) or (s.dtype == object and any(isinstance(v, str) for v in s.dropna().unique()))
+    if has_text:
+        never = _never_text(s)
+        text = s.astype("string").str.strip().to_numpy(dtype=object)
         if not quarters:
-            raise EstimationError(f"cohort column {name!r} is written as text ({_examples(s[~never])}) but time is "
-                                  "numeric: give cohorts as numbers on the time axis, 0 or missing for never treated")
-        bad = ~never & ~text.fillna("").str.match(_QUARTER.pattern)
-        if bad.any():
-            raise EstimationError(f"cohort column {name!r} has values that are not quarters: {_examples(s[bad])}; "
-                                  "write the first treated quarter as YYYYQn, empty or 0 for never treated")
-        out = np.zeros(len(s), dtype="int64")
-        out[~never.to_numpy()] = quarter_index(text[~never])
-        return out
+            numbers = pd.to_numeric(pd.Series(text[~never]), errors="coerce")
+            if numbers.notna().all():             # numbers written as text ('3'): read as numbers
+                s = pd.Series(np.where(never, 0.0, pd.to_numeric(pd.Series(np.where(never, "0", text)))), index=s.index)
+            else:
+                raise EstimationError(f"cohort column {name!r} is written as text ({_examples(text[~never])}) but time "
+                                      "is numeric: give cohorts as numbers on the time axis, 0 or missing for never treated")
+        else:
+            bad = ~never & ~pd.Series(text).fillna("").str.match(_QUARTER.pattern).to_numpy()
+            if bad.any():
+                raise EstimationError(f"cohort column {name!r} has values that are not quarters: {_examples(text[bad])}; "
+                                      "write the first treated quarter as YYYYQn, empty or 0 for never treated")
+            out = np.zeros(len(s), dtype="int64")
+            out[~never] = quarter_index(pd.Series(text[~never]))
+            return out
     x = pd.to_numeric(s, errors="coerce")
     unreadable = x.isna() & s.notna()
     if unreadable.any():
@@ -100,7 +142,7 @@ def cohort_codes(s: pd.Series, name: str, quarters: bool) -> np.ndarray:
     if negative.any():
         raise EstimationError(f"cohort column {name!r} has negative values ({_examples(x[negative])}): never treated is "
                               "0 or missing (or inf), every other cohort is the first treated period")
-    frac = ~never & (x != np.round(x))
+    frac = ~never & _whole(x)
     if frac.any():
         raise EstimationError(f"cohort column {name!r} must hold whole periods, not {_examples(x[frac])}")
     return np.where(never, 0, x).astype("int64")
@@ -198,7 +240,7 @@ class Panel:
         return {"sample": "balanced" if self.balanced else "unbalanced", "units": int(len(self.units)),
                 "observations": int(self.observed.sum()) if n_obs is None else int(n_obs),
                 "clusters": int(self.cluster.max() + 1) if self.cluster is not None else int(len(self.units)),
-                **{f"dropped_{k}": int(v) for k, v in self.dropped.items()}}
+                **{("recoded_" if k == "treated_after_window" else "dropped_") + k: int(v) for k, v in self.dropped.items()}}
 
 
 def prepare(data, outcome, unit, time, cohort, covariates=None, cluster=None, balanced=True) -> Panel:
@@ -215,11 +257,18 @@ def prepare(data, outcome, unit, time, cohort, covariates=None, cluster=None, ba
         raise EstimationError(f"cohorts {_examples([lab(g) for g in np.unique(G[off_axis])])} lie inside the window "
                               f"but are not among its periods ({_examples([lab(t) for t in periods], 8)}): "
                               "a cohort is the first treated period on the time axis")
+    lab = (lambda v: index_quarter(v)) if rows.quarters else int
     if (G > 0).any() and not inside.any():
-        lab = (lambda v: index_quarter(v)) if rows.quarters else int
         raise EstimationError(f"no cohort falls within the periods {lab(periods[0])}–{lab(periods[-1])} "
                               f"(cohorts seen: {_examples([lab(g) for g in np.unique(G[G > 0])])}): cohort must be the "
                               "first treated period on the same axis as time, 0 or missing for never treated")
+    span = periods[-1] - periods[0] + 1
+    far = (G > 0) & ((G > periods[-1] + span) | (G <= periods[0] - span))
+    if far.any():
+        raise EstimationError(f"cohorts {_examples([lab(g) for g in np.unique(G[far])])} lie further from the periods "
+                              f"{lab(periods[0])}–{lab(periods[-1])} than the window is long: they look like another "
+                              "axis (years while time counts periods?). Cohorts are first treated periods on the time "
+                              "axis; a cohort just after the window counts as not yet treated")
     if not (G > 0).any():
         raise EstimationError(f"no treated units: every unit has cohort 0 or missing in {cohort!r}")
     cl_all = None
@@ -240,7 +289,8 @@ def prepare(data, outcome, unit, time, cohort, covariates=None, cluster=None, ba
         X_all[rows.u, rows.tj] = xv
     keep = ~np.isnan(Y).any(axis=1) if balanced else np.ones(n_all, dtype=bool)
     dropped = {"unbalanced_units": int((~keep).sum())}
-    G = np.where(G > periods[-1], 0, G)                        # treated after the window: not yet, never seen
+    dropped["treated_after_window"] = int(((G > periods[-1]) & keep).sum())   # kept, as not yet treated (R did too)
+    G = np.where(G > periods[-1], 0, G)
     early = (G > 0) & (G <= periods[0])                        # treated in the first period: no pre-period
     dropped["treated_in_first_period"] = int((early & keep).sum())
     keep &= ~early

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from helpers.effects.panel import EstimationError, _examples, frame, twoway_solve, validate_rows
+from helpers.effects.panel import EstimationError, _examples, frame, twoway_solve, unit_constant, validate_rows
 
 
 @dataclass
@@ -46,10 +46,14 @@ def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
         full = np.bincount(rows.u, minlength=n) == T
         dropped = int((~full).sum())
         keep_rows = full[rows.u]
+    cl = None
     if cluster:
         if data[cluster].isna().any():
             raise EstimationError(f"cluster column {cluster!r} has {int(data[cluster].isna().sum())} missing values")
-        if data[cluster][keep_rows].nunique() < 2:
+        codes = pd.factorize(data[cluster])[0]
+        unit_constant(codes, rows.u, n, f"cluster column {cluster!r} changes within a unit; clusters must contain whole units")
+        cl = codes[keep_rows]
+        if len(np.unique(cl)) < 2:
             raise EstimationError(f"cluster column {cluster!r} has one value in the sample: clustered standard errors "
                                   "need at least two clusters")
     M = np.zeros((n, T), dtype=bool)
@@ -65,15 +69,20 @@ def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
                               "fixed effects cannot estimate its effect")
     if keep_rows.sum() < 10:
         raise EstimationError("too few observations for two-way fixed effects")
-    cols = [outcome, treatment, unit, time] + ([cluster] if cluster and cluster not in (unit, time) else [])
-    d = data.loc[keep_rows, cols] if not keep_rows.all() else data[cols]
-    d = d.assign(**{treatment: D[keep_rows]})
-    fit = pf.feols(f"{outcome} ~ {treatment} | {unit} + {time}", d, vcov={"CRV1": cluster or unit},
+    # pyfixest on validated numbers under plain names, the outcome scaled to unit spread (its demeaning
+    # converges to a tolerance that an outcome in the trillions never meets); coefficient scaled back
+    y = rows.y[keep_rows]
+    scale = float(np.std(y)) or 1.0
+    d = pd.DataFrame({"y": y / scale, "d": D[keep_rows], "u": rows.u[keep_rows], "t": rows.tj[keep_rows]})
+    if cl is not None:
+        d["c"] = cl
+    fit = pf.feols("y ~ d | u + t", d, vcov={"CRV1": "c" if cl is not None else "u"},
                    copy_data=False, store_data=False, lean=True)
-    tidy = fit.tidy()
+    tidy = fit.tidy().rename(index={"d": treatment})
+    tidy[["Estimate", "Std. Error", "2.5%", "97.5%"]] *= scale
     coef, se = float(tidy.loc[treatment, "Estimate"]), float(tidy.loc[treatment, "Std. Error"])
     units_kept = int(M.any(axis=1).sum())
     spec = {"estimator": "twfe", "sample": "balanced" if balanced else "unbalanced", "units": units_kept,
-            "observations": int(M.sum()), "clusters": int(d[cluster].nunique()) if cluster else units_kept,
+            "observations": int(M.sum()), "clusters": int(len(np.unique(cl))) if cl is not None else units_kept,
             "dropped_unbalanced_units": dropped, "control": "all", "covariates": "", "base_period": ""}
     return TWFEResult(coef, se, tidy, spec)
