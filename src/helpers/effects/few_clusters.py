@@ -220,18 +220,23 @@ class FewClusterInference:
                     parts[k][2 + which][:, g] = cluster_sums(psi, codes, n_cl)[:, 0]
         return parts
 
-    def _leave_one_out(self, codes: np.ndarray, labels: np.ndarray) -> dict:
-        """Overall estimate of every aggregation without each cluster in turn (G runs of the estimator)."""
-        out = {k: np.zeros(len(labels)) for k in self.AGGREGATES}
-        for g, label in enumerate(labels):
-            try:
-                other = self._without(codes != g)
-            except EstimationError as err:
-                raise EstimationError(f"the cluster jackknife needs the estimate without each cluster, and without "
-                                      f"cluster {label} it cannot be computed ({err})") from None
-            for k in self.AGGREGATES:
-                out[k][g] = other.aggregate(k).loc["overall", "att"]
-        return out
+    def _leave_one_out(self, codes: np.ndarray, labels: np.ndarray, kind: str) -> np.ndarray:
+        """Overall estimate of an aggregation without each cluster in turn (G runs of the estimator). The
+        shown aggregations (simple, dynamic) are computed from the same runs; others when asked for."""
+        cache = self._cached("jackknife", codes, dict)
+        if kind not in cache:
+            kinds = [k for k in dict.fromkeys((kind, "simple", "dynamic")) if k in self.AGGREGATES and k not in cache]
+            out = {k: np.zeros(len(labels)) for k in kinds}
+            for g, label in enumerate(labels):
+                try:
+                    other = self._without(codes != g)
+                except EstimationError as err:
+                    raise EstimationError(f"the cluster jackknife needs the estimate without each cluster, and without "
+                                          f"cluster {label} it cannot be computed ({err})") from None
+                for k in kinds:
+                    out[k][g] = other.aggregate(k).loc["overall", "att"]
+            cache.update(out)
+        return cache[kind]
 
     def few_cluster_test(self, cluster: np.ndarray, kind: str = "simple", method: str = "jackknife", reps: int = 9999,
                          seed: int = SEED) -> "ClusterJackknife | WildClusterBootstrap":
@@ -247,8 +252,7 @@ class FewClusterInference:
         n_cl = len(labels)
         estimate = float(self.aggregate(kind).loc["overall", "att"])
         if method == "jackknife":
-            loo = self._cached("jackknife", codes, lambda: self._leave_one_out(codes, labels))
-            return ClusterJackknife(estimate, loo[kind])
+            return ClusterJackknife(estimate, self._leave_one_out(codes, labels, kind))
         treated_in = np.unique(codes[self.panel.G > 0])
         if len(treated_in) < 2:
             raise EstimationError(f"every treated unit is in one cluster ({labels[treated_in[0]]}): the wild bootstrap "

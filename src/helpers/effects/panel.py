@@ -88,10 +88,10 @@ def time_codes(s: pd.Series, name: str) -> tuple[np.ndarray, bool]:
             raise EstimationError(f"time column {name!r} mixes quarters with other text: {_examples(s[bad])}; "
                                   "write every period as YYYYQn (2023Q2) or every period as a whole number")
         return quarter_index(text).astype("int64"), True
-    x = pd.to_numeric(s, errors="coerce")
-    if x.isna().any():
-        raise EstimationError(f"time column {name!r} has values that are neither numbers nor quarters: {_examples(s[x.isna()])}")
-    x = x.to_numpy(dtype="float64")
+    x = _numbers(s)
+    if np.isnan(x).any():
+        raise EstimationError(f"time column {name!r} has values that are neither numbers nor quarters: "
+                              f"{_examples(s[np.isnan(x)])}")
     frac = _whole(x)
     if frac.any():
         raise EstimationError(f"time column {name!r} must hold whole periods, not {_examples(x[frac])}")
@@ -148,8 +148,15 @@ def cohort_codes(s: pd.Series, name: str, quarters: bool) -> np.ndarray:
     return np.where(never, 0, x).astype("int64")
 
 
+def _numbers(s: pd.Series) -> np.ndarray:
+    """A column as float64, text that is not a number as NaN (numeric columns without a copy through pandas)."""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.to_numpy(dtype="float64", na_value=np.nan)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
 def finite_outcome(data: pd.DataFrame, outcome: str) -> np.ndarray:
-    y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype="float64")
+    y = _numbers(data[outcome])
     bad = ~np.isfinite(y)
     if bad.any():
         raise EstimationError(f"outcome {outcome!r} has {int(bad.sum())} missing or infinite values "

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from helpers.effects.panel import EstimationError, _examples, frame, twoway_solve, unit_constant, validate_rows
+from helpers.effects.panel import EstimationError, _examples, _numbers, frame, twoway_solve, unit_constant, validate_rows
 
 
 @dataclass
@@ -34,9 +34,8 @@ def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
     import pyfixest as pf
 
     rows = validate_rows(data, outcome, unit, time, [treatment, *([cluster] if cluster else [])])
-    D = pd.to_numeric(data[treatment].astype("float64") if data[treatment].dtype == bool else data[treatment],
-                      errors="coerce").to_numpy(dtype="float64")
-    bad = ~np.isin(D, (0.0, 1.0))
+    D = _numbers(data[treatment].astype("float64") if data[treatment].dtype == bool else data[treatment])
+    bad = (D != 0) & (D != 1)
     if bad.any():
         raise EstimationError(f"treatment {treatment!r} must be 0/1 (or True/False), not {_examples(data[treatment][bad])}")
     n, T = len(rows.units), len(rows.periods)
@@ -57,9 +56,13 @@ def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
             raise EstimationError(f"cluster column {cluster!r} has one value in the sample: clustered standard errors "
                                   "need at least two clusters")
     M = np.zeros((n, T), dtype=bool)
-    M[rows.u[keep_rows], rows.tj[keep_rows]] = True
     Dm = np.zeros((n, T))
-    Dm[rows.u[keep_rows], rows.tj[keep_rows]] = D[keep_rows]
+    if keep_rows.all():
+        M[rows.u, rows.tj] = True
+        Dm[rows.u, rows.tj] = D
+    else:
+        M[rows.u[keep_rows], rows.tj[keep_rows]] = True
+        Dm[rows.u[keep_rows], rows.tj[keep_rows]] = D[keep_rows]
     if Dm[M].min() == Dm[M].max():
         raise EstimationError(f"{treatment} does not vary: nothing to estimate")
     a, l = twoway_solve(M, Dm.sum(axis=1), Dm.sum(axis=0))
@@ -71,11 +74,13 @@ def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
         raise EstimationError("too few observations for two-way fixed effects")
     # pyfixest on validated numbers under plain names, the outcome scaled to unit spread (its demeaning
     # converges to a tolerance that an outcome in the trillions never meets); coefficient scaled back
-    y = rows.y[keep_rows]
+    pick = (lambda a: a) if keep_rows.all() else (lambda a: a[keep_rows])  # noqa: E731
+    y = pick(rows.y)
     scale = float(np.std(y)) or 1.0
-    d = pd.DataFrame({"y": y / scale, "d": D[keep_rows], "u": rows.u[keep_rows], "t": rows.tj[keep_rows]})
+    columns = {"y": y / scale, "d": pick(D), "u": pick(rows.u), "t": pick(rows.tj)}
     if cl is not None:
-        d["c"] = cl
+        columns["c"] = cl
+    d = pd.DataFrame(columns, copy=False)
     fit = pf.feols("y ~ d | u + t", d, vcov={"CRV1": "c" if cl is not None else "u"},
                    copy_data=False, store_data=False, lean=True)
     tidy = fit.tidy().rename(index={"d": treatment})
