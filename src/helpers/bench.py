@@ -120,8 +120,8 @@ def bench_effects(args, cache: Path) -> None:
     small = d[d["unit"] < 2000]            # warm-up: imports, formula parsing, JIT, compiled backends
     twfe(small, "y", "treated", "unit", "time")
     pf.feols("y ~ treated | unit + time", small, vcov={"CRV1": "unit"}).tidy()
-    dd.CallawaySantAnna(estimation_method="reg", cband=False).fit(small, "y", "unit", "time", "cohort", aggregate="simple")
-    dd.ImputationDiD().fit(small, "y", "unit", "time", "cohort", aggregate="simple")
+    dd.CallawaySantAnna(estimation_method="reg", cband=False).fit(small, "y", "unit", "time", "cohort")
+    dd.ImputationDiD().fit(small, "y", "unit", "time", "cohort")
 
     def ours_cs():
         res = callaway_santanna(d, "y", "unit", "time", "cohort")
@@ -141,7 +141,7 @@ def bench_effects(args, cache: Path) -> None:
                    np.abs(np.asarray(peer.se_gt) - ours.att_gt["se"].to_numpy()).max())
         rows["cs_md"].append((t_md, t_ours, diff))
         t_dd, peer = _time(lambda: dd.CallawaySantAnna(estimation_method="reg", cband=False).fit(
-            d, "y", "unit", "time", "cohort", aggregate="simple"))
+            d, "y", "unit", "time", "cohort"))
         o = ours.aggregate("simple").loc["overall"]
         diff_dd = max(abs(peer.overall_att - o["att"]), abs(peer.overall_se - o["se"]))
         rows["cs_dd"].append((t_dd, t_ours, diff_dd))
@@ -149,7 +149,7 @@ def bench_effects(args, cache: Path) -> None:
               f"{t_dd:.2f} s (x{t_dd / t_ours:.1f}); max |difference| {diff:.1e} (moderndid), {diff_dd:.1e} (diff-diff)",
               flush=True)
         t_imp, ours = _time(ours_imp)
-        t_dd, peer = _time(lambda: dd.ImputationDiD().fit(d, "y", "unit", "time", "cohort", aggregate="simple"))
+        t_dd, peer = _time(lambda: dd.ImputationDiD().fit(d, "y", "unit", "time", "cohort"))
         o = ours.aggregate("simple").loc["overall"]
         diff_imp = max(abs(peer.overall_att - o["att"]), abs(peer.overall_se - o["se"]))
         rows["imp_dd"].append((t_dd, t_imp, diff_imp))

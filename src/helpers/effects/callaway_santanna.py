@@ -91,12 +91,13 @@ def _groups(p: Panel, g, j, b, control, never) -> tuple[np.ndarray, np.ndarray]:
     return D, never | ((p.G > max(p.periods[j], p.periods[b])) & ~D)
 
 
-def _fit_cells(p: Panel, cells: _Cells, control: str) -> tuple[np.ndarray, np.ndarray]:
-    """ATT and influence function of every cell for the panel's outcome (linear in it)."""
+def _fit_cells(p: Panel, cells: _Cells, control: str, influence: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """ATT and influence function of every cell for the panel's outcome (linear in it); ATTs alone
+    without ``influence`` (the cluster jackknife needs only estimates)."""
     n = len(p.Y)
     never, observed = p.G == 0, p.observed
     atts = np.zeros(len(cells.g))
-    inf_mat = np.zeros((n, len(cells.g)), order="F")   # filled column by column: no list to stack
+    inf_mat = np.zeros((n, len(cells.g)), order="F") if influence else None   # filled column by column
     for c in np.flatnonzero(~cells.reference):
         j, b = cells.j[c], cells.b[c]
         D, C = _groups(p, cells.g[c], j, b, control, never)
@@ -104,15 +105,14 @@ def _fit_cells(p: Panel, cells: _Cells, control: str) -> tuple[np.ndarray, np.nd
             both = observed[:, j] & observed[:, b]
             D, C = D & both, C & both
         dy = p.Y[:, j] - p.Y[:, b]
-        inf = inf_mat[:, c]
         if p.X is None:
             # outcome regression on an intercept: difference in mean changes; closed-form influence function
-            nD, nC = int(D.sum()), int(C.sum())
             dyD, dyC = dy[D], dy[C]
             mD, mC = dyD.mean(), dyC.mean()
             atts[c] = mD - mC
-            inf[D] = (dyD - mD) * (n / nD)
-            inf[C] = -(dyC - mC) * (n / nC)
+            if influence:
+                inf_mat[D, c] = (dyD - mD) * (n / len(dyD))
+                inf_mat[C, c] = -(dyC - mC) * (n / len(dyC))
         else:
             idx = np.flatnonzero(D | C)
             try:       # R did (panel): covariates from the earlier of the two periods compared
@@ -121,7 +121,8 @@ def _fit_cells(p: Panel, cells: _Cells, control: str) -> tuple[np.ndarray, np.nd
                 raise EstimationError(f"the covariates are constant or collinear among the comparison units of cohort "
                                       f"{p.label(cells.g[c])} in period {p.label(p.periods[j])}: drop or combine "
                                       "them") from None
-            inf[idx] = inf1 * n / len(idx)
+            if influence:
+                inf_mat[idx, c] = inf1 * n / len(idx)
     return atts, inf_mat
 
 
@@ -176,6 +177,8 @@ class CSResult(FewClusterInference):
     def _combine(self, keep: np.ndarray, weights: np.ndarray, with_wif: bool, pg_cells: np.ndarray | None = None):
         att = self.att_gt["att"].to_numpy()[keep]
         est = float((weights * att).sum())
+        if self.inf is None:                     # an estimate-only result (the cluster jackknife)
+            return est, None
         inf = self.inf[:, keep] @ weights
         if with_wif:
             inf = inf + self._wif_att(pg_cells, att, self.cells_g[keep])
@@ -207,7 +210,8 @@ class CSResult(FewClusterInference):
                 k = e_all == e
                 add(int(e), *self._combine(k, pgc[k] / pgc[k].sum(), True, pgc[k]), k)
             pos = np.array([r >= 0 for r in rows])
-            add("overall", float(np.mean(np.array(ests)[pos])), np.column_stack(infs)[:, pos].mean(axis=1), post)
+            add("overall", float(np.mean(np.array(ests)[pos])),
+                None if self.inf is None else np.column_stack(infs)[:, pos].mean(axis=1), post)
         elif kind == "group":
             g_est, g_inf = [], []
             for gg in groups:
@@ -217,7 +221,8 @@ class CSResult(FewClusterInference):
                 add(self.panel.label(gg), est, inf, k)
             g_est = np.array(g_est)
             w = pg / pg.sum()
-            add("overall", float((w * g_est).sum()), np.column_stack(g_inf) @ w + self._wif_group(groups, pg, g_est), post)
+            add("overall", float((w * g_est).sum()),
+                None if self.inf is None else np.column_stack(g_inf) @ w + self._wif_group(groups, pg, g_est), post)
         else:  # calendar
             c_est, c_inf = [], []
             for tt in np.unique(t[t >= groups.min()]):
@@ -227,7 +232,11 @@ class CSResult(FewClusterInference):
                 est, inf = self._combine(k, pgc[k] / pgc[k].sum(), True, pgc[k])
                 c_est.append(est), c_inf.append(inf)
                 add(self.panel.label(tt), est, inf, k)
-            add("overall", float(np.mean(c_est)), np.column_stack(c_inf).mean(axis=1), post)
+            add("overall", float(np.mean(c_est)), None if self.inf is None else np.column_stack(c_inf).mean(axis=1), post)
+        if self.inf is None:
+            out = frame(rows, ests, np.full(len(rows), np.nan), "aggregate")
+            self._agg[kind] = (out, None)
+            return out
         inf_mat = np.column_stack(infs)
         se = se_from_if(inf_mat, self.n, self.cluster)
         se[se == 0] = np.nan                               # the universal base period's own term, as R reports it
@@ -312,7 +321,8 @@ class CSResult(FewClusterInference):
         p = self.panel.subset(keep, clustered=False)
         if not (p.G > 0).any() or (self.control == "never" and not (p.G == 0).any()):
             raise EstimationError("no treated or no comparison units left")
-        return _result(p, _cells(p, self.control, self.base_period), self.control, self.covariates, self.base_period)
+        return _result(p, _cells(p, self.control, self.base_period), self.control, self.covariates, self.base_period,
+                       influence=False)
 
     def pretest(self, kind: str = "event") -> dict:
         """Joint test that there are no effects before treatment starts: ``stat, df, pvalue, test, reason``.
@@ -397,10 +407,12 @@ def wald_test(att: np.ndarray, inf: np.ndarray, n: int, cluster: np.ndarray | No
     return {**out, "stat": F, "pvalue": float(stats.f.sf(F, k, n_cl - k))}
 
 
-def _result(p: Panel, cells: _Cells, control: str, covariates: list[str], base_period: str) -> CSResult:
-    atts, inf_mat = _fit_cells(p, cells, control)
+def _result(p: Panel, cells: _Cells, control: str, covariates: list[str], base_period: str,
+            influence: bool = True) -> CSResult:
+    """A result from a design's cells; with ``influence=False`` estimates only (no standard errors)."""
+    atts, inf_mat = _fit_cells(p, cells, control, influence)
     n = len(p.Y)
-    se = se_from_if(inf_mat, n, p.cluster)
+    se = se_from_if(inf_mat, n, p.cluster) if influence else np.full(len(atts), np.nan)
     se[cells.reference | cells.thin] = np.nan
     att_gt = pd.DataFrame({"cohort": [p.label(g) for g in cells.g], "time": [p.label(t) for t in cells.t],
                            "att": atts, "se": se, "event_time": cells.t - cells.g})

@@ -146,6 +146,10 @@ class ImputationResult(FewClusterInference):
                 rows.append(int(h))
             weights.append(np.mean(weights, axis=0))
             rows.append("overall")
+        if self.resid0 is None:                  # an estimate-only result (the cluster jackknife)
+            out = frame(rows, [float(w @ self.tau_vec) for w in weights], np.full(len(rows), np.nan), "aggregate")
+            self._agg[kind] = (out, None, weights[-1], None)
+            return out
         ests, scores = [], []
         for w in weights:
             est, score = self._estimate(w, self._v0(w), self.resid0, self.tau_vec)
@@ -165,7 +169,7 @@ class ImputationResult(FewClusterInference):
 
     def _without(self, keep: np.ndarray) -> "ImputationResult":
         """The same estimator on the units in ``keep`` (the cluster jackknife)."""
-        return _result(self.panel.subset(keep, clustered=False))
+        return _result(self.panel.subset(keep, clustered=False), influence=False)
 
     def _overall_for_outcome(self, Y: np.ndarray, kinds) -> dict:
         """Overall estimate and influence function of each aggregation for another outcome on the same design."""
@@ -202,9 +206,11 @@ def imputation(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: s
     return _result(prepare(data, outcome, unit, time, cohort, None, cluster, balanced))
 
 
-def _result(p: Panel) -> ImputationResult:
+def _result(p: Panel, influence: bool = True) -> ImputationResult:
+    """A result from a panel; with ``influence=False`` estimates only (no residuals kept, no standard errors)."""
     p, d = _identified_design(p)
     resid0, tau_vec = _fit(d, p.Y)
+    resid0 = resid0 if influence else None
     tau = pd.DataFrame({"unit": p.units[d.ti], "time": [p.label(t) for t in p.periods[d.tj]],
                         "cohort": [p.label(g) for g in p.G[d.ti]], "event_time": d.e, "tau": tau_vec})
     return ImputationResult(tau, len(p.Y), p, p.cluster, d, resid0, tau_vec)

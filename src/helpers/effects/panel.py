@@ -330,9 +330,8 @@ def cluster_sums(inf: np.ndarray, cluster: np.ndarray, n_cl: int | None = None) 
     """Sums of unit-level values within clusters (rows: clusters)."""
     n_cl = int(cluster.max()) + 1 if n_cl is None else n_cl
     inf = inf.reshape(len(inf), -1)
-    sums = np.zeros((n_cl, inf.shape[1]))
-    np.add.at(sums, cluster, inf)
-    return sums
+    return np.column_stack([np.bincount(cluster, inf[:, j], n_cl) for j in range(inf.shape[1])]) if inf.shape[1] \
+        else np.zeros((n_cl, 0))
 
 
 def frame(index, att, se, name) -> pd.DataFrame:
