@@ -60,8 +60,10 @@ class Effects:
 
     def county_codes(self, result) -> np.ndarray:
         """County of each unit of a robust result (in the order of its panel), for the few-cluster check."""
-        county = self.sample.groupby("household_id", observed=True)["county"].first().astype(str)
-        return county.reindex(result.panel.units).to_numpy()
+        if "_county" not in self.__dict__:
+            county = self.sample.groupby("household_id", observed=True)["county"].first().astype(str)
+            self.__dict__["_county"] = county.set_axis(county.index.astype(str))     # plain index: fast lookups
+        return self.__dict__["_county"].reindex(result.panel.units).to_numpy()
 
 
 def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",

@@ -64,8 +64,8 @@ def _identified_design(p: Panel) -> tuple[Panel, _Design]:
             f"{int(unlinked.sum())} treated observations have no counterfactual. Use a balanced panel or fewer gaps.")
     ti, tj = np.nonzero(treated)
     e = p.periods[tj] - p.G[ti]
-    _, key = np.unique(np.column_stack([p.G[ti], e]), axis=0, return_inverse=True)
-    key = key.reshape(-1)
+    cohort = np.searchsorted(np.unique(p.G[ti]), p.G[ti])            # cohort x event-time group as one integer
+    key = cohort * (e.max() - e.min() + 1) + (e - e.min())
     return p, _Design(untreated, ti, tj, e, key, int(key.max()) + 1 if len(key) else 0)
 
 
@@ -211,6 +211,7 @@ def _result(p: Panel, influence: bool = True) -> ImputationResult:
     p, d = _identified_design(p)
     resid0, tau_vec = _fit(d, p.Y)
     resid0 = resid0 if influence else None
-    tau = pd.DataFrame({"unit": p.units[d.ti], "time": [p.label(t) for t in p.periods[d.tj]],
-                        "cohort": [p.label(g) for g in p.G[d.ti]], "event_time": d.e, "tau": tau_vec})
+    labels = np.array([p.label(t) for t in p.periods], dtype=object)     # cohorts are periods of the window
+    tau = pd.DataFrame({"unit": p.units[d.ti], "time": labels[d.tj], "cohort": labels[np.searchsorted(p.periods, p.G[d.ti])],
+                        "event_time": d.e, "tau": tau_vec}) if influence else pd.DataFrame()
     return ImputationResult(tau, len(p.Y), p, p.cluster, d, resid0, tau_vec)
