@@ -111,8 +111,9 @@ def _fit_cells(p: Panel, cells: _Cells, control: str, influence: bool = True) ->
             mD, mC = dyD.mean(), dyC.mean()
             atts[c] = mD - mC
             if influence:
-                inf_mat[D, c] = (dyD - mD) * (n / len(dyD))
-                inf_mat[C, c] = -(dyC - mC) * (n / len(dyC))
+                inf = inf_mat[:, c]               # a view of the column: 1-D boolean assignment is fast
+                inf[D] = (dyD - mD) * (n / len(dyD))
+                inf[C] = -(dyC - mC) * (n / len(dyC))
         else:
             idx = np.flatnonzero(D | C)
             try:       # R did (panel): covariates from the earlier of the two periods compared
@@ -122,7 +123,7 @@ def _fit_cells(p: Panel, cells: _Cells, control: str, influence: bool = True) ->
                                       f"{p.label(cells.g[c])} in period {p.label(p.periods[j])}: drop or combine "
                                       "them") from None
             if influence:
-                inf_mat[idx, c] = inf1 * n / len(idx)
+                inf_mat[:, c][idx] = inf1 * n / len(idx)
     return atts, inf_mat
 
 

@@ -185,8 +185,14 @@ def validate_rows(data: pd.DataFrame, outcome: str, unit: str, time: str, extra:
     y = finite_outcome(data, outcome)
     tcodes, quarters = time_codes(data[time], time)
     u, units = pd.factorize(data[unit], sort=True)
-    periods = np.unique(tcodes)
-    tj = np.searchsorted(periods, tcodes)
+    periods = np.sort(pd.unique(tcodes))                       # hash, not a sort of every row
+    span = periods[-1] - periods[0] + 1
+    if span <= 4 * len(periods) + 1000:                        # a small axis: look the index up
+        lut = np.zeros(span, dtype="int64")
+        lut[periods - periods[0]] = np.arange(len(periods))
+        tj = lut[tcodes - periods[0]]
+    else:
+        tj = np.searchsorted(periods, tcodes)
     counts = np.bincount(u * len(periods) + tj, minlength=len(units) * len(periods))
     if (counts > 1).any():
         dup = np.flatnonzero(counts > 1)
