@@ -301,3 +301,44 @@ def test_few_cluster_codes_are_checked_and_aligned():
         res.few_cluster_test(one, method="wild")
     with pytest.raises(EstimationError, match="without cluster 0"):
         res.few_cluster_test(one)
+
+
+def test_imputation_gives_no_standard_error_when_every_cohort_holds_one_household():
+    d = sized({0: 38, 3: 1, 4: 1}, effect=1.0)
+    assert np.isnan(imputation(d, "y", "unit", "time", "cohort").aggregate("simple").loc["overall", "se"])
+    assert np.isfinite(imputation(sized({0: 38, 3: 2, 4: 1}, effect=1.0), "y", "unit", "time", "cohort")
+                       .aggregate("simple").loc["overall", "se"])
+
+
+def test_the_group_aggregation_leaves_out_a_cohort_without_post_start_cells():
+    d = sized({3: 20, 4: 20, 5: 20}, periods=6, effect=1.0)         # no never-treated: cohort 5 is nobody's control
+    res = callaway_santanna(d, "y", "unit", "time", "cohort", control="not_yet")
+    groups = res.aggregate("group")
+    assert 5 not in groups.index and groups.loc["overall", "att"] == pytest.approx(1.0, abs=0.2)
+
+
+def test_few_cluster_and_aggregation_arguments_are_checked():
+    from helpers.simcheck import few_cluster_draw
+
+    d = few_cluster_draw(4, clusters=8)
+    res = imputation(d, "y", "unit", "time", "cohort")
+    codes = d.groupby("unit")["county"].first().reindex(res.panel.units).to_numpy()
+    for reps in (0, -5):
+        with pytest.raises(EstimationError, match="reps must be"):
+            res.few_cluster_test(codes, method="wild", reps=reps)
+    with pytest.raises(EstimationError, match="level must lie between 0 and 1"):
+        res.few_cluster_ci(codes, level=1.5)
+    with pytest.raises(EstimationError, match="have no treated observation"):
+        res.aggregate("dynamic", horizons=[0, 40])
+    cs = callaway_santanna(d, "y", "unit", "time", "cohort", control="not_yet")
+    codes = d.groupby("unit")["county"].first().reindex(cs.panel.units).to_numpy()
+    with pytest.raises(EstimationError, match="without cluster 6 the trend statistic is not defined"):
+        cs.few_cluster_test(codes, "trend")                 # county 6 alone carries the latest event time
+    d = few_cluster_draw(1, clusters=8)
+    cs = callaway_santanna(d, "y", "unit", "time", "cohort", control="not_yet")
+    codes = d.groupby("unit")["county"].first().reindex(cs.panel.units).to_numpy()
+    by_hand = [callaway_santanna(d[d["county"] != c], "y", "unit", "time", "cohort", control="not_yet")
+               .event_time_trend()["slope"] for c in range(8)]
+    np.testing.assert_allclose(cs.few_cluster_test(codes, "trend").leave_one_out, by_hand, atol=1e-10)
+    with pytest.raises(EstimationError, match="is the jackknife"):
+        cs.few_cluster_test(codes, "trend", method="wild")

@@ -141,7 +141,7 @@ def test_the_event_study_sentence_says_grows_fades_or_stays_as_the_slope_does(ef
 
     cs = callaway_santanna(_staggered(effect_at), "income_pc", "household_id", "time", "cohort", control="not_yet")
     assert er.trend_direction(cs.event_time_trend()) == direction
-    text = er.describe_event_study(SimpleNamespace(cs=cs, outcome="income_pc"), "zh")
+    text = er.describe_event_study(SimpleNamespace(cs=cs, outcome="income_pc", cluster="household_id"), "zh")
     assert zh_word in text and ("累积" not in text or direction == "grows")
 
 
@@ -178,8 +178,62 @@ def test_the_log_outcome_reads_in_log_points_and_percent_and_county_clusters_def
     text = er.conclusion(e, table, None, "zh")
     assert "对数点" in text and "元/人/季" not in text and "%" in text
     assert "显著性按少聚类检验的区间判断" in text                  # 5 county clusters: the headline defers
-    assert "结果变量：人均纯收入（对数）（对数点）" in er.describe_comparison(table, "zh")
+    assert "结果变量：人均纯收入（对数），单位：对数点" in er.describe_comparison(table, "zh")
     with pytest.raises(EstimationError, match="few_cluster must be"):
         er.comparison(e, few_cluster="Wild")
     with pytest.raises(EstimationError, match="unknown covariate or cluster"):
         er.estimate(panel, "any", "income_pc", "not_yet", None, "township")
+
+
+def test_with_few_clusters_every_word_is_judged_on_the_few_cluster_intervals(sample):
+    panel = build_panel(sample["paths"])
+    e = er.estimate(panel, "any", "income_pc", "not_yet", None, "county")
+    table = er.comparison(e, reps=199)
+    row = table[(table["estimator"] == "callaway_santanna") & (table["aggregate"] == "simple")].iloc[0]
+    lo, hi, basis = er.headline_interval(row)
+    assert basis == "few_cluster" and (lo, hi) == (row["ci_county_low"], row["ci_county_high"])
+    tr = er.trend_interval(e)
+    assert tr["basis"] == "few_cluster"
+    jk = e.cs.few_cluster_test(e.county_codes(e.cs), "trend").ci()
+    assert (tr["ci_low"], tr["ci_high"]) == pytest.approx(jk)
+    het = er.heterogeneity(panel, e, "zh")
+    assert "不据此判断差异" in er.describe_heterogeneity(het, "zh")
+    # the TWFE word follows the interval the paragraph judges by: inside it, no "understates"
+    tw = table[table["estimator"] == "twfe"].iloc[0]
+    inside = table.copy()
+    inside.loc[inside["estimator"] == "twfe", "att"] = (lo + hi) / 2
+    assert "落在稳健估计的95%置信区间内" in er.conclusion(e, inside, None, "zh")
+    assert er.twfe_position(tw["att"], {"ci_low": lo, "ci_high": hi}) in ("below", "inside", "above")
+
+
+def test_robust_estimates_without_an_interval_are_not_called_in_disagreement():
+    a = {"att": 367.1, "ci_low": np.nan, "ci_high": np.nan}
+    b = {"att": 361.1, "ci_low": 331.0, "ci_high": 391.1}
+    assert er.robust_estimates_agree(a, b) is None
+
+
+def test_short_windows_and_the_log_outcome_read_right(sample):
+    panel = build_panel(sample["paths"], "2021Q2")                    # two quarters: no pre-start point to look at
+    e = er.estimate(panel, "any", "income_pc", "not_yet", None, "village")
+    text = er.describe_event_study(e, "zh")
+    assert "请看图" not in text and "第 0 个季度" not in text and "开始当季效应为" in text
+    log = er.estimate(build_panel(sample["paths"]), "any", "log_income_pc", "not_yet", None, "village")
+    text = er.conclusion(log, er.comparison(log, reps=199), None, "zh")
+    assert "人均纯收入比可比农户高约" in text and "（对数）比" not in text
+
+
+def test_the_report_sentence_follows_the_saved_results_for_any_outcome(sample):
+    from helpers.report import effect_sentence
+
+    panel = build_panel(sample["paths"])
+    for outcome, cluster, expect in (("income_pc", "village", "元/人/季"), ("log_income_pc", "county", "对数点")):
+        e = er.estimate(panel, "industry", outcome, "not_yet", None, cluster)
+        saved = er.tidy(e, er.comparison(e, reps=199), "2022Q2")
+        text = effect_sentence(saved, "industry", "zh")
+        assert text and expect in text
+        assert ("按少聚类检验判断" in text) == (cluster == "county")
+        cs = saved[(saved["estimator"] == "callaway_santanna") & (saved["aggregate"] == "simple")
+                   & (saved["term"] == "overall")].iloc[0]
+        inside = saved.copy()
+        inside.loc[inside["estimator"] == "twfe", "att"] = cs["att"]
+        assert "朴素方法会低估" not in effect_sentence(inside, "industry", "zh")

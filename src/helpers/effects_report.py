@@ -27,8 +27,15 @@ ESTIMATION_COLUMNS = ["household_id", "time", "cohort", "treated", "first_progra
 
 
 def _p(p: float) -> str:
-    """A p-value as people read it."""
+    """A p-value as people read it in a table."""
     return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _p_is(p: float, lang: str) -> str:
+    """A p-value in a sentence: 'p 值为 0.012' / 'p 值小于 0.001', 'p = 0.012' / 'p < 0.001'."""
+    if lang == "zh":
+        return "p 值小于 0.001" if p < 0.001 else f"p 值为 {p:.3f}"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _l(pair, lang):
@@ -98,6 +105,7 @@ def _spec_row(res, e: Effects) -> dict:
             "covariates": s["covariates"], "cluster": e.cluster, "clusters": s["clusters"]}
 
 
+FEW_CLUSTER_FAILED_ZH = "县区少于两个，或去掉某个县区后没有获帮扶户或对照户（例如所有获帮扶户都在同一县区）。"
 FEW_CLUSTER_METHODS = {"jackknife": ("刀切法", "cluster jackknife"), "wild": ("野聚类自助法", "wild cluster bootstrap"),
                        "": ("", "")}
 
@@ -176,7 +184,8 @@ def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         ("样本（户）" if zh else "sample (households)"): sample,
         ("户-季观测" if zh else "household-quarters"): [f"{x:,}" for x in table["observations"]],
         ("对照" if zh else "comparison"): [_l(SPEC_LABELS["control"][c], lang) for c in table["control"]],
-        ("协变量" if zh else "covariates"): [c or none for c in table["covariates"]],
+        ("协变量" if zh else "covariates"): ["、".join(covariate_label(x, lang) for x in c.split(",")) if c else none
+                                            for c in table["covariates"]],
         ("聚类（个数）" if zh else "clusters (number)"):
             [f"{_l(SPEC_LABELS['cluster'].get(c, (c, c)), lang)}（{k:,}）" if zh else
              f"{_l(SPEC_LABELS['cluster'].get(c, (c, c)), lang)} ({k:,})" for c, k in zip(table["cluster"], table["clusters"])],
@@ -188,11 +197,11 @@ def describe_comparison(table: pd.DataFrame, lang: str = "zh") -> str:
     """What the side-by-side table is about, in a line or two: the outcome and its unit, and why a
     few-cluster result is missing where it is."""
     zh, o = lang == "zh", table["outcome"].iloc[0]
-    text = (f"结果变量：{outcome_label(o, lang)}（{_unit(o, lang)}）。" if zh else
-            f"Outcome: {outcome_label(o, lang)} ({_unit(o, lang)}). ")
+    text = (f"结果变量：{outcome_label(o, lang)}，单位：{_unit(o, lang)}。" if zh else
+            f"Outcome: {outcome_label(o, lang)}, in {_unit(o, lang)}. ")
     notes = table.loc[table["few_cluster_note"].astype(bool), ["estimator", "few_cluster_note"]].drop_duplicates("estimator")
     for r in notes.itertuples():
-        text += (f"{_l(ESTIMATOR_LABELS[r.estimator], lang)}的县级少聚类检验无法计算：{r.few_cluster_note}。" if zh else
+        text += (f"{_l(ESTIMATOR_LABELS[r.estimator], lang)}的县级少聚类检验无法计算：{FEW_CLUSTER_FAILED_ZH}" if zh else
                  f"The county-level check of {_l(ESTIMATOR_LABELS[r.estimator], lang)} cannot be computed: {r.few_cluster_note}. ")
     return text
 
@@ -211,7 +220,7 @@ def tidy(e: Effects, table: pd.DataFrame, quarter: str) -> pd.DataFrame:
             a.insert(0, "aggregate", kind)
             a.insert(0, "estimator", name)
             parts.append(a)
-    tr = e.cs.event_time_trend()
+    tr = trend_interval(e)
     parts.append(pd.DataFrame([{"estimator": "callaway_santanna", "aggregate": "dynamic", "term": "trend",
                                 "att": tr["slope"], "se": tr["se"], "ci_low": tr["ci_low"], "ci_high": tr["ci_high"]}]))
     out = pd.concat(parts, ignore_index=True)
@@ -278,8 +287,7 @@ def few_clusters_caption(e: Effects, lang: str) -> str:
     k = e.cs.spec["clusters"]
     if e.cluster == "household_id" or k >= FEW_CLUSTERS:
         return ""
-    return (f"；只有 {k} 个聚类，区间偏窄，显著性以县级少聚类检验为准" if lang == "zh" else
-            f"; only {k} clusters: intervals too narrow, judge significance by the county-level few-cluster check")
+    return (f"；只有 {k} 个聚类，区间偏窄" if lang == "zh" else f"; only {k} clusters: intervals too narrow")
 
 
 def plot_event_study(e: Effects, quarter: str, lang: str = "zh", max_e: int | None = None):
@@ -332,6 +340,18 @@ SUBGROUP_NOTES = {"": ("", ""), "too_few": ("获帮扶户或对照户太少，�
                   "one_cluster": ("只有一个聚类，无法计算标准误", "a single cluster: no standard error")}
 
 
+HOUSEHOLD_TYPE_EN = {"脱贫户": "formerly poor", "监测户": "monitored", "一般农户": "general"}
+
+
+def covariate_label(name: str, lang: str = "zh") -> str:
+    """A covariate as its Chinese header in the submission format (家庭人口), or its column name in English."""
+    if lang != "zh":
+        return name
+    from helpers.dictionary import HOUSEHOLDS
+
+    return next((c.header for c in HOUSEHOLDS.columns if c.name == name), name)
+
+
 def heterogeneity(panel: Panel, e: Effects, lang: str = "zh") -> pd.DataFrame:
     """CS overall effect within baseline subgroups (county, household type, relocated), each estimated
     on its own households with the headline's control group, covariates, cluster and panel balance.
@@ -348,11 +368,12 @@ def heterogeneity(panel: Panel, e: Effects, lang: str = "zh") -> pd.DataFrame:
     for col, val in groups:
         sub = d[d[col] == val]
         label = (figures.county_label(val, lang) if col == "county" else
-                 (("是" if val else "否") if lang == "zh" else ("yes" if val else "no")) if col == "relocated" else val)
+                 (("是" if val else "否") if lang == "zh" else ("yes" if val else "no")) if col == "relocated" else
+                 (val if lang == "zh" else HOUSEHOLD_TYPE_EN.get(val, val)))
         n_treated = int(sub.loc[sub["cohort"] > 0, "household_id"].nunique())
         est, note = _subgroup_estimate(sub, e.outcome, e.control, e.covariates, cluster, panel.balanced)
         rows.append({"dimension": _l(names[col], lang), "group": label, "treated_households": n_treated, **est,
-                     "cluster": e.cluster, "note": note})
+                     "cluster": e.cluster, "clusters": e.cs.spec["clusters"], "note": note})
     return pd.DataFrame(rows)
 
 
@@ -395,8 +416,8 @@ def plot_heterogeneity(het: pd.DataFrame, e: Effects, quarter: str, lang: str = 
     single = het.loc[het["note"] == "one_cluster", "group"].tolist()
     figures.caption(fig, quarter, lang, (f"Callaway-Sant'Anna，按{cluster}聚类的95%置信区间" if lang == "zh"
                                          else f"Callaway-Sant'Anna, 95% CI clustered by {cluster}") + few_clusters_caption(e, lang)
-                    + ((f"；{'、'.join(map(str, single))}各为一个聚类，没有区间，未画出" if lang == "zh" else
-                        f"; {', '.join(map(str, single))} are single clusters without an interval, not drawn") if single else ""))
+                    + ((f"；{len(single)} 个分组只有一个聚类，未画出" if lang == "zh" else
+                        f"; {len(single)} single-cluster subgroups not drawn") if single else ""))
     return fig
 
 
@@ -404,9 +425,13 @@ def plot_heterogeneity(het: pd.DataFrame, e: Effects, quarter: str, lang: str = 
 FEW_CLUSTERS = 10       # below this many clusters a clustered interval is too narrow: the few-cluster check decides
 
 
-def robust_estimates_agree(a, b) -> bool:
-    """The two robust estimates agree: each lies within the other's 95% interval (analysis.md)."""
-    return bool(b["ci_low"] <= a["att"] <= b["ci_high"] and a["ci_low"] <= b["att"] <= a["ci_high"])
+def robust_estimates_agree(a, b) -> bool | None:
+    """The two robust estimates agree: each lies within the other's 95% interval (analysis.md), the
+    intervals a significance claim would use (``headline_interval``); None when one has no interval."""
+    (a_lo, a_hi, _), (b_lo, b_hi, _) = headline_interval(a), headline_interval(b)
+    if any(pd.isna(x) for x in (a_lo, a_hi, b_lo, b_hi)):
+        return None
+    return bool(b_lo <= a["att"] <= b_hi and a_lo <= b["att"] <= a_hi)
 
 
 def significant(lo: float, hi: float) -> bool | None:
@@ -431,14 +456,32 @@ def trend_direction(trend: dict) -> str:
     return "grows" if trend["ci_low"] > 0 else "fades" if trend["ci_high"] < 0 else "stays"
 
 
+def trend_interval(e: Effects) -> dict:
+    """Callaway-Sant'Anna's event-time trend with the interval its word is judged on: the result's own, or with
+    fewer than FEW_CLUSTERS clusters the county jackknife's (``basis``: ''/'few_cluster'/'none')."""
+    tr = {**e.cs.event_time_trend(), "basis": ""}
+    if few_clusters({"cluster": e.cluster, "clusters": e.cs.spec["clusters"]}) and not pd.isna(tr["slope"]):
+        try:
+            tr["ci_low"], tr["ci_high"] = e.cs.few_cluster_test(e.county_codes(e.cs), "trend").ci(0.95)
+            tr["basis"] = "few_cluster"
+        except EstimationError:
+            tr.update(ci_low=np.nan, ci_high=np.nan, basis="none")
+    return tr
+
+
 def intervals_overlap(a, b) -> bool:
     return bool(a["ci_low"] <= b["ci_high"] and b["ci_low"] <= a["ci_high"])
 
 
+def few_clusters(row) -> bool:
+    """The row's clustering has fewer than FEW_CLUSTERS clusters (its own intervals are too narrow)."""
+    return bool(row.get("cluster", "household_id") != "household_id" and row.get("clusters", np.inf) < FEW_CLUSTERS)
+
+
 def headline_interval(row) -> tuple[float, float, str]:
-    """The interval a significance claim rests on: the row's own, or with fewer than FEW_CLUSTERS clusters the
+    """The interval a claim rests on: the row's own, or with fewer than FEW_CLUSTERS clusters the
     few-cluster check's (''/'few_cluster'/'none' says which)."""
-    if row["cluster"] != "household_id" and row["clusters"] < FEW_CLUSTERS:
+    if few_clusters(row):
         if pd.isna(row["ci_county_low"]):
             return np.nan, np.nan, "none"
         return row["ci_county_low"], row["ci_county_high"], "few_cluster"
@@ -477,7 +520,8 @@ def _effect_phrase(outcome: str, att: float, lo: float, hi: float, lang: str) ->
     return f"higher by **{_v(att, outcome)} yuan per person per quarter** (95% CI {_v(lo, outcome)} to {_v(hi, outcome)})"
 
 
-def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: str = "zh") -> str:
+def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: str = "zh",
+               earned_table: pd.DataFrame | None = None) -> str:
     """The plain-language conclusion: the effect as a level difference (元 per person per quarter, or percent
     for log income) and in percent of the counterfactual; every qualitative word from a named predicate."""
     row = table[(table["estimator"] == "callaway_santanna") & (table["aggregate"] == "simple")].iloc[0]
@@ -487,9 +531,10 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
     lo, hi, basis = headline_interval(row)
     sig = significant(lo, hi)
     agree = robust_estimates_agree(row, imp)
-    position = twfe_position(tw["att"], row)
-    trend = trend_direction(e.cs.event_time_trend())
-    prog, what = program_label(e.program, lang), outcome_label(o, lang)
+    position = twfe_position(tw["att"], {"ci_low": lo, "ci_high": hi})
+    trend = trend_direction(trend_interval(e))
+    prog = program_label(e.program, lang)
+    what = outcome_label("income_pc" if o.startswith("log_") else o, lang)     # log income reads as income, in percent
     text = (f"**结论：** 开始获得{prog}后，这些农户的{what}比可比农户{_effect_phrase(o, row['att'], row['ci_low'], row['ci_high'], lang)}"
             if zh else f"**Conclusion:** after {prog} starts, {what} of these households is "
             f"{_effect_phrase(o, row['att'], row['ci_low'], row['ci_high'], lang)} than in comparable households")
@@ -514,18 +559,30 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
                   "The effect is not statistically significant: no effect cannot be ruled out. "))
     elif basis == "":
         text += "这一效应没有可用的置信区间，不判断显著性。" if zh else "The effect has no interval; significance is not judged. "
-    text += (f"插补估计给出 {_v(imp['att'], o)}，" + ("两种稳健方法一致（各自落在对方的95%置信区间内）。" if agree else
-                                                 "两种稳健方法不一致（至少一个落在对方的95%置信区间外），结论需谨慎。")
-             if zh else f"The imputation estimator gives {_v(imp['att'], o)}"
-             + ("; the two robust estimates agree (each lies in the other's 95% CI). " if agree else
-                "; the two robust estimates disagree (one lies outside the other's 95% CI): read with care. "))
+    text += (f"插补估计给出 {_v(imp['att'], o)}，" + {True: "两种稳健方法一致（各自落在对方的95%置信区间内）。",
+                                                  False: "两种稳健方法不一致（至少一个落在对方的95%置信区间外），结论需谨慎。",
+                                                  None: "两种稳健方法无法比较（至少一个没有置信区间）。"}[agree]
+             if zh else f"The imputation estimator gives {_v(imp['att'], o)}" + {
+                 True: "; the two robust estimates agree (each lies in the other's 95% CI). ",
+                 False: "; the two robust estimates disagree (one lies outside the other's 95% CI): read with care. ",
+                 None: "; the two robust estimates cannot be compared (one has no interval). "}[agree])
     text += _twfe_sentence(tw["att"], o, position, trend, lang)
     if earned is not None:
-        er = earned.cs.aggregate("simple").loc["overall"]
-        text += (f"扣除补贴等转移性收入后，工资性和经营性收入的效应为 {_v(er['att'], earned.outcome)} 元/人/季"
-                 f"（{_v(er['ci_low'], earned.outcome)} 至 {_v(er['ci_high'], earned.outcome)}），这部分是农户自身挣得的。"
-                 if zh else f" On earned income (wages and business) the effect is {_v(er['att'], earned.outcome)} "
-                 f"({_v(er['ci_low'], earned.outcome)} to {_v(er['ci_high'], earned.outcome)}).")
+        if earned_table is not None:
+            er = earned_table[(earned_table["estimator"] == "callaway_santanna")
+                              & (earned_table["aggregate"] == "simple")].iloc[0]
+            e_lo, e_hi, _ = headline_interval(er)
+        else:
+            er = earned.cs.aggregate("simple").loc["overall"]
+            e_lo, e_hi = er["ci_low"], er["ci_high"]
+        e_sig = significant(e_lo, e_hi)
+        eo = earned.outcome
+        text += (f"扣除补贴等转移性收入，只看农户自己挣得的工资性和经营性收入，效应为 {_v(er['att'], eo)} 元/人/季"
+                 f"（95%区间 {_v(e_lo, eo)} 至 {_v(e_hi, eo)}）"
+                 + {True: "，统计上显著。", False: "，统计上不显著。", None: "。"}[e_sig]
+                 if zh else f" On earned income (wages and business, what households earn themselves) the effect is "
+                 f"{_v(er['att'], eo)} yuan per person per quarter (95% interval {_v(e_lo, eo)} to {_v(e_hi, eo)})"
+                 + {True: ", statistically significant.", False: ", not statistically significant.", None: "."}[e_sig])
     text += few_cluster_sentence(row, o, lang)
     return text
 
@@ -551,17 +608,17 @@ def few_cluster_sentence(row, outcome: str, lang: str) -> str:
     zh = lang == "zh"
     if pd.isna(row["p_county"]):
         note = row.get("few_cluster_note", "")
-        return ((f"县级少聚类检验无法计算（{note}）。" if zh else f" The county-level few-cluster check cannot be computed ({note}).")
-                if note else "")
+        return ((f"县级少聚类检验无法计算：{FEW_CLUSTER_FAILED_ZH}" if zh else
+                 f" The county-level few-cluster check cannot be computed ({note}).") if note else "")
     lo, hi = row["ci_county_low"], row["ci_county_high"]
     method = _l(FEW_CLUSTER_METHODS[row["few_cluster_method"]], lang)
     both, one = np.isinf(lo) and np.isinf(hi), np.isinf(lo) or np.isinf(hi)
     if zh:
-        return (f"只按县区聚类（{int(row['counties'])} 个县区，{method}）的少聚类检验 p 值为 {_p(row['p_county'])}，95%区间 "
+        return (f"只按县区聚类（{int(row['counties'])} 个县区，{method}）的少聚类检验{_p_is(row['p_county'], lang)}，95%区间 "
                 f"{_ci(lo, hi, outcome)}" + ("；区间两侧无界，只按县区聚类时数据不足以确定效应大小。" if both else
                                             "；区间一侧无界，只按县区聚类时数据只能确定效应的一侧。" if one else "。"))
-    return (f" Clustered by county only ({int(row['counties'])} counties, {method}), the few-cluster check gives p = "
-            f"{_p(row['p_county'])} and a 95% interval of {_ci(lo, hi, outcome)}"
+    return (f" Clustered by county only ({int(row['counties'])} counties, {method}), the few-cluster check gives "
+            f"{_p_is(row['p_county'], lang)} and a 95% interval of {_ci(lo, hi, outcome)}"
             + ("; the interval is unbounded on both sides: by county alone the data cannot pin the effect down." if both else
                "; the interval is unbounded on one side." if one else "."))
 
@@ -586,9 +643,9 @@ def describe_event_study(e: Effects, lang: str = "zh") -> str:
     why = _l(PRETEST_REASONS.get(pre["reason_code"], (pre["reason"], pre["reason"])), lang)
     left = pre.get("left_out", 0)
     if p == p:
-        text = ((f"开始帮扶前的差异联合检验 p 值为 {_p(p)}：" + ("在5%水平上没有发现两组农户原本收入走势不同的证据。" if p >= 0.05
+        text = ((f"开始帮扶前的差异联合检验{_p_is(p, lang)}：" + ("在5%水平上没有发现两组农户原本收入走势不同的证据。" if p >= 0.05
                                                              else "在5%水平上两组农户原本的走势不同，需警惕平行趋势不成立。"))
-                if zh else f"The joint pre-trend test gives p = {_p(p)}: " + (
+                if zh else f"The joint pre-trend test gives {_p_is(p, lang)}: " + (
                     "no evidence at 5% that the groups' incomes were already diverging. " if p >= 0.05 else
                     "at 5% the groups were already diverging before support; parallel trends are in doubt. "))
         if left:
@@ -596,16 +653,28 @@ def describe_event_study(e: Effects, lang: str = "zh") -> str:
                      f"({left} pre-start terms resting on fewer than five supported households, or without a standard "
                      "error, are left out of the test.) ")
     else:
-        text = (f"无法做开始前差异的联合检验：{why}。请看图中开始前各点及其区间。" if zh else
-                f"The joint pre-trend test cannot be computed: {why}. Look at the pre-start points and their intervals. ")
+        dyn = e.cs.aggregate("dynamic").drop(index="overall")
+        shown = dyn[[int(i) < 0 for i in dyn.index]]["se"].notna().any()
+        look = (("请看图中开始前各点及其区间。" if zh else " Look at the pre-start points and their intervals. ") if shown
+                else "")
+        text = (f"无法做开始前差异的联合检验：{why}。" if zh else f"The joint pre-trend test cannot be computed: {why}.") + look
+        text += "" if zh or look else " "
     dyn = e.cs.aggregate("dynamic").drop(index="overall")
     post = dyn[[int(i) >= 0 for i in dyn.index]]
     first, last, k = post.iloc[0], post.iloc[-1], int(post.index[-1])
-    tr = e.cs.event_time_trend()
+    tr = trend_interval(e)
     direction = trend_direction(tr)
     unit = _unit(o, lang)
-    text += (f"开始当季效应为 {_v(first['att'], o)} {unit}，第 {k} 个季度为 {_v(last['att'], o)}。" if zh else
-             f"The effect is {_v(first['att'], o)} {unit} in the first quarter and {_v(last['att'], o)} in quarter {k}. ")
+    if k == 0:
+        text += (f"开始当季效应为 {_v(first['att'], o)} {unit}。" if zh else
+                 f"The effect is {_v(first['att'], o)} {unit} in the quarter support starts. ")
+    else:      # event time k is the (k+1)-th quarter counting the start quarter
+        text += (f"开始当季效应为 {_v(first['att'], o)} {unit}，开始后第 {k} 个季度为 {_v(last['att'], o)}。" if zh else
+                 f"The effect is {_v(first['att'], o)} {unit} in the quarter support starts and {_v(last['att'], o)} "
+                 f"{k} quarters later. ")
+    if tr["basis"] == "few_cluster":
+        text += ("（效应随时间变化的区间按县区刀切法计算：聚类太少，普通区间偏窄。）" if zh else
+                 "(The trend's interval is the county jackknife's: with few clusters the usual one is too narrow.) ")
     step = ("对数点", "log points") if o.startswith("log_") else ("元", "yuan")
     slope = (f"{_v(tr['slope'], o, 1)} {step[0]}（95%区间 {_v(tr['ci_low'], o, 1)} 至 {_v(tr['ci_high'], o, 1)}）" if zh else
              f"{_v(tr['slope'], o, 1)} {step[1]} (95% CI {_v(tr['ci_low'], o, 1)} to {_v(tr['ci_high'], o, 1)})")
@@ -613,29 +682,39 @@ def describe_event_study(e: Effects, lang: str = "zh") -> str:
              "fades": (f"效应随开始后的季度减弱：平均每季度变化 {slope}。", f"The effect fades with time since start: {slope} per quarter."),
              "stays": (f"没有证据表明效应随开始后的季度增加或减弱（每季度变化 {slope}，区间包含零）。",
                        f"No evidence that the effect grows or fades with time since start ({slope} per quarter; the interval contains zero)."),
-             "": ("开始后的季度太少，无法判断效应是否随时间变化。", "Too few quarters after start to tell whether the effect changes over time.")
+             "": ("开始后的季度太少（或区间无法计算），无法判断效应是否随时间变化。",
+                  "Too few quarters after start (or no interval) to tell whether the effect changes over time.")
              }[direction][0 if zh else 1]
     return text
 
 
+MIN_SUBGROUP = 30       # supported households a subgroup needs to be named in the sentence
+
+
 def describe_heterogeneity(het: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") -> str:
-    """The subgroups with the largest and smallest effects among those with an interval and at least 30
-    supported households, and whether their intervals overlap."""
+    """The subgroups with the largest and smallest effects among those with an interval and at least
+    MIN_SUBGROUP supported households (the sentence says so), and whether their intervals overlap; with fewer
+    than FEW_CLUSTERS clusters no overlap is judged (the intervals are too narrow)."""
+    zh = lang == "zh"
     h = het.dropna(subset=["att", "ci_low", "ci_high"])
-    h = h[h["treated_households"] >= 30]
+    h = h[h["treated_households"] >= MIN_SUBGROUP]
     if len(h) < 2:
-        return ("可比较的分组（至少30户获帮扶且有置信区间）不足两个。" if lang == "zh" else
-                "Fewer than two subgroups have an interval and at least 30 supported households to compare.")
+        return (f"可比较的分组（至少{MIN_SUBGROUP}户获帮扶且有置信区间）不足两个。" if zh else
+                f"Fewer than two subgroups have an interval and at least {MIN_SUBGROUP} supported households to compare.")
     hi, lo = h.loc[h["att"].idxmax()], h.loc[h["att"].idxmin()]
+    few = few_clusters(het.iloc[0])
     overlap = intervals_overlap(hi, lo)
-    if lang == "zh":
-        return (f"在有置信区间的分组中，效应最大的是{hi['dimension']}“{hi['group']}”（{_v(hi['att'], outcome)}），最小的是"
-                f"{lo['dimension']}“{lo['group']}”（{_v(lo['att'], outcome)}）；" + ("两者的置信区间重叠，差异可能只是抽样波动。" if overlap
-                                                                      else "两者的置信区间不重叠。")
-                + "分组依据开始帮扶前的首个季度。")
-    return (f"Among subgroups with an interval, the largest effect is for {hi['dimension']} '{hi['group']}' "
-            f"({_v(hi['att'], outcome)}), the smallest for {lo['dimension']} '{lo['group']}' ({_v(lo['att'], outcome)}); "
-            + ("their intervals overlap, so the difference may be noise. " if overlap else "their intervals do not overlap. ")
+    if zh:
+        judged = ("只有几个聚类，分组区间偏窄，不据此判断差异。" if few else
+                  "两者的置信区间重叠，差异可能只是抽样波动。" if overlap else "两者的置信区间不重叠。")
+        return (f"在至少有{MIN_SUBGROUP}户获帮扶且有置信区间的分组中，效应最大的是{hi['dimension']}“{hi['group']}”"
+                f"（{_v(hi['att'], outcome)}），最小的是{lo['dimension']}“{lo['group']}”（{_v(lo['att'], outcome)}）；"
+                + judged + "分组依据开始帮扶前的首个季度。")
+    judged = ("with only a few clusters the subgroup intervals are too narrow to judge the difference. " if few else
+              "their intervals overlap, so the difference may be noise. " if overlap else "their intervals do not overlap. ")
+    return (f"Among subgroups with an interval and at least {MIN_SUBGROUP} supported households, the largest effect is "
+            f"for {hi['dimension']} '{hi['group']}' ({_v(hi['att'], outcome)}), the smallest for {lo['dimension']} "
+            f"'{lo['group']}' ({_v(lo['att'], outcome)}); " + judged
             + "Subgroups are taken from the first quarter observed, before support.")
 
 

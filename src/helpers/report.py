@@ -92,51 +92,55 @@ def _p(p: float) -> str:
 
 
 def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> str:
-    """One plain-language sentence per program from its saved results; every qualitative word comes from
-    the predicates of ``effects_report`` applied to the same saved numbers as notebook 03 shows."""
-    from helpers.effects_report import (headline_interval, program_label, significant, trend_direction,
-                                        twfe_position)
+    """One plain-language sentence per program from its saved results, for the outcome notebook 03 estimated
+    (per-capita income unless it was run on another); every qualitative word comes from the predicates of
+    ``effects_report`` applied to the same saved numbers notebook 03 shows."""
+    from helpers.effects_report import (_effect_phrase, _v, headline_interval, outcome_label, program_label,
+                                        significant, trend_direction, twfe_position)
 
-    e = effects[(effects["outcome"] == "income_pc") & (effects["term"] == "overall")]
+    outcomes = list(dict.fromkeys(effects["outcome"]))
+    o = next((x for x in outcomes if x != "earned_pc"), "earned_pc")
+    e = effects[(effects["outcome"] == o) & (effects["term"] == "overall")]
     cs = e[(e["estimator"] == "callaway_santanna") & (e["aggregate"] == "simple")]
     tw = e[e["estimator"] == "twfe"]
     if cs.empty:
         return ""
     cs, tw = cs.iloc[0], tw.iloc[0]
-    trend_row = effects[(effects["outcome"] == "income_pc") & (effects["term"] == "trend")]
+    trend_row = effects[(effects["outcome"] == o) & (effects["term"] == "trend")]
     trend = trend_direction(trend_row.iloc[0].to_dict()) if len(trend_row) else ""
     earned = effects[(effects["outcome"] == "earned_pc") & (effects["term"] == "overall") &
                      (effects["estimator"] == "callaway_santanna") & (effects["aggregate"] == "simple")]
     lo, hi, basis = headline_interval(cs)
     sig = significant(lo, hi)
-    position = twfe_position(tw["att"], cs)
+    position = twfe_position(tw["att"], {"ci_low": lo, "ci_high": hi})
     p = cs.get("p_county", np.nan)
     name = program_label(program, lang)
+    what = outcome_label("income_pc" if o.startswith("log_") else o, lang)
+    unit = "" if o.startswith("log_") else (" 元" if lang == "zh" else "")
     if lang == "zh":
-        s = (f"**{name}**：开始帮扶后，户人均纯收入比可比农户每季度多 **{cs['att']:,.0f} 元/人**"
-             f"（95%置信区间 {cs['ci_low']:,.0f}–{cs['ci_high']:,.0f} 元）"
+        s = (f"**{name}**：开始帮扶后，{what}比可比农户{_effect_phrase(o, cs['att'], cs['ci_low'], cs['ci_high'], lang)}"
              + {True: "，效果显著", False: "，统计上不显著", None: "，不判断显著性"}[sig]
              + ("（按少聚类检验判断）" if basis == "few_cluster" else ""))
-        if len(earned):
-            s += f"；其中工资性和经营性收入多 {earned.iloc[0]['att']:,.0f} 元"
-        s += f"。朴素方法估计为 {tw['att']:,.0f} 元，" + {
+        if len(earned) and o != "earned_pc":
+            s += f"；其中工资性和经营性收入多 {earned.iloc[0]['att']:,.0f} 元/人/季"
+        s += f"。朴素方法估计为 {_v(tw['att'], o)}{unit}，" + {
             "below": "低于稳健估计的置信区间" + ("（效果随时间增长，朴素方法会低估）" if trend == "grows" else ""),
             "above": "高于稳健估计的置信区间", "inside": "落在稳健估计的置信区间内", "": "无法比较"}[position] + "。"
         if not pd.isna(p):
-            s += f"按县区聚类的少聚类检验 p 值 {_p(p)}。"
+            s += f"按县区聚类的少聚类检验 p 值{'小于 0.001' if p < 0.001 else f'为 {p:.3f}'}。"
         return s
-    s = (f"**{name}**: after support starts, per-capita income is **{cs['att']:,.0f} yuan per person per quarter** higher "
-         f"than in comparable households (95% CI {cs['ci_low']:,.0f} to {cs['ci_high']:,.0f})"
+    s = (f"**{name}**: after support starts, {what} is {_effect_phrase(o, cs['att'], cs['ci_low'], cs['ci_high'], lang)} "
+         "than in comparable households"
          + {True: ", a significant effect", False: ", not significant", None: ", significance not judged"}[sig]
          + (" (by the few-cluster check)" if basis == "few_cluster" else ""))
-    if len(earned):
-        s += f"; earned income by {earned.iloc[0]['att']:,.0f}"
-    s += f". The naive estimate is {tw['att']:,.0f}, " + {
+    if len(earned) and o != "earned_pc":
+        s += f"; earned income by {earned.iloc[0]['att']:,.0f} yuan per person per quarter"
+    s += f". The naive estimate is {_v(tw['att'], o)}, " + {
         "below": "below the robust interval" + (" (effects grow over time, which the naive method understates)"
                                                 if trend == "grows" else ""),
         "above": "above the robust interval", "inside": "inside the robust interval", "": "not comparable"}[position] + "."
     if not pd.isna(p):
-        s += f" County-level few-cluster p = {_p(p)}."
+        s += f" County-level few-cluster {'p < 0.001' if p < 0.001 else f'p = {p:.3f}'}."
     return s
 
 

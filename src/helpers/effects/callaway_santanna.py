@@ -146,6 +146,7 @@ class CSResult(FewClusterInference):
     _agg: dict = field(default_factory=dict, repr=False)
 
     AGGREGATES = KINDS
+    STATISTICS = (*KINDS, "trend")       # what the cluster jackknife can test
 
     @property
     def spec(self) -> dict:
@@ -215,6 +216,8 @@ class CSResult(FewClusterInference):
                 None if self.inf is None else np.column_stack(infs)[:, pos].mean(axis=1), post)
         elif kind == "group":
             g_est, g_inf = [], []
+            with_post = np.array([((g == gg) & post).any() for gg in groups])
+            groups, pg = groups[with_post], pg[with_post]      # a cohort with no post-start cell has no effect to show
             for gg in groups:
                 k = (g == gg) & post
                 est, inf = self._combine(k, pgc[k] / pgc[k].sum(), False)
@@ -289,22 +292,44 @@ class CSResult(FewClusterInference):
         out.attrs["critical_value"] = crit
         return out
 
+    def _trend_weights(self, events=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Event times used for the trend (e >= 0 with a standard error, or ``events``), their positions among
+        the dynamic terms, and the least-squares slope weights."""
+        dyn = self.aggregate("dynamic").drop(index="overall")
+        e = np.array([int(i) for i in dyn.index])
+        use = np.isin(e, events) if events is not None else (e >= 0) & dyn["se"].notna().to_numpy()
+        x = e[use] - e[use].mean() if use.sum() else np.zeros(0)
+        return e[use], use, x / (x ** 2).sum() if use.sum() >= 2 else x
+
     def event_time_trend(self) -> dict:
         """How the effect changes with time since start: the least-squares slope of the event-time
         effects at e >= 0 on e (per period), with its standard error and 95% interval from the same
         influence functions (clustered as the result). NaN where fewer than two terms have a variance."""
-        dyn = self.aggregate("dynamic").drop(index="overall")
-        inf = self._agg["dynamic"][1][:, :-1]
-        e = np.array([int(i) for i in dyn.index])
-        use = (e >= 0) & dyn["se"].notna().to_numpy()
+        events, use, w = self._trend_weights()
         out = {"slope": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "terms": int(use.sum())}
         if use.sum() < 2:
             return out
-        x = e[use] - e[use].mean()
-        w = x / (x ** 2).sum()
-        slope = float(w @ dyn["att"].to_numpy()[use])
-        se = float(se_from_if(inf[:, use] @ w, self.n, self.cluster)[0])
+        slope = self._trend_slope(events)
+        se = float(se_from_if(self._agg["dynamic"][1][:, :-1][:, use] @ w, self.n, self.cluster)[0])
         return {**out, "slope": slope, "se": se, "ci_low": slope - Z95 * se, "ci_high": slope + Z95 * se}
+
+    def _trend_slope(self, events) -> float:
+        """The slope over the given event times (NaN if this result lacks one of them)."""
+        got, use, w = self._trend_weights(events)
+        if len(got) != len(events) or len(got) < 2:
+            return float("nan")
+        return float(w @ self.aggregate("dynamic").drop(index="overall")["att"].to_numpy()[use])
+
+    def _statistic(self, kind: str) -> float:
+        """The number a few-cluster test is about: an aggregation's overall estimate, or the event-time trend."""
+        if kind == "trend":
+            return self.event_time_trend()["slope"]
+        return float(self.aggregate(kind).loc["overall", "att"])
+
+    def _leave_out_statistic(self, other: "CSResult", kind: str) -> float:
+        if kind == "trend":
+            return other._trend_slope(self._trend_weights()[0])
+        return float(other.aggregate(kind).loc["overall", "att"])
 
     def overall_influence(self, kind: str = "simple") -> np.ndarray:
         """The unit-level influence function of the overall estimate of an aggregation."""
@@ -448,4 +473,4 @@ def callaway_santanna(data: pd.DataFrame, outcome: str, unit: str, time: str, co
         raise EstimationError("control='never' needs never-treated units (cohort 0 or missing), and there are none; "
                               "use control='not_yet'")
     cells = _cells(p, control, base_period)
-    return _result(p, cells, control, list(covariates or []), base_period)
+    return _result(p, cells, control, [covariates] if isinstance(covariates, str) else list(covariates or []), base_period)

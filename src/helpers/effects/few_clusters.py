@@ -110,6 +110,7 @@ class WildClusterBootstrap:
 
     def ci(self, level: float = 0.95, tol: float = 1e-7) -> tuple[float, float]:
         """All θ0 the test at 1 - level does not reject: (low, high), ±inf where no bound exists."""
+        _check_level(level)
         alpha = 1 - level
         step = self.se() or max(abs(self.estimate), 1.0)
         bounds = []
@@ -166,8 +167,14 @@ class ClusterJackknife:
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         from scipy import stats
 
+        _check_level(level)
         half = stats.t.ppf(0.5 + level / 2, self.clusters - 1) * self.se()
         return float(self.estimate - half), float(self.estimate + half)
+
+
+def _check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise EstimationError(f"level must lie between 0 and 1 (0.95 for a 95% interval), not {level!r}")
 
 
 class FewClusterInference:
@@ -199,6 +206,15 @@ class FewClusterInference:
             raise EstimationError("the few-cluster test needs at least two clusters")
         return codes.astype("int64"), np.asarray(labels, dtype=object)
 
+    def _statistics(self) -> tuple:
+        return getattr(self, "STATISTICS", self.AGGREGATES)
+
+    def _statistic(self, kind: str) -> float:
+        return float(self.aggregate(kind).loc["overall", "att"])
+
+    def _leave_out_statistic(self, other, kind: str) -> float:
+        return float(other.aggregate(kind).loc["overall", "att"])
+
     def _cached(self, what: str, codes: np.ndarray, build):
         cache = self.__dict__.setdefault("_few_cluster_cache", {})
         key = (what, codes.tobytes())
@@ -225,7 +241,7 @@ class FewClusterInference:
         shown aggregations (simple, dynamic) are computed from the same runs; others when asked for."""
         cache = self._cached("jackknife", codes, dict)
         if kind not in cache:
-            kinds = [k for k in dict.fromkeys((kind, "simple", "dynamic")) if k in self.AGGREGATES and k not in cache]
+            kinds = [k for k in dict.fromkeys((kind, "simple", "dynamic")) if k in self._statistics() and k not in cache]
             out = {k: np.zeros(len(labels)) for k in kinds}
             for g, label in enumerate(labels):
                 try:
@@ -234,7 +250,10 @@ class FewClusterInference:
                     raise EstimationError(f"the cluster jackknife needs the estimate without each cluster, and without "
                                           f"cluster {label} it cannot be computed ({err})") from None
                 for k in kinds:
-                    out[k][g] = other.aggregate(k).loc["overall", "att"]
+                    out[k][g] = self._leave_out_statistic(other, k)
+                    if np.isnan(out[k][g]) and k == kind:
+                        raise EstimationError(f"without cluster {label} the {kind} statistic is not defined (a term it "
+                                              "rests on has no treated unit left): the cluster jackknife cannot be computed")
             cache.update(out)
         return cache[kind]
 
@@ -244,13 +263,17 @@ class FewClusterInference:
         unit of the result, in the order of ``panel.units``): ``method="jackknife"`` (the default: cluster
         jackknife with t(G-1), whose size held in the simulation check) or ``"wild"`` (wild cluster
         restricted bootstrap, Webb weights, exact enumeration up to seven clusters)."""
-        if kind not in self.AGGREGATES:
-            raise EstimationError(f"kind must be one of {self.AGGREGATES}, not {kind!r}")
+        if kind not in self._statistics():
+            raise EstimationError(f"kind must be one of {self._statistics()}, not {kind!r}")
+        if kind not in self.AGGREGATES and method == "wild":
+            raise EstimationError(f"the few-cluster check of {kind!r} is the jackknife")
         if method not in ("jackknife", "wild"):
             raise EstimationError(f"method must be 'jackknife' or 'wild', not {method!r}")
+        if method == "wild" and (not isinstance(reps, (int, np.integer)) or reps < 99):
+            raise EstimationError(f"reps must be a whole number of at least 99 draws, not {reps!r}")
         codes, labels = self._cluster_codes(cluster)
         n_cl = len(labels)
-        estimate = float(self.aggregate(kind).loc["overall", "att"])
+        estimate = self._statistic(kind)
         if method == "jackknife":
             return ClusterJackknife(estimate, self._leave_one_out(codes, labels, kind))
         treated_in = np.unique(codes[self.panel.G > 0])

@@ -119,12 +119,15 @@ class ImputationResult(FewClusterInference):
         return float((w * tau).sum()), score
 
     def _supported(self, w: np.ndarray) -> bool:
-        """Whether the variance of the estimate with weights ``w`` can be estimated: it rests on at least two
-        treated units, and every period it imputes has at least two untreated units (with one, that unit's
-        residual is zero and the period effect's error never enters the variance)."""
+        """Whether the variance of the estimate with weights ``w`` can be estimated: some cohort x event-time
+        group it uses holds two treated units or more (treated residuals are taken around those groups' means,
+        so a group of one adds no variance), and every period it imputes has at least two untreated units
+        (with one, that unit's residual is zero and the period effect's error never enters the variance)."""
         d = self.design
         used = w != 0
-        return bool(len(np.unique(d.ti[used])) >= 2 and (d.untreated.sum(axis=0)[np.unique(d.tj[used])] >= 2).all())
+        group_size = np.bincount(d.key, minlength=d.n_keys)          # treated units per cohort x event time
+        return bool((group_size[np.unique(d.key[used])] >= 2).any()
+                    and (d.untreated.sum(axis=0)[np.unique(d.tj[used])] >= 2).all())
 
     def aggregate(self, kind: str = "simple", horizons: list[int] | None = None) -> pd.DataFrame:
         """``simple`` (all treated observations equally) or ``dynamic`` (by event time, with the
@@ -140,6 +143,9 @@ class ImputationResult(FewClusterInference):
             weights.append(np.full(len(e), 1.0 / len(e)))
             rows.append("overall")
         else:
+            if horizons is not None and not set(horizons) <= set(np.unique(e).tolist()):
+                raise EstimationError(f"horizons {sorted(set(horizons) - set(np.unique(e).tolist()))} have no treated "
+                                      f"observation; event times in the data: {sorted(np.unique(e).tolist())}")
             for h in (sorted(np.unique(e)) if horizons is None else horizons):
                 w = (e == h).astype(float)
                 weights.append(w / w.sum())

@@ -258,7 +258,7 @@ class Panel:
 
 def prepare(data, outcome, unit, time, cohort, covariates=None, cluster=None, balanced=True) -> Panel:
     """Validate and lay out the data for the robust estimators (see the module docstring for the rules)."""
-    covariates = list(covariates or [])
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
     rows = validate_rows(data, outcome, unit, time, [cohort, *covariates, *([cluster] if cluster else [])])
     n_all, T, periods = len(rows.units), len(rows.periods), rows.periods
     gcodes = cohort_codes(data[cohort], cohort, rows.quarters)
