@@ -34,7 +34,7 @@ def _p(p: float) -> str:
 def _p_is(p: float, lang: str) -> str:
     """A p-value in a sentence: 'p 值为 0.012' / 'p 值小于 0.001', 'p = 0.012' / 'p < 0.001'."""
     if lang == "zh":
-        return "p 值小于 0.001" if p < 0.001 else f"p 值为 {p:.3f}"
+        return " p 值小于 0.001" if p < 0.001 else f" p 值为 {p:.3f}"
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
