@@ -22,7 +22,7 @@ def full_run(sample, tmp_path_factory):
     """One full run on the simulated sample (shared by the tests below)."""
     root = tmp_path_factory.mktemp("run")
     paths = Paths.make(raw=sample["paths"].raw, processed=sample["paths"].processed, private=sample["paths"].private,
-                       reports=root / "reports")
+                       reports=root / "reports", corrections=sample["paths"].corrections)
     params = root / "params.yaml"
     params.write_text("03_effects:\n  bootstrap_reps: 199\n", encoding="utf-8")
     manifest = run(Q, paths, params, "zh", progress=lambda m: None)
@@ -114,7 +114,7 @@ def test_a_failing_cell_stops_the_run_with_one_message_and_keeps_the_partial_not
     bad.write_text("02_indicators:\n  composite_config: /nonexistent/composite.yaml\n", encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "helpers.cli", "run", "--quarter", Q, "--raw", str(paths.raw),
                            "--processed", str(paths.processed), "--private", str(paths.private),
-                           "--reports", str(tmp_path / "reports"), "--params", str(bad)],
+                           "--reports", str(tmp_path / "reports"), "--corrections", str(paths.corrections), "--params", str(bad)],
                           capture_output=True, text=True, encoding="utf-8")
     assert proc.returncode == 3
     assert "02_indicators failed in cell" in proc.stderr and "FileNotFoundError" in proc.stderr
@@ -134,7 +134,7 @@ def test_a_new_quarter_reuses_the_cached_intake_of_earlier_quarters(sample, tmp_
     simulate(nxt, None, households=600, seed=7, first="2021Q1", last="2022Q3")
     shutil.copytree(nxt / "2022Q3", raw / "2022Q3")
     paths = Paths.make(raw=raw, processed=tmp_path / "processed", private=tmp_path / "private",
-                       reports=tmp_path / "reports")
+                       reports=tmp_path / "reports", corrections=sample["paths"].corrections)
     shutil.copytree(sample["paths"].processed, paths.processed)      # the earlier run's cache
     summary = run_intake("2022Q3", paths)
     assert summary.processed == ["2022Q3"] and len(summary.cached) == 6

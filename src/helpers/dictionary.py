@@ -39,6 +39,11 @@ class Column:
     values: tuple[str, ...] = ()   # allowed values for category columns
     signed: bool = False      # amounts that may be negative
     nullable: bool = False    # a blank cell is allowed (otherwise the row is set aside)
+    # Numeric columns: the largest believable value (in 元 after 万元 is converted; None: no bound) or the
+    # setting of config/workbook.yaml's intake section that holds it. Every number must be finite and,
+    # unless ``signed``, non-negative; a value outside goes to quarantine as impossible_value.
+    high: float | None = None
+    high_setting: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,28 +89,34 @@ HOUSEHOLDS = Sheet("农户监测", "household_quarters", ("household_id", "quart
       synonyms=("是否消除风险", "风险消除"), nullable=True),
     C("risk_eliminated_date", "风险消除日期", "date", meaning="风险消除日期",
       synonyms=("风险消除时间", "消除日期"), nullable=True),
-    C("household_size", "家庭人口", "int", "人", "家庭人口数", synonyms=("家庭人口数", "人口数", "家庭人数")),
-    C("labour", "劳动力人数", "int", "人", "劳动力人数", synonyms=("劳动力", "劳动力数")),
+    C("household_size", "家庭人口", "int", "人", "家庭人口数", synonyms=("家庭人口数", "人口数", "家庭人数"),
+      high_setting="max_household_size"),
+    C("labour", "劳动力人数", "int", "人", "劳动力人数", synonyms=("劳动力", "劳动力数"), high_setting="max_household_size"),
     C("relocated", "是否易地搬迁", "yesno", meaning="是否易地扶贫搬迁户", synonyms=("易地搬迁", "是否易迁户", "易迁户")),
-    C("income_wage", "工资性收入", "amount", "元", "本季度工资性收入", synonyms=("工资收入", "务工收入")),
+    C("income_wage", "工资性收入", "amount", "元", "本季度工资性收入", synonyms=("工资收入", "务工收入"),
+      high_setting="max_quarter_income"),
     C("income_business", "经营性收入", "amount", "元", "本季度生产经营性纯收入（扣除生产成本，可为负）",
-      synonyms=("生产经营性收入", "经营净收入", "生产经营性纯收入"), signed=True),
-    C("income_property", "财产性收入", "amount", "元", "本季度财产性收入", synonyms=("财产收入",)),
-    C("income_transfer", "转移性收入", "amount", "元", "本季度转移性收入", synonyms=("转移收入",)),
+      synonyms=("生产经营性收入", "经营净收入", "生产经营性纯收入"), signed=True, high_setting="max_quarter_income"),
+    C("income_property", "财产性收入", "amount", "元", "本季度财产性收入", synonyms=("财产收入",),
+      high_setting="max_quarter_income"),
+    C("income_transfer", "转移性收入", "amount", "元", "本季度转移性收入", synonyms=("转移收入",),
+      high_setting="max_quarter_income"),
     C("income_total", "家庭纯收入", "amount", "元", "本季度家庭纯收入（四项之和）",
-      synonyms=("纯收入", "家庭总收入", "家庭纯收入合计"), signed=True),
+      synonyms=("纯收入", "家庭总收入", "家庭纯收入合计"), signed=True, high_setting="max_quarter_income"),
     C("industry_support", "产业帮扶", "category", meaning="产业帮扶措施", values=INDUSTRY_SUPPORT,
       synonyms=("产业帮扶措施", "产业帮扶类型")),
     C("industry_start", "产业帮扶起始季度", "quarter", meaning="产业帮扶起始季度",
       synonyms=("产业帮扶开始季度", "产业帮扶开始时间", "产业帮扶起始时间"), nullable=True),
-    C("industry_subsidy", "产业补助金额", "amount", "元", "累计产业补助金额", synonyms=("产业补助", "产业到户补助金额"), nullable=True),
+    C("industry_subsidy", "产业补助金额", "amount", "元", "累计产业补助金额", synonyms=("产业补助", "产业到户补助金额"), nullable=True,
+      high=1_000_000),
     C("employment_support", "就业帮扶", "category", meaning="就业帮扶措施", values=EMPLOYMENT_SUPPORT,
       synonyms=("就业帮扶措施", "就业帮扶类型")),
     C("employment_start", "就业帮扶起始季度", "quarter", meaning="就业帮扶起始季度",
       synonyms=("就业帮扶开始季度", "就业帮扶开始时间", "就业帮扶起始时间"), nullable=True),
-    C("microcredit", "小额信贷", "wan", "万元", "小额信贷余额（入库换算为元）", synonyms=("小额信贷余额", "小额贷款"), nullable=True),
+    C("microcredit", "小额信贷", "wan", "万元", "小额信贷余额（入库换算为元）", synonyms=("小额信贷余额", "小额贷款"), nullable=True,
+      high=1_000_000),
     C("workers", "务工人数", "int", "人", "本季度务工人数（可选）", required=False,
-      synonyms=("务工就业人数", "外出务工人数"), nullable=True),
+      synonyms=("务工就业人数", "外出务工人数"), nullable=True, high_setting="max_household_size"),
     C("remarks", "备注", "text", meaning="备注（可能含个人信息，入库时删除）", required=False, personal=True,
       synonyms=("说明",), nullable=True),
 ))
@@ -114,15 +125,16 @@ VILLAGES = Sheet("行政村", "villages", ("quarter", "county", "village"), colu
     _COUNTY, _TOWNSHIP, _VILLAGE,
     C("former_names", "原村名", "names", meaning="合并前村名（、或，分隔）", required=False,
       synonyms=("原村名称", "合并前村名"), nullable=True),
-    C("households_total", "总户数", "int", "户", "总户数"),
-    C("population_total", "总人口", "int", "人", "总人口"),
-    C("alleviated_households", "脱贫户数", "int", "户", "脱贫户数"),
-    C("alleviated_persons", "脱贫人口", "int", "人", "脱贫人口"),
-    C("monitored_households", "监测户数", "int", "户", "监测户数"),
-    C("monitored_persons", "监测人口", "int", "人", "监测人口"),
-    C("relocated_households", "易迁户数", "int", "户", "易地搬迁户数"),
-    C("relocated_persons", "易迁人口", "int", "人", "易地搬迁人口"),
-    C("collective_income", "村集体经济经营性收入", "wan", "万元", "村集体经济经营性收入（入库换算为元）", nullable=True),
+    C("households_total", "总户数", "int", "户", "总户数", high=100_000),
+    C("population_total", "总人口", "int", "人", "总人口", high=500_000),
+    C("alleviated_households", "脱贫户数", "int", "户", "脱贫户数", high=100_000),
+    C("alleviated_persons", "脱贫人口", "int", "人", "脱贫人口", high=500_000),
+    C("monitored_households", "监测户数", "int", "户", "监测户数", high=100_000),
+    C("monitored_persons", "监测人口", "int", "人", "监测人口", high=500_000),
+    C("relocated_households", "易迁户数", "int", "户", "易地搬迁户数", high=100_000),
+    C("relocated_persons", "易迁人口", "int", "人", "易地搬迁人口", high=500_000),
+    C("collective_income", "村集体经济经营性收入", "wan", "万元", "村集体经济经营性收入（入库换算为元）", nullable=True,
+      high=100_000_000),
     C("key_village", "是否重点帮扶村", "yesno", meaning="是否乡村振兴重点帮扶村"),
 ))
 
@@ -132,13 +144,13 @@ PROJECTS = Sheet("项目资金", "projects", ("quarter", "project_id"), columns=
     _COUNTY,
     C("project_type", "项目类型", "category", meaning="项目类型", values=PROJECT_TYPES),
     C("fund_source", "资金来源", "category", meaning="资金来源", values=FUND_SOURCES),
-    C("planned", "计划投资", "wan", "万元", "计划投资（入库换算为元）"),
-    C("funds_arrived", "到位资金", "wan", "万元", "到位资金（入库换算为元）"),
-    C("spent", "已支出", "wan", "万元", "已支出（入库换算为元）"),
-    C("households_reached", "带动户数", "int", "户", "带动户数"),
-    C("persons_reached", "带动人数", "int", "人", "带动人数"),
-    C("alleviated_reached", "其中脱贫户数", "int", "户", "其中脱贫户数"),
-    C("income_increase", "增收金额", "wan", "万元", "带动增收金额（入库换算为元）", nullable=True),
+    C("planned", "计划投资", "wan", "万元", "计划投资（入库换算为元）", high=10_000_000_000),
+    C("funds_arrived", "到位资金", "wan", "万元", "到位资金（入库换算为元）", high=10_000_000_000),
+    C("spent", "已支出", "wan", "万元", "已支出（入库换算为元）", high=10_000_000_000),
+    C("households_reached", "带动户数", "int", "户", "带动户数", high=1_000_000),
+    C("persons_reached", "带动人数", "int", "人", "带动人数", high=5_000_000),
+    C("alleviated_reached", "其中脱贫户数", "int", "户", "其中脱贫户数", high=1_000_000),
+    C("income_increase", "增收金额", "wan", "万元", "带动增收金额（入库换算为元）", nullable=True, high=10_000_000_000),
     C("start_date", "开工日期", "date", meaning="开工日期", required=False, nullable=True),
     C("end_date", "完工日期", "date", meaning="完工日期", required=False, nullable=True),
     C("status", "项目状态", "category", meaning="项目状态", values=PROJECT_STATUS),
@@ -201,6 +213,19 @@ def header_lookup(sheet: Sheet) -> dict[str, Column]:
     return out
 
 
+NUMERIC_KINDS = ("int", "amount", "wan")
+
+
+def bounds_text(c: Column) -> str:
+    """A numeric column's accepted range as the data dictionary states it ('—' for other kinds)."""
+    if c.kind not in NUMERIC_KINDS:
+        return "—"
+    low = "finite" if c.signed else "≥ 0"
+    high = (f"≤ {c.high:,.0f} 元" if c.kind == "wan" else f"≤ {c.high:,.0f}") if c.high is not None else \
+        (f"≤ `{c.high_setting}` (config/workbook.yaml)" if c.high_setting else "")
+    return f"{low}, {high}" if high else low
+
+
 def render_markdown() -> str:
     """docs/data-dictionary.md, generated from this module."""
     lines = [
@@ -211,7 +236,9 @@ def render_markdown() -> str:
         "Every county submission sheet, the processed table it feeds, and each column: the",
         "canonical English name in `data/processed/`, the Chinese header of the submission",
         "format, the synonyms that intake also accepts, the unit, and how the value is read.",
-        "Amounts given in 万元 are stored in 元. Personal columns never leave intake.",
+        "Amounts given in 万元 are stored in 元. Personal columns never leave intake. A number outside its",
+        "range (not finite, negative where it cannot be, or above the largest believable value) sends the",
+        "row to quarantine as `impossible_value`.",
         "",
     ]
     kinds = {
@@ -226,13 +253,13 @@ def render_markdown() -> str:
                   f"Key: `{', '.join(sheet.key)}`. "
                   + ("A missing sheet stops intake." if sheet.essential else
                      "A missing sheet is a warning: the county's table is empty for the quarter."), "",
-                  "| column | 表头 | synonyms | unit | read as | required | personal | meaning |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| column | 表头 | synonyms | unit | read as | range | required | personal | meaning |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for c in sheet.columns:
             vals = f" ({' / '.join(c.values)})" if c.values else ""
             lines.append(
                 f"| `{c.name}` | {c.header} | {'、'.join(c.synonyms) or '—'} | {c.unit or '—'} | "
-                f"{kinds[c.kind]}{vals} | {'yes' if c.required else 'no'} | "
+                f"{kinds[c.kind]}{vals} | {bounds_text(c)} | {'yes' if c.required else 'no'} | "
                 f"{'**yes: dropped or pseudonymized**' if c.personal else 'no'} | {c.meaning} |")
         lines.append("")
     lines += ["## Columns added by intake", "", "| column | 名称 | unit | meaning |", "|---|---|---|---|"]

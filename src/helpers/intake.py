@@ -118,18 +118,25 @@ def apply_corrections(raw: pd.DataFrame, rows: np.ndarray, headers: dict[str, st
     position = {int(r): i for i, r in enumerate(rows)}
     for rec in corrections.itertuples(index=False):
         col = rec.column if rec.column in raw.columns else by_header.get(dd.normalize_header(rec.column))
+        if col is not None and col not in raw.columns:
+            raise IntakeStop(f"{where}: data/corrections.csv 的更正（第 {rec.row} 行）指向个人信息列“{_scrubbed(rec.column)}”。"
+                             "个人信息不进入入库表，也不能用更正修改；请让县区改正原始文件。 / a correction (row "
+                             f"{rec.row}) names the personal-data column '{_scrubbed(rec.column)}': personal data never leaves "
+                             "intake and cannot be corrected here; ask the county to fix its file.")
         if col is None:
-            raise IntakeStop(f"{where}: data/corrections.csv 的更正（第 {rec.row} 行，列“{rec.column}”）指向表中没有的列。请核对列名。 / "
-                             f"a correction (row {rec.row}, column '{rec.column}') names a column the sheet does not have: check the column name.")
+            raise IntakeStop(f"{where}: data/corrections.csv 的更正（第 {rec.row} 行，列“{_scrubbed(rec.column)}”）指向表中没有的列。"
+                             f"请核对列名。 / a correction (row {rec.row}, column '{_scrubbed(rec.column)}') names a column the sheet "
+                             "does not have: check the column name.")
         i = position.get(int(rec.row))
         if i is None:
             raise IntakeStop(f"{where}: data/corrections.csv 的更正指向第 {rec.row} 行，但该行不是数据行。请核对行号（Excel 中看到的行号）。 / "
                              f"a correction names row {rec.row}, which is not a data row: check the row number as Excel shows it.")
         current = ps.clean_text(raw.iat[i, raw.columns.get_loc(col)]) or ""
         if current != (ps.clean_text(rec.old) or ""):
-            raise IntakeStop(f"{where} 第 {rec.row} 行，列“{headers.get(col, col)}”: 更正的原值“{rec.old}”与原始数据“{current}”不符，未应用任何更正。"
-                             f"请核对 data/corrections.csv 中这一条。 / row {rec.row}, column '{headers.get(col, col)}': the correction's old value "
-                             f"'{rec.old}' does not match the raw value '{current}'; nothing was applied. Check this line of data/corrections.csv.")
+            raise IntakeStop(f"{where} 第 {rec.row} 行，列“{_scrubbed(headers.get(col, col))}”: 更正的原值“{_scrubbed(rec.old)}”与原始数据"
+                             f"“{_scrubbed(current)}”不符，未应用任何更正。请核对 data/corrections.csv 中这一条。 / row {rec.row}, column "
+                             f"'{_scrubbed(headers.get(col, col))}': the correction's old value '{_scrubbed(rec.old)}' does not match the "
+                             f"raw value '{_scrubbed(current)}'; nothing was applied. Check this line of data/corrections.csv.")
         raw.iat[i, raw.columns.get_loc(col)] = rec.new
     return len(corrections)
 
@@ -147,10 +154,11 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
         columns = [c[keep] for c in columns]
 
     warnings = []
-    if hm.extra:
-        warnings.append(f"{where}: 多余的列已忽略 / extra columns ignored: {'、'.join(hm.extra)}")
+    if hm.extra:             # headers as typed can hold anything, personal data too: scrubbed before any log
+        warnings.append(f"{where}: 多余的列已忽略 / extra columns ignored: {'、'.join(_scrubbed(h) for h in hm.extra)}")
     if hm.duplicated:
-        warnings.append(f"{where}: 重复的列只读第一列 / duplicated columns, the first one read: {'、'.join(hm.duplicated)}")
+        warnings.append(f"{where}: 重复的列只读第一列 / duplicated columns, the first one read: "
+                        f"{'、'.join(_scrubbed(h) for h in hm.duplicated)}")
     found = {c.name: j for j, c in hm.columns.items()}
     for col in spec.columns:
         if col.name not in found:
@@ -166,7 +174,8 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
     raw = pd.DataFrame({c.name: pd.Series(columns[found[c.name]] if c.name in found else np.full(n, None, dtype=object),
                                           index=index, dtype=object)
                         for c in spec.columns if not c.personal or c.name == "household_code"}, index=index)
-    headers = {c.name: hm.header_text.get(found[c.name], c.header) if c.name in found else c.header for c in spec.columns}
+    headers = {c.name: _scrubbed(hm.header_text.get(found[c.name], c.header)) if c.name in found else c.header
+               for c in spec.columns}
     applied = apply_corrections(raw, excel_rows, headers, corrections, where) if corrections is not None else 0
 
     reason = pd.Series(None, index=raw.index, dtype=object)
@@ -211,6 +220,13 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
     return parsed
 
 
+def _scrubbed(text: object) -> str:
+    """One cell, header or message fragment with personal data replaced (the scrubber of pseudonym.py)."""
+    if text is None or (isinstance(text, float) and text != text):
+        return ""
+    return str(scrub(pd.Series([str(text)], dtype="string")).iloc[0])
+
+
 def _bad_values(p: ParsedSheet) -> None:
     d = p.bad_detail
     p.flag(d != "", "bad_value", "无法识别或为空 / unreadable or blank: " + d.str.rstrip("；"))
@@ -228,6 +244,61 @@ def _check_county(p: ParsedSheet) -> None:
            "县(区) / county: " + written.fillna("").astype(str))
 
 
+def _check_places(p: ParsedSheet, crosswalk: Crosswalk, lists_villages: bool = False) -> None:
+    """Township and village as the register knows them: a township it does not list in the county, or a
+    village it cannot resolve, is unknown_place, never kept as typed (a place cell is free text a clerk
+    may fill with anything, personal data too). The 行政村 sheet (``lists_villages``) may add a village the
+    register lacks (it extends the crosswalk), in a township the register knows, under a name the
+    scrubber leaves unchanged."""
+    v = p.values
+    township = _places(p.raw["township"])
+    known = crosswalk.known_township(v["county"], township)
+    p.flag(v["county"].notna() & township.notna() & ~known, "unknown_place",
+           "乡镇(街道) / township: " + township.fillna("").astype(str))
+    v["township"] = township.where(known)
+    written = _places(p.raw["village"])
+    resolved = crosswalk.resolve(v["county"], written)
+    if lists_villages:
+        clean_name = (scrub(written) == written).fillna(False).astype(bool)
+        resolved = resolved.fillna(written.where(clean_name & known))
+    v["village"] = resolved
+    p.flag(v["county"].notna() & written.notna() & v["village"].isna(), "unknown_place",
+           "行政村 / village: " + written.fillna("").astype(str))
+
+
+def _scrub_kept_text(p: ParsedSheet) -> None:
+    """Every free-text column that is kept passes the scrubber (IDs, phones, bank cards become placeholders)."""
+    for c in p.spec.columns:
+        if c.kind in ("text", "names") and not c.personal and c.name in p.values and c.name not in ("township", "village"):
+            p.values[c.name] = scrub(p.values[c.name].astype("string"))
+
+
+def _out_of_range(p: ParsedSheet, cfg: dict) -> tuple[pd.Series, pd.Series]:
+    """Rows with a number that is not finite, negative where it cannot be, or beyond its column's largest
+    believable value (the data dictionary's ``high`` or ``high_setting``), and which columns."""
+    bad = pd.Series(False, index=p.values.index)
+    which = pd.Series("", index=p.values.index, dtype=object)
+    for c in p.spec.columns:
+        if c.kind not in dd.NUMERIC_KINDS or c.name not in p.values:
+            continue
+        x = pd.to_numeric(p.values[c.name], errors="coerce").astype("float64")
+        high = c.high if c.high is not None else (float(cfg[c.high_setting]) if c.high_setting else np.inf)
+        out = (x.notna() & ~np.isfinite(x)) | (x.abs() > high) | ((x < 0) if not c.signed else False)
+        out = out.fillna(False).astype(bool)
+        if out.any():
+            bad |= out
+            which[out] += f"{p.headers[c.name]}；"
+    return bad, which
+
+
+def _impossible(p: ParsedSheet, cfg: dict, extra: pd.Series | None = None) -> None:
+    bad, which = _out_of_range(p, cfg)
+    if extra is not None:
+        which[extra & ~bad] = "劳动力与家庭人口不符 / labour and household size disagree；"
+        bad = bad | extra
+    p.flag(bad, "impossible_value", "超出合理范围 / out of range: " + which.str.rstrip("；"))
+
+
 def validate_households(p: ParsedSheet, crosswalk: Crosswalk, cfg: dict) -> None:
     """Row checks of 农户监测 in the order of the spec's table; the first problem wins."""
     v = p.values
@@ -238,36 +309,39 @@ def validate_households(p: ParsedSheet, crosswalk: Crosswalk, cfg: dict) -> None
         as_number, "户编码 / household code: 数字格式 / stored as a number",
         "户编码 / household code: 非18位 / not 18 digits"), index=p.raw.index))
     _check_county(p)
-    v["township"] = _places(p.raw["township"])
-    written = _places(p.raw["village"])
-    v["village"] = crosswalk.resolve(v["county"], written)
-    p.flag(v["county"].notna() & written.notna() & v["village"].isna(), "unknown_place",
-           "行政村 / village: " + written.fillna("").astype(str))
+    _check_places(p, crosswalk)
+    _scrub_kept_text(p)
     _bad_values(p)
     tol = np.maximum(cfg["income_abs_tolerance"], cfg["income_rel_tolerance"] * v["income_total"].abs())
     parts = v[["income_wage", "income_business", "income_property", "income_transfer"]].sum(axis=1)
-    impossible = ((v["labour"] > v["household_size"]) | (v["household_size"] < 1) |
-                  (v["household_size"] > cfg["max_household_size"]) | (v["labour"] < 0) |
-                  (v[["income_wage", "income_property", "income_transfer", "industry_subsidy", "microcredit"]] < 0).any(axis=1) |
-                  (v[["income_wage", "income_business", "income_property", "income_transfer", "income_total"]].abs()
-                   > cfg["max_quarter_income"]).any(axis=1))
-    p.flag(impossible.fillna(False), "impossible_value")
+    _impossible(p, cfg, ((v["labour"] > v["household_size"]) | (v["household_size"] < 1)).fillna(False).astype(bool))
     p.flag(((parts - v["income_total"]).abs() > tol).fillna(False), "income_parts",
            "差额 / difference: " + (v["income_total"] - parts).round(2).astype(str))
 
 
-def validate_other(p: ParsedSheet) -> None:
-    """Row checks of 行政村, 项目资金 and 问题整改."""
+def validate_other(p: ParsedSheet, register: Crosswalk, cfg: dict) -> None:
+    """Row checks of 行政村, 项目资金 and 问题整改; the 行政村 sheet's places are checked against the register."""
     _check_county(p)
-    v = p.values
-    if "township" in v:
-        v["township"] = _places(p.raw["township"])
-        v["village"] = _places(p.raw["village"])
-    if "description" in v:
-        v["description"] = scrub(v["description"])
+    if "township" in p.raw:
+        _check_places(p, register, lists_villages=p.spec is dd.VILLAGES)
+    _scrub_kept_text(p)
     _bad_values(p)
-    amounts = [c.name for c in p.spec.columns if c.kind in ("amount", "wan", "int")]
-    p.flag((v[amounts] < 0).any(axis=1).fillna(False), "impossible_value")
+    _impossible(p, cfg)
+
+
+def _check_file_county(p: ParsedSheet, min_rows: int = 5) -> None:
+    """The county in the file name must be the county of most rows: a county's file that holds another
+    county's rows (a file saved under the wrong name) stops intake instead of turning them all into
+    duplicates of the other county's rows."""
+    county = p.values["county"].dropna()
+    if len(county) < min_rows or (county == p.county).mean() >= 0.5:
+        return
+    top = county.value_counts()
+    raise IntakeStop(f"{p.source_file} [{p.sheet}]: 文件名写的是{p.county}，但 {len(county)} 行中只有 {int((county == p.county).sum())} "
+                     f"行是{p.county}，最多的是{top.index[0]}（{int(top.iloc[0])} 行）。这个文件可能是别的县区的表，用错了文件名。"
+                     f"请核对后重新命名或更换文件。 / the file name says {p.county}, but only {int((county == p.county).sum())} of "
+                     f"{len(county)} rows are {p.county}; most are {top.index[0]} ({int(top.iloc[0])}). The file may be another "
+                     "county's, saved under the wrong name: check it and rename or replace it.")
 
 
 def mark_duplicates(frame: pd.DataFrame, key: list[str], compare: list[str]) -> pd.Series:
@@ -301,11 +375,23 @@ class QuarterResult:
     warnings: list[str]
 
 
-def load_corrections(path: Path) -> pd.DataFrame:
-    """data/corrections.csv (empty frame if the file is absent)."""
+def load_corrections(path: Path, quarters: list[str] | None = None) -> pd.DataFrame:
+    """data/corrections.csv (empty frame if the file is absent), read in UTF-8 or GBK as Excel saves it.
+
+    Every line must name a quarter written YYYYQn (one of ``quarters``, the folders of data/raw, when
+    given) and a whole row number: a correction that would be silently ignored stops intake instead."""
+    import io
+
+    from helpers.readers import decode_csv_bytes
+
     if not path.exists():
         return pd.DataFrame(columns=CORRECTION_COLUMNS)
-    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    text, _ = decode_csv_bytes(path.read_bytes(), path)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as err:
+        raise IntakeStop(f"{path}: 无法按 CSV 读取（{type(err).__name__}）。请在 Excel 中另存为“CSV UTF-8”。 / "
+                         "cannot be read as CSV: save it again as 'CSV UTF-8' in Excel.") from None
     missing = set(CORRECTION_COLUMNS) - set(frame.columns)
     if missing:
         raise IntakeStop(f"{path}: 缺少列 {sorted(missing)}。 / the corrections file lacks columns {sorted(missing)}.")
@@ -313,6 +399,14 @@ def load_corrections(path: Path) -> pd.DataFrame:
     if bad_row.any():
         raise IntakeStop(f"{path}: 第 {int(np.flatnonzero(bad_row)[0]) + 2} 行的 row 不是整数。 / row is not a whole number "
                          f"on line {int(np.flatnonzero(bad_row)[0]) + 2}.")
+    bad_quarter = ~frame["quarter"].str.fullmatch(QUARTER_RE.pattern.strip("^$"))
+    if quarters is not None:
+        bad_quarter |= ~frame["quarter"].isin(quarters)
+    if bad_quarter.any():
+        i = int(np.flatnonzero(bad_quarter)[0])
+        raise IntakeStop(f"{path}: 第 {i + 2} 行的季度“{_scrubbed(frame['quarter'].iloc[i])}”不是 data/raw 中的季度（写作 2023Q2，"
+                         f"无空格）。 / line {i + 2}: the quarter '{_scrubbed(frame['quarter'].iloc[i])}' is not one of the quarter "
+                         f"folders of data/raw (write it as 2023Q2, no spaces){': ' + ', '.join(quarters) if quarters else ''}.")
     return frame
 
 
@@ -329,6 +423,8 @@ def _quarantine_frame(p: ParsedSheet, quarter: str, mask: pd.Series, key: Pseudo
     personal = [c.name for c in p.spec.columns if c.personal]
     shown = [c.name for c in p.spec.columns if not c.personal]
     raw_text = p.raw.loc[idx, shown].map(lambda x: ps.clean_text(x) if not hasattr(x, "isoformat") else x.isoformat())
+    for c in shown:        # the cells as typed, scrubbed: a clerk may type personal data into any of them
+        raw_text[c] = scrub(raw_text[c].astype("string")).astype(object).where(raw_text[c].notna(), None)
     values = [json.dumps({p.headers[c]: t for c, t in zip(shown, row) if t is not None}, ensure_ascii=False)
               for row in raw_text.itertuples(index=False)]
     if "household_code" in p.values:
@@ -413,11 +509,12 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
                          f"请核对 source_file 和 sheet。 / {expected} corrections for {quarter}, but only {used_corrections} "
                          f"name a file and sheet of this quarter: check source_file and sheet.")
 
-    # Villages first: their 原村名 extend the crosswalk for the quarter.
+    # Villages first, against the register: their 原村名 extend the crosswalk for the quarter.
+    register_only = Crosswalk(register)
     village_frames = []
     for (county, name), p in parsed.items():
         if name == dd.VILLAGES.name:
-            validate_other(p)
+            validate_other(p, register_only, cfg)
             ok = p.ok
             v = p.values[ok]
             village_frames.append(pd.DataFrame({"county": v["county"], "township": v["township"],
@@ -427,7 +524,9 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
         if name == dd.HOUSEHOLDS.name:
             validate_households(p, crosswalk, cfg)
         elif name != dd.VILLAGES.name:
-            validate_other(p)
+            validate_other(p, crosswalk, cfg)
+    for p in parsed.values():
+        _check_file_county(p)
 
     # Duplicates across the whole quarter, among rows that passed every other check.
     for spec in dd.SHEETS:
@@ -484,7 +583,7 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
     tables["intake_log"] = pd.DataFrame(log_rows)
     from helpers.schemas import validate_quarter
 
-    validate_quarter(tables)
+    validate_quarter(tables, quarter)
     return QuarterResult(quarter, tables, pd.concat(private, ignore_index=True),
                          pd.concat(codes, ignore_index=True).drop_duplicates() if codes else pd.DataFrame(),
                          warnings)
@@ -549,9 +648,19 @@ def run_intake(quarter: str | None = None, paths: Paths | None = None, key: Pseu
     Every quarter folder up to ``quarter`` is read (or taken from the cache when nothing it
     depends on changed); the processed tables then cover all of them.
     """
-    t0 = time.perf_counter()
+    from helpers.locks import processed_lock
+
     paths = paths or Paths()
+    with processed_lock(paths.processed, progress):
+        return _run_intake(quarter, paths, key, progress)
+
+
+def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, progress) -> IntakeSummary:
+    from helpers.locks import remove_leftovers
+
+    t0 = time.perf_counter()
     say = progress or (lambda msg: None)
+    remove_leftovers(paths.processed, paths.private)
     quarters = available_quarters(paths.raw)
     if not quarters:
         raise IntakeStop(f"{paths.raw}: 没有季度文件夹（如 2023Q2/）。请先放入各县区的提交文件，或运行 workbook simulate。 / "
@@ -569,7 +678,7 @@ def run_intake(quarter: str | None = None, paths: Paths | None = None, key: Pseu
                          f"拒绝混用。请使用本局统一的密钥，或删除 data/processed 后全部重建。 / the processed tables were made under "
                          f"key fingerprint {manifest['key_fingerprint']} but the current key is {key.fingerprint}: refusing to mix. "
                          f"Use the bureau's key, or delete data/processed and rebuild.")
-    corrections = load_corrections(paths.corrections)
+    corrections = load_corrections(paths.corrections, available_quarters(paths.raw))
     register = load_register(paths.register)
     cache_root = paths.processed / "_cache"
     processed, cached, warnings = [], [], []
@@ -577,26 +686,36 @@ def run_intake(quarter: str | None = None, paths: Paths | None = None, key: Pseu
         ck = cache_key(q, paths, key, corrections, cfg)
         qdir = cache_root / q
         stamp = read_json(qdir / "cache.json")
-        if stamp.get("key") == ck and all((qdir / f"{t}.parquet").exists() for t in TABLES):
+        if stamp.get("key") == ck and _cache_intact(qdir, stamp):
             cached.append(q)
             say(f"{q}: 未变化，使用缓存 / unchanged, cached")
             warnings.extend(stamp.get("warnings", []))
         else:
             say(f"{q}: 读取提交文件 / reading submissions ...")
             res = process_quarter(q, paths, key, corrections, register, cfg)
+            (qdir / "cache.json").unlink(missing_ok=True)      # no stamp while the tables are being replaced
             for t in TABLES:
                 write_table(res.tables[t], qdir / f"{t}.parquet", KEYS[t], f"{q}/{t}", {"key_fingerprint": key.fingerprint})
             pdir = paths.private / q
             _write_private_csv(res.private_quarantine, pdir / "quarantine.csv")
             if len(res.codes):
                 write_table(res.codes, pdir / "household_codes.parquet", ["household_id"], f"{q}/household_codes")
-            atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res.warnings},
+            tables = {t: file_hash(qdir / f"{t}.parquet") for t in TABLES}
+            atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res.warnings, "tables": tables},
                                                              ensure_ascii=False, indent=1))
             warnings.extend(res.warnings)
             processed.append(q)
     log = _write_processed(paths, cache_root, key, quarters, manifest_path)
     return IntakeSummary(quarter, quarters, processed, cached, log, warnings, key.fingerprint,
                          time.perf_counter() - t0)
+
+
+def _cache_intact(qdir: Path, stamp: dict) -> bool:
+    """A quarter's cache is used only if its stamp was written after every table (the stamp records each
+    table's hash, written last) and every table is still the one the stamp recorded."""
+    tables = stamp.get("tables", {})
+    return set(tables) == set(TABLES) and all(
+        (qdir / f"{t}.parquet").exists() and file_hash(qdir / f"{t}.parquet") == h for t, h in tables.items())
 
 
 def _write_private_csv(frame: pd.DataFrame, path: Path) -> None:

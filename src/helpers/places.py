@@ -70,6 +70,13 @@ class Crosswalk:
                 for old in split_names(former):
                     self.map.setdefault((county, normalize_place(old)), village)
 
+    def known_township(self, county: pd.Series, township: pd.Series) -> pd.Series:
+        """Whether each township is one the register (or the quarter's 行政村 sheet) lists in that county."""
+        if not hasattr(self, "_townships"):
+            self._townships = {(c, t) for (c, _), t in self.township.items()}
+        keys = list(zip(county.tolist(), township.tolist()))
+        return pd.Series([k in self._townships for k in keys], index=township.index, dtype=bool)
+
     def resolve(self, county: pd.Series, village: pd.Series) -> pd.Series:
         """Current village names for the pairs; None where the village is unknown in that county."""
         keys = list(zip(county.tolist(), village.tolist()))
