@@ -19,6 +19,7 @@ import yaml
 
 from helpers.config import CONFIG_DIR, Paths
 from helpers.dictionary import COUNTIES, EMPLOYMENT_SUPPORT, MONITOR_TYPES, PROBLEM_SOURCES, PROJECT_TYPES
+from helpers.exports import write_people_csv
 from helpers.quarters import previous, quarter_range
 
 CITY = "全市"
@@ -226,10 +227,9 @@ def missed_monitoring_list(inp: Inputs, quarter: str, cfg: dict, paths: Paths) -
         flagged = flagged.merge(pd.read_parquet(codes_path), on="household_id", how="left")
     flagged["问题"] = np.where(flagged["missed"], "疑似漏测", "已消除风险但收入低于监测线")
     out = paths.private / quarter / "missed_monitoring.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
     cols = [c for c in ("户编码", "household_id", "county", "village", "household_type", "t4_income", "line", "问题")
             if c in flagged.columns]
-    flagged[cols].to_csv(out, index=False, encoding="utf-8-sig")
+    write_people_csv(flagged[cols], out)        # formula cells neutralized, UTF-8 with BOM, 0600 in a 0700 folder
     return out
 
 

@@ -11,20 +11,23 @@ pseudonym key's fingerprint, hashes of every input and output, and each step's t
 """
 from __future__ import annotations
 
-import html
 import json
 import platform
+import re
 import subprocess
 import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import quote
 
+import jinja2
 import nbformat
 import yaml
 
 from helpers.config import KERNEL_NAME, NOTEBOOKS, ROOT, Paths
 from helpers.intake import available_quarters
+from helpers.quarters import label_zh
 from helpers.readers import IntakeStop
 from helpers.storage import atomic_write_text, file_hash, read_json
 
@@ -171,22 +174,28 @@ def _hashes(files) -> dict:
     return {str(p): file_hash(p) for p in sorted(files) if p.is_file()}
 
 
+QUARTER_FOLDER = re.compile(r"[0-9]{4}Q[1-4]")
+REPORT_TITLES = {"01_intake": "数据入库检查", "02_indicators": "季度指标与综合评比", "03_effects_any": "帮扶效果：任一帮扶",
+                 "03_effects_industry": "帮扶效果：产业帮扶", "03_effects_employment": "帮扶效果：就业帮扶",
+                 "04_report": "季度评估报告（摘要）"}
+
+
 def write_index(reports: Path) -> Path:
-    """reports/index.html: every quarter's shareable reports, so the folder can be sent as it is."""
-    quarters = sorted((p.name for p in reports.iterdir() if p.is_dir() and (p / "share").exists()), reverse=True)
-    names = {"01_intake": "数据入库检查", "02_indicators": "季度指标与综合评比", "03_effects_any": "帮扶效果：任一帮扶",
-             "03_effects_industry": "帮扶效果：产业帮扶", "03_effects_employment": "帮扶效果：就业帮扶",
-             "04_report": "季度评估报告（摘要）"}
-    items = []
-    for q in quarters:
-        links = "".join(f'<li><a href="{q}/share/{html.escape(f.name)}">{html.escape(names.get(f.stem, f.stem))}</a></li>'
-                        for f in sorted((reports / q / "share").glob("*.html"), key=lambda f: (f.stem != "04_report", f.stem)))
-        items.append(f"<section><h2>{q[:4]}年{'一二三四'[int(q[-1]) - 1]}季度（{q}）</h2><ul>{links}</ul></section>")
-    page = ("<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>季度评估报告</title><style>"
-            "body{font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif;max-width:800px;margin:2em auto;"
-            "color:#222}h1{font-size:1.5em}h2{font-size:1.15em;border-bottom:1px solid #ddd}li{margin:.3em 0}</style></head>"
-            "<body><h1>巴中市乡村振兴季度评估报告</h1><p>可离线打开。报告中不含任何农户个人信息。</p>"
-            + "".join(items) + "</body></html>")
+    """reports/index.html: every quarter's shareable reports, so the folder can be sent as it is.
+
+    Only folders named like a quarter (``2023Q2``) with a ``share`` folder are listed (a copy such
+    as ``2023Q2备份`` is left out); the page is rendered from ``templates/reports_index.html.j2``
+    with autoescape, so no folder or file name can inject markup."""
+    quarters = []
+    for q in sorted((p.name for p in reports.iterdir()
+                     if QUARTER_FOLDER.fullmatch(p.name) and (p / "share").is_dir()), reverse=True):
+        files = sorted((reports / q / "share").glob("*.html"), key=lambda f: (f.stem != "04_report", f.stem))
+        quarters.append({"name": q, "title": label_zh(q),
+                         "reports": [{"href": quote(f.name), "title": REPORT_TITLES.get(f.stem, f.stem)}
+                                     for f in files]})
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    page = env.get_template("reports_index.html.j2").render(quarters=quarters)
     path = reports / "index.html"
     atomic_write_text(path, page)
     return path
