@@ -25,11 +25,12 @@ import pyarrow.parquet as pq
 from helpers import dictionary as dd
 from helpers import parsing as ps
 from helpers.config import Paths, settings
+from helpers.exports import private_dir, private_permissions, write_people_csv
 from helpers.places import Crosswalk, load_register, normalize_county, normalize_place
 from helpers.pseudonym import PseudonymKey, load_key, scrub
 from helpers.readers import IntakeStop, RawSheet, list_files, locate_header, read_file, sheet_spec
 from helpers.reasons import REASONS
-from helpers.storage import assert_key, atomic_write_bytes, atomic_write_text, file_hash, read_json, stack_parquet, write_table
+from helpers.storage import assert_key, atomic_write_text, file_hash, read_json, stack_parquet, write_table
 
 QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
 TABLES = ("household_quarters", "villages", "projects", "rectifications", "quarantine", "intake_log")
@@ -696,10 +697,11 @@ def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, pro
             (qdir / "cache.json").unlink(missing_ok=True)      # no stamp while the tables are being replaced
             for t in TABLES:
                 write_table(res.tables[t], qdir / f"{t}.parquet", KEYS[t], f"{q}/{t}", {"key_fingerprint": key.fingerprint})
-            pdir = paths.private / q
-            _write_private_csv(res.private_quarantine, pdir / "quarantine.csv")
+            pdir = private_dir(paths.private / q)                # 0700: household-level lists for evaluators only
+            write_people_csv(res.private_quarantine, pdir / "quarantine.csv")
             if len(res.codes):
                 write_table(res.codes, pdir / "household_codes.parquet", ["household_id"], f"{q}/household_codes")
+                private_permissions(pdir / "household_codes.parquet")
             tables = {t: file_hash(qdir / f"{t}.parquet") for t in TABLES}
             atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res.warnings, "tables": tables},
                                                              ensure_ascii=False, indent=1))
@@ -716,11 +718,6 @@ def _cache_intact(qdir: Path, stamp: dict) -> bool:
     tables = stamp.get("tables", {})
     return set(tables) == set(TABLES) and all(
         (qdir / f"{t}.parquet").exists() and file_hash(qdir / f"{t}.parquet") == h for t, h in tables.items())
-
-
-def _write_private_csv(frame: pd.DataFrame, path: Path) -> None:
-    """A household-level list for evaluators (UTF-8 with BOM so that Excel opens it)."""
-    atomic_write_bytes(path, frame.to_csv(index=False).encode("utf-8-sig"))
 
 
 def build_households(hq: pd.DataFrame) -> pd.DataFrame:

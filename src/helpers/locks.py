@@ -3,19 +3,22 @@
 Two intakes (or a run and an intake) writing ``data/processed`` at once would leave tables from
 different runs side by side. Both take ``processed/.workbook.lock`` (filelock: an OS lock that
 a killed process releases). The quarterly run holds it for the whole run and tells its
-notebook kernels so through an environment variable, so that notebook 01's intake inside the
-run does not wait for its own parent. A second writer waits, saying so, and stops with a
+notebook kernels so through an environment variable (the folder and the holder's process id),
+so that notebook 01's intake inside the run does not wait for its own parent; a nested call in
+the thread that holds it does not wait either, while another thread or process does. A second writer waits, saying so, and stops with a
 message if the first one does not finish.
 """
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_NAME = ".workbook.lock"
 HELD = "WORKBOOK_PROCESSED_LOCK_HELD"        # set while a process (and its kernels) holds the lock
 WAIT_SECONDS = 3600
+_HELD_HERE: set[tuple[str, int]] = set()     # (folder, thread) pairs this process holds
 
 
 @contextmanager
@@ -28,8 +31,10 @@ def processed_lock(folder: Path, say=None, wait: float = WAIT_SECONDS):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     here = str(folder.resolve())
-    if os.environ.get(HELD) == here:          # our parent run holds it
-        yield
+    held_by = os.environ.get(HELD, "").rpartition("|")
+    me = (here, threading.get_ident())
+    if (held_by[0] == here and held_by[2] != str(os.getpid())) or me in _HELD_HERE:
+        yield                                 # our parent run holds it, or this thread already does
         return
     lock = FileLock(str(folder / LOCK_NAME))
     try:
@@ -43,10 +48,12 @@ def processed_lock(folder: Path, say=None, wait: float = WAIT_SECONDS):
             raise IntakeStop(f"{folder}: 另一个入库或运行 {wait / 60:.0f} 分钟后仍未结束。请等它结束后再运行。 / another intake "
                              f"or run has not finished after {wait / 60:.0f} minutes: run again when it has.") from None
     before = os.environ.get(HELD)
-    os.environ[HELD] = here
+    os.environ[HELD] = f"{here}|{os.getpid()}"      # inherited by the run's kernels, which then do not wait for it
+    _HELD_HERE.add(me)
     try:
         yield
     finally:
+        _HELD_HERE.discard(me)
         if before is None:
             os.environ.pop(HELD, None)
         else:
