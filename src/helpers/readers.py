@@ -4,14 +4,30 @@ A quarter's folder holds one workbook per county (``2023Q2_通江县.xlsx``) or 
 sheet (``2023Q2_通江县_农户监测.csv``, UTF-8 with or without BOM, or GBK/GB18030). Cells are
 read as the values Excel stored (numbers stay numbers, so a household code that Excel
 turned into a number is recognisable), with python-calamine for workbooks.
+
+Two kinds of hostile or careless input are stopped here, before they can do harm:
+
+- A workbook whose cells reach far away (a value typed at XFD1048576) would make
+  python-calamine lay out rows x columns cells and abort the whole process. Every sheet
+  is first scanned, streaming its XML once, for the farthest cell the reader would place
+  (``check_workbook_extent``), and a sheet beyond ``MAX_ROWS`` / ``MAX_COLUMNS`` /
+  ``MAX_CELLS`` stops intake with the file, the sheet and the cell named.
+- A CSV with a stray quotation mark would swallow the lines after it into one cell. A
+  county's CSV holds one household per line, so a quoted cell running over lines (outside
+  the title and header rows), a row whose number of fields differs from the header's, or
+  anything the csv module cannot parse stops intake with the physical line number.
 """
 from __future__ import annotations
 
 import csv
 import io
+import posixpath
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.parsers import expat
 
 from helpers.dictionary import SHEET_BY_NAME, Column, Sheet, header_lookup, header_unit, normalize_header
 from helpers.places import normalize_county
@@ -19,6 +35,16 @@ from helpers.places import normalize_county
 FILE_RE = re.compile(r"^(?P<quarter>\d{4}Q[1-4])_(?P<county>[^_]+?)(?:_(?P<sheet>[^_]+))?\.(?P<ext>xlsx|xlsm|xls|csv)$",
                      re.IGNORECASE)
 HEADER_SCAN_ROWS = 20
+
+# How far a sheet may reach. Bazhong's whole city monitors about 200,000 households and a
+# county's 农户监测 sheet has 27 columns, so a county workbook holds a few hundred thousand
+# rows at most and a few dozen columns. python-calamine lays a sheet out as rows x columns
+# cells (about 32 bytes each, then a Python list of them) counted from A1 to the farthest
+# cell that holds a value, so one value far away is enough to ask for hundreds of GB.
+MAX_ROWS = 500_000              # rows of one sheet
+MAX_COLUMNS = 256               # columns of one sheet (IV, the width of an .xls sheet)
+MAX_CELLS = 30_000_000          # rows x columns of one sheet, and cells written in it: ~1 GB to read
+MAX_PART_BYTES = 1 << 30        # one part of the workbook (a sheet's XML) unpacked: 1 GiB
 
 
 class IntakeStop(Exception):
@@ -107,12 +133,13 @@ def read_file(sub: SubmissionFile) -> list[RawSheet]:
     name = sub.path.name
     if sub.kind == "csv":
         text, enc = decode_csv_bytes(sub.path.read_bytes(), sub.path)
-        rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""))]
-        return [RawSheet(name, sub.sheet.strip(), sub.county, rows, enc)]
+        return [RawSheet(name, sub.sheet.strip(), sub.county, read_csv_rows(text, sub), enc)]
     from python_calamine import CalamineWorkbook
 
+    data = sub.path.read_bytes()          # one read: the bytes checked are the bytes read
+    check_workbook_extent(data, sub.path)
     try:
-        wb = CalamineWorkbook.from_path(str(sub.path))
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         out = []
         for sheet_name in wb.sheet_names:
             rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
@@ -120,6 +147,313 @@ def read_file(sub: SubmissionFile) -> list[RawSheet]:
         return out
     except Exception as exc:  # calamine raises several error types for broken files
         raise IntakeStop(f"{sub.path}: 无法打开此 Excel 文件（{exc.__class__.__name__}: {exc}）。请在 Excel 中打开并另存为 .xlsx 后重新提交。 / "
+                         f"the workbook cannot be opened ({exc}): open it in Excel, save it as .xlsx and submit it again.") from None
+
+
+# --------------------------------------------------------------------------------------
+# CSV: one household per physical line
+# --------------------------------------------------------------------------------------
+def read_csv_rows(text: str, sub: SubmissionFile) -> list[list[str]]:
+    """The records of a CSV file, stopping on anything that would merge or shift lines.
+
+    A record is one physical line (``csv`` keeps an empty line as an empty record), so
+    rows in are counted in lines. A quoted cell may run over lines only in the title and
+    header rows (a header typed on two lines in Excel is saved that way) and only if it
+    holds no comma, i.e. no swallowed line of data; anywhere else it is taken for a stray
+    quotation mark. Below the header every row with content must have the header's
+    number of fields: Excel writes every line of a sheet with the same number, and one
+    field more or less (a comma in ``3,000`` not quoted, a cell deleted) shifts every
+    later value into the wrong column, even when the last field is empty.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[list[str]] = []
+    spans: list[tuple[int, int, int]] = []     # (record index, first line, last line) of records over lines
+    line = 0                                   # last physical line read
+    try:
+        for rec in reader:
+            if reader.line_num != line + 1:
+                spans.append((len(rows), line + 1, reader.line_num))
+            rows.append(rec)
+            line = reader.line_num
+    except csv.Error as exc:
+        start = line + 1
+        raise IntakeStop(
+            f"{sub.path} 第 {start} 行: 无法按 CSV 读取（{exc}）。多半是这一行某个单元格里多了一个英文双引号（\"），"
+            f"使后面的行都并进了这个单元格。请用记事本打开文件，删除第 {start} 行多余的双引号，保存后重新提交。 / "
+            f"line {start} cannot be read as CSV ({exc}): most likely a cell on this line holds a stray quotation "
+            f"mark (\") that swallows the lines after it. Open the file in a text editor, remove the stray quotation "
+            f"mark on line {start}, save and submit again.") from None
+    spec = sheet_spec(sub.sheet or "")
+    if spec is None:                           # an extra sheet: ignored by intake, not checked further
+        return rows
+    try:
+        first_data = locate_header(rows, spec, f"{sub.path.name} [{sub.sheet}]").first_data_row
+    except IntakeStop:
+        first_data = 0                         # no header: parse_sheet says so, unless a quote swallowed it
+    for index, start, end in spans:
+        cells = [j for j, v in enumerate(rows[index]) if "\n" in v or "\r" in v]
+        if index < first_data and not any("," in rows[index][j] for j in cells):
+            continue                           # a line break typed in a title or header cell
+        col = cells[0] + 1 if cells else 1
+        raise IntakeStop(
+            f"{sub.path} 第 {start} 行: 第 {col} 列的单元格以英文双引号（\"）开头，引号一直延续到第 {end} 行，"
+            f"{end - start + 1} 行被读成了一行（每户应占一行）。多半是这个单元格里多了一个双引号。请用记事本打开文件，"
+            f"删除第 {start} 行多余的双引号（若单元格里确有换行，请去掉换行），保存后重新提交。 / line {start}: the cell in "
+            f"column {col} opens with a quotation mark (\") that runs on to line {end}, so {end - start + 1} lines were "
+            f"read as one row (each household takes one line). Most likely the cell holds a stray quotation mark: open "
+            f"the file in a text editor, remove the stray quotation mark on line {start} (or the line break inside "
+            f"that cell), save and submit again.")
+    if first_data == 0:
+        return rows
+    width = max(len(r) for r in rows[max(0, first_data - 2):first_data])
+    offset = sum(end - start for index, start, end in spans)   # header lines holding a line break
+    for i in range(first_data, len(rows)):
+        r = rows[i]
+        if len(r) == width or not any(v.strip() for v in r):
+            continue                           # an empty line, or a line of empty fields
+        line_no = i + 1 + offset
+        excel = f"（在 Excel 中是第 {i + 1} 行）" if offset else ""
+        excel_en = f" (row {i + 1} in Excel)" if offset else ""
+        raise IntakeStop(
+            f"{sub.path} 第 {line_no} 行{excel}: 这一行有 {len(r)} 个字段，而表头有 {width} 列，各列的值会错位。"
+            f"多半是某个单元格里多了或少了逗号、英文双引号。请用记事本或 Excel 核对这一行，改正后保存为 CSV 重新提交。 / "
+            f"line {line_no}{excel_en} has {len(r)} fields but the header has {width} columns, so its values would "
+            f"land in the wrong columns. Most likely a cell has a comma or quotation mark too many or too few: check "
+            f"this line, correct it, save as CSV and submit again.")
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# Workbooks: how far each sheet reaches, before python-calamine lays it out
+# --------------------------------------------------------------------------------------
+# python-calamine (like calamine) places a cell by its r="B7" attribute (the last one, if a
+# tag has two), or, without one, next to the cell before it in the row given by the
+# <row r=...> around it; the <dimension> element is not used and may lie. The fast path
+# reads each part's XML once with RE2 (pyarrow; linear time) and vouches for it only if
+# every cell tag starts the way standard writers (Excel, WPS, LibreOffice, openpyxl,
+# xlsxwriter) write it, <c r="..., and the value of every attribute named r, wherever it
+# stands, is a plain reference within the bounds below. Anything else (cells without r,
+# prefixed or oddly spelled tags, references far away or written oddly) is read exactly
+# with expat, following calamine's rules. A part is one XML file inside the .xlsx zip.
+_R = r"""[\t\r\n ]r[\t\r\n ]*=[\t\r\n ]*["']"""                     # an attribute named r, any spacing or quote
+_XLSX_BAD = "|".join([
+    r'<c[\t\r\n>]', r'<c (?:[^r]|r[^=]|r=[^"])',                   # a cell tag not starting with r="
+    r':c[\t\r\n >]',                                               # a prefixed cell tag
+    _R + r'(?:[^A-Z1-9]|[A-Z][^A-Z1-9]|[A-Z]{2}[^1-9]|[A-Z]{3})',  # 3+ letters, a leading 0, lower case, ...
+    _R + r"""[A-Z]{0,2}[1-9][0-9]{0,5}[^0-9"']""",                # something after the row
+    _R + r'[A-Z]{0,2}(?:[5-9][0-9]{5}|[1-9][0-9]{6})',             # row 500,000 or more
+    _R + r'(?:I[W-Z]|[J-Z][A-Z])',                                 # column IW (257) or more
+])
+_XLSX_TALL = _R + r"""[A-Z]{0,2}[1-4][0-9]{5}["']"""               # rows 100,000 to 499,999
+_XLSX_WIDE = _R + r'(?:[B-H][A-Z]|I[A-V])[1-9]'                    # columns BA (53) to IV (256)
+# What the fast path vouches for, by what it saw (rows past 99,999, columns past AZ): (rows, columns) at most.
+_XLSX_BOUNDS = {(False, False): (99_999, 52), (True, False): (499_999, 52),
+                (False, True): (99_999, 256), (True, True): (499_999, 256)}
+_SHEET_DATA = tuple("sheetData".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be"))
+_ENCODING_RE = re.compile(rb'^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["\']([A-Za-z0-9._-]+)')
+
+
+def _fast_extent(xml: bytes) -> tuple[int, int] | None:
+    """(rows, columns) a plain part reaches at most, or None if it must be read exactly."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    head = xml[:256]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        return None                                                # UTF-16/32: expat reads it
+    m = _ENCODING_RE.match(head)
+    if m and m[1].lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
+        return None
+    if len(xml) > 7 * MAX_CELLS and xml.count(b"<c") > MAX_CELLS:   # 7 bytes: the shortest cell, <c></c>
+        return None
+    offsets = pa.py_buffer((0).to_bytes(8, "little") + len(xml).to_bytes(8, "little"))
+    arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(xml)])   # no copy
+    tall = wide = False
+    while True:
+        alts = [f"(?P<bad>{_XLSX_BAD})"] + ([] if tall else [f"(?P<tall>{_XLSX_TALL})"]) + \
+               ([] if wide else [f"(?P<wide>{_XLSX_WIDE})"])
+        found = pc.extract_regex(arr, "|".join(alts))[0]
+        if not found.is_valid:
+            break
+        groups = {k for k, v in found.as_py().items() if v}
+        if "bad" in groups:
+            return None
+        tall, wide = tall or "tall" in groups, wide or "wide" in groups
+    rows, cols = _XLSX_BOUNDS[(tall, wide)]
+    return None if rows * cols > MAX_CELLS else (rows, cols)
+
+
+def _ref(text: str, row_only: bool = False) -> tuple[int, int] | None:
+    """(row, column), 1-based, of a cell reference as calamine reads it; None if calamine refuses it.
+
+    Letters in either case, then digits. More than 3 letters or 7 digits (which calamine's
+    32-bit arithmetic would wrap around) count as beyond every limit.
+    """
+    m = re.fullmatch(r"([A-Za-z]*)([0-9]+)", text)
+    if not m or (not m[1] and not row_only) or int(m[2]) == 0:
+        return None
+    letters, digits = m[1].upper(), m[2].lstrip("0")
+    if len(letters) > 3 or len(digits) > 7:
+        return 1 << 40, 1 << 40
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return int(digits), col
+
+
+def _exact_extent(xml: bytes) -> tuple[int, int, int]:
+    """(rows, columns, cells with content) a part's sheetData reaches, read as calamine reads it.
+
+    calamine reads the cells between the first <sheetData> and its end. A cell is placed by
+    its r attribute, or else at (current row, column after the previous cell); <row r=..>
+    sets the current row, the row's end moves to the next row and back to column A. A cell
+    without a child element is empty and not laid out. Raises ValueError on XML expat
+    cannot read (calamine is more lenient, so such a part cannot be vouched for).
+    """
+    parser = expat.ParserCreate(namespace_separator=" ")
+    st = {"data": 0, "row": 0, "col": 0, "cell": None, "in_cell": False, "rows": 0, "cols": 0, "cells": 0}
+
+    def start(name, attrs):
+        local = name.rpartition(" ")[2]
+        if st["data"] == 0:
+            st["data"] = 1 if local == "sheetData" else 0
+            return
+        if st["data"] == 2:
+            return
+        if st["in_cell"]:
+            if st["cell"] is not None:                             # the cell has content: it is laid out
+                r, c = st["cell"]
+                st["rows"], st["cols"], st["cells"] = max(st["rows"], r), max(st["cols"], c), st["cells"] + 1
+                st["cell"] = None
+            return
+        if local == "row":
+            pos = _ref(attrs["r"], row_only=True) if "r" in attrs else None
+            if pos is not None:
+                st["row"] = pos[0] - 1
+        elif local == "c":
+            pos = _ref(attrs["r"]) if "r" in attrs else (st["row"] + 1, st["col"] + 1)
+            st["in_cell"] = True
+            if pos is not None:
+                st["cell"] = pos
+                st["col"] = pos[1]                                 # the next cell's column, 0-based
+
+    def end(name):
+        local = name.rpartition(" ")[2]
+        if st["data"] != 1:
+            return
+        if local == "sheetData":
+            st["data"] = 2
+        elif local == "c":
+            st["in_cell"], st["cell"] = False, None
+        elif local == "row" and not st["in_cell"]:
+            st["row"] += 1
+            st["col"] = 0
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(xml, True)
+    except expat.ExpatError as exc:
+        raise ValueError(str(exc)) from None
+    return st["rows"], st["cols"], st["cells"]
+
+
+def _column_letters(col: int) -> str:
+    out = ""
+    while col > 0:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _workbook_parts(data: bytes):
+    """(name, unpacked bytes or None if larger than MAX_PART_BYTES) of every part of an .xlsx/.xlsm zip."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():                                 # every entry, even two of one name
+            if info.is_dir() or info.flag_bits & 0x1:              # encrypted: calamine cannot read it either
+                continue
+            if info.file_size > MAX_PART_BYTES:
+                yield info.filename, None
+                continue
+            if info.compress_type == zipfile.ZIP_DEFLATED:         # the usual case: inflate, skip zipfile's CRC pass
+                off = info.header_offset
+                header = data[off:off + 30]
+                if len(header) < 30 or header[:4] != b"PK\x03\x04":
+                    raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+                start = off + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+                body = zlib.decompressobj(-15).decompress(data[start:start + info.compress_size], MAX_PART_BYTES + 1)
+            else:
+                with zf.open(info) as f:
+                    body = f.read(MAX_PART_BYTES + 1)
+            yield info.filename, (None if len(body) > MAX_PART_BYTES else body)
+
+
+def _sheet_names(data: bytes) -> dict[str, str]:
+    """Part name (lower case) -> sheet name, from the workbook and its relationships; best effort, for messages."""
+    import xml.etree.ElementTree as ET
+
+    names: dict[str, str] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            def parse(n):
+                if zf.getinfo(n).file_size > (8 << 20):
+                    raise ValueError(n)
+                return ET.fromstring(zf.read(n))
+
+            book = next((n for n in zf.namelist() if n.lower().endswith("workbook.xml")), "xl/workbook.xml")
+            base = posixpath.dirname(book)
+            rels = parse(posixpath.join(base, "_rels", posixpath.basename(book) + ".rels"))
+            target = {r.get("Id"): r.get("Target", "") for r in rels.iter() if r.get("Id")}
+            for sh in parse(book).iter():
+                if sh.tag.rpartition("}")[2] != "sheet":
+                    continue
+                rid = next((v for k, v in sh.attrib.items() if k.rpartition("}")[2] == "id"), None)
+                t = target.get(rid, "")
+                part = t.lstrip("/") if t.startswith("/") else posixpath.normpath(posixpath.join(base, t))
+                names[part.lower()] = sh.get("name", "")
+    except Exception:  # noqa: BLE001 - the names only make the message clearer
+        pass
+    return names
+
+
+def check_workbook_extent(data: bytes, path: Path) -> None:
+    """Stop intake if a sheet of this workbook reaches beyond MAX_ROWS, MAX_COLUMNS or MAX_CELLS.
+
+    Cost: each part unpacked once and scanned once with RE2 (a second and third scan only
+    for a sheet past row 99,999 or column AZ; the exact expat reading only for parts that
+    are not plain). A file that is not a zip (.xls) is left to the reader.
+    """
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        return
+    where = lambda part: f"{path} [{_sheet_names(data).get(part.lower(), part)}]"  # noqa: E731
+    try:
+        for part, xml in _workbook_parts(data):
+            if xml is None:
+                raise IntakeStop(
+                    f"{where(part)}: 这张表解压后超过 {MAX_PART_BYTES >> 20} MB，远超县区报表的规模。请在 Excel 中删除多余的行、列和内容，"
+                    f"另存为 .xlsx 后重新提交。 / this sheet unpacks to more than {MAX_PART_BYTES >> 20} MB, far beyond a "
+                    f"county submission: delete the extra rows, columns and content in Excel, save as .xlsx and submit again.")
+            if _fast_extent(xml) is not None or not any(tag in xml for tag in _SHEET_DATA):
+                continue                                           # vouched for, or no cells to lay out
+            try:
+                rows, cols, cells = _exact_extent(xml)
+            except ValueError as exc:
+                raise IntakeStop(
+                    f"{where(part)}: 这张表不是有效的 Excel 表格内容（{exc}），无法安全读取。请在 Excel 中打开并另存为 .xlsx 后重新提交。 / "
+                    f"this sheet is not valid spreadsheet XML ({exc}) and cannot be read safely: open the file in "
+                    f"Excel, save it as .xlsx and submit again.") from None
+            if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS or cells > MAX_CELLS:
+                far = f"{_column_letters(cols)}{rows}" if rows < 1 << 40 else "（超出 Excel 的范围 / beyond Excel's range）"
+                raise IntakeStop(
+                    f"{where(part)}: 这张表有内容的区域一直延伸到单元格 {far}（{rows:,} 行 × {cols:,} 列），远超县区报表的规模"
+                    f"（最多 {MAX_ROWS:,} 行、{MAX_COLUMNS} 列、{MAX_CELLS:,} 个单元格），读取会耗尽内存。多半是远处某个单元格被误填了内容："
+                    f"请在 Excel 中按 Ctrl+End 找到它，删除多余的行和列后保存，再重新提交。 / the filled area of this sheet reaches "
+                    f"cell {far} ({rows:,} rows x {cols:,} columns), far beyond a county submission (at most {MAX_ROWS:,} "
+                    f"rows, {MAX_COLUMNS} columns, {MAX_CELLS:,} cells); reading it would exhaust memory. Most likely a "
+                    f"stray value sits far away: press Ctrl+End in Excel to find it, delete the extra rows and columns, "
+                    f"save and submit again.")
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise IntakeStop(f"{path}: 无法打开此 Excel 文件（{exc.__class__.__name__}: {exc}）。请在 Excel 中打开并另存为 .xlsx 后重新提交。 / "
                          f"the workbook cannot be opened ({exc}): open it in Excel, save it as .xlsx and submit it again.") from None
 
 

@@ -1,0 +1,245 @@
+"""Issue 11, hostile input to the readers: a workbook reaching XFD1048576, a stray quote in a CSV.
+
+The risky reads run in a child process, so a reader that aborts (as python-calamine does when a
+sheet asks for hundreds of GB) fails the test instead of taking pytest down.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import xlsxwriter
+
+from builders import household, paths_for, write_workbook
+from helpers.intake import run_intake
+from helpers.pseudonym import PseudonymKey
+from helpers.readers import IntakeStop
+
+Q = "2023Q2"
+HEADERS = list(household(1))
+SECRET = "readers-attack-test-key-0123456789abcdef-0123456789abcdef"
+KEY = PseudonymKey(SECRET.encode(), "test")
+
+
+def _cli_intake(tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WORKBOOK_PSEUDONYM_KEY": SECRET}
+    return subprocess.run([sys.executable, "-m", "helpers.cli", "intake", "--raw", str(tmp_path / "raw"),
+                           "--processed", str(tmp_path / "p"), "--private", str(tmp_path / "v")],
+                          capture_output=True, text=True, encoding="utf-8", timeout=300, env=env)
+
+
+# --------------------------------------------------------------------------------------
+# Workbooks whose cells reach far away
+# --------------------------------------------------------------------------------------
+def _far_workbook(path: Path, variant: str) -> Path:
+    """A county workbook (three households) whose 农户监测 sheet has a value at XFD1048576, written so."""
+    write_workbook(path, [household(i) for i in (1, 2, 3)])
+    zin = zipfile.ZipFile(path)
+    parts = {i.filename: zin.read(i.filename) for i in zin.infolist()}
+    zin.close()
+    sheet = "xl/worksheets/sheet1.xml"
+    xml = parts[sheet].decode("utf-8")
+    far = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    if variant == "declared":        # what Excel or xlsxwriter write: the dimension says so too
+        xml = re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD1048576"/>', xml)
+    elif variant == "no_dimension":
+        xml = re.sub(r'<dimension ref="[^"]*"/>', "", xml)
+    elif variant == "lying_dimension":
+        xml = re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:AA4"/>', xml)
+    elif variant == "second_r":       # calamine takes the last of two r attributes
+        far = '<row r="5"><c r="A5" r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    elif variant == "single_quotes_lower_case":
+        far = "<row r='1048576'><c r='xfd1048576' t='inlineStr'><is><t>x</t></is></c></row>"
+    elif variant == "prefixed":
+        xml = xml.replace("<worksheet ", '<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ', 1)
+        far = '<row r="1048576"><x:c r="XFD1048576" t="inlineStr"><x:is><x:t>x</x:t></x:is></x:c></row>'
+    elif variant == "cells_without_r":  # placed by the row around them and the cells before them
+        far = '<row r="1048576">' + '<c t="inlineStr"><is><t>x</t></is></c>' * 300 + "</row>"
+    xml = xml.replace("</sheetData>", far + "</sheetData>")
+    if variant != "declared":
+        assert "XFD1048576" not in xml.split("<sheetData>")[0]
+    parts[sheet] = xml.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in parts.items():
+            zout.writestr(name, data)
+    return path
+
+
+READ_IN_CHILD = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from helpers.readers import IntakeStop, list_files, read_file
+    files, _ = list_files(Path(sys.argv[1]), "2023Q2")
+    try:
+        for sub in files:
+            for sheet in read_file(sub):
+                print("READ", sheet.sheet, len(sheet.rows), max(map(len, sheet.rows), default=0))
+    except IntakeStop as exc:
+        print("STOP", exc)
+""")
+
+
+def _read_in_child(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", READ_IN_CHILD, str(folder)], capture_output=True, text=True,
+                          encoding="utf-8", timeout=300)
+
+
+@pytest.mark.parametrize("variant", ["declared", "no_dimension", "lying_dimension", "second_r",
+                                     "single_quotes_lower_case", "prefixed", "cells_without_r"])
+def test_a_sheet_reaching_far_away_stops_naming_the_file_and_sheet(tmp_path, variant):
+    """On the reader alone, in a child process: today it aborts (exit 134) or lays out a million rows."""
+    folder = tmp_path / "raw" / Q
+    path = _far_workbook(folder / f"{Q}_通江县.xlsx", variant)
+    assert path.stat().st_size < 100_000                      # a small file, as in the issue (84 KB)
+    proc = _read_in_child(folder)
+    assert proc.returncode == 0, proc.stderr[-2000:]          # the process survives (no abort, exit 134)
+    assert "STOP" in proc.stdout and "READ" not in proc.stdout, proc.stdout
+    assert f"{Q}_通江县.xlsx [农户监测]" in proc.stdout
+    if variant == "second_r":          # not well-formed XML: refused whole, as it cannot be read safely
+        assert "无法安全读取" in proc.stdout and "duplicate attribute" in proc.stdout
+    else:
+        assert "1,048,576 行" in proc.stdout and "Ctrl+End" in proc.stdout
+
+
+def test_the_command_stops_a_far_reaching_workbook_with_exit_code_2(tmp_path):
+    _far_workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx", "no_dimension")
+    proc = _cli_intake(tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "panicked" not in proc.stderr
+    assert f"{Q}_通江县.xlsx [农户监测]" in proc.stderr and "XFD1048576" in proc.stderr
+    assert not (tmp_path / "p" / "household_quarters.parquet").exists()
+
+
+def test_workbooks_within_the_limits_are_read_as_before(tmp_path):
+    """A formatted but empty far cell (Excel writes these) is not laid out and does not stop; a sheet
+    past row 100,000 or column AZ but within the limits is read; far values in another sheet stop."""
+    folder = tmp_path / "raw" / Q
+    path = write_workbook(folder / f"{Q}_通江县.xlsx", [household(i) for i in (1, 2)])
+    zin = zipfile.ZipFile(path)
+    parts = {i.filename: zin.read(i.filename) for i in zin.infolist()}
+    zin.close()
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" s="0"/></row></sheetData>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in parts.items():
+            zout.writestr(name, data)
+    proc = _read_in_child(folder)
+    assert proc.returncode == 0 and "STOP" not in proc.stdout, proc.stdout + proc.stderr[-2000:]
+    assert "READ 农户监测 3 27" in proc.stdout            # header and two households
+
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("说明")
+    for r in range(120_000):                                  # tall: rows past 99,999
+        ws.write_number(r, 0, r)
+    ws = wb.add_worksheet("汇总")
+    for c in range(200):                                      # wide: columns past AZ
+        ws.write_number(0, c, c)
+    wb.close()
+    proc = _read_in_child(folder)
+    assert proc.returncode == 0 and "STOP" not in proc.stdout, proc.stdout + proc.stderr[-2000:]
+    assert "READ 说明 120000 1" in proc.stdout and "READ 汇总 1 200" in proc.stdout
+
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("农户监测").write_string(0, 0, "户编码")
+    wb.add_worksheet("说明").write_string(0, 300, "x")      # column KO: past the 256 columns
+    wb.close()
+    proc = _read_in_child(folder)
+    assert proc.returncode == 0 and f"STOP {folder / path.name} [说明]" in proc.stdout, proc.stdout
+
+
+# --------------------------------------------------------------------------------------
+# CSV: a stray quotation mark, shifted fields
+# --------------------------------------------------------------------------------------
+def _csv_line(values) -> str:
+    return ",".join("" if v is None else (f'"{v}"' if isinstance(v, str) and "," in v else str(v)) for v in values)
+
+
+def _write_csv(folder: Path, rows: list[dict], *, encoding="utf-8-sig", title=True, header=None) -> Path:
+    lines = (["通江县2023年二季度农户监测明细表"] if title else []) + [header or ",".join(HEADERS)]
+    lines += [_csv_line(r.values()) for r in rows]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{Q}_通江县_农户监测.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def _stop(tmp_path) -> str:
+    with pytest.raises(IntakeStop) as info:
+        run_intake(Q, paths_for(tmp_path), KEY)
+    assert not (tmp_path / "processed" / "household_quarters.parquet").exists()
+    return str(info.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk"])
+def test_a_stray_quote_in_a_csv_cell_stops_naming_its_line(tmp_path, encoding):
+    """The issue's case: the stray quote swallows the lines up to the next quoted cell (503 rows became 480)."""
+    rows = [household(i) for i in range(1, 41)]
+    rows[4] = household(5, **{"备注": '"已核实'})              # line 7: title, header, households 1..4 above
+    rows[30] = household(31, **{"工资性收入": "3,000"})         # written "3,000": its quote closes the stray one
+    path = _write_csv(tmp_path / "raw" / Q, rows, encoding=encoding)
+    message = _stop(tmp_path)
+    assert str(path) in message and "第 7 行" in message and "line 7" in message
+    assert "双引号" in message and "quotation mark" in message
+    assert "已核实" not in message                             # no cell content in the message
+
+
+def test_a_stray_quote_that_never_closes_stops_instead_of_a_traceback(tmp_path):
+    """Past 131,072 characters the csv module raises `field larger than field limit`: exit 2, not 1."""
+    rows = [household(i) for i in range(1, 1500)]
+    rows[9] = household(10, **{"备注": '"已核实'})             # line 12
+    _write_csv(tmp_path / "raw" / Q, rows)
+    proc = _cli_intake(tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "_csv.Error" not in proc.stderr
+    assert f"{Q}_通江县_农户监测.csv 第 12 行" in proc.stderr and "line 12" in proc.stderr
+
+
+@pytest.mark.parametrize("case, line, fields", [
+    ("comma_in_a_number", 5, 28),        # 3,000 typed without quotes: every later column shifts right
+    ("cell_dropped", 4, 26),             # a cell deleted in a text editor: every later column shifts left
+])
+def test_a_row_whose_fields_differ_from_the_header_stops(tmp_path, case, line, fields):
+    rows = [household(i) for i in range(1, 6)]
+    folder = tmp_path / "raw" / Q
+    path = _write_csv(folder, rows)
+    lines = path.read_bytes().decode("utf-8-sig").split("\r\n")
+    k = line - 1
+    if case == "comma_in_a_number":
+        lines[k] = lines[k].replace(",3000.0,", ",3,000.0,", 1)
+    else:
+        cells = lines[k].split(",")
+        lines[k] = ",".join(cells[:8] + cells[9:])
+    path.write_bytes("\r\n".join(lines).encode("utf-8-sig"))
+    message = _stop(tmp_path)
+    assert f"第 {line} 行" in message and f"line {line} has {fields} fields" in message
+    assert f"表头有 {len(HEADERS)} 列" in message
+
+
+def test_line_breaks_are_read_in_header_cells_but_stop_in_a_data_cell(tmp_path):
+    """Excel saves a header typed on two lines as a quoted cell over two lines: still read. In a
+    household's cell the same stops: a county's CSV holds one household per line."""
+    header = ",".join(f'"{h[:3]}\n{h[3:]}"' if h in ("工资性收入", "经营性收入") else h for h in HEADERS)
+    rows = [household(1), household(2), household(3)]
+    folder = tmp_path / "raw" / Q
+    _write_csv(folder, rows, header=header)
+    path = folder / f"{Q}_通江县_农户监测.csv"
+    path.write_bytes(path.read_bytes() + b"\r\n\r\n")          # empty lines at the end are fine too
+    run_intake(Q, paths_for(tmp_path), KEY)
+    hq = pd.read_parquet(paths_for(tmp_path).processed / "household_quarters.parquet")
+    assert len(hq) == 3 and (hq["income_wage"] == 3000.0).all()
+
+    rows[1] = household(2, **{"备注": "已核实\n待复查"})
+    other = tmp_path / "b"
+    _write_csv(other / "raw" / Q, rows, header=header)
+    p = other / "raw" / Q / f"{Q}_通江县_农户监测.csv"
+    p.write_bytes(p.read_bytes().replace("已核实\n待复查".encode("utf-8"), '"已核实\n待复查"'.encode("utf-8")))
+    message = _stop(other)
+    # title (1), header over lines 2-4 (two cells with a line break), household 1 on line 5, household 2 on 6
+    assert "第 6 行" in message and "第 27 列" in message and "line 6" in message
