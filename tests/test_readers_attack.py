@@ -243,3 +243,16 @@ def test_line_breaks_are_read_in_header_cells_but_stop_in_a_data_cell(tmp_path):
     message = _stop(other)
     # title (1), header over lines 2-4 (two cells with a line break), household 1 on line 5, household 2 on 6
     assert "第 6 行" in message and "第 27 列" in message and "line 6" in message
+
+
+def test_the_scan_sees_a_far_reference_split_between_two_pieces():
+    """The sheet XML is scanned 4 MB at a time; a reference cut in two by a piece boundary is still seen."""
+    from helpers.readers import _fast_extent
+
+    rows = "".join(f'<row r="{i}"><c r="A{i}" t="s"><v>{i}</v></c></row>' for i in range(1, 200))
+    far = '<row r="300"><c r="A300" r="XFD1048576" t="s"><v>1</v></c></row>'
+    xml = f'<?xml version="1.0" encoding="UTF-8"?><worksheet><sheetData>{rows}{far}</sheetData></worksheet>'.encode()
+    assert _fast_extent([xml.replace(b' r="XFD1048576"', b"")]) == (99_999, 52)    # plain: vouched for
+    at = xml.index(b"XFD1048576")
+    for k in range(at - 30, at + 15):
+        assert _fast_extent([xml[:k], xml[k:]]) is None, k

@@ -235,10 +235,11 @@ def read_csv_rows(text: str, sub: SubmissionFile) -> list[list[str]]:
 # stands, is a plain reference within the bounds below. Anything else (cells without r,
 # prefixed or oddly spelled tags, references far away or written oddly) is read exactly
 # with expat, following calamine's rules. A part is one XML file inside the .xlsx zip.
-_R = r"""[\t\r\n ]r[\t\r\n ]*=[\t\r\n ]*["']"""                     # an attribute named r, any spacing or quote
+_R = r"""[\t\r\n ]r=["']"""                                        # an attribute named r, either quote
 _XLSX_BAD = "|".join([
     r'<c[\t\r\n>]', r'<c (?:[^r]|r[^=]|r=[^"])',                   # a cell tag not starting with r="
     r':c[\t\r\n >]',                                               # a prefixed cell tag
+    r'[\t\r\n ]r(?:[\t\r\n ]|=[\t\r\n ])',                           # an attribute r spaced around its =
     _R + r'(?:[^A-Z1-9]|[A-Z][^A-Z1-9]|[A-Z]{2}[^1-9]|[A-Z]{3})',  # 3+ letters, a leading 0, lower case, ...
     _R + r"""[A-Z]{0,2}[1-9][0-9]{0,5}[^0-9"']""",                # something after the row
     _R + r'[A-Z]{0,2}(?:[5-9][0-9]{5}|[1-9][0-9]{6})',             # row 500,000 or more
@@ -253,34 +254,60 @@ _SHEET_DATA = tuple("sheetData".encode(e) for e in ("utf-8", "utf-16-le", "utf-1
 _ENCODING_RE = re.compile(rb'^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["\']([A-Za-z0-9._-]+)')
 
 
-def _fast_extent(xml: bytes) -> tuple[int, int] | None:
-    """(rows, columns) a plain part reaches at most, or None if it must be read exactly."""
+_OVERLAP = 4096           # bytes each window repeats from the one before
+_PIECE = 4 << 20          # bytes unpacked at a time
+
+
+def _fast_extent(pieces) -> tuple[int, int] | None:
+    """(rows, columns) a plain part reaches at most, or None if it must be read exactly.
+
+    The part comes in pieces; each is scanned with the last ``_OVERLAP`` bytes of the one
+    before, so a match across two pieces is seen (no pattern matches more than 20 bytes).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    head = xml[:256]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
-        return None                                                # UTF-16/32: expat reads it
-    m = _ENCODING_RE.match(head)
-    if m and m[1].lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
-        return None
-    if len(xml) > 7 * MAX_CELLS and xml.count(b"<c") > MAX_CELLS:   # 7 bytes: the shortest cell, <c></c>
-        return None
-    offsets = pa.py_buffer((0).to_bytes(8, "little") + len(xml).to_bytes(8, "little"))
-    arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(xml)])   # no copy
     tall = wide = False
-    while True:
-        alts = [f"(?P<bad>{_XLSX_BAD})"] + ([] if tall else [f"(?P<tall>{_XLSX_TALL})"]) + \
-               ([] if wide else [f"(?P<wide>{_XLSX_WIDE})"])
-        found = pc.extract_regex(arr, "|".join(alts))[0]
-        if not found.is_valid:
-            break
-        groups = {k for k, v in found.as_py().items() if v}
-        if "bad" in groups:
-            return None
-        tall, wide = tall or "tall" in groups, wide or "wide" in groups
+    tail, seen, counted = b"", 0, 0
+    for i, piece in enumerate(pieces):
+        if i == 0:
+            head = piece[:256]
+            if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+                return None                                        # UTF-16/32: expat reads it
+            m = _ENCODING_RE.match(head)
+            if m and m[1].lower() not in (b"utf-8", b"utf8", b"us-ascii", b"ascii"):
+                return None
+        seen += len(piece)
+        if seen > 100 << 20:                                       # past 100 MB: count the cells (7 bytes at least each)
+            counted += piece.count(b"<c")
+            if (100 << 20) // 7 + counted > MAX_CELLS:
+                return None
+        window = tail + piece
+        offsets = pa.py_buffer((0).to_bytes(8, "little") + len(window).to_bytes(8, "little"))
+        arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(window)])
+        while True:
+            alts = [f"(?P<bad>{_XLSX_BAD})"] + ([] if tall else [f"(?P<tall>{_XLSX_TALL})"]) + \
+                   ([] if wide else [f"(?P<wide>{_XLSX_WIDE})"])
+            found = pc.extract_regex(arr, "|".join(alts))[0]
+            if not found.is_valid:
+                break
+            groups = {k for k, v in found.as_py().items() if v}
+            if "bad" in groups:
+                return None
+            tall, wide = tall or "tall" in groups, wide or "wide" in groups
+        tail = window[-_OVERLAP:]
     rows, cols = _XLSX_BOUNDS[(tall, wide)]
     return None if rows * cols > MAX_CELLS else (rows, cols)
+
+
+def _has_sheet_data(pieces) -> bool:
+    tail = b""
+    for piece in pieces:
+        window = tail + piece
+        if any(tag in window for tag in _SHEET_DATA):
+            return True
+        tail = window[-32:]
+    return False
 
 
 def _ref(text: str, row_only: bool = False) -> tuple[int, int] | None:
@@ -301,7 +328,7 @@ def _ref(text: str, row_only: bool = False) -> tuple[int, int] | None:
     return int(digits), col
 
 
-def _exact_extent(xml: bytes) -> tuple[int, int, int]:
+def _exact_extent(pieces) -> tuple[int, int, int]:
     """(rows, columns, cells with content) a part's sheetData reaches, read as calamine reads it.
 
     calamine reads the cells between the first <sheetData> and its end. A cell is placed by
@@ -352,7 +379,9 @@ def _exact_extent(xml: bytes) -> tuple[int, int, int]:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     try:
-        parser.Parse(xml, True)
+        for piece in pieces:
+            parser.Parse(piece, False)
+        parser.Parse(b"", True)
     except expat.ExpatError as exc:
         raise ValueError(str(exc)) from None
     return st["rows"], st["cols"], st["cells"]
@@ -366,26 +395,46 @@ def _column_letters(col: int) -> str:
     return out
 
 
-def _workbook_parts(data: bytes):
-    """(name, unpacked bytes or None if larger than MAX_PART_BYTES) of every part of an .xlsx/.xlsm zip."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in zf.infolist():                                 # every entry, even two of one name
-            if info.is_dir() or info.flag_bits & 0x1:              # encrypted: calamine cannot read it either
-                continue
-            if info.file_size > MAX_PART_BYTES:
-                yield info.filename, None
-                continue
-            if info.compress_type == zipfile.ZIP_DEFLATED:         # the usual case: inflate, skip zipfile's CRC pass
-                off = info.header_offset
-                header = data[off:off + 30]
-                if len(header) < 30 or header[:4] != b"PK\x03\x04":
-                    raise zipfile.BadZipFile(f"bad local header for {info.filename}")
-                start = off + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
-                body = zlib.decompressobj(-15).decompress(data[start:start + info.compress_size], MAX_PART_BYTES + 1)
+class _PartTooLarge(Exception):
+    pass
+
+
+def _part_pieces(data: bytes, zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """The unpacked bytes of one part of an .xlsx/.xlsm zip, ``_PIECE`` at a time; _PartTooLarge past MAX_PART_BYTES."""
+    total = 0
+    if info.compress_type == zipfile.ZIP_DEFLATED:                 # the usual case: inflate, skip zipfile's CRC pass
+        off = info.header_offset
+        header = data[off:off + 30]
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+        start = off + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+        raw = memoryview(data)[start:start + info.compress_size]
+        inflate, pos = zlib.decompressobj(-15), 0
+        while True:
+            if inflate.unconsumed_tail:
+                chunk = inflate.unconsumed_tail
+            elif pos < len(raw):
+                chunk, pos = raw[pos:pos + (1 << 19)], pos + (1 << 19)
             else:
-                with zf.open(info) as f:
-                    body = f.read(MAX_PART_BYTES + 1)
-            yield info.filename, (None if len(body) > MAX_PART_BYTES else body)
+                break
+            piece = inflate.decompress(chunk, _PIECE)
+            total += len(piece)
+            if total > MAX_PART_BYTES:
+                raise _PartTooLarge(info.filename)
+            if piece:
+                yield piece
+        piece = inflate.flush()
+        if len(piece) + total > MAX_PART_BYTES:
+            raise _PartTooLarge(info.filename)
+        if piece:
+            yield piece
+    else:
+        with zf.open(info) as f:
+            while piece := f.read(_PIECE):
+                total += len(piece)
+                if total > MAX_PART_BYTES:
+                    raise _PartTooLarge(info.filename)
+                yield piece
 
 
 def _sheet_names(data: bytes) -> dict[str, str]:
@@ -421,38 +470,46 @@ def check_workbook_extent(data: bytes, path: Path) -> None:
 
     Cost: each part unpacked once and scanned once with RE2 (a second and third scan only
     for a sheet past row 99,999 or column AZ; the exact expat reading only for parts that
-    are not plain). A file that is not a zip (.xls) is left to the reader.
+    are not plain), in pieces of 4 MB, so memory stays small. A file that is not a zip
+    (.xls) is left to the reader.
     """
     if not zipfile.is_zipfile(io.BytesIO(data)):
         return
     where = lambda part: f"{path} [{_sheet_names(data).get(part.lower(), part)}]"  # noqa: E731
+    too_large = lambda part: IntakeStop(  # noqa: E731
+        f"{where(part)}: 这张表解压后超过 {MAX_PART_BYTES >> 20} MB，远超县区报表的规模。请在 Excel 中删除多余的行、列和内容，"
+        f"另存为 .xlsx 后重新提交。 / this sheet unpacks to more than {MAX_PART_BYTES >> 20} MB, far beyond a county "
+        f"submission: delete the extra rows, columns and content in Excel, save as .xlsx and submit again.")
     try:
-        for part, xml in _workbook_parts(data):
-            if xml is None:
-                raise IntakeStop(
-                    f"{where(part)}: 这张表解压后超过 {MAX_PART_BYTES >> 20} MB，远超县区报表的规模。请在 Excel 中删除多余的行、列和内容，"
-                    f"另存为 .xlsx 后重新提交。 / this sheet unpacks to more than {MAX_PART_BYTES >> 20} MB, far beyond a "
-                    f"county submission: delete the extra rows, columns and content in Excel, save as .xlsx and submit again.")
-            if _fast_extent(xml) is not None or not any(tag in xml for tag in _SHEET_DATA):
-                continue                                           # vouched for, or no cells to lay out
-            try:
-                rows, cols, cells = _exact_extent(xml)
-            except ValueError as exc:
-                raise IntakeStop(
-                    f"{where(part)}: 这张表不是有效的 Excel 表格内容（{exc}），无法安全读取。请在 Excel 中打开并另存为 .xlsx 后重新提交。 / "
-                    f"this sheet is not valid spreadsheet XML ({exc}) and cannot be read safely: open the file in "
-                    f"Excel, save it as .xlsx and submit again.") from None
-            if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS or cells > MAX_CELLS:
-                far = f"{_column_letters(cols)}{rows}" if rows < 1 << 40 else "（超出 Excel 的范围 / beyond Excel's range）"
-                raise IntakeStop(
-                    f"{where(part)}: 这张表有内容的区域一直延伸到单元格 {far}（{rows:,} 行 × {cols:,} 列），远超县区报表的规模"
-                    f"（最多 {MAX_ROWS:,} 行、{MAX_COLUMNS} 列、{MAX_CELLS:,} 个单元格），读取会耗尽内存。多半是远处某个单元格被误填了内容："
-                    f"请在 Excel 中按 Ctrl+End 找到它，删除多余的行和列后保存，再重新提交。 / the filled area of this sheet reaches "
-                    f"cell {far} ({rows:,} rows x {cols:,} columns), far beyond a county submission (at most {MAX_ROWS:,} "
-                    f"rows, {MAX_COLUMNS} columns, {MAX_CELLS:,} cells); reading it would exhaust memory. Most likely a "
-                    f"stray value sits far away: press Ctrl+End in Excel to find it, delete the extra rows and columns, "
-                    f"save and submit again.")
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():                             # every entry, even two of one name
+                if info.is_dir() or info.flag_bits & 0x1:          # encrypted: calamine cannot read it either
+                    continue
+                if info.file_size > MAX_PART_BYTES:
+                    raise too_large(info.filename)
+                try:
+                    pieces = lambda: _part_pieces(data, zf, info)  # noqa: E731
+                    if _fast_extent(pieces()) is not None or not _has_sheet_data(pieces()):
+                        continue                                   # vouched for, or no cells to lay out
+                    rows, cols, cells = _exact_extent(pieces())
+                except _PartTooLarge:
+                    raise too_large(info.filename) from None
+                except ValueError as exc:
+                    raise IntakeStop(
+                        f"{where(info.filename)}: 这张表不是有效的 Excel 表格内容（{exc}），无法安全读取。请在 Excel 中打开并另存为 .xlsx 后"
+                        f"重新提交。 / this sheet is not valid spreadsheet XML ({exc}) and cannot be read safely: open "
+                        f"the file in Excel, save it as .xlsx and submit again.") from None
+                if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS or cells > MAX_CELLS:
+                    far = f"{_column_letters(cols)}{rows}" if rows < 1 << 40 else "（超出 Excel 的范围 / beyond Excel's range）"
+                    raise IntakeStop(
+                        f"{where(info.filename)}: 这张表有内容的区域一直延伸到单元格 {far}（{rows:,} 行 × {cols:,} 列），远超县区报表的规模"
+                        f"（最多 {MAX_ROWS:,} 行、{MAX_COLUMNS} 列、{MAX_CELLS:,} 个单元格），读取会耗尽内存。多半是远处某个单元格被误填了"
+                        f"内容：请在 Excel 中按 Ctrl+End 找到它，删除多余的行和列后保存，再重新提交。 / the filled area of this sheet "
+                        f"reaches cell {far} ({rows:,} rows x {cols:,} columns), far beyond a county submission (at most "
+                        f"{MAX_ROWS:,} rows, {MAX_COLUMNS} columns, {MAX_CELLS:,} cells); reading it would exhaust memory. "
+                        f"Most likely a stray value sits far away: press Ctrl+End in Excel to find it, delete the extra "
+                        f"rows and columns, save and submit again.")
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
         raise IntakeStop(f"{path}: 无法打开此 Excel 文件（{exc.__class__.__name__}: {exc}）。请在 Excel 中打开并另存为 .xlsx 后重新提交。 / "
                          f"the workbook cannot be opened ({exc}): open it in Excel, save it as .xlsx and submit it again.") from None
 
