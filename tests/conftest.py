@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("WORKBOOK_PSEUDONYM_KEY", "test-key-0123456789abcdef")
+os.environ.setdefault("WORKBOOK_PSEUDONYM_KEY", "test-key-0123456789abcdef-0123456789abcdef")
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")     # for this process only: notebook kernels keep their own (inline) backend

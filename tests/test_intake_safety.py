@@ -223,7 +223,7 @@ def test_quarters_are_stacked_with_unified_types_and_a_bad_part_leaves_nothing(t
 def test_the_key_comes_from_the_environment_or_a_key_file(tmp_path, monkeypatch):
     from helpers.pseudonym import load_key
 
-    monkeypatch.setenv("WORKBOOK_PSEUDONYM_KEY", "from-environment-123456")
+    monkeypatch.setenv("WORKBOOK_PSEUDONYM_KEY", "from-environment-0123456789abcdef")
     assert load_key().source.startswith("environment")
     monkeypatch.delenv("WORKBOOK_PSEUDONYM_KEY")
     keyfile = tmp_path / "k.key"

@@ -247,7 +247,7 @@ def measure_run(households: int, cache: Path) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     (work / "corrections.csv").write_text("quarter,source_file,sheet,row,column,old,new,reason,who\n", encoding="utf-8")
-    os.environ.setdefault("WORKBOOK_PSEUDONYM_KEY", "benchmark-key-0123456789")
+    os.environ.setdefault("WORKBOOK_PSEUDONYM_KEY", "benchmark-key-0123456789-0123456789abcdef")
     paths = Paths.make(raw=raw, processed=work / "processed", private=work / "private", reports=work / "reports",
                        corrections=work / "corrections.csv")
     quiet = lambda m: None  # noqa: E731
