@@ -209,6 +209,8 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
     side by side; 1 runs everything in order."""
     import papermill as pm
 
+    from helpers.locks import processed_lock
+
     paths = paths or Paths()
     quarters = available_quarters(paths.raw)
     if not quarters:
@@ -223,68 +225,70 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
         with open(params_file, encoding="utf-8") as fh:
             extra = yaml.safe_load(fh) or {}
     plan = plan_parameters(quarter, paths, extra, lang, counties)
-    qdir = paths.reports / quarter
-    nb_dir, analyst, share = qdir / "notebooks", qdir / "analyst", qdir / "share"
-    t_all = time.perf_counter()
-    total = len(plan)
+    # One writer of data/processed at a time; the run's kernels (notebook 01's intake) know the lock is theirs.
+    with processed_lock(paths.processed, progress):
+        qdir = paths.reports / quarter
+        nb_dir, analyst, share = qdir / "notebooks", qdir / "analyst", qdir / "share"
+        t_all = time.perf_counter()
+        total = len(plan)
 
-    def execute(i: int, step: Step, params: dict) -> dict:
-        out = nb_dir / f"{step.name}.ipynb"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        progress(f"[{i}/{total}] {step.name} ...")
-        t0, started = time.perf_counter(), time.time()
-        try:
-            pm.execute_notebook(str(NOTEBOOKS / f"{step.notebook}.ipynb"), str(out), parameters=params,
-                                kernel_name=KERNEL_NAME, progress_bar=False, cwd=str(ROOT),
-                                kernel_manager_class=kernel_manager_class())
-        except pm.PapermillExecutionError as exc:
-            export(out, analyst, None)
-            raise RunError(f"{step.name} failed in cell {exc.exec_count} ({exc.ename}: "
-                           f"{exc.evalue.splitlines()[0] if exc.evalue else ''}). The partly executed notebook is "
-                           f"{out} and its HTML {analyst / (step.name + '.html')}.") from None
-        t_exec = time.perf_counter() - t0
-        export(out, analyst, share)
-        progress(f"      {step.name} done in {time.perf_counter() - t0:.1f} s")
-        return {"step": step.name, "notebook": f"notebooks/{step.notebook}.ipynb", "parameters": params,
-                "seconds": round(time.perf_counter() - t0, 2), "execute_seconds": round(t_exec, 2),
-                "started": round(started, 2), "ended": round(time.time(), 2)}
+        def execute(i: int, step: Step, params: dict) -> dict:
+            out = nb_dir / f"{step.name}.ipynb"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            progress(f"[{i}/{total}] {step.name} ...")
+            t0, started = time.perf_counter(), time.time()
+            try:
+                pm.execute_notebook(str(NOTEBOOKS / f"{step.notebook}.ipynb"), str(out), parameters=params,
+                                    kernel_name=KERNEL_NAME, progress_bar=False, cwd=str(ROOT),
+                                    kernel_manager_class=kernel_manager_class())
+            except pm.PapermillExecutionError as exc:
+                export(out, analyst, None)
+                raise RunError(f"{step.name} failed in cell {exc.exec_count} ({exc.ename}: "
+                               f"{exc.evalue.splitlines()[0] if exc.evalue else ''}). The partly executed notebook is "
+                               f"{out} and its HTML {analyst / (step.name + '.html')}.") from None
+            t_exec = time.perf_counter() - t0
+            export(out, analyst, share)
+            progress(f"      {step.name} done in {time.perf_counter() - t0:.1f} s")
+            return {"step": step.name, "notebook": f"notebooks/{step.notebook}.ipynb", "parameters": params,
+                    "seconds": round(time.perf_counter() - t0, 2), "execute_seconds": round(t_exec, 2),
+                    "started": round(started, 2), "ended": round(time.time(), 2)}
 
-    # The effects notebooks (one per program) do not depend on each other: they run side by side.
-    groups: list[list[tuple[int, Step, dict]]] = []
-    for i, (step, params) in enumerate(plan, 1):
-        if groups and step.notebook == "03_effects" and groups[-1][0][1].notebook == "03_effects":
-            groups[-1].append((i, step, params))
-        else:
-            groups.append([(i, step, params)])
-    steps = []
-    for group in groups:
-        if len(group) == 1 or workers <= 1:
-            steps.extend(execute(*item) for item in group)
-            continue
-        from concurrent.futures import ThreadPoolExecutor
+        # The effects notebooks (one per program) do not depend on each other: they run side by side.
+        groups: list[list[tuple[int, Step, dict]]] = []
+        for i, (step, params) in enumerate(plan, 1):
+            if groups and step.notebook == "03_effects" and groups[-1][0][1].notebook == "03_effects":
+                groups[-1].append((i, step, params))
+            else:
+                groups.append([(i, step, params)])
+        steps = []
+        for group in groups:
+            if len(group) == 1 or workers <= 1:
+                steps.extend(execute(*item) for item in group)
+                continue
+            from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(execute, *item) for item in group]
-            done = [f.exception() or f.result() for f in futures]
-        failed = [d for d in done if isinstance(d, BaseException)]
-        if failed:
-            raise failed[0]
-        steps.extend(done)
-    write_index(paths.reports)
-    inputs = [f for q in quarters if q <= quarter for f in (paths.raw / q).iterdir()]
-    inputs += [paths.corrections, paths.register, *(ROOT / "config").glob("*.yaml")]
-    manifest = {
-        "quarter": quarter, "lang": lang, "counties": counties or "all",
-        "parameters": {s["step"]: s["parameters"] for s in steps},
-        "git_commit": _git_commit(), "packages": _versions(),
-        "pseudonym_key_fingerprint": read_json(paths.processed / "manifest.json").get("key_fingerprint"),
-        "inputs": _hashes(p for p in inputs if p.exists()),
-        "steps": steps, "seconds": round(time.perf_counter() - t_all, 2),
-        "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count()},
-    }
-    manifest["outputs"] = _hashes(p for p in qdir.rglob("*") if p.name != "manifest.json")
-    atomic_write_text(qdir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
-    return manifest
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = [pool.submit(execute, *item) for item in group]
+                done = [f.exception() or f.result() for f in futures]
+            failed = [d for d in done if isinstance(d, BaseException)]
+            if failed:
+                raise failed[0]
+            steps.extend(done)
+        write_index(paths.reports)
+        inputs = [f for q in quarters if q <= quarter for f in (paths.raw / q).iterdir()]
+        inputs += [paths.corrections, paths.register, *(ROOT / "config").glob("*.yaml")]
+        manifest = {
+            "quarter": quarter, "lang": lang, "counties": counties or "all",
+            "parameters": {s["step"]: s["parameters"] for s in steps},
+            "git_commit": _git_commit(), "packages": _versions(),
+            "pseudonym_key_fingerprint": read_json(paths.processed / "manifest.json").get("key_fingerprint"),
+            "inputs": _hashes(p for p in inputs if p.exists()),
+            "steps": steps, "seconds": round(time.perf_counter() - t_all, 2),
+            "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count()},
+        }
+        manifest["outputs"] = _hashes(p for p in qdir.rglob("*") if p.name != "manifest.json")
+        atomic_write_text(qdir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+        return manifest
 
 
 __all__ = ["run", "RunError", "plan_parameters", "export", "write_index", "IntakeStop"]
