@@ -43,7 +43,7 @@ def test_intake_notebook_runs_on_a_sample(sample, tmp_path):
     pm.execute_notebook(str(NOTEBOOKS / "01_intake.ipynb"), str(out), kernel_name=KERNEL_NAME,
                         parameters=dict(quarter="2022Q2", raw_dir=str(paths.raw), processed_dir=str(paths.processed),
                                         private_dir=str(paths.private), reports_dir=str(tmp_path / "reports"),
-                                        lang="zh"), progress_bar=False)
+                                        corrections_file=str(paths.corrections), lang="zh"), progress_bar=False)
     figs = sorted(p.name for p in (tmp_path / "reports" / "2022Q2" / "figures").glob("*.png"))
     assert figs == ["01_quality_trend.png", "01_quarantine_reasons.png", "01_rows_by_county.png"]
     text = out.read_text(encoding="utf-8")
