@@ -27,7 +27,7 @@ from helpers import parsing as ps
 from helpers.config import Paths, settings
 from helpers.exports import private_dir, private_permissions, write_people_csv
 from helpers.places import Crosswalk, load_register, normalize_county, normalize_place
-from helpers.pseudonym import PseudonymKey, load_key, scrub
+from helpers.pseudonym import PseudonymKey, load_key, scrub, scrub_text
 from helpers.readers import IntakeStop, RawSheet, list_files, locate_header, read_file, sheet_spec
 from helpers.reasons import REASONS
 from helpers.storage import assert_key, atomic_write_text, file_hash, read_json, stack_parquet, write_table
@@ -223,9 +223,7 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
 
 def _scrubbed(text: object) -> str:
     """One cell, header or message fragment with personal data replaced (the scrubber of pseudonym.py)."""
-    if text is None or (isinstance(text, float) and text != text):
-        return ""
-    return str(scrub(pd.Series([str(text)], dtype="string")).iloc[0])
+    return scrub_text(text) or ""
 
 
 def _bad_values(p: ParsedSheet) -> None:

@@ -181,11 +181,16 @@ def _scrub_one(text: str) -> str:
     return PERSONAL_RE.sub(_replace, text) if _CANDIDATE_RE.search(text) else text
 
 
+_RE2_FROM = 256      # fewer values than this: Python's re (RE2 compiles the pattern on every call)
+
+
 def _candidates(values: np.ndarray) -> np.ndarray:
     """Which strings could hold a number to scrub (see ``_CANDIDATE``), checked by RE2 in one go."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if len(values) < _RE2_FROM:
+        return np.fromiter((_CANDIDATE_RE.search(v) is not None for v in values), dtype=bool, count=len(values))
     try:
         texts = pa.array(values, type=pa.string())
     except (pa.ArrowException, UnicodeError):     # e.g. a lone surrogate: one by one
