@@ -64,13 +64,15 @@ class ParsedSheet:
     bad_detail: pd.Series | None = None   # per row: headers of blank or unreadable required values
 
     def flag(self, mask: pd.Series, code: str, detail: pd.Series | str = "") -> None:
-        """Set rows in ``mask`` aside with ``code`` unless an earlier check already did."""
+        """Set rows in ``mask`` aside with ``code`` unless an earlier check already did (``detail``: one
+        text, or a Series holding at least the rows of ``mask``)."""
         assert code in REASONS, code
         mask = pd.Series(np.asarray(mask, dtype=bool), index=self.reason.index) & self.reason.isna()
         if not mask.any():
             return
         self.reason[mask] = code
-        self.detail[mask] = detail[mask] if isinstance(detail, pd.Series) else detail
+        self.detail[mask] = detail.reindex(mask.index[mask.to_numpy()]).to_numpy() if isinstance(detail, pd.Series) \
+            else detail
 
     @property
     def ok(self) -> pd.Series:
@@ -295,7 +297,8 @@ def _impossible(p: ParsedSheet, cfg: dict, extra: pd.Series | None = None) -> No
     if extra is not None:
         which[extra & ~bad] = "劳动力与家庭人口不符 / labour and household size disagree；"
         bad = bad | extra
-    p.flag(bad, "impossible_value", "超出合理范围 / out of range: " + which.str.rstrip("；"))
+    if bad.any():
+        p.flag(bad, "impossible_value", "超出合理范围 / out of range: " + which[bad].str.rstrip("；"))
 
 
 def validate_households(p: ParsedSheet, crosswalk: Crosswalk, cfg: dict) -> None:
