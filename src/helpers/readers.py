@@ -48,7 +48,17 @@ MAX_PART_BYTES = 1 << 30        # one part of the workbook (a sheet's XML) unpac
 
 
 class IntakeStop(Exception):
-    """A problem that stops intake: the message names the file, sheet, column and the fix."""
+    """A problem that stops intake: the message names the file, sheet, column and the fix.
+
+    The message passes the scrubber when the exception is made, so whatever a file name, a sheet
+    name, a header or a library's error text carried (a phone or ID number) never reaches the screen,
+    a log or an exported notebook.
+    """
+
+    def __init__(self, message: object = "", *args):
+        from helpers.pseudonym import scrub_text
+
+        super().__init__(scrub_text(str(message)) or "", *args)
 
 
 @dataclass
@@ -539,8 +549,74 @@ def _match(text: str, lookup: dict[str, Column]) -> tuple[Column | None, str]:
     return lookup.get(base), unit
 
 
+# A cell that no header holds: a number (Excel's, or typed: 3,000 / 1.2万 / 2.0), a date, or a
+# run of five digits or more (a household code, an ID or phone number, an amount).
+_DATA_TEXT_RE = re.compile(r"^[-+]?[0-9][0-9,]*(?:\.[0-9]+)?(?:万元|万|元|人|户|亩|%)?$|[0-9]{5}")
+
+
+def _header_like(value) -> bool:
+    """Could this cell be part of a header? Blank, or text that holds no number or code."""
+    if value is None or value == "":
+        return True
+    if not isinstance(value, str):                 # numbers, dates, booleans: only data cells hold them
+        return False
+    return not _DATA_TEXT_RE.search(normalize_header(value))
+
+
+def _resolve(parts: list[str], lookup: dict[str, Column]) -> tuple[Column | None, str, str]:
+    """(column, unit, header as written) of one column position, from its text in each header row.
+
+    The joined text is tried first (产业补助金额 over (万元), 户主 over 姓名), then each row's
+    text from the lowest up (a sub-header under a group header spanning several columns)."""
+    filled = [p for p in parts if p]
+    candidates = (["".join(filled)] if len(filled) > 1 else []) + list(reversed(filled))
+    for cand in candidates:
+        col, unit = _match(cand, lookup)
+        if col is not None:
+            return col, unit, cand
+    return None, "", " ".join(filled)
+
+
+def _second_header_row(texts: list[list[str]], raw: list[list], r: int, other: int,
+                       lookup: dict[str, Column]) -> bool:
+    """Is row ``other`` (just above or below the header row ``r``) the other half of a two-row header?
+
+    Only if it reads as header text and adds something: every cell is blank or text holding no
+    number or code; with it, the header recognises columns that row ``r`` alone does not; and a
+    row under the header holds nothing under the columns row ``r`` already names, except a header
+    of the same column or its unit (a merged cell leaves the row below it blank). A first data
+    row fails all three: it holds codes and numbers, and values under every named column, even
+    when one of its cells (村, 户主, 说明) happens to be a header word.
+    """
+    if not all(_header_like(v) for v in raw[other]):
+        return False
+    width = max(len(texts[r]), len(texts[other]))
+    cell = lambda i, j: texts[i][j] if j < len(texts[i]) else ""  # noqa: E731
+    alone = [_resolve([cell(r, j)], lookup)[0] for j in range(width)]
+    upper, lower = (other, r) if other < r else (r, other)
+    joined = [_resolve([cell(upper, j), cell(lower, j)], lookup)[0] for j in range(width)]
+    named = {c.name for c in alone if c is not None}
+    if not {c.name for c in joined if c is not None} - named:
+        return False
+    for j, col in enumerate(alone):
+        if col is None:
+            continue
+        if joined[j] is None or joined[j].name != col.name:
+            return False                           # the other row would change what a named column holds
+        below = cell(other, j)
+        if other > r and below and not any(
+                (c := _match(t, lookup)[0]) is not None and c.name == col.name for t in (below, cell(r, j) + below)):
+            return False                           # a value under a named column: a data row
+    return True
+
+
 def locate_header(rows: list[list], sheet: Sheet, where: str) -> HeaderMap:
-    """Find the header row (under any title rows), joining a header merged over two rows."""
+    """Find the header row (under any title rows), joining a header merged over two rows.
+
+    The header is the row of the first ``HEADER_SCAN_ROWS`` naming the most columns. The row
+    under it (or else the row above it) is read as the header's second row only if
+    ``_second_header_row`` says so, so a first data row is never taken for a header.
+    """
     lookup = header_lookup(sheet)
     scan = rows[:HEADER_SCAN_ROWS]
     texts = [[_cell_text(v) for v in r] for r in scan]
@@ -552,25 +628,14 @@ def locate_header(rows: list[list], sheet: Sheet, where: str) -> HeaderMap:
     r = max(range(len(counts)), key=lambda i: (counts[i], -i))
     header_rows = [r]
     for other in (r + 1, r - 1):
-        if 0 <= other < len(texts):
-            adds = sum(1 for j, t in enumerate(texts[other])
-                       if _match(t, lookup)[0] is not None and
-                       (j >= len(texts[r]) or _match(texts[r][j], lookup)[0] is None))
-            if adds:
-                header_rows = sorted([r, other])
-                break
+        if 0 <= other < len(texts) and _second_header_row(texts, scan, r, other, lookup):
+            header_rows = sorted([r, other])
+            break
     width = max(len(texts[i]) for i in header_rows)
     columns, scale, header_text, extra, dup = {}, {}, {}, [], []
     seen: set[str] = set()
     for j in range(width):
-        parts = [texts[i][j] if j < len(texts[i]) else "" for i in header_rows]
-        candidates = [p for p in reversed(parts) if p] + (["".join(parts)] if len(parts) > 1 else [])
-        col, unit, written = None, "", " ".join(p for p in parts if p)
-        for cand in candidates:
-            col, unit = _match(cand, lookup)
-            if col is not None:
-                written = cand
-                break
+        col, unit, written = _resolve([texts[i][j] if j < len(texts[i]) else "" for i in header_rows], lookup)
         if col is None:
             if written:
                 extra.append(written)
