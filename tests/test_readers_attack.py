@@ -331,3 +331,59 @@ def test_which_rows_are_read_as_a_second_header_row():
     for second in (["通江县", "杨柏镇", "太平场村", 1000.0, "村"], ["通江县", "杨柏镇", "太平场村", "1000", "村"]):
         hm = locate_header([head, second], VILLAGES, "t")
         assert hm.first_data_row == 1 and hm.extra == ["村居类型"]
+
+
+# --------------------------------------------------------------------------------------
+# CSV encodings: a stray byte order mark, bytes neither UTF-8 nor GBK
+# --------------------------------------------------------------------------------------
+def test_a_utf8_byte_order_mark_in_front_of_gbk_text_is_a_stray(tmp_path):
+    """It gave a UnicodeDecodeError traceback (exit 1): the text after the mark is read as GBK."""
+    folder = tmp_path / "raw" / Q
+    path = _write_csv(folder, [household(i) for i in (1, 2, 3)], encoding="gbk")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    run_intake(Q, paths_for(tmp_path), KEY)
+    hq = pd.read_parquet(paths_for(tmp_path).processed / "household_quarters.parquet")
+    assert len(hq) == 3 and (hq["village"] == "太平场村").all()
+    assert _log(tmp_path, "农户监测")["encoding"] == "gb18030"
+
+    other = tmp_path / "utf16"                    # UTF-16 with its byte order mark is still read
+    _write_csv(other / "raw" / Q, [household(i) for i in (1, 2)], encoding="utf-16")
+    run_intake(Q, paths_for(other), KEY)
+    assert len(pd.read_parquet(paths_for(other).processed / "household_quarters.parquet")) == 2
+
+
+@pytest.mark.parametrize("case, line", [
+    ("gbk_with_bad_bytes_at_the_end", 6),        # was 'no header row found': read as some other encoding
+    ("bom_then_gbk_with_a_bad_byte", 4),         # was a UnicodeDecodeError traceback
+    ("utf8_with_a_bad_byte", 4),
+])
+def test_a_csv_neither_utf8_nor_gbk_stops_naming_the_line(tmp_path, case, line):
+    folder = tmp_path / "raw" / Q
+    rows = [household(i) for i in (1, 2, 3)]
+    path = _write_csv(folder, rows, encoding="utf-8" if case.startswith("utf8") else "gbk")
+    data = path.read_bytes()
+    if case == "gbk_with_bad_bytes_at_the_end":
+        data += b"\xff\xfe\xff"
+    else:
+        at = data.index("测试2号".encode("utf-8" if case.startswith("utf8") else "gbk"))   # household 2: line 4
+        data = (b"\xef\xbb\xbf" if case.startswith("bom") else b"") + data[:at] + b"\xff" + data[at:]
+    path.write_bytes(data)
+    proc = _cli_intake(tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "UnicodeDecodeError" not in proc.stderr
+    assert f"{path.name} 第 {line} 行" in proc.stderr and f"line {line} (byte" in proc.stderr
+    assert "UTF-8" in proc.stderr and "GBK" in proc.stderr and "找不到表头" not in proc.stderr
+
+
+def test_corrections_with_a_stray_byte_order_mark_or_bad_bytes(tmp_path):
+    """data/corrections.csv is decoded by the same function."""
+    write_workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx", [household(1)])
+    text = ("quarter,source_file,sheet,row,column,old,new,reason,who\r\n"
+            f"{Q},{Q}_通江县.xlsx,农户监测,2,务工人数,1,2,乡镇核实,李四\r\n")
+    (tmp_path / "corrections.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("gbk"))
+    assert run_intake(Q, paths_for(tmp_path), KEY).processed == [Q]
+    assert pd.read_parquet(paths_for(tmp_path).processed / "household_quarters.parquet")["workers"].item() == 2
+    (tmp_path / "corrections.csv").write_bytes(text.encode("gbk") + b"\x80")
+    with pytest.raises(IntakeStop) as info:
+        run_intake(Q, paths_for(tmp_path), KEY)
+    assert "corrections.csv 第 3 行" in str(info.value) and "line 3 (byte" in str(info.value)

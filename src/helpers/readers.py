@@ -118,24 +118,36 @@ def list_files(folder: Path, quarter: str) -> tuple[list[SubmissionFile], list[s
 
 
 def decode_csv_bytes(data: bytes, path: Path) -> tuple[str, str]:
-    """Text of a CSV file and the encoding detected: UTF-8 (with or without BOM), else GB18030."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
+    """Text of a CSV file and its encoding: UTF-8 (with or without BOM), else GB18030 (GBK).
 
-    best = from_bytes(data).best()
-    if best is None:
-        raise IntakeStop(f"{path}: 无法识别文件编码。请在 Excel 中另存为“CSV UTF-8”后重新提交。 / "
-                         f"the file's encoding cannot be recognised: save it again as 'CSV UTF-8' in Excel.")
-    return str(best), best.encoding
+    A UTF-8 byte order mark in front of GBK text (an editor added it, or two files were
+    pasted together) is a stray: the text after it is read as GBK. UTF-16 with its byte
+    order mark (Excel's "Unicode text") is read too. Anything else stops intake naming the
+    line and byte where neither UTF-8 nor GBK can read on, rather than guessing an encoding
+    and reading the file as garbage.
+    """
+    for bom, enc in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError:
+                break
+    skip = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    body = memoryview(data)[skip:]
+    errors = []
+    for enc, name in (("utf-8", "utf-8-sig" if skip else "utf-8"), ("gb18030", "gb18030")):
+        try:
+            return str(body, enc), name
+        except UnicodeDecodeError as exc:
+            errors.append(exc)
+    at = skip + max(exc.start for exc in errors)           # the encoding that read furthest
+    line = data.count(b"\n", 0, at) + 1
+    raise IntakeStop(
+        f"{path} 第 {line} 行: 文件编码无法识别，从这一行（文件第 {at + 1:,} 个字节）起的内容既不是 UTF-8 也不是 GBK 编码，"
+        f"多半是文件被截断、损坏，或用不同编码保存的内容拼在了一起。请在 Excel 中打开原表，另存为“CSV UTF-8（逗号分隔）”"
+        f"（或 GBK 编码的 CSV）后重新提交。 / line {line} (byte {at + 1:,}): the file is neither UTF-8 nor GBK from here on, "
+        f"most likely it was cut off, damaged, or pieces saved in different encodings were pasted together. Open the "
+        f"original sheet in Excel, save it as 'CSV UTF-8 (Comma delimited)' (or as CSV in GBK) and submit again.")
 
 
 def read_file(sub: SubmissionFile) -> list[RawSheet]:
