@@ -387,3 +387,43 @@ def test_corrections_with_a_stray_byte_order_mark_or_bad_bytes(tmp_path):
     with pytest.raises(IntakeStop) as info:
         run_intake(Q, paths_for(tmp_path), KEY)
     assert "corrections.csv 第 3 行" in str(info.value) and "line 3 (byte" in str(info.value)
+
+
+# --------------------------------------------------------------------------------------
+# Files that cannot be read: a broken link, no permission (open in Excel), a folder
+# --------------------------------------------------------------------------------------
+def test_a_broken_link_named_like_a_submission_stops_with_exit_code_2(tmp_path):
+    """It gave a FileNotFoundError traceback (exit 1)."""
+    folder = tmp_path / "raw" / Q
+    write_workbook(folder / f"{Q}_通江县.xlsx", [household(1)])
+    (folder / f"{Q}_通江县_副本.xlsx").symlink_to(tmp_path / "gone.xlsx")
+    proc = _cli_intake(tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "FileNotFoundError" not in proc.stderr
+    assert f"{Q}_通江县_副本.xlsx" in proc.stderr and "删除这个链接" in proc.stderr and "remove the link" in proc.stderr
+
+
+@pytest.mark.parametrize("error, says", [
+    (PermissionError(13, "Permission denied"), "close it and try again"),    # Windows: open in Excel
+    (OSError(5, "Input/output error"), "copy it to the data/raw folder"),
+])
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_file_that_cannot_be_opened_stops_saying_what_to_do(tmp_path, monkeypatch, kind, error, says):
+    folder = tmp_path / "raw" / Q
+    if kind == "xlsx":
+        path = write_workbook(folder / f"{Q}_通江县.xlsx", [household(1)])
+    else:
+        path = _write_csv(folder, [household(1)])
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda p: (_ for _ in ()).throw(error) if p == path else real(p))
+    message = _stop(tmp_path)
+    assert str(path) in message and says in message
+
+
+def test_a_folder_named_like_a_submission_stops_instead_of_being_left_out(tmp_path):
+    """Skipped without a word, the county's data was missing with only 'no submission from 通江县'."""
+    folder = tmp_path / "raw" / Q
+    write_workbook(folder / f"{Q}_平昌县.xlsx", [household(1, **{"县(区)": "平昌县"})], county="平昌县")
+    write_workbook(folder / f"{Q}_通江县.xlsx" / f"{Q}_通江县.xlsx", [household(2)])
+    message = _stop(tmp_path)
+    assert f"{Q}_通江县.xlsx: 这是一个文件夹" in message and "move the submission file out of it" in message

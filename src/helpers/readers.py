@@ -91,9 +91,16 @@ def list_files(folder: Path, quarter: str) -> tuple[list[SubmissionFile], list[s
     """
     files, warnings = [], []
     for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "~$")) or path.is_dir():
+        if path.name.startswith((".", "~$")):
             continue
         m = FILE_RE.match(path.name)
+        if path.is_dir():
+            if m:                                  # a county's data left out without a word otherwise
+                raise IntakeStop(
+                    f"{path}: 这是一个文件夹，却按提交文件命名，其中的数据不会被读取。请把提交文件移出这个文件夹放到 {folder.name} 中，"
+                    f"并删除或改名这个文件夹。 / this is a folder named like a submission file, so nothing in it would be "
+                    f"read: move the submission file out of it into {folder.name} and delete or rename the folder.")
+            continue
         if not m:
             warnings.append(f"{path.name}: 不是提交文件（应为 季度_县区.xlsx 或 季度_县区_表名.csv），已忽略 / "
                             f"not a submission file (expected QUARTER_COUNTY.xlsx or QUARTER_COUNTY_SHEET.csv); ignored")
@@ -150,15 +157,49 @@ def decode_csv_bytes(data: bytes, path: Path) -> tuple[str, str]:
         f"original sheet in Excel, save it as 'CSV UTF-8 (Comma delimited)' (or as CSV in GBK) and submit again.")
 
 
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a submission file; a file that cannot be opened stops intake saying what to do."""
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(path)
+        return path.read_bytes()
+    except PermissionError as exc:             # Windows: also a workbook open (locked) in Excel or WPS
+        raise IntakeStop(
+            f"{path}: 无法读取此文件（没有读取权限，或文件正被其他程序占用：{exc.strerror or exc.__class__.__name__}）。"
+            f"如果它正在 Excel 或 WPS 中打开，请关闭后重试；否则请检查文件的访问权限（或复制一份有权限的副本替换它）。 / the file "
+            f"cannot be read (no permission, or another program holds it: {exc.strerror or exc.__class__.__name__}). If it "
+            f"is open in Excel or WPS, close it and try again; otherwise check the file's permissions (or replace it "
+            f"with a copy you may read).") from None
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise IntakeStop(
+                f"{path}: 这是一个快捷方式（符号链接），它指向的文件已不存在。请删除这个链接，把提交文件本身放进文件夹后重试。 / "
+                f"this is a link (symlink) to a file that no longer exists: remove the link, put the submission file "
+                f"itself in the folder and try again.") from None
+        raise IntakeStop(
+            f"{path}: 读取时找不到这个文件（可能刚被移动、改名或删除，或是网盘中尚未下载到本地的文件）。请确认文件在文件夹中后重试。 / "
+            f"the file could not be found when it was read (moved, renamed or deleted meanwhile, or a cloud file not "
+            f"downloaded to this computer): make sure the file is in the folder and try again.") from None
+    except IsADirectoryError:
+        raise IntakeStop(
+            f"{path}: 这是一个文件夹，却按提交文件命名。请把提交文件移出这个文件夹，并删除或改名这个文件夹。 / this is a folder "
+            f"named like a submission file: move the submission file out of it and delete or rename the folder.") from None
+    except OSError as exc:                     # a disk or network error, a file on a drive gone offline
+        raise IntakeStop(
+            f"{path}: 无法读取此文件（{exc.__class__.__name__}: {exc.strerror or exc}）。请把文件复制到本机的 data/raw 文件夹后重试；"
+            f"若仍失败，请县区重新发送。 / the file cannot be read ({exc.__class__.__name__}: {exc.strerror or exc}): copy it "
+            f"to the data/raw folder on this computer and try again; if it still fails, ask the county to send it again.") from None
+
+
 def read_file(sub: SubmissionFile) -> list[RawSheet]:
     """Every sheet of a submission file as raw rows. An unreadable file stops intake."""
     name = sub.path.name
     if sub.kind == "csv":
-        text, enc = decode_csv_bytes(sub.path.read_bytes(), sub.path)
+        text, enc = decode_csv_bytes(read_bytes(sub.path), sub.path)
         return [RawSheet(name, sub.sheet.strip(), sub.county, read_csv_rows(text, sub), enc)]
     from python_calamine import CalamineWorkbook
 
-    data = sub.path.read_bytes()          # one read: the bytes checked are the bytes read
+    data = read_bytes(sub.path)           # one read: the bytes checked are the bytes read
     check_workbook_extent(data, sub.path)
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
