@@ -136,6 +136,7 @@ def test_a_new_quarter_reuses_the_cached_intake_of_earlier_quarters(sample, tmp_
     paths = Paths.make(raw=raw, processed=tmp_path / "processed", private=tmp_path / "private",
                        reports=tmp_path / "reports", corrections=sample["paths"].corrections)
     shutil.copytree(sample["paths"].processed, paths.processed)      # the earlier run's cache
+    shutil.copytree(sample["paths"].private, paths.private)          # and its private lists (else rebuilt)
     summary = run_intake("2022Q3", paths)
     assert summary.processed == ["2022Q3"] and len(summary.cached) == 6
     assert "2022Q3" in set(pd.read_parquet(paths.processed / "household_quarters.parquet")["quarter"])

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from helpers import parsing as ps
 from helpers.config import Paths, settings
 from helpers.exports import private_dir, private_permissions, write_people_csv
 from helpers.places import Crosswalk, load_register, normalize_county, normalize_place
-from helpers.pseudonym import PseudonymKey, load_key, scrub, scrub_text
+from helpers.pseudonym import Names, PseudonymKey, load_key, scrub, scrub_text
 from helpers.readers import IntakeStop, RawSheet, list_files, locate_header, read_file, sheet_spec
 from helpers.reasons import REASONS
 from helpers.storage import assert_key, atomic_write_text, file_hash, read_json, stack_parquet, write_table
@@ -62,6 +63,7 @@ class ParsedSheet:
     warnings: list[str] = field(default_factory=list)
     corrections_applied: int = 0
     bad_detail: pd.Series | None = None   # per row: headers of blank or unreadable required values
+    names: Names = field(default_factory=Names)   # people named in personal-data columns (the quarter's, once known)
 
     def flag(self, mask: pd.Series, code: str, detail: pd.Series | str = "") -> None:
         """Set rows in ``mask`` aside with ``code`` unless an earlier check already did (``detail``: one
@@ -184,7 +186,8 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
     reason = pd.Series(None, index=raw.index, dtype=object)
     detail = pd.Series("", index=raw.index, dtype=object)
     parsed = ParsedSheet(sheet.source_file, sheet.sheet, sheet.county, spec, excel_rows, raw,
-                         pd.DataFrame(index=raw.index), reason, detail, headers, warnings, applied)
+                         pd.DataFrame(index=raw.index), reason, detail, headers, warnings, applied,
+                         names=Names(columns[found["head_name"]]) if "head_name" in found else Names())
     probe = [raw[c] for c in ("household_code", "county", "township", "village", "project_id", "project_name",
                               "problem_id") if c in raw.columns]
     probe += [pd.Series(c, index=index) for c in columns[:2]]
@@ -259,19 +262,24 @@ def _check_places(p: ParsedSheet, crosswalk: Crosswalk, lists_villages: bool = F
     v["township"] = township.where(known)
     written = _places(p.raw["village"])
     resolved = crosswalk.resolve(v["county"], written)
-    if lists_villages:
-        clean_name = (scrub(written) == written).fillna(False).astype(bool)
+    if lists_villages:           # a new village: a village's name, untouched by the scrubbers, in a known township
+        clean_name = ((scrub(written) == written) & (p.names.series(written) == written)
+                      & written.str.contains(VILLAGE_NAME_RE)).fillna(False).astype(bool)
         resolved = resolved.fillna(written.where(clean_name & known))
     v["village"] = resolved
     p.flag(v["county"].notna() & written.notna() & v["village"].isna(), "unknown_place",
            "行政村 / village: " + written.fillna("").astype(str))
 
 
+VILLAGE_NAME_RE = r"(?:村|社区|居委会|居民委员会)$"      # what a village added by the 行政村 sheet must end with
+
+
 def _scrub_kept_text(p: ParsedSheet) -> None:
-    """Every free-text column that is kept passes the scrubber (IDs, phones, bank cards become placeholders)."""
+    """Every free-text column that is kept passes the scrubber (IDs, phones, bank cards become placeholders), and
+    the names of the quarter's personal-data columns are cut out of it."""
     for c in p.spec.columns:
         if c.kind in ("text", "names") and not c.personal and c.name in p.values and c.name not in ("township", "village"):
-            p.values[c.name] = scrub(p.values[c.name].astype("string"))
+            p.values[c.name] = p.names.series(scrub(p.values[c.name].astype("string")))
 
 
 def _out_of_range(p: ParsedSheet, cfg: dict) -> tuple[pd.Series, pd.Series]:
@@ -409,6 +417,7 @@ def load_corrections(path: Path, quarters: list[str] | None = None) -> pd.DataFr
         raise IntakeStop(f"{path}: 第 {i + 2} 行的季度“{_scrubbed(frame['quarter'].iloc[i])}”不是 data/raw 中的季度（写作 2023Q2，"
                          f"无空格）。 / line {i + 2}: the quarter '{_scrubbed(frame['quarter'].iloc[i])}' is not one of the quarter "
                          f"folders of data/raw (write it as 2023Q2, no spaces){': ' + ', '.join(quarters) if quarters else ''}.")
+    frame["source_file"] = frame["source_file"].map(scrub_text)    # as the submissions' names are (process_quarter)
     return frame
 
 
@@ -426,8 +435,8 @@ def _quarantine_frame(p: ParsedSheet, quarter: str, mask: pd.Series, key: Pseudo
     shown = [c.name for c in p.spec.columns if not c.personal]
     raw_text = p.raw.loc[idx, shown].map(lambda x: ps.clean_text(x) if not hasattr(x, "isoformat") else x.isoformat())
     for c in shown:        # the cells as typed, scrubbed: a clerk may type personal data into any of them
-        raw_text[c] = scrub(raw_text[c].astype("string")).astype(object).where(raw_text[c].notna(), None)
-    values = [json.dumps({p.headers[c]: t for c, t in zip(shown, row) if t is not None}, ensure_ascii=False)
+        raw_text[c] = p.names.series(scrub(raw_text[c].astype("string"))).astype(object).where(raw_text[c].notna(), None)
+    values = [p.names.text(json.dumps({p.headers[c]: t for c, t in zip(shown, row) if t is not None}, ensure_ascii=False))
               for row in raw_text.itertuples(index=False)]
     if "household_code" in p.values:
         hid = key.pseudonymize(p.values.loc[idx, "household_code"])
@@ -440,7 +449,7 @@ def _quarantine_frame(p: ParsedSheet, quarter: str, mask: pd.Series, key: Pseudo
         "county": p.county, "reason": reason.astype("string"),
         "reason_zh": reason.map(lambda r: REASONS[r][0]).astype("string"),
         "reason_en": reason.map(lambda r: REASONS[r][1]).astype("string"),
-        "detail": scrub(p.detail[idx].astype("string")), "household_id": hid.astype("string"),
+        "detail": p.names.series(scrub(p.detail[idx].astype("string"))), "household_id": hid.astype("string"),
         "values": pd.Series(values, index=idx, dtype="string"),
     })
     private = shared.copy()
@@ -461,12 +470,15 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
     """Read, parse, check and de-identify one quarter's submissions."""
     folder = paths.raw / quarter
     files, warnings = list_files(folder, quarter)
+    warnings = [scrub_text(w) for w in warnings]       # stray files' names may carry a phone or ID number
     if not files:
         raise IntakeStop(f"{folder}: 文件夹中没有 {quarter} 的提交文件。 / no submission files for {quarter} in this folder.")
     sheets: dict[tuple[str, str], RawSheet] = {}
     log_rows = []
     for sub in files:
         for raw in read_file(sub):
+            # File and sheet names are typed by people and reach tables, logs and reports: scrubbed here.
+            raw.source_file, raw.sheet = scrub_text(raw.source_file), scrub_text(raw.sheet)
             spec = sheet_spec(raw.sheet)
             if spec is None:
                 warnings.append(f"{raw.source_file} [{raw.sheet}]: 多余的工作表已忽略 / extra sheet ignored")
@@ -481,7 +493,7 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
     for county in counties:
         for spec in dd.SHEETS:
             if (county, spec.name) not in sheets:
-                source = next(f.path.name for f in files if f.county == county)
+                source = scrub_text(next(f.path.name for f in files if f.county == county))
                 if spec.essential:
                     raise IntakeStop(f"{source}: {county} 缺少“{spec.name}”工作表（或 {quarter}_{county}_{spec.name}.csv）。"
                                      f"请补交这张表。 / the '{spec.name}' sheet is missing for {county}: submit it.")
@@ -505,6 +517,10 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
         c = corr_for(raw)
         parsed[(county, name)] = parse_sheet(raw, dd.SHEET_BY_NAME[name], c)
         used_corrections += len(c)
+    names = Names.union(p.names for p in parsed.values())     # everyone the quarter's 户主姓名 columns name is cut out of every kept text
+    for p in parsed.values():
+        p.names = names
+        p.warnings = [names.text(w) for w in p.warnings]
     expected = int((corrections["quarter"] == quarter).sum())
     if used_corrections != expected:
         raise IntakeStop(f"data/corrections.csv: {quarter} 有 {expected} 条更正，但只有 {used_corrections} 条对应到本季度的文件和工作表。"
@@ -588,7 +604,7 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
     validate_quarter(tables, quarter)
     return QuarterResult(quarter, tables, pd.concat(private, ignore_index=True),
                          pd.concat(codes, ignore_index=True).drop_duplicates() if codes else pd.DataFrame(),
-                         warnings)
+                         [names.text(w) for w in warnings])
 
 
 def _empty_table(spec: dd.Sheet) -> pd.DataFrame:
@@ -604,6 +620,31 @@ def available_quarters(raw: Path) -> list[str]:
     if not raw.exists():
         return []
     return sorted(p.name for p in raw.iterdir() if p.is_dir() and QUARTER_RE.match(p.name))
+
+
+_LOOSE_QUARTER_RE = re.compile(r"^(\d{4})\s*[-_.年]?\s*(?:[Qq]\s*([1-4])|第?\s*([1-4一二三四])\s*季度)\s*$")
+_CN_QUARTER = {"一": "1", "二": "2", "三": "3", "四": "4"}
+
+
+def check_raw_folder(raw: Path) -> None:
+    """Stop if ``raw`` is not a folder, or if a folder in it is a quarter written another way (``2023q2``,
+    ``2023Q2 ``, ``２０２３Ｑ２``, ``2023-Q2``): otherwise that whole quarter would be silently left out."""
+    raw = Path(raw)
+    if raw.exists() and not raw.is_dir():
+        raise IntakeStop(f"{raw}: 这是一个文件，不是存放各季度文件夹的目录。请指定 data/raw 这样的文件夹。 / this is a file, "
+                         f"not the folder of quarter folders: point to a folder such as data/raw.")
+    if not raw.exists():
+        return
+    for p in sorted(raw.iterdir()):
+        if not p.is_dir() or QUARTER_RE.match(p.name):
+            continue
+        m = _LOOSE_QUARTER_RE.match(unicodedata.normalize("NFKC", p.name).strip())
+        as_quarter = f"{m[1]}Q{_CN_QUARTER.get(m[2] or m[3], m[2] or m[3])}" if m else None
+        if as_quarter is not None:
+            raise IntakeStop(f"{p}: 文件夹名“{p.name}”像是季度 {as_quarter}，但不是规定的写法，整个季度会被漏读。请改名为 {as_quarter}"
+                             f"（四位年份、大写 Q、季度数字，无空格）。 / the folder name '{p.name}' looks like quarter "
+                             f"{as_quarter} but is not written as one, so the whole quarter would be left out: rename it "
+                             f"to {as_quarter} (four-digit year, capital Q, the quarter, no spaces).")
 
 
 def code_version() -> str:
@@ -663,6 +704,7 @@ def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, pro
     t0 = time.perf_counter()
     say = progress or (lambda msg: None)
     remove_leftovers(paths.processed, paths.private)
+    check_raw_folder(paths.raw)
     quarters = available_quarters(paths.raw)
     if not quarters:
         raise IntakeStop(f"{paths.raw}: 没有季度文件夹（如 2023Q2/）。请先放入各县区的提交文件，或运行 workbook simulate。 / "
@@ -688,7 +730,7 @@ def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, pro
         ck = cache_key(q, paths, key, corrections, cfg)
         qdir = cache_root / q
         stamp = read_json(qdir / "cache.json")
-        if stamp.get("key") == ck and _cache_intact(qdir, stamp):
+        if stamp.get("key") == ck and _cache_intact(qdir, stamp) and _private_intact(paths.private / q, stamp):
             cached.append(q)
             say(f"{q}: 未变化，使用缓存 / unchanged, cached")
             warnings.extend(stamp.get("warnings", []))
@@ -704,13 +746,20 @@ def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, pro
                 write_table(res.codes, pdir / "household_codes.parquet", ["household_id"], f"{q}/household_codes")
                 private_permissions(pdir / "household_codes.parquet")
             tables = {t: file_hash(qdir / f"{t}.parquet") for t in TABLES}
-            atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res.warnings, "tables": tables},
-                                                             ensure_ascii=False, indent=1))
+            private = ["quarantine.csv"] + (["household_codes.parquet"] if len(res.codes) else [])
+            atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res.warnings, "tables": tables,
+                                                              "private": private}, ensure_ascii=False, indent=1))
             warnings.extend(res.warnings)
             processed.append(q)
     log = _write_processed(paths, cache_root, key, quarters, manifest_path)
     return IntakeSummary(quarter, quarters, processed, cached, log, warnings, key.fingerprint,
                          time.perf_counter() - t0)
+
+
+def _private_intact(pdir: Path, stamp: dict) -> bool:
+    """The quarter's private lists (household codes, quarantine with 户编码) are where intake writes them now:
+    deleted, or a new private folder, and the quarter is read again (the shared cache never holds codes)."""
+    return "private" in stamp and all((pdir / name).exists() for name in stamp["private"])
 
 
 def _cache_intact(qdir: Path, stamp: dict) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from helpers.dictionary import COUNTIES
@@ -47,21 +46,6 @@ def load_register(path: Path) -> pd.DataFrame:
     return reg
 
 
-def _missing_to_none(values: np.ndarray) -> list:
-    return [None if v is pd.NA or (isinstance(v, float) and v != v) else v for v in values]
-
-
-def _per_pair(left: pd.Series, right: pd.Series, func, dtype) -> np.ndarray:
-    """``func((left, right))`` for each row, computed once per distinct pair (missing values as None)."""
-    lc, lu = pd.factorize(left.to_numpy(dtype=object), use_na_sentinel=True)
-    rc, ru = pd.factorize(right.to_numpy(dtype=object), use_na_sentinel=True)
-    lu, ru = _missing_to_none(lu) + [None], _missing_to_none(ru) + [None]
-    pair = lc.astype(np.int64) % len(lu) * len(ru) + rc % len(ru)        # -1 (missing) -> the None slot
-    codes, uniques = pd.factorize(pair)
-    out = np.array([func((lu[p // len(ru)], ru[p % len(ru)])) for p in uniques] + [None], dtype=object)
-    return out[codes].astype(dtype)
-
-
 class Crosswalk:
     """Maps (county, village as written) to the current village name.
 
@@ -90,9 +74,10 @@ class Crosswalk:
         """Whether each township is one the register (or the quarter's 行政村 sheet) lists in that county."""
         if not hasattr(self, "_townships"):
             self._townships = {(c, t) for (c, _), t in self.township.items()}
-        return pd.Series(_per_pair(county, township, lambda k: k in self._townships, bool),
-                         index=township.index, dtype=bool)
+        keys = list(zip(county.tolist(), township.tolist()))
+        return pd.Series([k in self._townships for k in keys], index=township.index, dtype=bool)
 
     def resolve(self, county: pd.Series, village: pd.Series) -> pd.Series:
         """Current village names for the pairs; None where the village is unknown in that county."""
-        return pd.Series(_per_pair(county, village, self.map.get, object), index=village.index, dtype="string")
+        keys = list(zip(county.tolist(), village.tolist()))
+        return pd.Series([self.map.get(k) for k in keys], index=village.index, dtype="string")

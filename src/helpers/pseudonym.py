@@ -230,6 +230,74 @@ def scrub(text: pd.Series) -> pd.Series:
     return pd.Series(scrubbed[codes], index=text.index, name=text.name, dtype="string")
 
 
+NAME_PLACEHOLDER = "[姓名已删除]"
+_NAME_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|[·•]){1,7}")     # two to eight letters, a middle dot allowed
+
+
+class Names:
+    """The people a quarter's submissions name in their personal-data columns (户主姓名), to be cut out of
+    the text that is kept wherever they turn up in it (a township cell holding a head's name, a project
+    named after a household). Names not listed in such a column cannot be recognized (see the module
+    docstring): free text is never assumed anonymous.
+
+    Only values of two to eight letters (a middle dot allowed, as in 阿依·木沙) count as names. Matching is by plain
+    substring, longest name first, so a name inside an ordinary word is cut out too (the safe side).
+    """
+
+    def __init__(self, names=()):
+        found = set()
+        for v in set(names.tolist() if isinstance(names, (pd.Series, np.ndarray)) else names):
+            if not isinstance(v, str):
+                continue
+            v = v.strip()
+            if not v.isascii() and not unicodedata.is_normalized("NFKC", v):
+                v = unicodedata.normalize("NFKC", v).strip()
+            if _NAME_RE.fullmatch(v):
+                found.add(v)
+        self._set(found)
+
+    def _set(self, names: set) -> None:
+        self.names = names
+        self.lengths = sorted({len(n) for n in names}, reverse=True)
+        first = "".join(sorted({n[0] for n in names}))
+        self._first = re.compile("[" + re.escape(first) + "]") if first else None
+
+    @classmethod
+    def union(cls, parts) -> "Names":
+        """One list of the names of several sheets."""
+        out = cls()
+        out._set(set().union(*(p.names for p in parts)))
+        return out
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def text(self, value: str | None) -> str | None:
+        """``value`` with every listed name replaced by ``[姓名已删除]``."""
+        if not value or not self.names:
+            return value
+        text = value if value.isascii() else unicodedata.normalize("NFKC", value)
+        out, done = [], 0
+        for m in self._first.finditer(text):          # only where a name could start
+            i = m.start()
+            if i < done:
+                continue
+            hit = next((k for k in self.lengths if text[i:i + k] in self.names), 0)
+            if hit:
+                out += [text[done:i], NAME_PLACEHOLDER]
+                done = i + hit
+        return "".join(out) + text[done:] if out else value
+
+    def series(self, text: pd.Series) -> pd.Series:
+        """A text Series with the names replaced (each distinct value once; missing stays missing)."""
+        if not self.names:
+            return text
+        out = text.astype("string")
+        codes, uniques = pd.factorize(out.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+        done = np.array([self.text(u) for u in uniques] + [None], dtype=object)
+        return pd.Series(done[codes], index=text.index, name=text.name, dtype="string")
+
+
 # --- the key --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

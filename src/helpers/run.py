@@ -171,7 +171,10 @@ def _versions() -> dict:
 
 
 def _hashes(files) -> dict:
-    return {str(p): file_hash(p) for p in sorted(files) if p.is_file()}
+    """SHA-256 of each file by its path (scrubbed: a county's file name may carry a phone or ID number)."""
+    from helpers.pseudonym import scrub_text
+
+    return {scrub_text(str(p)): file_hash(p) for p in sorted(files) if p.is_file()}
 
 
 QUARTER_FOLDER = re.compile(r"[0-9]{4}Q[1-4]")
@@ -227,6 +230,11 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
     plan = plan_parameters(quarter, paths, extra, lang, counties)
     # One writer of data/processed at a time; the run's kernels (notebook 01's intake) know the lock is theirs.
     with processed_lock(paths.processed, progress):
+        # Intake first, in this process: a problem in the data stops here with its one message (exit code 2)
+        # before any notebook runs; notebook 01 then finds every quarter in the cache.
+        from helpers.intake import run_intake
+
+        run_intake(quarter, paths, progress=progress)
         qdir = paths.reports / quarter
         nb_dir, analyst, share = qdir / "notebooks", qdir / "analyst", qdir / "share"
         t_all = time.perf_counter()
@@ -243,6 +251,8 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
                                     kernel_manager_class=kernel_manager_class())
             except pm.PapermillExecutionError as exc:
                 export(out, analyst, None)
+                if exc.ename == "IntakeStop":         # a problem in the data, not in the run: exit code 2
+                    raise IntakeStop(exc.evalue) from None
                 raise RunError(f"{step.name} failed in cell {exc.exec_count} ({exc.ename}: "
                                f"{exc.evalue.splitlines()[0] if exc.evalue else ''}). The partly executed notebook is "
                                f"{out} and its HTML {analyst / (step.name + '.html')}.") from None
