@@ -109,3 +109,33 @@ def test_a_data_problem_in_the_quarterly_run_exits_2_before_any_notebook(tmp_pat
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and "平昌县" in proc.stderr
     assert not (tmp_path / "reports" / Q / "notebooks").exists()
+
+
+@pytest.mark.parametrize("date", ["0001-01-01", "9999-12-31", "1900-01-01"])
+def test_a_date_beyond_belief_goes_to_quarantine(tmp_path, date):
+    workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx",
+             [household(1), household(2, **{"户类型": "监测户", "监测类型": "脱贫不稳定户", "风险是否消除": "是",
+                                              "风险消除日期": date})])
+    paths = paths_for(tmp_path)
+    run_intake(Q, paths)
+    q = pd.read_parquet(paths.processed / "quarantine.parquet").set_index(["sheet", "row"])
+    assert q.loc[("农户监测", 3), "reason"] == "impossible_value" and "风险消除日期" in q.loc[("农户监测", 3), "detail"]
+
+
+def test_a_huge_number_is_set_aside_without_a_numpy_warning(tmp_path):
+    import warnings
+
+    workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx", [household(1), household(2, **{"产业补助金额": 1e308})],
+             projects=[dict(r, **{"计划投资": 1e308}) for r in __import__("builders").project_rows()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        paths = paths_for(tmp_path)
+        run_intake(Q, paths)
+    assert set(pd.read_parquet(paths.processed / "quarantine.parquet")["reason"]) == {"impossible_value"}
+
+
+def test_zero_width_separators_do_not_hide_a_phone_number():
+    from helpers.pseudonym import scrub_text
+
+    assert scrub_text("联系138\u200b1234\u200b5678") == "联系[电话已删除]"
+    assert scrub_text("13812345678\u200b") == "[电话已删除]\u200b"

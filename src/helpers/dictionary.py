@@ -214,10 +214,13 @@ def header_lookup(sheet: Sheet) -> dict[str, Column]:
 
 
 NUMERIC_KINDS = ("int", "amount", "wan")
+DATE_RANGE = ("2000-01-01", "2049-12-31")     # dates outside this are typing errors (0001-01-01, 9999-12-31)
 
 
 def bounds_text(c: Column) -> str:
     """A numeric column's accepted range as the data dictionary states it ('—' for other kinds)."""
+    if c.kind == "date":
+        return f"{DATE_RANGE[0]} to {DATE_RANGE[1]}"
     if c.kind not in NUMERIC_KINDS:
         return "—"
     low = "finite" if c.signed else "≥ 0"

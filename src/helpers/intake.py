@@ -284,10 +284,18 @@ def _scrub_kept_text(p: ParsedSheet) -> None:
 
 def _out_of_range(p: ParsedSheet, cfg: dict) -> tuple[pd.Series, pd.Series]:
     """Rows with a number that is not finite, negative where it cannot be, or beyond its column's largest
-    believable value (the data dictionary's ``high`` or ``high_setting``), and which columns."""
+    believable value (the data dictionary's ``high`` or ``high_setting``), or a date outside
+    ``dictionary.DATE_RANGE``, and which columns."""
     bad = pd.Series(False, index=p.values.index)
     which = pd.Series("", index=p.values.index, dtype=object)
     for c in p.spec.columns:
+        if c.kind == "date" and c.name in p.values:
+            d = pd.to_datetime(p.values[c.name], errors="coerce")
+            out = ((d < pd.Timestamp(dd.DATE_RANGE[0])) | (d > pd.Timestamp(dd.DATE_RANGE[1]))).fillna(False).astype(bool)
+            if out.any():
+                bad |= out
+                which[out] += f"{p.headers[c.name]}；"
+            continue
         if c.kind not in dd.NUMERIC_KINDS or c.name not in p.values:
             continue
         x = pd.to_numeric(p.values[c.name], errors="coerce").astype("float64")

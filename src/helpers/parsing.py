@@ -111,14 +111,16 @@ def parse_number(raw: pd.Series, scale: float = 1.0) -> tuple[pd.Series, pd.Seri
     if n == 0:
         return pd.Series(np.nan, index=raw.index, dtype="float64"), pd.Series(False, index=raw.index)
     arr = raw.to_numpy(dtype=object)
-    out = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan) * scale
+    with np.errstate(over="ignore"):      # 1e308 in 万元 is infinite: set aside as impossible, no warning
+        out = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan) * scale
     bad = np.zeros(n, dtype=bool)
     need = np.isnan(out)
     if need.any():
         parsed = map_unique(arr[need], _number_one)
         number = np.fromiter((p[0] for p in parsed), dtype="float64", count=len(parsed))
         unit = np.fromiter((p[1] for p in parsed), dtype=object, count=len(parsed))
-        out[need] = np.where(unit == "", number * scale, number)   # '12000元' or '1.2万' carry their unit
+        with np.errstate(over="ignore"):
+            out[need] = np.where(unit == "", number * scale, number)   # '12000元' or '1.2万' carry their unit
         bad[need] = unit == "bad"
     return pd.Series(out, index=raw.index), pd.Series(bad, index=raw.index)
 

@@ -15,7 +15,7 @@ Scrubbing free text
 -------------------
 ``scrub`` (a Series, for columns) and ``scrub_text`` (one string: a header, a log line, a
 message) replace these forms of personal numbers. Any digit may be ASCII or full-width
-(``１３８…``). A "separator" is one or two spaces (ordinary, tab, no-break, thin or ideographic)
+(``１３８…``). A "separator" is one or two spaces (ordinary, tab, no-break, thin, ideographic or zero-width)
 or one hyphen or dash (``- ‐ ‑ ‒ – — − －``) with at most one space on either side; where
 groups are listed, a separator stands between every two groups.
 
@@ -87,7 +87,7 @@ MIN_KEY_BYTES = 32
 # --- patterns -------------------------------------------------------------------------------
 # \d is any Unicode decimal digit (ASCII and full-width alike). Character classes hold the
 # characters themselves (no \u escapes) so that the candidate pattern also compiles in RE2.
-_SPACE = " \t\u00a0\u2002\u2003\u2009\u202f\u3000"
+_SPACE = " \t\u00a0\u2002\u2003\u2009\u202f\u3000\u200b\u200c\u200d\u2060\ufeff"   # zero-width ones too
 _DASH = "\\-\u2010\u2011\u2012\u2013\u2014\u2212\uff0d"
 _S = f"(?:[{_SPACE}]?[{_DASH}][{_SPACE}]?|[{_SPACE}]{{1,2}})"     # one separator
 _SEP = _S + "?"                                                     # an optional separator
