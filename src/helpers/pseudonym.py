@@ -53,7 +53,8 @@ is judged instead. After scrubbing, no run of 12 or more digits and no 11-digit 
 is left. Amounts (``3,562``, ``12.5万元``), dates (``2023年7月11日``, ``2023-07-11``,
 ``20230701-20230930``), project ids (``P-001``), quarters and counts stay as they are.
 
-Not recognized: names, addresses, e-mail addresses, QQ or WeChat ids, plate numbers, numbers
+Not recognized by ``scrub``: names (intake cuts out those that the quarter's 户主姓名 columns list,
+with ``Names``), addresses, e-mail addresses, QQ or WeChat ids, plate numbers, numbers
 written in Chinese numerals (``一三八…``) or split in other ways (dots, slashes, groups of
 two), shorter numbers without a keyword (``5261234``), and anything else. Free text should
 therefore never be relied on to be anonymous: scrubbing lowers the risk in text columns that
