@@ -427,3 +427,106 @@ def test_a_folder_named_like_a_submission_stops_instead_of_being_left_out(tmp_pa
     write_workbook(folder / f"{Q}_通江县.xlsx" / f"{Q}_通江县.xlsx", [household(2)])
     message = _stop(tmp_path)
     assert f"{Q}_通江县.xlsx: 这是一个文件夹" in message and "move the submission file out of it" in message
+
+
+# --------------------------------------------------------------------------------------
+# Cells longer than Excel's limit of 32,767 characters
+# --------------------------------------------------------------------------------------
+def _replace_in_part(path: Path, part: str, old: bytes, pieces) -> None:
+    """Rewrite one part of a workbook, ``old`` replaced by the byte strings of ``pieces`` (streamed)."""
+    zin = zipfile.ZipFile(path)
+    parts = {i.filename: zin.read(i.filename) for i in zin.infolist()}
+    zin.close()
+    head, tail = parts[part].split(old, 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in parts.items():
+            if name != part:
+                zout.writestr(name, data)
+                continue
+            with zout.open(name, "w", force_zip64=True) as f:
+                f.write(head)
+                for piece in pieces:
+                    f.write(piece)
+                f.write(tail)
+
+
+@pytest.mark.parametrize("case", ["shared_string", "inline_string", "huge_inline_string"])
+def test_a_cell_beyond_excels_limit_stops_naming_the_sheet_and_cell(tmp_path, case):
+    """The review's case: a 959 KB workbook whose 问题整改 cell holds 900 million characters took 8 GB and
+    two minutes, and the text was kept. Here 40,000 characters (as Excel would share them, or inline)
+    and 100 million, read in a child process."""
+    folder = tmp_path / "raw" / Q
+    path = write_workbook(folder / f"{Q}_通江县.xlsx", [household(1)])
+    marker = "补助发放不及时，联系人电话13912345678，身份证511921198001011234".encode("utf-8")
+    if case == "shared_string":
+        _replace_in_part(path, "xl/sharedStrings.xml", marker, [b"x" * 40_000])
+    else:
+        n = 40_000 if case == "inline_string" else 100_000_000
+        zin = zipfile.ZipFile(path)
+        xml, sst = zin.read("xl/worksheets/sheet4.xml"), zin.read("xl/sharedStrings.xml")
+        zin.close()
+        index = sst.split(marker)[0].count(b"<si>") - 1
+        old = re.search(rb'<c r="D2"[^>]*t="s"[^>]*><v>%d</v></c>' % index, xml)[0]
+        _replace_in_part(path, "xl/worksheets/sheet4.xml", old,
+                         [b'<c r="D2" t="inlineStr"><is><t>'] + [b"y" * 10_000_000] * (n // 10_000_000) +
+                         [b"y" * (n % 10_000_000), b"</t></is></c>"])
+    assert path.stat().st_size < 1_000_000
+    proc = _read_in_child(folder)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "STOP" in proc.stdout and "READ" not in proc.stdout, proc.stdout
+    assert f"{Q}_通江县.xlsx [问题整改]: 单元格 D2 的内容超过 32,767 个字符" in proc.stdout, proc.stdout
+    assert "cell D2 holds more than 32,767 characters, beyond Excel's limit" in proc.stdout
+
+
+def test_cells_up_to_excels_limit_are_read(tmp_path):
+    """32,767 characters (98 KB of UTF-8) in a cell, and 30,000 escaped ampersands (150 KB of XML), are
+    within the limit: read as before."""
+    from builders import write_sheet
+
+    folder = tmp_path / "raw" / Q
+    folder.mkdir(parents=True)
+    wb = xlsxwriter.Workbook(str(folder / f"{Q}_通江县.xlsx"))
+    write_sheet(wb.add_worksheet("农户监测"), [household(1, 备注="中" * 32_767)])
+    wb.add_worksheet("说明").write_string(0, 0, "&" * 30_000)
+    wb.close()
+    proc = _read_in_child(folder)
+    assert proc.returncode == 0 and "STOP" not in proc.stdout, proc.stdout + proc.stderr[-2000:]
+    assert "READ 农户监测 2 27" in proc.stdout and "READ 说明 1 1" in proc.stdout
+
+
+def test_the_text_watch_sees_a_long_run_wherever_the_pieces_are_cut():
+    """The part is watched 4 MB at a time: a run cut by piece boundaries, or a whole piece without a tag."""
+    from helpers.readers import _LongText, _TextRuns
+
+    def long_text(pieces):
+        try:
+            list(_TextRuns().watch(pieces))
+        except _LongText as exc:
+            return exc.offset
+        return None
+
+    cell = lambda text: b'<c r="A1" t="inlineStr"><is><t>' + text + b"</t></is></c>"  # noqa: E731
+    pad = b"<row>" + b"<c><v>1</v></c>" * 5000
+    for text, over in ((b"a" * 32_767, False), (b"a" * 32_768, True), ("中".encode() * 32_767, False),
+                       ("中".encode() * 32_768, True), (b"&amp;" * 32_767, False), (b"&#x4e2d;" * 32_768, True)):
+        xml = pad + cell(text) + pad
+        at = xml.index(b"<t>")
+        assert (long_text([xml]) == at) is over, (len(text), over)
+        for cut in (at - 1, at + 3, at + 40_000, xml.index(b"</t>") - 1, xml.index(b"</t>") + 1):
+            assert (long_text([xml[:cut], xml[cut:]]) is not None) is over, (len(text), cut)
+        assert (long_text([xml[i:i + 7_000] for i in range(0, len(xml), 7_000)]) is not None) is over
+    assert long_text([b"<t>" + b"a" * (4 << 20)]) == 0
+
+
+def test_a_csv_cell_beyond_excels_limit_stops_naming_its_line(tmp_path):
+    rows = [household(i) for i in range(1, 6)]
+    rows[2] = household(3, 备注="x" * 40_000)                   # line 5: title, header, households 1, 2
+    _write_csv(tmp_path / "raw" / Q, rows)
+    message = _stop(tmp_path)
+    assert f"{Q}_通江县_农户监测.csv 第 5 行" in message and "line 5: a cell on this line holds more than 32,767" in message
+
+    rows[2] = household(3, 备注="中" * 32_767)                   # at the limit: read
+    other = tmp_path / "b"
+    _write_csv(other / "raw" / Q, rows)
+    run_intake(Q, paths_for(other), KEY)
+    assert len(pd.read_parquet(paths_for(other).processed / "household_quarters.parquet")) == 5

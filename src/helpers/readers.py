@@ -45,6 +45,7 @@ MAX_ROWS = 500_000              # rows of one sheet
 MAX_COLUMNS = 256               # columns of one sheet (IV, the width of an .xls sheet)
 MAX_CELLS = 30_000_000          # rows x columns of one sheet, and cells written in it: ~1 GB to read
 MAX_PART_BYTES = 1 << 30        # one part of the workbook (a sheet's XML) unpacked: 1 GiB
+MAX_CELL_CHARS = 32_767         # Excel's limit for the text of one cell
 
 
 class IntakeStop(Exception):
@@ -216,6 +217,40 @@ def read_file(sub: SubmissionFile) -> list[RawSheet]:
 # --------------------------------------------------------------------------------------
 # CSV: one household per physical line
 # --------------------------------------------------------------------------------------
+def _check_csv_cell_length(text: str, sub: SubmissionFile) -> None:
+    """Stop if a cell holds more than MAX_CELL_CHARS characters, naming its physical line.
+
+    Such a cell was not saved from Excel, and the csv module would either read it whole or
+    take it for a stray quotation mark. A cell lies within one stretch of a line without a
+    comma, so only a stretch of 32,768 characters or more can hold one: it spans a whole
+    aligned block of _RUN_BLOCK characters without a line break, found with one str.find per
+    block. The stretches of such a line are then measured (quotation marks not counted).
+    """
+    if len(text) <= MAX_CELL_CHARS:
+        return
+    block, k = _RUN_BLOCK, 0
+    while (k + 1) * block <= len(text):
+        if text.find("\n", k * block, (k + 1) * block) >= 0:
+            k += 1
+            continue
+        begin = text.rfind("\n", 0, k * block) + 1
+        end = text.find("\n", (k + 1) * block)
+        end = len(text) if end < 0 else end
+        at = begin
+        for m in re.finditer(r"[^,\r]{%d,}" % (MAX_CELL_CHARS + 1), text[begin:end]):
+            if len(m[0]) - m[0].count('"') > MAX_CELL_CHARS:
+                at = begin + m.start()
+                line = len(re.findall(r"\r\n|\r|\n", text[:at])) + 1
+                raise IntakeStop(
+                    f"{sub.path} 第 {line} 行: 这一行有一个单元格超过 {MAX_CELL_CHARS:,} 个字符，超出 Excel 单元格的上限"
+                    f"（{MAX_CELL_CHARS:,} 个字符），不是从 Excel 保存的内容。请用记事本打开文件，删去这个单元格多余的内容"
+                    f"（长篇说明请另附文档），保存后重新提交。 / line {line}: a cell on this line holds more than "
+                    f"{MAX_CELL_CHARS:,} characters, beyond Excel's limit for a cell ({MAX_CELL_CHARS:,} characters), so it "
+                    f"was not saved from Excel. Open the file in a text editor, delete the extra text of that cell "
+                    f"(attach long explanations as a separate document), save and submit again.")
+        k = end // block + 1
+
+
 def read_csv_rows(text: str, sub: SubmissionFile) -> list[list[str]]:
     """The records of a CSV file, stopping on anything that would merge or shift lines.
 
@@ -228,6 +263,7 @@ def read_csv_rows(text: str, sub: SubmissionFile) -> list[list[str]]:
     field more or less (a comma in ``3,000`` not quoted, a cell deleted) shifts every
     later value into the wrong column, even when the last field is empty.
     """
+    _check_csv_cell_length(text, sub)
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[list[str]] = []
     spans: list[tuple[int, int, int]] = []     # (record index, first line, last line) of records over lines
@@ -361,6 +397,133 @@ def _fast_extent(pieces) -> tuple[int, int] | None:
         tail = window[-_OVERLAP:]
     rows, cols = _XLSX_BOUNDS[(tall, wide)]
     return None if rows * cols > MAX_CELLS else (rows, cols)
+
+
+# Text longer than a cell can hold. Excel keeps at most MAX_CELL_CHARS characters in a cell, so a
+# longer run of text between two tags was not written by Excel, and python-calamine would read it
+# whole (a 959 KB file holding 900 million characters took 8 GB and two minutes). Each character
+# takes a byte at least, so such a run is a stretch of 32,768 bytes or more without a '<': it holds
+# a whole aligned block of _RUN_BLOCK bytes without one. One bytes.find per block (256 per 4 MB
+# piece, each stopping at the first '<' a few bytes in) finds those; only the runs found are
+# decoded and counted in characters (an entity such as &amp; counts as one).
+_RUN_BLOCK = (MAX_CELL_CHARS + 1) // 2
+_RUN_BYTES_MAX = 1 << 20          # longer than any 32,767 characters, however written: not counted
+_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,8}|#x[0-9A-Fa-f]{1,8}|[A-Za-z][A-Za-z0-9]{0,15});")
+_XML_PART_RE = re.compile(r"\.(?:xml|rels|vml)$", re.IGNORECASE)
+# Parts python-calamine does not read, where long text is no cell's: text boxes, charts, comments, metadata.
+_NOT_CELLS_RE = re.compile(r"(?:^|/)(?:drawings|charts|threadedComments|customXml|docProps)/|(?:^|/)comments[^/]*$",
+                           re.IGNORECASE)
+
+
+class _LongText(Exception):
+    """A run of text beyond MAX_CELL_CHARS starts at ``offset`` of the unpacked part."""
+
+    def __init__(self, offset: int):
+        super().__init__(offset)
+        self.offset = offset
+
+
+class _TextRuns:
+    """Watches an XML part, piece by piece, for a run of text between tags longer than a cell may hold.
+
+    ``watch`` passes the pieces on unchanged and raises _LongText. A part may be read more than
+    once (the fast scan, then the exact one); each reading yields the same pieces, and each piece
+    is checked once, the first time it passes.
+    """
+
+    def __init__(self):
+        self.done = 0              # pieces checked
+        self.base = 0              # offset of the next piece in the part
+        self.carry = b""           # the run still open after the pieces checked, from its '<'
+        self.start = 0             # offset of carry's '<'
+        self.encoding = "utf-8"
+
+    def watch(self, pieces):
+        for i, piece in enumerate(pieces):
+            if i == self.done:
+                self._check(piece)
+                self.done += 1
+            yield piece
+
+    def _check(self, piece: bytes) -> None:
+        if self.done == 0:
+            head = piece[:256]
+            if head.startswith(b"\xfe\xff") or head[:1] == b"\x00":
+                self.encoding = "utf-16-be"
+            elif head.startswith(b"\xff\xfe") or b"\x00" in head:
+                self.encoding = "utf-16-le"
+        first = piece.find(b"<")
+        if first < 0:                                              # the open run goes on through this piece
+            self.carry += piece
+            if len(self.carry) > _RUN_BYTES_MAX:
+                raise _LongText(self.start)
+            self.base += len(piece)
+            return
+        if len(self.carry) + first > MAX_CELL_CHARS:
+            self._count(self.carry + piece[:first], self.start)
+        last, block = piece.rfind(b"<"), _RUN_BLOCK
+        k = first // block + 1
+        while (k + 1) * block <= last:
+            if piece.find(b"<", k * block, (k + 1) * block) >= 0:
+                k += 1
+                continue
+            begin = piece.rfind(b"<", 0, k * block)
+            end = piece.find(b"<", (k + 1) * block)
+            self._count(piece[begin:end], self.base + begin)
+            k = end // block + 1
+        self.carry, self.start = piece[last:], self.base + last
+        if len(self.carry) > _RUN_BYTES_MAX:
+            raise _LongText(self.start)
+        self.base += len(piece)
+
+    def _count(self, run: bytes, offset: int) -> None:
+        """Raise _LongText if the text of this run (a tag, then its text) holds more than MAX_CELL_CHARS characters."""
+        gt = run.find(b">")
+        text = run[gt + 1:] if gt >= 0 else run
+        if len(text) > _RUN_BYTES_MAX:
+            raise _LongText(offset)
+        if len(text) <= MAX_CELL_CHARS:
+            return
+        chars = text.decode(self.encoding, "replace")
+        if len(chars) > MAX_CELL_CHARS and \
+                len(chars) - sum(len(m[0]) - 1 for m in _ENTITY_RE.finditer(chars)) > MAX_CELL_CHARS:
+            raise _LongText(offset)
+
+
+def _long_text_cell(data: bytes, zf: zipfile.ZipFile, info: zipfile.ZipInfo, offset: int) -> tuple[str, str]:
+    """(part of the sheet, cell reference) holding the long text at ``offset`` of part ``info``; best effort.
+
+    In a sheet, the last cell tag before it. In the shared strings, the index of the string,
+    then a cell of some sheet that refers to it (t="s", <v>index</v>).
+    """
+    tail, seen, strings, ref = b"", 0, 0, ""
+    cell_re = re.compile(rb"""<c[\t\r\n ][^>]*?\br=["']([A-Za-z]{1,3}[0-9]{1,7})["']""")
+    for piece in _part_pieces(data, zf, info):
+        window = (tail + piece)[: len(tail) + max(0, offset - seen)]
+        strings += len(re.findall(rb"<si[\t\r\n >]", window[max(0, len(tail) - 3):]))
+        refs = cell_re.findall(window)
+        ref = refs[-1].decode() if refs else ref
+        seen += len(piece)
+        if seen >= offset:
+            break
+        tail = window[-256:]
+    if not info.filename.lower().endswith("sharedstrings.xml") or strings == 0:
+        return info.filename, ref.upper()
+    index = strings - 1
+    use = re.compile(rb"<c([\t\r\n ][^>]*)>[\t\r\n ]*<v>[\t\r\n ]*" + str(index).encode() + rb"[\t\r\n ]*</v>")
+    for other in zf.infolist():
+        if other is info or not _XML_PART_RE.search(other.filename):
+            continue
+        tail = b""
+        for piece in _part_pieces(data, zf, other):
+            window = tail + piece
+            for m in use.finditer(window):
+                attrs = m[1]
+                r = re.search(rb"""\br=["']([A-Za-z]{1,3}[0-9]{1,7})["']""", attrs)
+                if re.search(rb"""\bt=["']s["']""", attrs) and r:
+                    return other.filename, r[1].decode().upper()
+            tail = window[-_OVERLAP:]
+    return "", ""
 
 
 def _has_sheet_data(pieces) -> bool:
@@ -550,13 +713,31 @@ def check_workbook_extent(data: bytes, path: Path) -> None:
                     continue
                 if info.file_size > MAX_PART_BYTES:
                     raise too_large(info.filename)
+                watched = _XML_PART_RE.search(info.filename) and not _NOT_CELLS_RE.search(info.filename)
+                runs = _TextRuns() if watched else None           # XML that holds cells, not pictures
                 try:
-                    pieces = lambda: _part_pieces(data, zf, info)  # noqa: E731
+                    pieces = lambda: runs.watch(_part_pieces(data, zf, info)) if runs else _part_pieces(data, zf, info)  # noqa: E731
+                    # Each way through reads the whole part once at least: every piece passes the watch.
                     if _fast_extent(pieces()) is not None or not _has_sheet_data(pieces()):
                         continue                                   # vouched for, or no cells to lay out
                     rows, cols, cells = _exact_extent(pieces())
                 except _PartTooLarge:
                     raise too_large(info.filename) from None
+                except _LongText as exc:
+                    try:
+                        part, ref = _long_text_cell(data, zf, info, exc.offset)
+                    except Exception:  # noqa: BLE001 - the cell only makes the message clearer
+                        part, ref = info.filename, ""
+                    sheet = _sheet_names(data).get(part.lower(), "") if part else ""
+                    label = f"{path} [{sheet or part or info.filename}]"
+                    cell, cell_en = (f"单元格 {ref} ", f"cell {ref}") if ref else ("有一个单元格", "a cell")
+                    raise IntakeStop(
+                        f"{label}: {cell}的内容超过 {MAX_CELL_CHARS:,} 个字符，超出 Excel 单元格的上限（{MAX_CELL_CHARS:,} 个字符），"
+                        f"不是 Excel 能保存的内容，读取会耗尽内存。请在 Excel 中找到这个单元格，删去多余的内容（长篇说明请另附文档），"
+                        f"另存为 .xlsx 后重新提交。 / {cell_en} holds more than {MAX_CELL_CHARS:,} characters, beyond Excel's "
+                        f"limit for a cell ({MAX_CELL_CHARS:,} characters): Excel cannot have saved it, and reading it would "
+                        f"exhaust memory. Find the cell in Excel, delete the extra text (attach long explanations as a "
+                        f"separate document), save as .xlsx and submit again.") from None
                 except ValueError as exc:
                     raise IntakeStop(
                         f"{where(info.filename)}: 这张表不是有效的 Excel 表格内容（{exc}），无法安全读取。请在 Excel 中打开并另存为 .xlsx 后"
