@@ -5,7 +5,7 @@ sheet (``2023Q2_通江县_农户监测.csv``, UTF-8 with or without BOM, or GBK/
 read as the values Excel stored (numbers stay numbers, so a household code that Excel
 turned into a number is recognisable), with python-calamine for workbooks.
 
-Two kinds of hostile or careless input are stopped here, before they can do harm:
+Hostile or careless input is stopped here, before it can do harm:
 
 - A workbook whose cells reach far away (a value typed at XFD1048576) would make
   python-calamine lay out rows x columns cells and abort the whole process. Every sheet
@@ -16,6 +16,14 @@ Two kinds of hostile or careless input are stopped here, before they can do harm
   county's CSV holds one household per line, so a quoted cell running over lines (outside
   the title and header rows), a row whose number of fields differs from the header's, or
   anything the csv module cannot parse stops intake with the physical line number.
+- A cell longer than Excel's limit of 32,767 characters (a workbook of 1 MB can unpack to a
+  900-million-character cell) stops intake naming the sheet and cell, or the CSV's line.
+- A CSV that is neither UTF-8 nor GBK (a UTF-8 byte order mark before GBK text is a stray and
+  is read as GBK) stops naming the line of the first byte that cannot be read; a file that
+  cannot be opened (a broken link, no permission, open in Excel) stops saying what to do.
+
+A first data row is never taken for the second row of a header merged over two rows
+(``locate_header``), so every row under the header is counted, kept or set aside.
 """
 from __future__ import annotations
 
