@@ -139,3 +139,29 @@ def test_zero_width_separators_do_not_hide_a_phone_number():
 
     assert scrub_text("联系138\u200b1234\u200b5678") == "联系[电话已删除]"
     assert scrub_text("13812345678\u200b") == "[电话已删除]\u200b"
+
+
+def test_a_locked_submission_or_corrections_file_stops_with_a_message_not_a_traceback(tmp_path, monkeypatch):
+    """The cache key hashed every file first and died there with a PermissionError traceback."""
+    from pathlib import Path
+
+    import helpers.intake as intake_module
+
+    path = write_workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx", [household(1)])
+    paths = paths_for(tmp_path)
+    paths.corrections.write_text("quarter,source_file,sheet,row,column,old,new,reason,who\n", encoding="utf-8")
+    locked = {path}
+    real_hash, real_read = intake_module.file_hash, Path.read_bytes
+
+    def refuse(p, real):
+        if Path(p) in locked:
+            raise PermissionError(13, "Permission denied", str(p))
+        return real(p)
+
+    monkeypatch.setattr(intake_module, "file_hash", lambda p: refuse(p, real_hash))
+    monkeypatch.setattr(Path, "read_bytes", lambda p: refuse(p, real_read))
+    with pytest.raises(IntakeStop, match="close it and try again"):
+        run_intake(Q, paths)
+    locked = {paths.corrections}
+    with pytest.raises(IntakeStop, match="corrections.csv"):
+        run_intake(Q, paths)

@@ -29,7 +29,7 @@ from helpers.config import Paths, settings
 from helpers.exports import private_dir, private_permissions, write_people_csv
 from helpers.places import Crosswalk, load_register, normalize_county, normalize_place
 from helpers.pseudonym import Names, PseudonymKey, load_key, scrub, scrub_text
-from helpers.readers import IntakeStop, RawSheet, list_files, locate_header, read_file, sheet_spec
+from helpers.readers import IntakeStop, RawSheet, list_files, locate_header, read_bytes, read_file, sheet_spec
 from helpers.reasons import REASONS
 from helpers.storage import assert_key, atomic_write_text, file_hash, read_json, stack_parquet, write_table
 
@@ -404,7 +404,7 @@ def load_corrections(path: Path, quarters: list[str] | None = None) -> pd.DataFr
 
     if not path.exists():
         return pd.DataFrame(columns=CORRECTION_COLUMNS)
-    text, _ = decode_csv_bytes(path.read_bytes(), path)
+    text, _ = decode_csv_bytes(read_bytes(path), path)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as err:
@@ -668,7 +668,7 @@ def cache_key(quarter: str, paths: Paths, key: PseudonymKey, corrections: pd.Dat
     """What a quarter's intake depends on: raw files, code, dictionary, crosswalk, corrections, key."""
     folder = paths.raw / quarter
     parts = {
-        "files": {p.name: file_hash(p) for p in sorted(folder.iterdir()) if p.is_file()},
+        "files": {p.name: _hash_or_why(p) for p in sorted(folder.iterdir()) if p.is_file()},
         "code": code_version(),
         "register": file_hash(paths.register),
         "corrections": corrections[corrections["quarter"] == quarter].to_csv(index=False),
@@ -762,6 +762,15 @@ def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, pro
     log = _write_processed(paths, cache_root, key, quarters, manifest_path)
     return IntakeSummary(quarter, quarters, processed, cached, log, warnings, key.fingerprint,
                          time.perf_counter() - t0)
+
+
+def _hash_or_why(path: Path) -> str:
+    """A file's hash for the cache key; a file that cannot be read (locked, no permission) gives the reason
+    instead, so the quarter is read again and the reader's message (not a traceback) says what to do."""
+    try:
+        return file_hash(path)
+    except OSError as exc:
+        return f"unreadable: {exc.__class__.__name__}"
 
 
 def _private_intact(pdir: Path, stamp: dict) -> bool:
