@@ -142,7 +142,9 @@ def test_funds_progress_industry_share_projects_and_reach():
                         dict(quarter=Q, county="平昌县", sheet="项目资金", missing_sheet=True)])
     t = compute(inputs([hh("a", Q), hh("b", Q, county="平昌县")], projects, log=log), Q, CFG, ["通江县", "平昌县"])
     sp = value(t, "spending_progress")
-    assert sp["value"] == pytest.approx(800_000 / 2_500_000) and sp["threshold"] == 0.5 and not sp["met"]
+    # 衔接资金支出进度 counts the linking funds only (中央/省级衔接资金): project 3 ("其他") is left out
+    assert sp["value"] == pytest.approx(800_000 / 2_000_000) and sp["threshold"] == 0.5 and not sp["met"]
+    assert (sp["numerator"], sp["denominator"]) == (800_000, 2_000_000)
     share = value(t, "industry_share")
     assert share["value"] == pytest.approx(0.5) and share["threshold"] == 0.6 and not share["met"]
     assert value(t, "projects_not_started")["value"] == 1
@@ -151,7 +153,33 @@ def test_funds_progress_industry_share_projects_and_reach():
     assert value(t, "persons_reached", category="基础设施")["value"] == 100
     assert value(t, "income_per_wan", category="产业发展")["value"] == pytest.approx(120_000 / 60)
     assert value(t, "spending_progress", "平昌县")["status"] == "no_data"
-    assert value(t, "spending_progress", CITY)["value"] == pytest.approx(0.32)
+    assert value(t, "spending_progress", CITY)["value"] == pytest.approx(0.4)
+
+
+def test_spending_progress_leaves_out_projects_of_other_sources():
+    """A project paid from other money (东西部协作资金, 其他) can neither help nor hurt the linking funds' progress."""
+    P = lambda pid, src, arr, sp: dict(quarter=Q, project_id=pid, county="通江县", project_type="产业发展",  # noqa: E731
+                                       fund_source=src, funds_arrived=arr, spent=sp, households_reached=1,
+                                       persons_reached=1, income_increase=0, status="在建")
+    projects = [P("1", "中央衔接资金", 1_000_000, 450_000), P("2", "省级衔接资金", 1_000_000, 500_000),
+                P("3", "东西部协作资金", 1_000_000, 1_000_000)]
+    t = compute(inputs([hh("a", Q)], projects), Q, CFG, ["通江县", "平昌县"])
+    sp = value(t, "spending_progress")
+    assert sp["value"] == pytest.approx(0.475) and not sp["met"]        # with project 3 it would be 65%, met
+    assert not value(t, "spending_progress", CITY)["met"]
+
+
+def test_the_citys_workers_change_compares_the_same_counties():
+    """A county that did not send 务工人数 last year is in the city's total but not in the city's change."""
+    rows = [hh("a", "2022Q2", workers=10.0), hh("a", Q, workers=11.0),                      # 通江县: both quarters
+            hh("b", "2022Q2", county="平昌县", workers=np.nan), hh("b", Q, county="平昌县", workers=50.0)]
+    t = compute(inputs(rows), Q, CFG, ["通江县", "平昌县"])
+    assert value(t, "workers", CITY)["value"] == 61
+    ch = value(t, "workers_change", CITY)
+    assert ch["value"] == pytest.approx(0.1) and (ch["numerator"], ch["denominator"]) == (11, 10)
+    from helpers import indicators_report as ir
+    text = ir.describe_workers(t, Q, "zh")
+    assert "通江县、平昌县" in text and "同比变化只比较" in text and "通江县" in text.split("同比变化只比较")[1]
 
 
 def test_problems_found_fixed_and_rate_by_source():
@@ -266,3 +294,92 @@ def test_categorical_inputs_give_the_same_indicators_as_text(sample):
     assert text.hq["household_id"].dtype != "category"
     for q in ("2021Q4", "2022Q2"):
         pd.testing.assert_frame_equal(compute(cat, q, CFG), compute(text, q, CFG))
+
+
+def test_differences_of_rates_are_percentage_points_and_thresholds_keep_their_precision():
+    assert display.disclose_value("pp", 0.033, 100, "ok", "zh") == "3.3个百分点"
+    assert display.disclose_value("pp", 0.033, 100, "ok", "en") == "3.3 pp"
+    assert display.disclose_value("pp", 0.033, 5, "ok", "zh") == "—"
+    assert display.INDICATORS["income_growth_gap"].kind == "pp"
+    assert display.format_threshold("alleviated_income_growth", 0.077) == "> 7.7%"       # not “8%”
+    assert display.format_threshold("spending_progress", 0.5) == "≥ 50%"
+    assert display.format_threshold("industry_share", 0.6) == "≥ 60%"
+    assert display.format_threshold("income_growth_gap", 0.0) == "> 0个百分点"
+    assert display.format_threshold("projects_behind", 0.5) == "项目支出进度 < 50%"      # a milestone, not a count
+    assert display.format_threshold("missed_monitoring", 0) == "= 0"
+    assert display.format_threshold("workers", np.nan) == "—"
+    rows = []
+    for v in ("太平场村", "杨柏村"):
+        for i, q in enumerate(QS8):
+            rows += [hh(f"p-{v}-{k}", q, village=v, htype="脱贫户", pc=1076.0 if i >= 4 else 1000.0) for k in range(6)]
+            rows += [hh(f"g-{v}-{k}", q, village=v, pc=1050.0 if i >= 4 else 1000.0) for k in range(6)]
+    t = compute(inputs(rows), Q, CFG, ["通江县"])
+    table = display.indicator_table(t, ["alleviated_income_growth", "income_growth_gap"], Q)
+    assert table.loc["脱贫户人均纯收入增速（%）", "通江县"] == "7.6%"
+    assert table.loc["脱贫户人均纯收入增速（%）", "标准"] == "> 7.7%"                    # 7.6% 未达标 can be followed
+    assert table.loc["两个收入增速差（脱贫户 − 一般农户）（个百分点）", "通江县"] == "2.6个百分点"
+    assert not value(t, "alleviated_income_growth")["met"]
+
+
+def test_tables_by_category_show_a_dash_with_its_reason_never_nan():
+    P = lambda pid, county, t: dict(quarter=Q, project_id=pid, county=county, project_type=t,  # noqa: E731
+                                    fund_source="中央衔接资金", funds_arrived=100_000, spent=50_000,
+                                    households_reached=20, persons_reached=40, income_increase=10_000, status="在建")
+    projects = [P("1", "通江县", "产业发展"), P("2", "平昌县", "产业发展"), P("3", "平昌县", "乡村建设")]
+    t = compute(inputs([hh("a", Q), hh("b", Q, county="平昌县")], projects), Q, CFG, ["通江县", "平昌县"])
+    for key in ("households_reached", "income_per_wan"):
+        table = display.by_category(t, key, Q)
+        assert not table.isna().to_numpy().any() and "NaN" not in table.to_html()
+        assert table.loc["乡村建设", "通江县"] == "—"
+        assert "没有这类项目" in display.category_note(t, key, Q)
+    assert display.category_note(t, "households_reached", Q, "en").startswith("Note: “—” means the county has no")
+    full = display.by_category(t, "households_reached", Q)
+    assert display.category_note(t[t["category"] != "乡村建设"], "households_reached", Q) == "" and "—" in full.to_numpy()
+
+
+def test_no_employment_support_is_named_not_shown_as_none():
+    rows = [hh("a", "2022Q2", emp="无", workers=2.0), hh("a", Q, emp="无", workers=3.0)]
+    t = compute(inputs(rows), Q, CFG, ["通江县"])
+    table = display.by_category(t, "workers", Q)
+    assert "无" not in table.index and "未享受就业帮扶" in table.index
+    assert "no employment support" in display.by_category(t, "workers", Q, "en").index
+
+
+def _rank(stability):
+    return pd.DataFrame({"county": ["南江县", "恩阳区", "巴州区"], "composite": [0.8, 0.66, 0.63], "rank": [1, 2, 3],
+                         "rank_stability": stability, "rank_best": [1, 2, 2], "rank_worst": [1, 3, 3]})
+
+
+def test_ranks_are_called_insensitive_to_the_weights_only_by_the_named_predicate():
+    from helpers import indicators_report as ir
+
+    spec = composite.load_spec()
+    share = composite.stability_settings(spec)["stable_share"]
+    swapping = _rank([1.0, 0.89, 0.89])                 # two counties swap places in 11% of the draws
+    assert not composite.ranks_stable(swapping, share)
+    text = ir.describe_ranking(swapping, "zh", spec)
+    assert "不敏感" not in text and "恩阳区名次范围 2–3" in text and "89%" in text
+    assert "Ranks move with the weights" in ir.describe_ranking(swapping, "en", spec)
+    steady = _rank([1.0, 1.0, 1.0]).assign(rank_best=[1, 2, 3], rank_worst=[1, 2, 3])
+    assert composite.ranks_stable(steady, share)
+    assert "名次对权重不敏感" in ir.describe_ranking(steady, "zh", spec)
+    assert "Ranks do not depend on the weights" in ir.describe_ranking(steady, "en", spec)
+    assert composite.ranks_stable(swapping, 0.85) and not composite.ranks_stable(swapping, 0.9)   # the threshold decides
+
+
+def test_the_stability_caption_comes_from_the_config():
+    from helpers import indicators_report as ir
+
+    spec = {**composite.load_spec(), "stability": {"draws": 250, "low": 0.9, "high": 1.1, "seed": 3}}
+    assert "0.9–1.1" in ir.stability_method(spec, "zh") and "250" in ir.stability_method(spec, "zh")
+    assert "[0.9, 1.1]" in ir.stability_method(spec, "en") and "250 draws" in ir.stability_method(spec, "en")
+    default = composite.stability_settings(composite.load_spec())
+    assert f"{default['draws']:,}" in ir.stability_method(None, "zh")
+
+
+def test_stable_share_is_checked(tmp_path):
+    bad = tmp_path / "c.yaml"
+    bad.write_text("indicators:\n  - {key: fixing_rate, direction: 1, weight: 1}\nstability: {stable_share: 1.5}\n",
+                   encoding="utf-8")
+    with pytest.raises(ValueError, match="stable_share"):
+        composite.load_spec(bad)

@@ -6,6 +6,10 @@ for an indicator (unknown or no data) is scored on the others, its weights renor
 the table says so. Rank stability: in each of ``draws`` draws every weight is multiplied by a
 uniform factor in [low, high] and renormalized; the share of draws in which a county keeps its
 rank, and its best and worst rank, show how much the ranking depends on the weights.
+
+Whether a sentence may call the ranking insensitive to the weights is decided by one named
+predicate, ``ranks_stable``: every county keeps its rank in at least ``stability.stable_share``
+of the draws (config/composite.yaml; a county whose rank range has width 0 keeps it in all).
 """
 from __future__ import annotations
 
@@ -29,7 +33,31 @@ def load_spec(path: Path | None = None) -> dict:
                              f"choose from {sorted(INDICATORS)}")
         if item["direction"] not in (1, -1) or item["weight"] <= 0:
             raise ValueError(f"{item['key']}: direction must be 1 or -1 and weight positive")
+    share = (spec.get("stability") or {}).get("stable_share", STABLE_SHARE_DEFAULT)
+    if not 0 < float(share) <= 1:
+        raise ValueError(f"stability.stable_share must lie in (0, 1], not {share!r}")
     return spec
+
+
+STABLE_SHARE_DEFAULT = 0.95     # used only when config/composite.yaml has no stability.stable_share
+
+
+def stability_settings(spec: dict) -> dict:
+    """The rank-stability settings of the spec with their defaults: draws, low, high, seed, stable_share."""
+    st = spec.get("stability", {}) or {}
+    return {"draws": int(st.get("draws", 1000)), "low": float(st.get("low", 0.8)), "high": float(st.get("high", 1.2)),
+            "seed": st.get("seed", 20230711), "stable_share": float(st.get("stable_share", STABLE_SHARE_DEFAULT))}
+
+
+def unstable_counties(rank: pd.DataFrame, stable_share: float) -> pd.DataFrame:
+    """The counties whose rank moves with the weights: kept in fewer than ``stable_share`` of the draws."""
+    return rank[rank["rank_stability"] < stable_share]
+
+
+def ranks_stable(rank: pd.DataFrame, stable_share: float) -> bool:
+    """The predicate behind “名次对权重不敏感 / ranks do not depend on the weights”: every county keeps
+    its rank in at least ``stable_share`` of the weight draws (rank range of width 0 means all of them)."""
+    return unstable_counties(rank, stable_share).empty
 
 
 def normalized(indicators: pd.DataFrame, quarter: str, spec: dict) -> pd.DataFrame:
@@ -79,10 +107,9 @@ def ranking(indicators: pd.DataFrame, quarter: str, spec: dict | None = None) ->
     w = w / w.sum()
     base = _scores(norm.to_numpy(), w[None, :])[0]
     base_rank = _ranks(base[None, :])[0]
-    st = spec.get("stability", {})
-    rng = np.random.default_rng(st.get("seed", 20230711))
-    draws = int(st.get("draws", 1000))
-    factors = rng.uniform(st.get("low", 0.8), st.get("high", 1.2), size=(draws, len(w)))
+    st = stability_settings(spec)
+    rng = np.random.default_rng(st["seed"])
+    factors = rng.uniform(st["low"], st["high"], size=(st["draws"], len(w)))
     ww = w[None, :] * factors
     ww = ww / ww.sum(axis=1, keepdims=True)
     ranks = _ranks(_scores(norm.to_numpy(), ww))

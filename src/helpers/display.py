@@ -12,6 +12,41 @@ from helpers.indicators import CITY, INDICATORS, UNITS_EN
 
 STATUS = {"unknown": ("未知", "unknown"), "no_data": ("无数据", "no data")}
 MET = {True: ("达标", "met"), False: ("未达标", "not met")}
+# Category values that need words for a reader (the tables' rows are the categories as the counties type them).
+CATEGORY_LABELS = {("workers", "无"): ("未享受就业帮扶", "no employment support")}
+# What "—" means in a table by category: the county has no row of that category this quarter.
+ABSENT = {"households_reached": ("该县区本季度没有这类项目", "the county has no project of this type this quarter"),
+          "persons_reached": ("该县区本季度没有这类项目", "the county has no project of this type this quarter"),
+          "income_per_wan": ("该县区本季度没有这类项目", "the county has no project of this type this quarter")}
+ABSENT_DEFAULT = ("该县区本季度没有这一类", "the county has nothing in this category this quarter")
+
+
+def _number(v: float, digits: int = 4) -> str:
+    """A number with as many decimals as it has (up to ``digits``): 7.7, 50, 0.25."""
+    text = f"{round(float(v), digits):,.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def percent(v: float) -> str:
+    """A share as a percentage with the precision it has: 0.077 -> '7.7%', 0.5 -> '50%'."""
+    return f"{_number(100 * v, 2)}%"
+
+
+def format_threshold(key: str, value: float, lang: str = "zh") -> str:
+    """An indicator's threshold as the rule applies it: with its comparison and the precision it has
+    (7.7% is shown as “> 7.7%”, never rounded to 8%). A milestone that a count of projects is judged
+    against is a share of each project's spending, not a count."""
+    if value is None or pd.isna(value):
+        return "—"
+    ind = INDICATORS[key]
+    op = {">=": "≥ ", ">": "> ", "==": "= "}.get(ind.meets, "")
+    if key == "projects_behind":
+        return (f"项目支出进度 < {percent(value)}" if lang == "zh" else f"project spending < {percent(value)}")
+    if ind.kind == "rate":
+        return op + percent(value)
+    if ind.kind == "pp":
+        return op + _number(100 * value, 2) + ("个百分点" if lang == "zh" else " pp")
+    return op + _number(value)
 
 
 def disclose_value(kind: str, value: float, denominator: float = np.nan, status: str = "ok", lang: str = "zh",
@@ -25,6 +60,10 @@ def disclose_value(kind: str, value: float, denominator: float = np.nan, status:
         if not pd.isna(denominator) and denominator < 10:
             return "—"
         return f"{100 * value:.1f}%"
+    if kind == "pp":               # a difference of two rates: percentage points, never “%”
+        if not pd.isna(denominator) and denominator < 10:
+            return "—"
+        return f"{100 * value:.1f}" + ("个百分点" if lang == "zh" else " pp")
     if kind == "ratio":
         return f"{value:,.0f}"
     return f"{value:,.1f}"
@@ -61,7 +100,7 @@ def indicator_table(indicators: pd.DataFrame, keys: list[str], quarter: str, lan
         thr = []
         for k in wide.index:
             v = city["threshold"].get(k, np.nan) if k in city.index else np.nan
-            thr.append("—" if pd.isna(v) else (f"{100 * v:.0f}%" if INDICATORS[k].kind == "rate" else f"{v:,.0f}"))
+            thr.append(format_threshold(k, v, lang))
         wide["标准" if lang == "zh" else "threshold"] = thr
     wide.index = [indicator_label(k, lang) for k in wide.index]
     wide.index.name = "指标" if lang == "zh" else "indicator"
@@ -77,10 +116,37 @@ def by_category(indicators: pd.DataFrame, key: str, quarter: str, lang: str = "z
     from helpers.dictionary import COUNTIES
 
     cols = sorted(wide.columns, key=lambda c: COUNTIES.index(c) if c in COUNTIES else 99)
-    wide = wide[cols]
+    wide = wide[cols].fillna("—")            # no row of that category for the county (see absent_note)
+    wide.index = [CATEGORY_LABELS.get((key, c), (c, c))[0 if lang == "zh" else 1] for c in wide.index]
     wide.columns = [county_label(c, lang) if c != CITY else ("全市" if lang == "zh" else "city") for c in wide.columns]
     wide.index.name = indicator_label(key, lang)
     return wide
+
+
+def category_note(indicators: pd.DataFrame, key: str, quarter: str, lang: str = "zh") -> str:
+    """The footnote of ``by_category``'s table: what its “—” cells mean ("" when it has none). A cell
+    is “—” either because the county has no row of that category (no project of that type) or because
+    of the disclosure rule (a rate whose denominator is under 10)."""
+    t = disclose(indicators[(indicators["quarter"] == quarter) & (indicators["indicator"] == key)
+                            & (indicators["category"] != "")], lang)
+    if t.empty:
+        return ""
+    present = t.pivot_table(index="category", columns="county", values="shown", aggfunc="first")
+    absent = bool(present.isna().to_numpy().any())
+    small = bool((t["shown"] == "—").any())
+    zh = lang == "zh"
+    why = []
+    if absent:
+        why.append(ABSENT.get(key, ABSENT_DEFAULT)[0 if zh else 1])
+    if small:
+        why.append("比率的分母少于10（披露规则）" if zh else "the rate's denominator is under 10 (disclosure rule)")
+    note = ""
+    if why:
+        note = ("注：“—”表示" + "，或".join(why) + "。") if zh else ("Note: “—” means " + ", or ".join(why) + ".")
+    if (t["status"] == "unknown").any():
+        note += ("“未知”表示该县区本季度这一类的分母为0（没有可计算的对象）。" if zh else
+                 " “unknown” means the county has nothing in this category to compute the rate on.")
+    return note.strip()
 
 
 def ranking_table(rank: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:

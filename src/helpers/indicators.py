@@ -32,14 +32,15 @@ class Indicator:
     zh: str
     en: str
     unit: str          # Chinese unit; the English one is derived in UNITS_EN
-    kind: str          # count | rate | amount | ratio
+    kind: str          # count | rate | pp (difference of two rates, in percentage points) | amount | ratio
     formula: str
     threshold: str = ""   # config key / rule, or "" when none
     section: str = ""
+    meets: str = ""       # how ``met`` compares the value with the threshold: ">=", ">" or "=="
 
 
 UNITS_EN = {"户": "households", "人": "persons", "%": "%", "元/万元": "yuan per 10,000 yuan", "个": "items",
-            "元": "yuan"}
+            "元": "yuan", "个百分点": "percentage points"}
 
 _I = Indicator
 INDICATORS: dict[str, Indicator] = {i.key: i for i in [
@@ -57,29 +58,32 @@ INDICATORS: dict[str, Indicator] = {i.key: i for i in [
        "已消除风险户数 / 全部监测户数", section="monitoring"),
     _I("missed_monitoring", "疑似漏测户数", "possibly missed households (漏测)", "户", "count",
        "近四个季度人均纯收入之和低于当年监测线、且未纳入监测（或已消除风险）的户数；不足四个季度为“未知”",
-       "monitoring_line（每年）；政策要求为0（无一人漏测失帮）", section="monitoring"),
+       "monitoring_line（每年）；政策要求为0（无一人漏测失帮）", section="monitoring", meets="=="),
     _I("missed_monitoring_rate", "疑似漏测率", "missed-monitoring rate", "%", "rate",
-       "疑似漏测户数 / 收入可判断的农户数", "应为0", section="monitoring"),
+       "疑似漏测户数 / 收入可判断的农户数", "应为0", section="monitoring", meets="=="),
     _I("eliminated_below_line", "消除风险但收入低于监测线户数", "risk eliminated while below the line", "户", "count",
        "已消除风险、但近四个季度人均纯收入之和低于监测线的监测户数", "monitoring_line", section="monitoring"),
     _I("income_unknown", "收入无法判断户数", "households whose income test is unknown", "户", "count",
        "近四个季度未全部观察到的户数（按“未知”处理，不算低于监测线）", section="monitoring"),
     _I("alleviated_income_growth", "脱贫户人均纯收入增速", "income growth of poverty-alleviated households", "%", "rate",
        "两个窗口都在的脱贫户：近四季度人均纯收入均值 / 上年同期四季度均值 − 1；区间为按村自助抽样",
-       "official_rural_income_growth（当年农村居民人均可支配收入增速）", section="income"),
+       "official_rural_income_growth（当年农村居民人均可支配收入增速）", section="income", meets=">"),
     _I("general_income_growth", "一般农户人均纯收入增速", "income growth of ordinary farm households", "%", "rate",
        "同上，一般农户", section="income"),
-    _I("income_growth_gap", "两个收入增速差（脱贫户 − 一般农户）", "growth gap (alleviated minus ordinary)", "%", "rate",
-       "脱贫户增速 − 一般农户增速", "大于0（脱贫户增速快于农村居民）", section="income"),
+    _I("income_growth_gap", "两个收入增速差（脱贫户 − 一般农户）", "growth gap (alleviated minus ordinary)", "个百分点",
+       "pp", "脱贫户增速 − 一般农户增速（两个百分比之差，单位为百分点）", "大于0（脱贫户增速快于农村居民）",
+       section="income", meets=">"),
     _I("workers", "务工人数", "household members in work", "人", "count",
-       "本季度务工人数之和，按就业帮扶类型；县区未报送务工人数列为“无数据”", section="employment"),
+       "本季度务工人数之和，按就业帮扶类型（“无”为未享受就业帮扶的农户）；县区未报送务工人数列为“无数据”，"
+       "全市合计只含报送了该列的县区", section="employment"),
     _I("workers_change", "务工人数同比变化", "change in members in work on the same quarter last year", "%", "rate",
-       "本季度务工人数 / 上年同季度 − 1", section="employment"),
+       "本季度务工人数 / 上年同季度 − 1；全市只含两个季度都报送了务工人数的县区", section="employment"),
     _I("spending_progress", "衔接资金支出进度", "fund spending progress", "%", "rate",
-       "已支出 / 到位资金（本季度项目台账）", "spending_milestones（本季度时序目标）", section="funds"),
+       "中央和省级衔接资金（linking_fund_sources）项目的已支出 / 到位资金（本季度项目台账）；其他来源的项目不计入",
+       "spending_milestones（本季度时序目标）", section="funds", meets=">="),
     _I("industry_share", "衔接资金用于产业发展比重", "industry share of linking funds", "%", "rate",
        "中央和省级衔接资金中产业发展项目的到位资金 / 中央和省级衔接资金到位资金之和",
-       "industry_share_threshold（当年）", section="funds"),
+       "industry_share_threshold（当年）", section="funds", meets=">="),
     _I("projects_not_started", "未开工项目数", "projects not started", "个", "count", "项目状态为未开工的项目数",
        section="funds"),
     _I("projects_behind", "进度滞后项目数", "projects behind schedule", "个", "count",
@@ -299,12 +303,22 @@ def employment(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
     hq = inp.hq
     last = previous(quarter, 4)
     rows = []
+    cur_all, old_all = hq[hq["quarter"] == quarter], hq[hq["quarter"] == last]
+    sent_now_c = set(cur_all.loc[cur_all["workers"].notna(), "county"]) & set(counties)
+    sent_old_c = set(old_all.loc[old_all["workers"].notna(), "county"]) & set(counties)
     for county in [*counties, CITY]:
         sel = hq["county"].isin(counties) if county == CITY else hq["county"] == county
         cur = hq[sel & (hq["quarter"] == quarter)]
         old = hq[sel & (hq["quarter"] == last)]
         sent_now = cur["workers"].notna().any()
         sent_old = old["workers"].notna().any()
+        if county == CITY and sent_now and sent_old:
+            # The city's change compares like with like: only counties that sent the column in both quarters
+            # (the presentation says which counties the city's figures cover).
+            both = sent_now_c & sent_old_c
+            cur_chg, old_chg = cur[cur["county"].isin(both)], old[old["county"].isin(both)]
+        else:
+            cur_chg, old_chg = cur, old
         for cat in (ALL, *EMPLOYMENT_SUPPORT):
             c = cur if cat == ALL else cur[cur["employment_support"] == cat]
             o = old if cat == ALL else old[old["employment_support"] == cat]
@@ -318,14 +332,17 @@ def employment(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
                 rows.append(_row(quarter, county, "workers_change", np.nan, category=cat,
                                  status="unknown" if old.empty else "no_data"))
             else:
-                before = float(o["workers"].sum())
-                rows.append(_row(quarter, county, "workers_change", now_v / before - 1 if before else np.nan,
-                                 now_v, before, category=cat, status="ok" if before else "unknown"))
+                c2 = cur_chg if cat == ALL else cur_chg[cur_chg["employment_support"] == cat]
+                o2 = old_chg if cat == ALL else old_chg[old_chg["employment_support"] == cat]
+                now_c, before = float(c2["workers"].sum()), float(o2["workers"].sum())
+                rows.append(_row(quarter, county, "workers_change", now_c / before - 1 if before else np.nan,
+                                 now_c, before, category=cat, status="ok" if before else "unknown"))
     return rows
 
 
 def funds(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
-    """Spending progress, industry share of linking funds, projects not started or behind, reach, income per 万元."""
+    """Spending progress and industry share of the linking funds (中央 and 省级衔接资金, ``linking_fund_sources``),
+    projects not started or behind, reach, income per 万元 (these four over every project)."""
     p = inp.projects[inp.projects["quarter"] == quarter]
     sent = _sent(inp.log, quarter, "项目资金")
     milestone = cfg["spending_milestones"][int(quarter[-1])]
@@ -339,11 +356,11 @@ def funds(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
                 rows.append(_row(quarter, county, key, np.nan, status="no_data"))
             continue
         x = p[p["county"].isin(have)]
-        arrived, spent = x["funds_arrived"].sum(), x["spent"].sum()
+        lk = x[x["fund_source"].isin(linking)]          # 衔接资金: the linking funds both fund indicators name
+        arrived, spent = lk["funds_arrived"].sum(), lk["spent"].sum()
         prog = spent / arrived if arrived else np.nan
         rows.append(_row(quarter, county, "spending_progress", prog, spent, arrived, threshold=milestone,
                          met=(prog >= milestone) if arrived else pd.NA, status="ok" if arrived else "unknown"))
-        lk = x[x["fund_source"].isin(linking)]
         ind = lk.loc[lk["project_type"] == "产业发展", "funds_arrived"].sum()
         tot = lk["funds_arrived"].sum()
         share = ind / tot if tot else np.nan
