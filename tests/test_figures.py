@@ -59,3 +59,72 @@ def test_the_title_travels_with_the_png_as_alternative_text(tmp_path):
     figures.use_style("zh")
     fig, _ = plt.subplots()
     assert figures.show(figures.save(fig, tmp_path / "untitled.png")).metadata in (None, {})
+
+
+# --- figures of the intake and indicators pages: no label collisions -------------------------------------------
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _bbox(artist, fig):
+    return artist.get_window_extent(fig.canvas.get_renderer())
+
+
+def _funds_table(values: dict, key_thr: dict) -> pd.DataFrame:
+    rows = []
+    for key, per in values.items():
+        for county, v in per.items():
+            rows.append(dict(quarter="2023Q2", county=county, indicator=key, category="", value=v, numerator=np.nan,
+                             denominator=100.0, ci_low=np.nan, ci_high=np.nan, status="ok", threshold=key_thr[key],
+                             met=v >= key_thr[key]))
+    return pd.DataFrame(rows)
+
+
+def test_funds_figure_keeps_value_labels_off_the_threshold_line():
+    """The standard line once ran through “51%” and “标准 60%” sat on “57%”."""
+    from helpers import indicators_report as ir
+
+    figures.use_style("zh")
+    t = _funds_table({"spending_progress": {"巴州区": 0.506, "恩阳区": 0.497, "通江县": 0.40, "全市": 0.505},
+                      "industry_share": {"巴州区": 0.767, "恩阳区": 0.569, "通江县": 0.60, "全市": 0.601}},
+                     {"spending_progress": 0.5, "industry_share": 0.6})
+    fig = ir.plot_funds(t, "2023Q2", "zh")
+    fig.canvas.draw()
+    for ax in fig.axes:
+        line = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"][0]
+        y = ax.transData.transform((0, line.get_ydata()[0]))[1]
+        for text in ax.texts:
+            box = _bbox(text, fig)
+            assert not (box.y0 < y < box.y1), (ax.get_title(), text.get_text())
+        assert "标准 ≥" in ax.get_title()                       # the standard is named, with its precision
+    plt.close(fig)
+
+
+def test_rows_figure_has_whole_number_ticks_and_its_legend_off_the_bars():
+    from helpers import intake_report as ir
+
+    figures.use_style("zh")
+    log = pd.DataFrame([dict(quarter="2023Q2", county=c, sheet="农户监测", rows_in=n + q, rows_clean=n,
+                             rows_quarantined=q) for c, n, q in (("巴州区", 3, 1), ("恩阳区", 2, 0), ("平昌县", 4, 2))])
+    fig = ir.plot_rows(log, "2023Q2", "zh")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+    assert all(float(t).is_integer() for t in ticks), ticks                  # rows are whole numbers
+    legend = _bbox(ax.get_legend(), fig)
+    for bar in ax.patches:
+        assert not legend.overlaps(_bbox(bar, fig))
+    plt.close(fig)
+
+
+def test_ranking_axis_is_the_scores_range():
+    from helpers import composite, indicators_report as ir
+
+    figures.use_style("zh")
+    rank = pd.DataFrame({"county": ["南江县", "恩阳区"], "composite": [1.0, 0.0], "rank": [1, 2],
+                         "rank_stability": [1.0, 1.0], "rank_best": [1, 2], "rank_worst": [1, 2]})
+    spec = {**composite.load_spec(), "stability": {"draws": 300, "low": 0.7, "high": 1.3, "seed": 1}}
+    fig = ir.plot_ranking(rank, "2023Q2", "zh", spec)
+    assert fig.axes[0].get_xlim() == (0.0, 1.0)                              # a 0–1 score, not an axis to 1.2
+    assert any("0.7–1.3" in t.get_text() and "300" in t.get_text() for t in fig.texts)   # caption from the config
+    plt.close(fig)

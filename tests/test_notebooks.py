@@ -52,6 +52,21 @@ def test_intake_notebook_runs_on_a_sample(sample, tmp_path):
     for column in ("head_id_number", "phone", "household_code"):
         assert not any(v in text for v in hh[column]), column
     assert json.loads(text)["metadata"]["papermill"]["parameters"]["quarter"] == "2022Q2"
+    shown = _displayed(out)                         # what a shareable page shows (printed text is analyst-only)
+    assert str(tmp_path) not in shown and str(paths.processed) not in shown and "pseudonym" not in shown
+    assert "extra columns ignored" not in shown and "入库覆盖" in shown
+
+
+def _displayed(path) -> str:
+    """The text of a notebook's displayed outputs (Markdown, tables, figures' alt text), without printed streams."""
+    nb = nbformat.read(path, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if o.get("output_type") in ("display_data", "execute_result"):
+                parts += [str(v) for k, v in o.get("data", {}).items() if k.startswith("text/")]
+                parts.append(json.dumps(o.get("metadata", {}), ensure_ascii=False))
+    return "\n".join(parts)
 
 
 @pytest.mark.timeout(600)
@@ -78,6 +93,18 @@ def test_indicators_notebook_runs_on_the_bundled_sample(tmp_path):
     assert "综合得分最高的是" in text and "两个收入增速" in text
     codes = pd.read_parquet(paths.private / "2023Q2" / "household_codes.parquet")["户编码"]
     assert not any(c in text for c in codes)           # no household codes in the notebook's output
+    # spending progress of the linking funds only: 恩阳区 49.73%, below the 50% milestone (50.57% over all projects)
+    sp = ind[(ind["quarter"] == "2023Q2") & (ind["indicator"] == "spending_progress") & (ind["county"] == "恩阳区")].iloc[0]
+    assert round(100 * sp["value"], 2) == 49.73 and not sp["met"]
+    shown = _displayed(out)
+    assert "NaN" not in shown and "没有这类项目" in shown
+    assert str(tmp_path) not in shown and "saved:" not in shown
+    assert "> 7.7%" in shown and "项目支出进度 < 50%" in shown and "3.3个百分点" in shown
+    assert "南江县未报送“务工人数”列" in shown and "未享受就业帮扶" in shown
+    from helpers import composite
+
+    stable = composite.ranks_stable(rank, composite.stability_settings(composite.load_spec())["stable_share"])
+    assert ("名次对权重不敏感" in shown) == stable
 
 
 @pytest.mark.timeout(600)

@@ -5,8 +5,11 @@ only: household-level rows stay in ``private/<quarter>/``.
 """
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from helpers import figures
 from helpers.dictionary import COUNTIES
@@ -36,6 +39,19 @@ def reason_label(code: str, lang: str = "zh") -> str:
     return zh if lang == "zh" else en
 
 
+# The reasons' sentences are written for the quarantine file, whose "detail" column readers of a report do not see.
+_FOR_READERS = {"（详见 detail 列）": "（暂存清单写明是哪一列、哪个值）",
+                "(see the detail column)": "(the list of rows set aside names the column and the value)"}
+
+
+def reason_sentence(code: str, lang: str = "zh") -> str:
+    """What a reason code means, for readers of the report."""
+    text = REASONS[code][0 if lang == "zh" else 1]
+    for old, new in _FOR_READERS.items():
+        text = text.replace(old, new)
+    return text
+
+
 def rows_by_county(log: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.DataFrame:
     """Rows in, clean and set aside per county and sheet for the quarter, with a total row."""
     q = log[log["quarter"] == quarter]
@@ -48,6 +64,8 @@ def rows_by_county(log: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.Data
     t["county"] = t["county"].astype(str).map(lambda c: figures.county_label(c, lang))
     t["share"] = (t["rows_quarantined"] / t["rows_in"].where(t["rows_in"] > 0)).map(
         lambda x: "—" if pd.isna(x) else f"{x:.1%}")
+    for c in ("rows_in", "rows_clean", "rows_quarantined"):
+        t[c] = t[c].map(lambda v: f"{int(v):,}")          # thousands separators, totals included
     t = t.rename(columns={k: _h(k, lang) for k in t.columns})
     return t.set_index([_h("county", lang), _h("sheet", lang)])
 
@@ -61,7 +79,7 @@ def reasons_table(quarantine: pd.DataFrame, quarter: str, lang: str = "zh") -> p
     t = t.reindex(columns=[c for c in COUNTIES if c in t.columns])
     t[_h("n", lang)] = t.sum(axis=1)
     t = t.sort_values(_h("n", lang), ascending=False)
-    t[_h("explanation", lang)] = [REASONS[r][0 if lang == "zh" else 1] for r in t.index]
+    t[_h("explanation", lang)] = [reason_sentence(r, lang) for r in t.index]
     t.index = [reason_label(r, lang) for r in t.index]
     t.index.name = _h("reason", lang)
     t.columns = [figures.county_label(c, lang) if c in COUNTIES else c for c in t.columns]
@@ -77,10 +95,13 @@ def plot_rows(log: pd.DataFrame, quarter: str, lang: str = "zh"):
     ax.bar(labels, t["rows_clean"], color=[figures.COUNTY_COLORS[c] for c in t.index])
     ax.bar(labels, t["rows_quarantined"], bottom=t["rows_clean"], color="#bbbbbb", label=_h("rows_quarantined", lang))
     for i, (c, qn) in enumerate(zip(t["rows_clean"], t["rows_quarantined"])):
-        ax.text(i, c + qn, f"{qn}", ha="center", va="bottom", fontsize=9)
+        ax.text(i, c + qn, f"{qn:,}", ha="center", va="bottom", fontsize=9)
     ax.set_title(("各县（区）农户监测表：入库与暂存行数" if lang == "zh" else "Household rows: clean and set aside, by county"))
     ax.set_ylabel("行数" if lang == "zh" else "rows")
-    ax.legend(loc="lower right", frameon=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))      # rows are whole numbers
+    ax.set_ylim(0, 1.12 * max(float((t["rows_clean"] + t["rows_quarantined"]).max()), 1.0))
+    # the legend outside the plot, right of the bars, so that it never covers one
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
     figures.caption(fig, quarter, lang, "灰色为暂存行，数字为暂存行数" if lang == "zh" else "grey: rows set aside (number on top)")
     return fig
 
@@ -99,6 +120,7 @@ def plot_reasons(quarantine: pd.DataFrame, quarter: str, lang: str = "zh"):
         left += t[c]
     ax.set_title("暂存原因（按县区）" if lang == "zh" else "Why rows were set aside, by county")
     ax.set_xlabel("行数" if lang == "zh" else "rows")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
     figures.caption(fig, quarter, lang)
     return fig
@@ -151,3 +173,36 @@ def describe_reasons(quarantine: pd.DataFrame, quarter: str, lang: str = "zh") -
     return (f"The main reasons: {', '.join(parts)} rows. Rows with bad household codes or income parts need the county "
             f"to check them, then a line in data/corrections.csv or a new submission; the list with household codes "
             f"is in private/{quarter}/quarantine.csv.")
+
+
+_DETAIL_EN = re.compile(r"^(extra columns ignored|duplicated columns, the first one read): (.*)$", re.S)
+
+
+def warning_text(message: str, lang: str = "zh") -> str:
+    """One intake warning (``"where: 中文 / English"``) in the report's language only."""
+    where, sep, rest = message.partition(": ")
+    if not sep or " / " not in rest:
+        return message
+    zh, en = rest.split(" / ", 1)
+    if lang == "zh":
+        m = _DETAIL_EN.match(en)             # the column names follow the English half only
+        return f"{where}：{zh}" + (f"：{m.group(2)}" if m else "")
+    return f"{where}: {en}"
+
+
+def describe_warnings(warnings: list[str], quarter: str, lang: str = "zh") -> str:
+    """The quarter's file-level warnings as a Markdown list in the report's language."""
+    mine = [w for w in warnings if quarter in w]
+    if not mine:
+        return "本季度没有文件级提示。" if lang == "zh" else "No file-level warnings this quarter."
+    return "\n".join(f"- {warning_text(w, lang)}" for w in mine)
+
+
+def describe_intake(summary, lang: str = "zh") -> str:
+    """What the intake run did, for readers: quarters read again and from the cache (no paths, no key)."""
+    first, last = summary.quarters[0], summary.quarter
+    n_new, n_cached = len(summary.processed), len(summary.cached)
+    if lang == "zh":
+        return (f"本次入库覆盖 {figures.quarter_label(first)}至{figures.quarter_label(last)}：重新读取 {n_new} 个季度，"
+                f"{n_cached} 个未变化的季度直接使用缓存。")
+    return f"Intake covers {first} to {last}: {n_new} quarters read again, {n_cached} unchanged quarters from the cache."

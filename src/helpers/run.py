@@ -11,6 +11,7 @@ pseudonym key's fingerprint, hashes of every input and output, and each step's t
 """
 from __future__ import annotations
 
+import copy
 import json
 import platform
 import re
@@ -137,14 +138,38 @@ def exporter(share: bool):
                         exclude_input=share, exclude_input_prompt=share, exclude_output_prompt=share)
 
 
+def page_title(nb, stem: str) -> str:
+    """The HTML page's title: the quarter and the report's name (“2023Q2 数据入库检查 · 巴中市乡村振兴季度评估”),
+    from the parameters papermill recorded in the executed notebook."""
+    params = nb.metadata.get("papermill", {}).get("parameters", {}) or {}
+    quarter, lang = str(params.get("quarter", "")), params.get("lang", "zh")
+    if lang == "en":
+        name = REPORT_TITLES_EN.get(stem, stem)
+        return f"{quarter} {name} · Bazhong rural revitalization, quarterly evaluation".strip()
+    return f"{quarter} {REPORT_TITLES.get(stem, stem)} · 巴中市乡村振兴季度评估".strip()
+
+
+def shareable(nb):
+    """A copy of an executed notebook for people who do not read code: printed text, warnings and log
+    messages (stream outputs: local paths, key notices, English log lines) and errors are analyst-only;
+    what a reader should see is displayed (Markdown, tables, figures)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") not in ("stream", "error")]
+    return nb
+
+
 def export(nb_path: Path, analyst_dir: Path, share_dir: Path | None) -> list[Path]:
-    """Write the analyst (with code) and shareable (without code) HTML of an executed notebook."""
+    """Write the analyst (with code) and shareable (without code and without printed text) HTML of an
+    executed notebook, each titled with the report's name and quarter."""
     nb = nbformat.read(nb_path, as_version=4)
+    nb.metadata["title"] = page_title(nb, nb_path.stem)
     written = []
     for share, folder in ((False, analyst_dir), (True, share_dir)):
         if folder is None:
             continue
-        body, _ = exporter(share).from_notebook_node(nb)
+        body, _ = exporter(share).from_notebook_node(shareable(nb) if share else nb)
         path = folder / f"{nb_path.stem}.html"
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, body)
@@ -181,6 +206,9 @@ QUARTER_FOLDER = re.compile(r"[0-9]{4}Q[1-4]")
 REPORT_TITLES = {"01_intake": "数据入库检查", "02_indicators": "季度指标与综合评比", "03_effects_any": "帮扶效果：任一帮扶",
                  "03_effects_industry": "帮扶效果：产业帮扶", "03_effects_employment": "帮扶效果：就业帮扶",
                  "04_report": "季度评估报告（摘要）"}
+REPORT_TITLES_EN = {"01_intake": "Intake check", "02_indicators": "Indicators and county comparison",
+                    "03_effects_any": "Program effects: any support", "03_effects_industry": "Program effects: industry support",
+                    "03_effects_employment": "Program effects: employment support", "04_report": "Quarterly evaluation (summary)"}
 
 
 def write_index(reports: Path) -> Path:

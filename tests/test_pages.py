@@ -1,0 +1,64 @@
+"""What a reader of a shareable page sees: titles, no printed text (paths, key notices, English log
+lines), intake warnings and tables in the page's language, thousands separators."""
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pandas as pd
+
+from helpers import intake_report as ir
+from helpers.run import export, page_title
+
+
+def _executed(tmp_path, lang="zh"):
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("run_intake()")
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stderr",
+                               text="注意 / Note: no pseudonym key found; created a new one in /home/x/private/pseudonym.key.\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="结果已保存 / saved: /home/x/reports/2023Q2/results/a.parquet\n"),
+        nbformat.v4.new_output("display_data", data={"text/markdown": "本次入库覆盖 2021年一季度至2023年二季度。"}),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 01 入库检查"), code]
+    nb.metadata["papermill"] = {"parameters": {"quarter": "2023Q2", "lang": lang}}
+    path = tmp_path / "01_intake.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_exported_pages_carry_the_reports_title_and_share_pages_no_printed_text(tmp_path):
+    written = export(_executed(tmp_path), tmp_path / "analyst", tmp_path / "share")
+    analyst, share = (p.read_text(encoding="utf-8") for p in written)
+    for page in (analyst, share):
+        assert "<title>2023Q2 数据入库检查 · 巴中市乡村振兴季度评估</title>" in page
+        assert "<title>Notebook</title>" not in page
+        assert "本次入库覆盖" in page                                  # what is displayed for readers stays
+    assert "pseudonym.key" in analyst and "saved:" in analyst           # analysts see what was printed
+    for local in ("pseudonym", "/home/x", "saved:", "结果已保存", "Note:"):
+        assert local not in re.sub(r"<style.*?</style>", "", share, flags=re.S), local
+
+
+def test_english_pages_get_an_english_title(tmp_path):
+    nb = nbformat.read(_executed(tmp_path, "en"), as_version=4)
+    assert page_title(nb, "02_indicators") == "2023Q2 Indicators and county comparison · Bazhong rural revitalization, quarterly evaluation"
+
+
+def test_intake_warnings_are_shown_in_the_pages_language():
+    w = ["2023Q2_巴州区.xlsx [农户监测]: 多余的列已忽略 / extra columns ignored: 序号",
+         "2023Q2_南江县_农户监测.csv [农户监测]: 缺少可选列“务工人数”，按空值处理 / optional column '务工人数' absent, left empty",
+         "2022Q4_巴州区.xlsx [填报说明]: 多余的工作表已忽略 / extra sheet ignored"]
+    zh = ir.describe_warnings(w, "2023Q2", "zh")
+    assert zh.splitlines() == ["- 2023Q2_巴州区.xlsx [农户监测]：多余的列已忽略：序号",
+                               "- 2023Q2_南江县_农户监测.csv [农户监测]：缺少可选列“务工人数”，按空值处理"]
+    assert "ignored" not in zh and "absent" not in zh
+    assert ir.describe_warnings(w, "2023Q2", "en").splitlines()[0] == "- 2023Q2_巴州区.xlsx [农户监测]: extra columns ignored: 序号"
+    assert ir.describe_warnings([], "2023Q2", "zh") == "本季度没有文件级提示。"
+
+
+def test_intake_tables_use_thousands_separators_and_no_column_names_of_files():
+    log = pd.DataFrame([dict(quarter="2023Q2", county=c, sheet="农户监测", rows_in=1500, rows_clean=1480, rows_quarantined=20)
+                        for c in ("巴州区", "恩阳区")])
+    t = ir.rows_by_county(log, "2023Q2", "zh")
+    assert t.loc[("合计", ""), "报送行数"] == "3,000" and t.loc[("巴州区", "农户监测"), "入库行数"] == "1,480"
+    assert "detail" not in ir.reason_sentence("bad_value", "zh") and "detail" not in ir.reason_sentence("bad_value", "en")
