@@ -73,6 +73,17 @@ def test_effects_notebook_runs_for_each_program(sample, tmp_path_factory, progra
     assert figs == {f"03_{program}_cohorts.png", f"03_{program}_event_study.png", f"03_{program}_heterogeneity.png"}
     text = out.read_text(encoding="utf-8")
     assert "结论" in text and "元" in text
+    # the page names its program in its title and first line, and leads with its conclusion
+    import nbformat
+
+    nb = nbformat.read(out, as_version=4)
+    shown = [o["data"]["text/markdown"] for c in nb.cells if c.cell_type == "code" for o in c.outputs
+             if "text/markdown" in o.get("data", {})]
+    label = er.program_label(program, "zh")
+    assert shown[0].startswith(f"# 03 帮扶效果：{label}") and label in shown[0].splitlines()[2]
+    assert shown[1].startswith("## 结论")
+    assert any("产业补助分档" in s for s in shown) == (program == "industry")     # the bins only on the industry page
+    assert "saved:" not in text and str(reports) not in "".join(shown)   # no local paths on the page
     assert not np.isnan(res.loc[res["term"] == "overall", "att"]).any()
 
 
@@ -131,9 +142,9 @@ def _staggered(effect_at, seed=3, n=300):
     return pd.DataFrame(rows, columns=["household_id", "time", "cohort", "income_pc"])
 
 
-@pytest.mark.parametrize("effect_at,direction,zh_word", [(lambda e: 100.0 * (e + 1), "grows", "效应随开始后的季度增加"),
+@pytest.mark.parametrize("effect_at,direction,zh_word", [(lambda e: 100.0 * (e + 1), "grows", "效应随开始后的季度增大"),
                                                         (lambda e: 600.0 - 100.0 * e, "fades", "效应随开始后的季度减弱"),
-                                                        (lambda e: 300.0, "stays", "没有证据表明效应随开始后的季度增加或减弱")])
+                                                        (lambda e: 300.0, "stays", "没有证据表明效应随开始后的季度增大或减弱")])
 def test_the_event_study_sentence_says_grows_fades_or_stays_as_the_slope_does(effect_at, direction, zh_word):
     from types import SimpleNamespace
 
@@ -219,14 +230,14 @@ def test_short_windows_and_the_log_outcome_read_right(sample):
     assert "请看图" not in text and "第 0 个季度" not in text and "开始当季效应为" in text
     log = er.estimate(build_panel(sample["paths"]), "any", "log_income_pc", "not_yet", None, "village")
     text = er.conclusion(log, er.comparison(log, reps=199), None, "zh")
-    assert "人均纯收入比可比农户高约" in text and "（对数）比" not in text
+    assert "人均季度纯收入比没有帮扶时平均高约" in text and "（对数）比" not in text
 
 
 def test_the_report_sentence_follows_the_saved_results_for_any_outcome(sample):
     from helpers.report import effect_sentence
 
     panel = build_panel(sample["paths"])
-    for outcome, cluster, expect in (("income_pc", "village", "元/人/季"), ("log_income_pc", "county", "对数点")):
+    for outcome, cluster, expect in (("income_pc", "village", "比没有帮扶时平均高 **"), ("log_income_pc", "county", "对数点")):
         e = er.estimate(panel, "industry", outcome, "not_yet", None, cluster)
         saved = er.tidy(e, er.comparison(e, reps=199), "2022Q2")
         text = effect_sentence(saved, "industry", "zh")
@@ -236,4 +247,4 @@ def test_the_report_sentence_follows_the_saved_results_for_any_outcome(sample):
                    & (saved["term"] == "overall")].iloc[0]
         inside = saved.copy()
         inside.loc[inside["estimator"] == "twfe", "att"] = cs["att"]
-        assert "朴素方法会低估" not in effect_sentence(inside, "industry", "zh")
+        assert "低估" not in effect_sentence(inside, "industry", "zh")

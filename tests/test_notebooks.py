@@ -120,3 +120,10 @@ def test_report_notebook_runs_alone_and_builds_missing_results(sample, tmp_path)
                        "effects_employment.parquet"}
     text = out.read_text(encoding="utf-8")
     assert "image/png" in text and "任一帮扶" in text
+    import pandas as pd
+
+    # built as notebook 03 builds them (earned income too), so the sentences carry the same clauses
+    assert set(pd.read_parquet(reports / "2022Q2" / "results" / "effects_any.parquet")["outcome"]) == {"income_pc",
+                                                                                                       "earned_pc"}
+    for typed in ("开始前各点接近零", "逐季累积", "因效果随时间增长而低估", "effects build up over time"):
+        assert typed not in text                        # no finding typed into the page

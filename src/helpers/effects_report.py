@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import StrMethodFormatter
 import numpy as np
 import pandas as pd
 
@@ -16,6 +17,9 @@ from helpers import figures
 from helpers.construct import OUTCOMES, PROGRAM_LABELS, Panel
 from helpers.dictionary import COUNTIES
 from helpers.effects import EstimationError, callaway_santanna, imputation, twfe
+from helpers.present.findings import (FEW_CLUSTERS, few_clusters, forbidden_comparisons, gap_direction,  # noqa: F401
+                                      headline_interval, intervals_overlap, pretrends, robust_estimates_agree,
+                                      significant, staggered_starts, trend_direction, twfe_position, words)
 from helpers.quarters import index_quarter
 
 ESTIMATOR_LABELS = {"callaway_santanna": ("Callaway-Sant'Anna（稳健）", "Callaway-Sant'Anna (robust)"),
@@ -156,6 +160,9 @@ def _ci(lo: float, hi: float, outcome: str = "income_pc") -> str:
     return f"[{_v(lo, outcome, 1)}, {_v(hi, outcome, 1)}]"
 
 
+HEADLINE = ("callaway_santanna", "simple")     # the estimate the conclusion and the report state
+
+
 def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """The comparison with readable labels and units, and on which sample and specification each row rests."""
     agg = {"simple": ("全部处理期平均", "all treated periods"), "dynamic": ("按事件时间平均", "average over event times")}
@@ -173,7 +180,9 @@ def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         if r.units_without_untreated_period else "") for r in table.itertuples()]
     out = pd.DataFrame({
         ("估计方法" if zh else "estimator"): [_l(ESTIMATOR_LABELS[x], lang) for x in table["estimator"]],
-        ("汇总方式" if zh else "aggregate"): [_l(agg[x], lang) for x in table["aggregate"]],
+        ("汇总方式" if zh else "aggregate"): [_l(agg[x], lang) + (("（主要结果）" if zh else " (headline)")
+                                                                  if (n, x) == HEADLINE else "")
+                                            for n, x in zip(table["estimator"], table["aggregate"])],
         (f"效应（{unit}）" if zh else f"effect ({unit})"): table["att"].round(digits),
         ("标准误" if zh else "SE"): table["se"].round(digits),
         ("95%置信区间" if zh else "95% CI"): [_ci(a, b, o) for a, b in zip(table["ci_low"], table["ci_high"])],
@@ -199,6 +208,17 @@ def describe_comparison(table: pd.DataFrame, lang: str = "zh") -> str:
     zh, o = lang == "zh", table["outcome"].iloc[0]
     text = (f"结果变量：{outcome_label(o, lang)}，单位：{_unit(o, lang)}。" if zh else
             f"Outcome: {outcome_label(o, lang)}, in {_unit(o, lang)}. ")
+    head = table[(table["estimator"] == HEADLINE[0]) & (table["aggregate"] == HEADLINE[1])]
+    dyn = table[(table["estimator"] == HEADLINE[0]) & (table["aggregate"] == "dynamic")]
+    if len(head) and len(dyn):
+        h, d = _v(head.iloc[0]["att"], o, 1), _v(dyn.iloc[0]["att"], o, 1)
+        text += (f"主要结果是 Callaway-Sant'Anna 的“全部处理期平均”（{h}）：所有获帮扶户在开始后各季度的平均效应，结论和季度报告用的就是它。"
+                 f"“按事件时间平均”（{d}）先求开始后每个季度的效应，再把各季度等权平均，开始较久、户数较少的季度分量更重，作为补充。"
+                 if zh else
+                 f"The headline is Callaway-Sant'Anna's average over all treated periods ({h}): the average effect over "
+                 f"every supported household-quarter, the number the conclusion and the report state. The average over "
+                 f"event times ({d}) weights each quarter since start equally, so later quarters with fewer households "
+                 "count more; it is a supplement. ")
     notes = table.loc[table["few_cluster_note"].astype(bool), ["estimator", "few_cluster_note"]].drop_duplicates("estimator")
     for r in notes.itertuples():
         text += (f"{_l(ESTIMATOR_LABELS[r.estimator], lang)}的县级少聚类检验无法计算：{FEW_CLUSTER_FAILED_ZH}" if zh else
@@ -231,6 +251,10 @@ def tidy(e: Effects, table: pd.DataFrame, quarter: str) -> pd.DataFrame:
     for col in ("sample", "units", "control", "covariates", "cluster", "clusters"):
         spec = over[col].groupby(level=0).first()
         out[col] = out["estimator"].map(spec)
+    pre = e.cs.pretest()
+    cs_rows = out["estimator"] == "callaway_santanna"
+    out["pretrend_p"] = np.where(cs_rows, pre["pvalue"], np.nan)
+    out["pretrend_reason"] = np.where(cs_rows, pre.get("reason_code", "") or "", "")
     out.insert(0, "outcome", e.outcome)
     out.insert(0, "program", e.program)
     out.insert(0, "quarter", quarter)
@@ -256,7 +280,27 @@ def excluded_table(panel: Panel, lang: str = "zh") -> pd.DataFrame:
     t = panel.excluded.reindex([c for c in COUNTIES if c in panel.excluded.index])
     t.index = [figures.county_label(c, lang) for c in t.index]
     t.index.name = "县(区)" if lang == "zh" else "county"
+    t = t.map(lambda x: f"{int(x):,}" if pd.notna(x) else "—")
     return t.rename(columns={k: _l(v, lang) for k, v in EXCLUDED.items()})
+
+
+def describe_cohorts(e: Effects, lang: str = "zh") -> str:
+    """What the cohort chart shows: how many start quarters and households, and whether starts are staggered
+    (``findings.staggered_starts``), which is what the robust estimators are for."""
+    zh = lang == "zh"
+    h = e.sample.groupby("household_id", observed=True)["cohort"].first()
+    sizes = h[h > 0].value_counts()
+    n, k = int(sizes.sum()), len(sizes)
+    if staggered_starts(sizes.tolist()):
+        return (f"柱子是每个季度开始获得帮扶的户数：{n:,} 户分 {k} 个季度开始，开始时间不同（交错开始），所以用适合交错开始的稳健方法。"
+                "表中列出各县区未参与估计的农户数及原因。" if zh else
+                f"Bars: households by the quarter support started. {n:,} households started in {k} different quarters "
+                "(staggered starts), which is what the robust estimators are for. The table counts, per county, the "
+                "households left out and why.")
+    return (f"柱子是每个季度开始获得帮扶的户数：{n:,} 户都在同一个季度开始，没有交错开始。"
+            "表中列出各县区未参与估计的农户数及原因。" if zh else
+            f"Bars: households by the quarter support started. All {n:,} started in the same quarter: no staggered "
+            "starts. The table counts, per county, the households left out and why.")
 
 
 def plot_cohorts(e: Effects, quarter: str, lang: str = "zh"):
@@ -307,8 +351,10 @@ def plot_event_study(e: Effects, quarter: str, lang: str = "zh", max_e: int | No
                 color="#3a9e5c", capsize=3, label=_l(ESTIMATOR_LABELS["imputation"], lang))
     ax.axhline(e.tw.coef, color="#c2413b", ls=":", lw=1.5, label=_l(ESTIMATOR_LABELS["twfe"], lang))
     ax.set_xlabel("距开始帮扶的季度数（0 为开始季度）" if lang == "zh" else "quarters since support started (0 = first quarter)")
-    ax.set_ylabel(f"{outcome_label(e.outcome, lang)}（{_unit(e.outcome, lang)}）" if lang == "zh"
-                  else f"{outcome_label(e.outcome, lang)} ({_unit(e.outcome, lang)})")
+    ax.set_ylabel(f"对{outcome_label(e.outcome, lang)}的效应（{_unit(e.outcome, lang)}）" if lang == "zh"
+                  else f"effect on {outcome_label(e.outcome, lang)} ({_unit(e.outcome, lang)})")
+    if not e.outcome.startswith("log_"):
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))      # 1,000 元, as in the tables
     ax.set_title((f"{program_label(e.program, lang)}对{outcome_label(e.outcome, lang)}的影响：事件研究" if lang == "zh"
                   else f"Effect of {program_label(e.program, lang)} on {outcome_label(e.outcome, lang)}: event study"))
     ax.legend(loc="upper left", fontsize=9)
@@ -421,41 +467,7 @@ def plot_heterogeneity(het: pd.DataFrame, e: Effects, quarter: str, lang: str = 
     return fig
 
 
-# ---- named predicates: every qualitative word in a sentence below comes from one of these ----------------
-FEW_CLUSTERS = 10       # below this many clusters a clustered interval is too narrow: the few-cluster check decides
-
-
-def robust_estimates_agree(a, b) -> bool | None:
-    """The two robust estimates agree: each lies within the other's 95% interval (analysis.md), the
-    intervals a significance claim would use (``headline_interval``); None when one has no interval."""
-    (a_lo, a_hi, _), (b_lo, b_hi, _) = headline_interval(a), headline_interval(b)
-    if any(pd.isna(x) for x in (a_lo, a_hi, b_lo, b_hi)):
-        return None
-    return bool(b_lo <= a["att"] <= b_hi and a_lo <= b["att"] <= a_hi)
-
-
-def significant(lo: float, hi: float) -> bool | None:
-    """The 95% interval excludes zero (None when there is no interval)."""
-    if pd.isna(lo) or pd.isna(hi):
-        return None
-    return bool(lo > 0 or hi < 0)
-
-
-def twfe_position(twfe_att: float, robust) -> str:
-    """TWFE below / above / inside the robust estimate's 95% interval ('' without an interval)."""
-    if pd.isna(robust["ci_low"]) or pd.isna(robust["ci_high"]):
-        return ""
-    return "below" if twfe_att < robust["ci_low"] else "above" if twfe_att > robust["ci_high"] else "inside"
-
-
-def trend_direction(trend: dict) -> str:
-    """Effects grow / fade / stay: the slope of the post-start event-time effects with its 95% interval
-    above zero / below zero / containing zero ('' when it cannot be computed)."""
-    if pd.isna(trend.get("ci_low")) or pd.isna(trend.get("ci_high")):
-        return ""
-    return "grows" if trend["ci_low"] > 0 else "fades" if trend["ci_high"] < 0 else "stays"
-
-
+# ---- named predicates: defined once in helpers.present.findings (re-exported here) ---------------------------
 def trend_interval(e: Effects) -> dict:
     """Callaway-Sant'Anna's event-time trend with the interval its word is judged on: the result's own, or with
     fewer than FEW_CLUSTERS clusters the county jackknife's (``basis``: ''/'few_cluster'/'none')."""
@@ -467,25 +479,6 @@ def trend_interval(e: Effects) -> dict:
         except EstimationError:
             tr.update(ci_low=np.nan, ci_high=np.nan, basis="none")
     return tr
-
-
-def intervals_overlap(a, b) -> bool:
-    return bool(a["ci_low"] <= b["ci_high"] and b["ci_low"] <= a["ci_high"])
-
-
-def few_clusters(row) -> bool:
-    """The row's clustering has fewer than FEW_CLUSTERS clusters (its own intervals are too narrow)."""
-    return bool(row.get("cluster", "household_id") != "household_id" and row.get("clusters", np.inf) < FEW_CLUSTERS)
-
-
-def headline_interval(row) -> tuple[float, float, str]:
-    """The interval a claim rests on: the row's own, or with fewer than FEW_CLUSTERS clusters the
-    few-cluster check's (''/'few_cluster'/'none' says which)."""
-    if few_clusters(row):
-        if pd.isna(row["ci_county_low"]):
-            return np.nan, np.nan, "none"
-        return row["ci_county_low"], row["ci_county_high"], "few_cluster"
-    return row["ci_low"], row["ci_high"], ""
 
 
 # ---- how numbers of an outcome read --------------------------------------------------------------------------
@@ -508,22 +501,57 @@ def _unit(outcome: str, lang: str) -> str:
     return _l(OUTCOME_UNITS[outcome], lang)
 
 
+QUARTERLY_LABELS = {"income_pc": ("人均季度纯收入", "quarterly per-capita net income"),
+                    "earned_pc": ("人均季度工资性和经营性收入", "quarterly per-capita earned income (wages and business)"),
+                    "log_income_pc": ("人均季度纯收入", "quarterly per-capita net income")}
+
+
+def quarterly_label(outcome: str, lang: str = "zh") -> str:
+    """The outcome as a level per person and quarter (log income reads as income, in percent)."""
+    return _l(QUARTERLY_LABELS[outcome], lang)
+
+
 def _effect_phrase(outcome: str, att: float, lo: float, hi: float, lang: str) -> str:
-    """'X 元/人/季（95%置信区间 a 至 b）' or, for log income, 'about X%' with the log points."""
+    """The effect as a level difference, sign-aware: '平均高 **330 元**（95%置信区间 290 至 370 元）', or for log
+    income '平均高约 **8.1%**（0.078 对数点，…）'. Never 'grows by X every quarter' (analysis.md)."""
+    higher = gap_direction(att) != "lower_point"
+    hl = ("高", "higher") if higher else ("低", "lower")
     if outcome.startswith("log_"):
-        pct = 100 * np.expm1(att)
+        pct = abs(100 * np.expm1(att))
         if lang == "zh":
-            return f"高约 **{pct:.1f}%**（{att:.3f} 对数点，95%置信区间 {_v(lo, outcome)} 至 {_v(hi, outcome)}）"
-        return f"about **{pct:.1f}%** higher ({att:.3f} log points, 95% CI {_v(lo, outcome)} to {_v(hi, outcome)})"
+            return f"平均{hl[0]}约 **{pct:.1f}%**（{att:.3f} 对数点，95%置信区间 {_v(lo, outcome)} 至 {_v(hi, outcome)}）"
+        return f"about **{pct:.1f}%** {hl[1]} ({att:.3f} log points, 95% CI {_v(lo, outcome)} to {_v(hi, outcome)})"
     if lang == "zh":
-        return f"多 **{_v(att, outcome)} 元/人/季**（95%置信区间 {_v(lo, outcome)} 至 {_v(hi, outcome)} 元）"
-    return f"higher by **{_v(att, outcome)} yuan per person per quarter** (95% CI {_v(lo, outcome)} to {_v(hi, outcome)})"
+        return f"平均{hl[0]} **{_v(abs(att), outcome)} 元**（95%置信区间 {_v(lo, outcome)} 至 {_v(hi, outcome)} 元）"
+    return (f"**{_v(abs(att), outcome)} yuan** {hl[1]} per person on average (95% CI {_v(lo, outcome)} to "
+            f"{_v(hi, outcome)})")
+
+
+def page_heading(program: str, outcome: str, quarter: str, lang: str = "zh") -> str:
+    """The effects page's title and first line: which program, which households, which outcome, which quarter."""
+    zh = lang == "zh"
+    prog = program_label(program, lang)
+    who = {"any": ("开始获得任一帮扶（产业或就业）的农户", "households that started any support (industry or employment)"),
+           "industry": ("第一项帮扶是产业帮扶的农户（先获就业帮扶的农户不在本页）",
+                        "households whose first support was industry support (those that started with employment "
+                        "support are on another page)"),
+           "employment": ("第一项帮扶是就业帮扶的农户（先获产业帮扶的农户不在本页）",
+                          "households whose first support was employment support (those that started with industry "
+                          "support are on another page)")}[program]
+    q = figures.quarter_label(quarter, lang)
+    if zh:
+        return (f"# 03 帮扶效果：{prog}\n\n本页估计**{prog}**对农户{quarterly_label(outcome, lang)}的效果（截至{q}）：对象是{who[0]}，"
+                "与同期尚未获得帮扶的可比农户比较。先给结论，方法和各项结果在后。")
+    return (f"# 03 Program effects: {prog}\n\nThis page estimates the effect of **{prog}** on households' "
+            f"{quarterly_label(outcome, lang)} (up to {q}): {who[1]}, compared with comparable households not yet "
+            "supported. The conclusion comes first, the method and the detailed results after it.")
 
 
 def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: str = "zh",
                earned_table: pd.DataFrame | None = None) -> str:
-    """The plain-language conclusion: the effect as a level difference (元 per person per quarter, or percent
-    for log income) and in percent of the counterfactual; every qualitative word from a named predicate."""
+    """The plain-language conclusion: the effect as a level difference (元 per person and quarter, or percent
+    for log income) and in percent of the counterfactual; every qualitative word from a named predicate of
+    ``helpers.present.findings``."""
     row = table[(table["estimator"] == "callaway_santanna") & (table["aggregate"] == "simple")].iloc[0]
     imp = table[(table["estimator"] == "imputation") & (table["aggregate"] == "simple")].iloc[0]
     tw = table[table["estimator"] == "twfe"].iloc[0]
@@ -534,16 +562,17 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
     position = twfe_position(tw["att"], {"ci_low": lo, "ci_high": hi})
     trend = trend_direction(trend_interval(e))
     prog = program_label(e.program, lang)
-    what = outcome_label("income_pc" if o.startswith("log_") else o, lang)     # log income reads as income, in percent
-    text = (f"**结论：** 开始获得{prog}后，这些农户的{what}比可比农户{_effect_phrase(o, row['att'], row['ci_low'], row['ci_high'], lang)}"
-            if zh else f"**Conclusion:** after {prog} starts, {what} of these households is "
-            f"{_effect_phrase(o, row['att'], row['ci_low'], row['ci_high'], lang)} than in comparable households")
+    what = quarterly_label(o, lang)
+    phrase = _effect_phrase(o, row["att"], row["ci_low"], row["ci_high"], lang)
+    text = (f"## 结论\n\n开始获得{prog}后，这些农户的{what}比没有帮扶时{phrase}" if zh else
+            f"## Conclusion\n\nAfter {prog} starts, these households' {what} is {phrase} than without support")
     if not o.startswith("log_"):
         base = counterfactual_mean(e, row["att"])
         if base and base > 0:
-            text += (f"，约为这些农户在没有帮扶时的 **{100 * row['att'] / base:.1f}%**" if zh else
-                     f", about **{100 * row['att'] / base:.1f}%** of what they would have had without support")
-    text += "。" if zh else ". "
+            text += (f"，相当于没有帮扶时的 **{100 * abs(row['att']) / base:.1f}%**" if zh else
+                     f", about **{100 * abs(row['att']) / base:.1f}%** of what they would have had without support")
+    text += ("。这个数是每人每季度收入水平之差，不是逐季叠加的数。" if zh else
+             ". This is a difference in the level of income per person and quarter, not an amount added every quarter. ")
     clusters = f"{int(row['clusters'])}"
     if basis == "few_cluster":
         text += (f"按{_l(SPEC_LABELS['cluster'].get(e.cluster, (e.cluster, e.cluster)), lang)}聚类只有 {clusters} 个聚类，"
@@ -554,18 +583,14 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
         text += (f"只有 {clusters} 个聚类且少聚类检验无法计算，不判断显著性。" if zh else
                  f"With only {clusters} clusters and no few-cluster check, significance is not judged. ")
     if sig is not None:
-        text += (("这一效应在统计上显著。" if sig else "这一效应在统计上不显著，不能排除没有效果。") if zh else
-                 ("The effect is statistically significant. " if sig else
-                  "The effect is not statistically significant: no effect cannot be ruled out. "))
+        text += ("这一效应" + words("significant", sig, lang) + "。") if zh else \
+            f"The effect is {words('significant', sig, lang)}. "
     elif basis == "":
         text += "这一效应没有可用的置信区间，不判断显著性。" if zh else "The effect has no interval; significance is not judged. "
-    text += (f"插补估计给出 {_v(imp['att'], o)}，" + {True: "两种稳健方法一致（各自落在对方的95%置信区间内）。",
-                                                  False: "两种稳健方法不一致（至少一个落在对方的95%置信区间外），结论需谨慎。",
-                                                  None: "两种稳健方法无法比较（至少一个没有置信区间）。"}[agree]
-             if zh else f"The imputation estimator gives {_v(imp['att'], o)}" + {
-                 True: "; the two robust estimates agree (each lies in the other's 95% CI). ",
-                 False: "; the two robust estimates disagree (one lies outside the other's 95% CI): read with care. ",
-                 None: "; the two robust estimates cannot be compared (one has no interval). "}[agree])
+    text += (f"插补估计给出 {_v(imp['att'], o)}，{words('agree', agree, lang)}。" if zh else
+             f"The imputation estimator gives {_v(imp['att'], o)}; {words('agree', agree, lang)}. ")
+    text += (f"{words('trend', trend, lang)}（见事件研究）。" if zh else
+             f"{words('trend', trend, lang)[0].upper()}{words('trend', trend, lang)[1:]} (see the event study). ")
     text += _twfe_sentence(tw["att"], o, position, trend, lang)
     if earned is not None:
         if earned_table is not None:
@@ -577,29 +602,25 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
             e_lo, e_hi = er["ci_low"], er["ci_high"]
         e_sig = significant(e_lo, e_hi)
         eo = earned.outcome
-        text += (f"扣除补贴等转移性收入，只看农户自己挣得的工资性和经营性收入，效应为 {_v(er['att'], eo)} 元/人/季"
-                 f"（95%区间 {_v(e_lo, eo)} 至 {_v(e_hi, eo)}）"
-                 + {True: "，统计上显著。", False: "，统计上不显著。", None: "。"}[e_sig]
-                 if zh else f" On earned income (wages and business, what households earn themselves) the effect is "
-                 f"{_v(er['att'], eo)} yuan per person per quarter (95% interval {_v(e_lo, eo)} to {_v(e_hi, eo)})"
-                 + {True: ", statistically significant.", False: ", not statistically significant.", None: "."}[e_sig])
+        text += (f"扣除补贴等转移性收入，只看农户自己挣得的工资性和经营性收入，比没有帮扶时"
+                 f"{_effect_phrase(eo, er['att'], e_lo, e_hi, lang)}"
+                 + ("，" + words("significant", e_sig, lang) + "。" if e_sig is not None else "。")
+                 if zh else f" On earned income alone (wages and business, what households earn themselves) it is "
+                 f"{_effect_phrase(eo, er['att'], e_lo, e_hi, lang)}"
+                 + (f", {words('significant', e_sig, lang)}." if e_sig is not None else "."))
     text += few_cluster_sentence(row, o, lang)
     return text
 
 
 def _twfe_sentence(att: float, outcome: str, position: str, trend: str, lang: str) -> str:
-    """TWFE against the robust estimate; the forbidden-comparison explanation only where the numbers show it
-    (TWFE below the robust interval while effects grow)."""
+    """TWFE against the robust estimate (below / above / inside its interval); the forbidden-comparison
+    explanation only where the numbers show it (``findings.forbidden_comparisons``)."""
     zh = lang == "zh"
-    words = {"below": ("低于稳健估计的95%置信区间", "below the robust estimate's 95% CI"),
-             "above": ("高于稳健估计的95%置信区间", "above the robust estimate's 95% CI"),
-             "inside": ("落在稳健估计的95%置信区间内", "inside the robust estimate's 95% CI"),
-             "": ("无法与稳健估计比较", "cannot be compared with the robust estimate")}[position]
-    text = (f"朴素的双向固定效应估计为 {_v(att, outcome)}，{words[0]}" if zh else
-            f"Naive two-way fixed effects gives {_v(att, outcome)}, {words[1]}")
-    if position == "below" and trend == "grows":
-        return text + ("：帮扶效果随时间增长时，它把较早开始帮扶的农户当作对照，会低估效果。" if zh else
-                       ": with effects that grow over time it uses earlier-supported households as controls and understates them.")
+    text = (f"朴素的双向固定效应估计为 {_v(att, outcome)}，{words('twfe', position, lang)}" if zh else
+            f"Naive two-way fixed effects gives {_v(att, outcome)}, {words('twfe', position, lang)}")
+    why = forbidden_comparisons(position, trend)
+    if why:
+        return text + ("：" if zh else ": ") + words("forbidden", why, lang) + ("。" if zh else ".")
     return text + ("。" if zh else ".")
 
 
@@ -634,58 +655,73 @@ PRETEST_REASONS = {
 }
 
 
+def pretrend_sentence(pre: dict, lang: str = "zh", shown: bool = False) -> str:
+    """The joint pre-start test in a sentence (``findings.pretrends``): its p-value and verdict, or that it
+    cannot be tested and why (``pre['reason_code']``/``pre['reason']``); ``shown``: pre-start points with
+    intervals are in the figure to look at instead."""
+    zh = lang == "zh"
+    verdict = pretrends(pre)
+    if verdict == "untestable":
+        code, reason = pre.get("reason_code", ""), pre.get("reason", "") or ""
+        why = _l(PRETEST_REASONS.get(code, (reason, reason)), lang)
+        look = ("请看图中开始前各点及其区间。" if zh else " Look at the pre-start points and their intervals.") if shown else ""
+        return ((f"无法做开始前差异的联合检验：{why}。" if zh else f"The joint pre-trend test cannot be computed: {why}.")
+                + look + ("" if zh else " "))
+    p = pre["pvalue"]
+    text = (f"开始帮扶前的差异联合检验{_p_is(p, lang)}：{words('pretrends', verdict, lang)}。" if zh else
+            f"The joint pre-trend test gives {_p_is(p, lang)}: {words('pretrends', verdict, lang)}. ")
+    left = pre.get("left_out", 0) or 0
+    if left:
+        text += (f"（{left} 个开始前的季度只依靠不到五户获帮扶户或没有标准误，未纳入检验。）" if zh else
+                 f"({left} pre-start terms resting on fewer than five supported households, or without a standard "
+                 "error, are left out of the test.) ")
+    return text
+
+
+def trend_sentence(tr: dict, outcome: str, lang: str = "zh") -> str:
+    """How the effect changes with time since start (``findings.trend_direction`` on the slope and its interval)."""
+    zh = lang == "zh"
+    direction = trend_direction(tr)
+    step = ("对数点", "log points") if outcome.startswith("log_") else ("元", "yuan")
+    slope = (f"{_v(tr['slope'], outcome, 1)} {step[0]}（95%区间 {_v(tr['ci_low'], outcome, 1)} 至 "
+             f"{_v(tr['ci_high'], outcome, 1)}）" if zh else
+             f"{_v(tr['slope'], outcome, 1)} {step[1]} (95% CI {_v(tr['ci_low'], outcome, 1)} to "
+             f"{_v(tr['ci_high'], outcome, 1)})")
+    w = words("trend", direction, lang)
+    if not zh:
+        w = w[0].upper() + w[1:]
+    if direction == "grows":
+        return f"{w}：开始后每多一个季度，效应平均增大 {slope}。" if zh else f"{w}: by {slope} per quarter since start."
+    if direction == "fades":
+        return f"{w}：开始后每多一个季度，效应平均变化 {slope}。" if zh else f"{w}: {slope} per quarter since start."
+    if direction == "stays":
+        return (f"{w}（开始后每多一个季度效应变化 {slope}，区间包含零）。" if zh else
+                f"{w} ({slope} per quarter since start; the interval contains zero).")
+    return f"{w}。" if zh else f"{w}."
+
+
 def describe_event_study(e: Effects, lang: str = "zh") -> str:
     """Pre-trends (the joint test at 5%, or why it cannot be computed) and how the effect changes with time
     since start (grows / fades / stays, from the slope of the post-start effects and its interval)."""
     zh, o = lang == "zh", e.outcome
-    pre = e.cs.pretest()
-    p = pre["pvalue"]
-    why = _l(PRETEST_REASONS.get(pre["reason_code"], (pre["reason"], pre["reason"])), lang)
-    left = pre.get("left_out", 0)
-    if p == p:
-        text = ((f"开始帮扶前的差异联合检验{_p_is(p, lang)}：" + ("在5%水平上没有发现两组农户原本收入走势不同的证据。" if p >= 0.05
-                                                             else "在5%水平上两组农户原本的走势不同，需警惕平行趋势不成立。"))
-                if zh else f"The joint pre-trend test gives {_p_is(p, lang)}: " + (
-                    "no evidence at 5% that the groups' incomes were already diverging. " if p >= 0.05 else
-                    "at 5% the groups were already diverging before support; parallel trends are in doubt. "))
-        if left:
-            text += (f"（{left} 个开始前的季度只依靠不到五户获帮扶户或没有标准误，未纳入检验。）" if zh else
-                     f"({left} pre-start terms resting on fewer than five supported households, or without a standard "
-                     "error, are left out of the test.) ")
-    else:
-        dyn = e.cs.aggregate("dynamic").drop(index="overall")
-        shown = dyn[[int(i) < 0 for i in dyn.index]]["se"].notna().any()
-        look = (("请看图中开始前各点及其区间。" if zh else " Look at the pre-start points and their intervals. ") if shown
-                else "")
-        text = (f"无法做开始前差异的联合检验：{why}。" if zh else f"The joint pre-trend test cannot be computed: {why}.") + look
-        text += "" if zh or look else " "
     dyn = e.cs.aggregate("dynamic").drop(index="overall")
+    shown = bool(dyn[[int(i) < 0 for i in dyn.index]]["se"].notna().any())
+    text = pretrend_sentence(e.cs.pretest(), lang, shown)
     post = dyn[[int(i) >= 0 for i in dyn.index]]
     first, last, k = post.iloc[0], post.iloc[-1], int(post.index[-1])
     tr = trend_interval(e)
-    direction = trend_direction(tr)
     unit = _unit(o, lang)
     if k == 0:
         text += (f"开始当季效应为 {_v(first['att'], o)} {unit}。" if zh else
                  f"The effect is {_v(first['att'], o)} {unit} in the quarter support starts. ")
     else:      # event time k is the (k+1)-th quarter counting the start quarter
-        text += (f"开始当季效应为 {_v(first['att'], o)} {unit}，开始后第 {k} 个季度为 {_v(last['att'], o)}。" if zh else
+        text += (f"开始当季效应为 {_v(first['att'], o)} {unit}，开始后第 {k} 个季度为 {_v(last['att'], o)} {unit}。" if zh else
                  f"The effect is {_v(first['att'], o)} {unit} in the quarter support starts and {_v(last['att'], o)} "
                  f"{k} quarters later. ")
     if tr["basis"] == "few_cluster":
         text += ("（效应随时间变化的区间按县区刀切法计算：聚类太少，普通区间偏窄。）" if zh else
                  "(The trend's interval is the county jackknife's: with few clusters the usual one is too narrow.) ")
-    step = ("对数点", "log points") if o.startswith("log_") else ("元", "yuan")
-    slope = (f"{_v(tr['slope'], o, 1)} {step[0]}（95%区间 {_v(tr['ci_low'], o, 1)} 至 {_v(tr['ci_high'], o, 1)}）" if zh else
-             f"{_v(tr['slope'], o, 1)} {step[1]} (95% CI {_v(tr['ci_low'], o, 1)} to {_v(tr['ci_high'], o, 1)})")
-    text += {"grows": (f"效应随开始后的季度增加：平均每季度增加 {slope}。", f"The effect grows with time since start: by {slope} per quarter."),
-             "fades": (f"效应随开始后的季度减弱：平均每季度变化 {slope}。", f"The effect fades with time since start: {slope} per quarter."),
-             "stays": (f"没有证据表明效应随开始后的季度增加或减弱（每季度变化 {slope}，区间包含零）。",
-                       f"No evidence that the effect grows or fades with time since start ({slope} per quarter; the interval contains zero)."),
-             "": ("开始后的季度太少（或区间无法计算），无法判断效应是否随时间变化。",
-                  "Too few quarters after start (or no interval) to tell whether the effect changes over time.")
-             }[direction][0 if zh else 1]
-    return text
+    return text + trend_sentence(tr, o, lang)
 
 
 MIN_SUBGROUP = 30       # supported households a subgroup needs to be named in the sentence
@@ -705,13 +741,12 @@ def describe_heterogeneity(het: pd.DataFrame, lang: str = "zh", outcome: str = "
     few = few_clusters(het.iloc[0])
     overlap = intervals_overlap(hi, lo)
     if zh:
-        judged = ("只有几个聚类，分组区间偏窄，不据此判断差异。" if few else
-                  "两者的置信区间重叠，差异可能只是抽样波动。" if overlap else "两者的置信区间不重叠。")
+        judged = "只有几个聚类，分组区间偏窄，不据此判断差异。" if few else words("overlap", overlap, lang) + "。"
         return (f"在至少有{MIN_SUBGROUP}户获帮扶且有置信区间的分组中，效应最大的是{hi['dimension']}“{hi['group']}”"
                 f"（{_v(hi['att'], outcome)}），最小的是{lo['dimension']}“{lo['group']}”（{_v(lo['att'], outcome)}）；"
                 + judged + "分组依据开始帮扶前的首个季度。")
     judged = ("with only a few clusters the subgroup intervals are too narrow to judge the difference. " if few else
-              "their intervals overlap, so the difference may be noise. " if overlap else "their intervals do not overlap. ")
+              words("overlap", overlap, lang) + ". ")
     return (f"Among subgroups with an interval and at least {MIN_SUBGROUP} supported households, the largest effect is "
             f"for {hi['dimension']} '{hi['group']}' ({_v(hi['att'], outcome)}), the smallest for {lo['dimension']} "
             f"'{lo['group']}' ({_v(lo['att'], outcome)}); " + judged
@@ -748,6 +783,12 @@ def describe_dose(dose: pd.DataFrame, lang: str = "zh", outcome: str = "income_p
             f"({unit}): {parts}. This describes heterogeneity, not a causal dose-response: subsidies are not assigned at random, "
             "and a causal reading needs the stronger assumption that households in every bin would have responded alike to "
             "every subsidy level.")
+
+
+def dose_section(program: str) -> bool:
+    """Whether a program's page shows the subsidy bins: only industry support has a subsidy amount, and the
+    'any' page would show the same table as the industry page (the bins are industry households)."""
+    return program == "industry"
 
 
 def no_dose(lang: str = "zh") -> str:

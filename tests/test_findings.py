@@ -1,0 +1,264 @@
+"""Every sentence that states a finding comes from a named predicate (helpers.present.findings): each predicate
+in both directions on hand-made numbers, and the sentences of the effects pages and the report rendered for
+hand-made results where effects grow and TWFE is below the robust estimate, and where they fade and TWFE is
+above it (no "growth" or "understates" words in the second, none of "fades" or "overstates" in the first)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import effects_report as er
+from helpers import report
+from helpers.present import findings as f
+
+NAN = float("nan")
+
+
+# ---- the predicates, each both ways ---------------------------------------------------------------------------
+def test_significant_both_ways_and_without_an_interval():
+    assert f.significant(1.0, 2.0) is True and f.significant(-2.0, -0.5) is True
+    assert f.significant(-1.0, 1.0) is False and f.significant(0.0, 3.0) is False
+    assert f.significant(NAN, 1.0) is None
+
+
+def test_robust_estimates_agree_and_disagree():
+    cs = {"att": 330.0, "ci_low": 290.0, "ci_high": 370.0}
+    assert f.robust_estimates_agree(cs, {"att": 325.0, "ci_low": 294.0, "ci_high": 355.0}) is True
+    # the imputation estimate outside the CS interval
+    assert f.robust_estimates_agree(cs, {"att": 400.0, "ci_low": 360.0, "ci_high": 440.0}) is False
+    # the CS estimate outside a narrow imputation interval although the imputation estimate is inside CS's
+    assert f.robust_estimates_agree(cs, {"att": 300.0, "ci_low": 295.0, "ci_high": 305.0}) is False
+    assert f.robust_estimates_agree(cs, {"att": 325.0, "ci_low": NAN, "ci_high": NAN}) is None
+    # with few clusters the few-cluster intervals decide: wide ones agree where the narrow ones do not
+    few = {"cluster": "county", "clusters": 5}
+    a = {**few, "att": 330.0, "ci_low": 329.0, "ci_high": 331.0, "ci_county_low": 200.0, "ci_county_high": 460.0}
+    b = {**few, "att": 300.0, "ci_low": 299.0, "ci_high": 301.0, "ci_county_low": 180.0, "ci_county_high": 420.0}
+    assert f.robust_estimates_agree(a, b) is True
+    assert f.robust_estimates_agree({**a, "clusters": 60}, {**b, "clusters": 60}) is False
+
+
+def test_twfe_below_above_close():
+    robust = {"ci_low": 290.0, "ci_high": 370.0}
+    assert f.twfe_position(234.0, robust) == "below"
+    assert f.twfe_position(420.0, robust) == "above"
+    assert f.twfe_position(300.0, robust) == "inside"
+    assert f.twfe_position(300.0, {"ci_low": NAN, "ci_high": NAN}) == ""
+
+
+def test_effects_grow_fade_stay():
+    assert f.trend_direction({"slope": 71.2, "ci_low": 58.7, "ci_high": 83.7}) == "grows"
+    assert f.trend_direction({"slope": -40.0, "ci_low": -60.0, "ci_high": -20.0}) == "fades"
+    assert f.trend_direction({"slope": 5.0, "ci_low": -10.0, "ci_high": 20.0}) == "stays"
+    assert f.trend_direction({"slope": NAN, "ci_low": NAN, "ci_high": NAN}) == ""
+
+
+def test_the_forbidden_comparison_explanation_only_where_the_numbers_show_it():
+    assert f.forbidden_comparisons("below", "grows") == "understates"
+    assert f.forbidden_comparisons("above", "fades") == "overstates"
+    for position, trend in (("above", "grows"), ("below", "fades"), ("inside", "grows"), ("below", "stays"),
+                            ("", "grows")):
+        assert f.forbidden_comparisons(position, trend) == ""
+
+
+def test_pretrends_both_ways_and_the_singular_covariance():
+    assert f.pretrends({"pvalue": 0.766, "reason": ""}) == "no_evidence"
+    assert f.pretrends({"pvalue": 0.01, "reason": ""}) == "diverging"
+    assert f.pretrends({"pvalue": NAN, "reason": "singular covariance", "reason_code": "singular"}) == "untestable"
+
+
+def test_overlap_staggering_gap_and_rank():
+    assert f.intervals_overlap({"ci_low": 1, "ci_high": 3}, {"ci_low": 2, "ci_high": 4})
+    assert not f.intervals_overlap({"ci_low": 1, "ci_high": 2}, {"ci_low": 3, "ci_high": 4})
+    assert f.staggered_starts([120, 0, 80]) and not f.staggered_starts([200, 0])
+    assert f.gap_direction(0.033, 0.021, 0.045) == "higher" and f.gap_direction(-0.03, -0.05, -0.01) == "lower"
+    assert f.gap_direction(0.01, -0.01, 0.03) == "unclear" and f.gap_direction(0.02) == "higher_point"
+    assert f.gap_direction(NAN) == ""
+    assert f.rank_settled({"rank_best": 1, "rank_worst": 1}) is True
+    assert f.rank_settled({"rank_best": 2, "rank_worst": 3}) is False
+    assert f.rank_settled({"rank_best": NAN, "rank_worst": 3}) is None
+
+
+def test_headline_interval_defers_to_the_few_cluster_check_only_with_few_clusters():
+    few = {"cluster": "county", "clusters": 5, "ci_low": 1.0, "ci_high": 2.0, "ci_county_low": -1.0,
+           "ci_county_high": 3.0}
+    assert f.headline_interval(few) == (-1.0, 3.0, "few_cluster")
+    assert f.headline_interval({**few, "cluster": "village", "clusters": 60}) == (1.0, 2.0, "")
+    assert f.headline_interval({**few, "ci_county_low": NAN})[2] == "none"
+    assert f.few_clusters(few) and not f.few_clusters({"cluster": "household_id", "clusters": 3})
+
+
+def test_effects_report_reexports_the_predicates():
+    for name in ("robust_estimates_agree", "significant", "twfe_position", "trend_direction", "headline_interval",
+                 "few_clusters", "intervals_overlap", "FEW_CLUSTERS"):
+        assert getattr(er, name) is getattr(f, name)
+
+
+# ---- sentences rendered for hand-made results -----------------------------------------------------------------
+GROWTH_WORDS = ("增大", "增长", "累积", "低估", "grows", "grow over time", "understates", "build up")
+FADE_WORDS = ("减弱", "高估", "fades", "fade over time", "overstates")
+
+
+def _tidy(cs_att, cs_ci, imp_att, imp_ci, twfe_att, slope_ci, pretrend_p=0.5, reason="", cluster="village",
+          clusters=60, earned=True, program="any"):
+    """A saved effects table (as notebook 03 writes it) with the numbers given."""
+    rows = []
+
+    def row(outcome, est, agg, term, att, lo, hi, **kw):
+        rows.append({"quarter": "2023Q2", "program": program, "outcome": outcome, "estimator": est, "aggregate": agg,
+                     "term": term, "att": att, "se": (hi - lo) / 3.92, "ci_low": lo, "ci_high": hi,
+                     "p_county": NAN, "ci_county_low": NAN, "ci_county_high": NAN, "few_cluster_method": "",
+                     "sample": "balanced", "units": 1000, "control": "not_yet", "covariates": "", "cluster": cluster,
+                     "clusters": clusters,
+                     "pretrend_p": pretrend_p if est == "callaway_santanna" else NAN,
+                     "pretrend_reason": reason if est == "callaway_santanna" else "", **kw})
+
+    for outcome, scale in (("income_pc", 1.0), ("earned_pc", 0.8)) if earned else (("income_pc", 1.0),):
+        row(outcome, "callaway_santanna", "simple", "overall", scale * cs_att, scale * cs_ci[0], scale * cs_ci[1])
+        row(outcome, "callaway_santanna", "dynamic", "overall", scale * cs_att * 1.2, scale * cs_ci[0] * 1.2,
+            scale * cs_ci[1] * 1.2)
+        row(outcome, "imputation", "simple", "overall", scale * imp_att, scale * imp_ci[0], scale * imp_ci[1])
+        row(outcome, "twfe", "simple", "overall", scale * twfe_att, scale * twfe_att - 20, scale * twfe_att + 20)
+        slope = (slope_ci[0] + slope_ci[1]) / 2
+        row(outcome, "callaway_santanna", "dynamic", "trend", slope, slope_ci[0], slope_ci[1])
+    return pd.DataFrame(rows)
+
+
+GROWING = dict(cs_att=330.0, cs_ci=(290.0, 370.0), imp_att=325.0, imp_ci=(294.0, 355.0), twfe_att=234.0,
+               slope_ci=(58.7, 83.7))
+FADING = dict(cs_att=330.0, cs_ci=(290.0, 370.0), imp_att=325.0, imp_ci=(294.0, 355.0), twfe_att=420.0,
+              slope_ci=(-60.0, -20.0))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_report_sentences_where_effects_fade_and_twfe_is_above(lang):
+    saved = _tidy(**FADING)
+    text = report.effect_sentence(saved, "any", lang) + report.event_study_sentence(saved, "any", lang)
+    assert not any(w in text for w in GROWTH_WORDS), text
+    if lang == "zh":
+        assert "效应随开始后的季度减弱" in text and "高于稳健估计的95%置信区间" in text and "会高估效果" in text
+        assert "比没有帮扶时平均高" in text and "每季度多增加" not in text
+    else:
+        assert "fades" in text and "above the robust estimate" in text and "overstates" in text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_report_sentences_where_effects_grow_and_twfe_is_below(lang):
+    saved = _tidy(**GROWING)
+    text = report.effect_sentence(saved, "any", lang) + report.event_study_sentence(saved, "any", lang)
+    assert not any(w in text for w in FADE_WORDS), text
+    if lang == "zh":
+        assert "效应随开始后的季度增大" in text and "低于稳健估计的95%置信区间" in text and "会低估效果" in text
+    else:
+        assert "grows" in text and "below the robust estimate" in text and "understates" in text
+
+
+def test_report_sentence_with_twfe_above_while_effects_grow_gives_no_explanation():
+    saved = _tidy(**{**GROWING, "twfe_att": 420.0})
+    text = report.effect_sentence(saved, "any", "zh")
+    assert "高于稳健估计" in text and "低估" not in text and "高估" not in text
+
+
+def test_report_sentence_when_the_robust_estimates_disagree_and_the_effect_is_not_significant():
+    saved = _tidy(**{**GROWING, "imp_att": 420.0, "imp_ci": (400.0, 440.0)})
+    text = report.effect_sentence(saved, "any", "zh")
+    assert "两种稳健方法不一致" in text and "两种稳健方法一致" not in text
+    null = _tidy(**{**GROWING, "cs_att": 20.0, "cs_ci": (-20.0, 60.0), "imp_att": 15.0, "imp_ci": (-25.0, 55.0),
+                    "twfe_att": 10.0})
+    text = report.effect_sentence(null, "any", "zh")
+    assert "统计上不显著" in text and "统计上显著" not in text
+    negative = _tidy(**{**GROWING, "cs_att": -80.0, "cs_ci": (-120.0, -40.0), "imp_att": -75.0,
+                        "imp_ci": (-110.0, -40.0), "twfe_att": -70.0})
+    assert "比没有帮扶时平均低 **80 元**" in report.effect_sentence(negative, "any", "zh")
+
+
+def test_report_event_study_sentence_with_a_singular_pretest_says_it_cannot_be_tested():
+    saved = _tidy(**GROWING, pretrend_p=NAN, reason="singular")
+    text = report.event_study_sentence(saved, "any", "zh")
+    assert "无法做开始前差异的联合检验" in text and "协方差矩阵奇异" in text and "p 值" not in text
+    assert "在5%水平上" not in text
+    diverging = report.event_study_sentence(_tidy(**GROWING, pretrend_p=0.01), "any", "zh")
+    assert "需警惕平行趋势不成立" in diverging and "没有发现" not in diverging
+    assert "cannot be computed" in report.event_study_sentence(saved, "any", "en")
+
+
+class _FakeCS:
+    """What the effects page's sentences read of a Callaway-Sant'Anna result, with the numbers given."""
+
+    def __init__(self, post_effects, slope_ci, pretest):
+        self._post, self._slope_ci, self._pre = post_effects, slope_ci, pretest
+        self.spec = {"clusters": 60}
+
+    def aggregate(self, kind):
+        idx = [-2, -1] + list(range(len(self._post)))
+        att = [5.0, -3.0] + list(self._post)
+        d = pd.DataFrame({"att": att, "se": 10.0}, index=[str(i) for i in idx])
+        d["ci_low"], d["ci_high"] = d["att"] - 20, d["att"] + 20
+        return pd.concat([d, pd.DataFrame({"att": [np.mean(self._post)], "se": [10.0], "ci_low": [0.0],
+                                           "ci_high": [1.0]}, index=["overall"])])
+
+    def event_time_trend(self):
+        lo, hi = self._slope_ci
+        return {"slope": (lo + hi) / 2, "se": (hi - lo) / 3.92, "ci_low": lo, "ci_high": hi}
+
+    def pretest(self, kind="event"):
+        return self._pre
+
+
+def _fake_effects(post, slope_ci, pretest=None):
+    sample = pd.DataFrame({"treated": [True, True, False], "income_pc": [4300.0, 4200.0, 3900.0]})
+    cs = _FakeCS(post, slope_ci, pretest or {"pvalue": 0.6, "reason": "", "reason_code": "", "left_out": 0})
+    return SimpleNamespace(cs=cs, outcome="income_pc", cluster="village", program="any", sample=sample)
+
+
+def _table(cs_att, cs_ci, imp_att, imp_ci, twfe_att):
+    base = {"outcome": "income_pc", "se": 10.0, "p_county": NAN, "ci_county_low": NAN, "ci_county_high": NAN,
+            "counties": 0, "few_cluster_method": "", "few_cluster_note": "", "cluster": "village", "clusters": 60}
+    return pd.DataFrame([
+        {**base, "estimator": "callaway_santanna", "aggregate": "simple", "att": cs_att, "ci_low": cs_ci[0],
+         "ci_high": cs_ci[1]},
+        {**base, "estimator": "imputation", "aggregate": "simple", "att": imp_att, "ci_low": imp_ci[0],
+         "ci_high": imp_ci[1]},
+        {**base, "estimator": "twfe", "aggregate": "simple", "att": twfe_att, "ci_low": twfe_att - 20,
+         "ci_high": twfe_att + 20}])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_effects_page_sentences_where_effects_fade_and_twfe_is_above(lang):
+    e = _fake_effects([600.0, 500.0, 400.0, 300.0], (-120.0, -80.0))
+    text = (er.conclusion(e, _table(450.0, (400.0, 500.0), 440.0, (395.0, 485.0), 560.0), None, lang)
+            + er.describe_event_study(e, lang))
+    assert not any(w in text for w in GROWTH_WORDS), text
+    if lang == "zh":
+        assert "效应随开始后的季度减弱" in text and "会高估效果" in text and "平均高 **450 元**" in text
+    else:
+        assert "fades" in text and "overstates" in text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_effects_page_sentences_where_effects_grow_and_twfe_is_below(lang):
+    e = _fake_effects([200.0, 300.0, 400.0, 500.0], (80.0, 120.0))
+    text = (er.conclusion(e, _table(330.0, (290.0, 370.0), 325.0, (294.0, 355.0), 234.0), None, lang)
+            + er.describe_event_study(e, lang))
+    assert not any(w in text for w in FADE_WORDS), text
+    assert ("会低估效果" in text) if lang == "zh" else ("understates" in text)
+
+
+def test_effects_page_with_disagreeing_estimates_and_a_singular_pretest():
+    pre = {"pvalue": NAN, "reason": "singular covariance", "reason_code": "singular", "left_out": 0}
+    e = _fake_effects([300.0, 300.0, 310.0], (-15.0, 20.0), pre)
+    text = er.conclusion(e, _table(330.0, (290.0, 370.0), 420.0, (400.0, 440.0), 300.0), None, "zh")
+    assert "两种稳健方法不一致" in text and "落在稳健估计的95%置信区间内" in text and "低估" not in text
+    event = er.describe_event_study(e, "zh")
+    assert "无法做开始前差异的联合检验" in event and "协方差矩阵奇异" in event and "没有证据表明效应随开始后的季度增大或减弱" in event
+
+
+def test_the_effect_reads_as_a_level_difference():
+    zh = er._effect_phrase("income_pc", 330.2, 290.4, 369.9, "zh")
+    assert "平均高 **330 元**" in zh and "每季度" not in zh
+    assert "平均低 **50 元**" in er._effect_phrase("income_pc", -50.0, -80.0, -20.0, "zh")
+    assert "lower" in er._effect_phrase("income_pc", -50.0, -80.0, -20.0, "en")
+    heading = er.page_heading("employment", "income_pc", "2023Q2", "zh")
+    assert heading.startswith("# 03 帮扶效果：就业帮扶") and "就业帮扶" in heading.splitlines()[2]
