@@ -108,8 +108,13 @@ def test_unknown_parameters_and_quarters_are_refused_before_anything_runs(full_r
 
 
 @pytest.mark.timeout(600)
-def test_a_failing_cell_stops_the_run_with_one_message_and_keeps_the_partial_notebook(full_run, tmp_path):
+def test_a_failing_cell_stops_the_run_keeps_the_partial_notebook_in_failed_and_the_good_reports(full_run, tmp_path):
+    from helpers.storage import file_hash
+
     paths = full_run["paths"]
+    shutil.copytree(paths.reports, tmp_path / "reports")            # the last good run's reports
+    q = tmp_path / "reports" / Q
+    good = json.loads((q / "manifest.json").read_text(encoding="utf-8"))
     bad = tmp_path / "bad.yaml"
     bad.write_text("02_indicators:\n  composite_config: /nonexistent/composite.yaml\n", encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "helpers.cli", "run", "--quarter", Q, "--raw", str(paths.raw),
@@ -118,10 +123,56 @@ def test_a_failing_cell_stops_the_run_with_one_message_and_keeps_the_partial_not
                           capture_output=True, text=True, encoding="utf-8")
     assert proc.returncode == 3
     assert "02_indicators failed in cell" in proc.stderr and "FileNotFoundError" in proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert (tmp_path / "reports" / Q / "notebooks" / "02_indicators.ipynb").exists()
-    assert (tmp_path / "reports" / Q / "analyst" / "02_indicators.html").exists()
-    assert not (tmp_path / "reports" / Q / "notebooks" / "03_effects_any.ipynb").exists()
+    assert "Traceback" not in proc.stderr and str(q / "failed") in proc.stderr
+    assert (q / "failed" / "notebooks" / "02_indicators.ipynb").exists()
+    assert (q / "failed" / "analyst" / "02_indicators.html").exists()
+    assert not (q / "failed" / "notebooks" / "03_effects_any.ipynb").exists()
+    # the published reports and their manifest are the good run's, byte for byte
+    assert json.loads((q / "manifest.json").read_text(encoding="utf-8")) == good
+    for name, digest in good["outputs"].items():
+        assert file_hash(Path(name.replace(str(paths.reports), str(tmp_path / "reports")))) == digest, name
+    assert not (tmp_path / "reports" / ".staging").exists()
+
+
+def test_parameter_values_are_checked_before_anything_runs(full_run, tmp_path):
+    paths = Paths.make(raw=full_run["paths"].raw, processed=tmp_path / "processed", private=tmp_path / "private",
+                       reports=tmp_path / "reports", corrections=full_run["paths"].corrections)
+    for extra, says in (({"cluster": "township"}, "cluster = 'township' is not allowed; allowed: village, county, household_id"),
+                        ({"03_effects": {"program": "tourism"}}, None),
+                        ({"03_effects": {"control": "nevr"}}, "allowed: not_yet, never"),
+                        ({"trend_quarters": 0}, "allowed: 1 to 40")):
+        if says is None:          # program is fixed per step by the run: a parameter file cannot change it
+            plan = dict((s.name, p) for s, p in plan_parameters(Q, paths, extra))
+            assert plan["03_effects_industry"]["program"] == "industry"
+            continue
+        with pytest.raises(RunError, match=re.escape(says)):
+            run(Q, paths, _params_file(tmp_path, extra), progress=lambda m: None)
+    assert not paths.processed.exists() and not paths.reports.exists()      # nothing ran, nothing written
+
+
+def _params_file(tmp_path, extra: dict) -> Path:
+    import yaml
+
+    f = tmp_path / "p.yaml"
+    f.write_text(yaml.safe_dump(extra, allow_unicode=True), encoding="utf-8")
+    return f
+
+
+def test_the_run_takes_parameter_defaults_from_the_committed_notebook(monkeypatch, full_run):
+    import helpers.run as run_module
+
+    committed = {nb: run_module.committed_defaults(nb) for nb in ("01_intake", "02_indicators", "03_effects", "04_report")}
+    assert committed["03_effects"]["control"] == "not_yet"
+    monkeypatch.setattr(run_module, "committed_defaults", committed.get)
+    # as if JupyterLab had autosaved control = "never" into the working copy of the notebook
+    real = run_module._defaults
+    monkeypatch.setattr(run_module, "_defaults", lambda decl: {**real(decl), "control": "never"} if "control" in decl
+                        else real(decl))
+    assert run_module.changed_defaults()["03_effects"] and "control" in run_module.changed_defaults()["03_effects"]
+    plan = dict((s.name, p) for s, p in plan_parameters(Q, full_run["paths"]))
+    assert plan["03_effects_any"]["control"] == "not_yet"                  # the committed default, not the saved one
+    assert full_run["manifest"]["steps"][2]["notebook_sha256"]
+    assert full_run["manifest"]["parameters"]["03_effects_any"]["cluster"] == "village"   # defaults recorded too
 
 
 def test_a_new_quarter_reuses_the_cached_intake_of_earlier_quarters(sample, tmp_path):

@@ -12,9 +12,11 @@ pseudonym key's fingerprint, hashes of every input and output, and each step's t
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import platform
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -62,6 +64,64 @@ def declared(notebook: str) -> dict:
     return pm.inspect_notebook(str(NOTEBOOKS / f"{notebook}.ipynb"))
 
 
+def _defaults(decl: dict) -> dict:
+    """The default value of each declared parameter (the literal in the notebook's parameters cell)."""
+    import ast
+
+    out = {}
+    for name, d in decl.items():
+        try:
+            out[name] = ast.literal_eval(d.get("default", "None"))
+        except (ValueError, SyntaxError):
+            out[name] = d.get("default")
+    return out
+
+
+def committed_defaults(notebook: str) -> dict | None:
+    """The parameter defaults of the notebook as committed in git (None outside a git clone). JupyterLab's
+    autosave can change a parameters cell without anyone meaning to: the run uses the committed defaults."""
+    import tempfile
+
+    import papermill as pm
+
+    try:
+        text = subprocess.run(["git", "show", f"HEAD:notebooks/{notebook}.ipynb"], cwd=ROOT, capture_output=True,
+                              text=True, encoding="utf-8", timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if text.returncode != 0 or not text.stdout:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{notebook}.ipynb"
+        path.write_text(text.stdout, encoding="utf-8")
+        return _defaults(pm.inspect_notebook(str(path)))
+
+
+# The values a parameter may take, where they are a closed list or a range (checked before anything runs).
+def allowed_values() -> dict:
+    from helpers.construct import OUTCOMES, PROGRAMS
+    from helpers.dictionary import COUNTIES
+
+    return {"program": PROGRAMS, "outcome": tuple(OUTCOMES), "control": ("not_yet", "never"),
+            "cluster": ("village", "county", "household_id"), "few_cluster": ("jackknife", "wild"),
+            "lang": ("zh", "en"), "counties": COUNTIES, "trend_quarters": range(1, 41),
+            "bootstrap_reps": range(99, 1_000_001)}
+
+
+def check_values(step: str, params: dict) -> None:
+    """Every parameter with a closed list of values or a range is within it; the message lists them."""
+    for name, ok in allowed_values().items():
+        if name not in params:
+            continue
+        value = params[name]
+        values = [v.strip() for v in str(value).split(",") if v.strip()] if name == "counties" else [value]
+        wrong = [v for v in values if v not in ok]
+        if wrong:
+            what = f"{ok.start} to {ok.stop - 1}" if isinstance(ok, range) else ", ".join(ok)
+            raise RunError(f"{step}: parameter {name} = {value!r} is not allowed; allowed: {what}"
+                           + (" (comma-separated)" if name == "counties" else ""))
+
+
 def _coerce(value, type_name: str, where: str):
     """Parameters keep their declared type; quarters and codes stay text, never numbers."""
     if type_name == "str":
@@ -91,6 +151,7 @@ def plan_parameters(quarter: str, paths: Paths, extra: dict | None = None, lang:
     """
     extra = dict(extra or {})
     decl = {s.notebook: declared(s.notebook) for s in PLAN}
+    committed = {nb: committed_defaults(nb) for nb in decl}
     per_nb = {k: extra.pop(k) for k in list(extra) if k in decl}
     allowed = {nb: sorted(d) for nb, d in decl.items()}
     every = set().union(*[set(d) for d in decl.values()])
@@ -106,11 +167,16 @@ def plan_parameters(quarter: str, paths: Paths, extra: dict | None = None, lang:
     out = []
     for step in PLAN:
         d = decl[step.notebook]
-        params = {k: v for k, v in base.items() if k in d}
+        # Every parameter is passed explicitly (the manifest then records each effective value), its default
+        # taken from the committed notebook when there is one (see ``committed_defaults``).
+        params = committed.get(step.notebook) or _defaults(d)
+        params = {k: v for k, v in params.items() if k in d}
+        params.update({k: v for k, v in base.items() if k in d})
         params.update({k: v for k, v in extra.items() if k in d})
         params.update(per_nb.get(step.notebook, {}))
         params.update(step.fixed)
         params = {k: _coerce(v, d[k]["inferred_type_name"], f"{step.name}: parameter {k}") for k, v in params.items()}
+        check_values(step.name, params)
         out.append((step, params))
     return out
 
@@ -255,7 +321,15 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
     if params_file:
         with open(params_file, encoding="utf-8") as fh:
             extra = yaml.safe_load(fh) or {}
-    plan = plan_parameters(quarter, paths, extra, lang, counties)
+    # The notebooks write into a staging folder; only a run that finished replaces the published reports.
+    stage_root = paths.reports / STAGING
+    staged = dataclasses.replace(paths, reports=stage_root)
+    plan = plan_parameters(quarter, staged, extra, lang, counties)
+    changed = changed_defaults()
+    for nb, names in changed.items():
+        progress(f"注意 / Note: notebooks/{nb}.ipynb 的参数默认值与已提交的版本不同（{', '.join(names)}），本次运行使用已提交的默认值。 / "
+                 f"the parameter defaults of notebooks/{nb}.ipynb differ from the committed version ({', '.join(names)}): "
+                 f"this run uses the committed defaults.")
     # One writer of data/processed at a time; the run's kernels (notebook 01's intake) know the lock is theirs.
     with processed_lock(paths.processed, progress):
         # Intake first, in this process: a problem in the data stops here with its one message (exit code 2)
@@ -263,8 +337,9 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
         from helpers.intake import run_intake
 
         run_intake(quarter, paths, progress=progress)
-        qdir = paths.reports / quarter
-        nb_dir, analyst, share = qdir / "notebooks", qdir / "analyst", qdir / "share"
+        shutil.rmtree(stage_root, ignore_errors=True)
+        stage, qdir = stage_root / quarter, paths.reports / quarter
+        nb_dir, analyst, share = stage / "notebooks", stage / "analyst", stage / "share"
         t_all = time.perf_counter()
         total = len(plan)
 
@@ -273,8 +348,9 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
             out.parent.mkdir(parents=True, exist_ok=True)
             progress(f"[{i}/{total}] {step.name} ...")
             t0, started = time.perf_counter(), time.time()
+            source = NOTEBOOKS / f"{step.notebook}.ipynb"
             try:
-                pm.execute_notebook(str(NOTEBOOKS / f"{step.notebook}.ipynb"), str(out), parameters=params,
+                pm.execute_notebook(str(source), str(out), parameters=params,
                                     kernel_name=KERNEL_NAME, progress_bar=False, cwd=str(ROOT),
                                     kernel_manager_class=kernel_manager_class())
             except pm.PapermillExecutionError as exc:
@@ -282,51 +358,119 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
                 if exc.ename == "IntakeStop":         # a problem in the data, not in the run: exit code 2
                     raise IntakeStop(exc.evalue) from None
                 raise RunError(f"{step.name} failed in cell {exc.exec_count} ({exc.ename}: "
-                               f"{exc.evalue.splitlines()[0] if exc.evalue else ''}). The partly executed notebook is "
-                               f"{out} and its HTML {analyst / (step.name + '.html')}.") from None
+                               f"{exc.evalue.splitlines()[0] if exc.evalue else ''}).") from None
             t_exec = time.perf_counter() - t0
             export(out, analyst, share)
             progress(f"      {step.name} done in {time.perf_counter() - t0:.1f} s")
-            return {"step": step.name, "notebook": f"notebooks/{step.notebook}.ipynb", "parameters": params,
+            return {"step": step.name, "notebook": f"notebooks/{step.notebook}.ipynb", "notebook_sha256": file_hash(source),
+                    "parameters": _published(params, stage_root, paths.reports),
                     "seconds": round(time.perf_counter() - t0, 2), "execute_seconds": round(t_exec, 2),
                     "started": round(started, 2), "ended": round(time.time(), 2)}
 
-        # The effects notebooks (one per program) do not depend on each other: they run side by side.
-        groups: list[list[tuple[int, Step, dict]]] = []
-        for i, (step, params) in enumerate(plan, 1):
-            if groups and step.notebook == "03_effects" and groups[-1][0][1].notebook == "03_effects":
-                groups[-1].append((i, step, params))
-            else:
-                groups.append([(i, step, params)])
-        steps = []
-        for group in groups:
-            if len(group) == 1 or workers <= 1:
-                steps.extend(execute(*item) for item in group)
-                continue
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(execute, *item) for item in group]
-                done = [f.exception() or f.result() for f in futures]
-            failed = [d for d in done if isinstance(d, BaseException)]
-            if failed:
-                raise failed[0]
-            steps.extend(done)
+        try:
+            steps = _execute_plan(plan, execute, workers)
+        except (RunError, IntakeStop) as exc:
+            failed = _keep_failed(stage, qdir)
+            raise exc.__class__(f"{exc} 未完成的笔记本及其 HTML 在 {failed}；上次成功运行的报告保持不变。 / The partly executed "
+                                f"notebooks and their HTML are in {failed}; the last good reports are unchanged.") from None
+        except BaseException:
+            _keep_failed(stage, qdir)
+            raise
+        _publish(stage, qdir)
+        shutil.rmtree(stage_root, ignore_errors=True)
         write_index(paths.reports)
         inputs = [f for q in quarters if q <= quarter for f in (paths.raw / q).iterdir()]
         inputs += [paths.corrections, paths.register, *(ROOT / "config").glob("*.yaml")]
         manifest = {
             "quarter": quarter, "lang": lang, "counties": counties or "all",
             "parameters": {s["step"]: s["parameters"] for s in steps},
+            "notebook_defaults_changed": changed,
             "git_commit": _git_commit(), "packages": _versions(),
             "pseudonym_key_fingerprint": read_json(paths.processed / "manifest.json").get("key_fingerprint"),
             "inputs": _hashes(p for p in inputs if p.exists()),
             "steps": steps, "seconds": round(time.perf_counter() - t_all, 2),
             "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count()},
         }
-        manifest["outputs"] = _hashes(p for p in qdir.rglob("*") if p.name != "manifest.json")
+        manifest["outputs"] = _hashes(p for sub in PUBLISHED for p in (qdir / sub).rglob("*"))
         atomic_write_text(qdir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
         return manifest
+
+
+STAGING = ".staging"                       # reports/.staging/<q>/: the run in progress
+PUBLISHED = ("notebooks", "analyst", "share", "results", "figures")    # what a finished run replaces
+
+
+def _execute_plan(plan, execute, workers: int) -> list[dict]:
+    """Run the steps in order; the effects notebooks (one per program) do not depend on each other and
+    run side by side."""
+    groups: list[list[tuple[int, Step, dict]]] = []
+    for i, (step, params) in enumerate(plan, 1):
+        if groups and step.notebook == "03_effects" and groups[-1][0][1].notebook == "03_effects":
+            groups[-1].append((i, step, params))
+        else:
+            groups.append([(i, step, params)])
+    steps = []
+    for group in groups:
+        if len(group) == 1 or workers <= 1:
+            steps.extend(execute(*item) for item in group)
+            continue
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(execute, *item) for item in group]
+            done = [f.exception() or f.result() for f in futures]
+        failed = [d for d in done if isinstance(d, BaseException)]
+        if failed:
+            raise failed[0]
+        steps.extend(done)
+    return steps
+
+
+def _published(params: dict, stage_root: Path, reports: Path) -> dict:
+    """The parameters as the published run has them (the staging folder is where they were written first)."""
+    return {k: (str(reports) if v == str(stage_root) else v) for k, v in params.items()}
+
+
+def _publish(stage: Path, qdir: Path) -> None:
+    """Replace the quarter's published folders with the finished run's, one folder at a time (each a rename)."""
+    qdir.mkdir(parents=True, exist_ok=True)
+    for sub in PUBLISHED:
+        new, old = stage / sub, qdir / sub
+        if not new.exists():
+            continue
+        retired = qdir / f".{sub}.old"
+        shutil.rmtree(retired, ignore_errors=True)
+        if old.exists():
+            old.rename(retired)
+        new.rename(old)
+        shutil.rmtree(retired, ignore_errors=True)
+    shutil.rmtree(qdir / "failed", ignore_errors=True)       # a later good run makes an old failure moot
+
+
+def _keep_failed(stage: Path, qdir: Path) -> Path:
+    """Move a failed run's partial notebooks, pages, results and figures to ``<q>/failed/`` (replacing an
+    older failure), beside the last good reports, never over them."""
+    failed = qdir / "failed"
+    shutil.rmtree(failed, ignore_errors=True)
+    qdir.mkdir(parents=True, exist_ok=True)
+    if stage.exists():
+        stage.rename(failed)
+        shutil.rmtree(stage.parent, ignore_errors=True)
+    return failed
+
+
+def changed_defaults() -> dict:
+    """Notebooks whose parameters cell in the working tree differs from the committed one: {notebook: names}."""
+    out = {}
+    for nb in dict.fromkeys(s.notebook for s in PLAN):
+        committed = committed_defaults(nb)
+        if committed is None:
+            continue
+        here = _defaults(declared(nb))
+        names = sorted(k for k in set(here) | set(committed) if here.get(k) != committed.get(k))
+        if names:
+            out[nb] = names
+    return out
 
 
 __all__ = ["run", "RunError", "plan_parameters", "export", "write_index", "IntakeStop"]
