@@ -212,13 +212,19 @@ def describe_comparison(table: pd.DataFrame, lang: str = "zh") -> str:
     dyn = table[(table["estimator"] == HEADLINE[0]) & (table["aggregate"] == "dynamic")]
     if len(head) and len(dyn):
         h, d = _v(head.iloc[0]["att"], o, 1), _v(dyn.iloc[0]["att"], o, 1)
-        text += (f"主要结果是 Callaway-Sant'Anna 的“全部处理期平均”（{h}）：所有获帮扶户在开始后各季度的平均效应，结论和季度报告用的就是它。"
-                 f"“按事件时间平均”（{d}）先求开始后每个季度的效应，再把各季度等权平均，开始较久、户数较少的季度分量更重，作为补充。"
-                 if zh else
-                 f"The headline is Callaway-Sant'Anna's average over all treated periods ({h}): the average effect over "
-                 f"every supported household-quarter, the number the conclusion and the report state. The average over "
-                 f"event times ({d}) weights each quarter since start equally, so later quarters with fewer households "
-                 "count more; it is a supplement. ")
+        if o == "earned_pc":     # a supplementary table: the page's headline is total income
+            text += (f"本表的主要行是 Callaway-Sant'Anna 的“全部处理期平均”（{h}），“按事件时间平均”（{d}）作为补充；"
+                     "全页的主要结果仍是上面的人均纯收入。" if zh else
+                     f"In this table the main row is Callaway-Sant'Anna's average over all treated periods ({h}); the "
+                     f"average over event times ({d}) is a supplement. The page's headline remains total income above. ")
+        else:
+            text += (f"主要结果是 Callaway-Sant'Anna 的“全部处理期平均”（{h}）：所有获帮扶户在开始后各季度的平均效应，结论和季度报告用的就是它。"
+                     f"“按事件时间平均”（{d}）先求开始后每个季度的效应，再把各季度等权平均，开始较久、户数较少的季度分量更重，作为补充。"
+                     if zh else
+                     f"The headline is Callaway-Sant'Anna's average over all treated periods ({h}): the average effect over "
+                     f"every supported household-quarter, the number the conclusion and the report state. The average over "
+                     f"event times ({d}) weights each quarter since start equally, so later quarters with fewer households "
+                     "count more; it is a supplement. ")
     notes = table.loc[table["few_cluster_note"].astype(bool), ["estimator", "few_cluster_note"]].drop_duplicates("estimator")
     for r in notes.itertuples():
         text += (f"{_l(ESTIMATOR_LABELS[r.estimator], lang)}的县级少聚类检验无法计算：{FEW_CLUSTER_FAILED_ZH}" if zh else
@@ -717,7 +723,7 @@ def describe_event_study(e: Effects, lang: str = "zh") -> str:
     else:      # event time k is the (k+1)-th quarter counting the start quarter
         text += (f"开始当季效应为 {_v(first['att'], o)} {unit}，开始后第 {k} 个季度为 {_v(last['att'], o)} {unit}。" if zh else
                  f"The effect is {_v(first['att'], o)} {unit} in the quarter support starts and {_v(last['att'], o)} "
-                 f"{k} quarters later. ")
+                 f"{unit} {k} quarters later. ")
     if tr["basis"] == "few_cluster":
         text += ("（效应随时间变化的区间按县区刀切法计算：聚类太少，普通区间偏窄。）" if zh else
                  "(The trend's interval is the county jackknife's: with few clusters the usual one is too narrow.) ")
