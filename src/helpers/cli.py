@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from helpers.config import DATA_RAW, TRUTH, Paths
+from helpers.config import DATA_RAW, SEED, TRUTH, Paths
 
 
 def _intake(args) -> int:
@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for the quarter folders of submissions")
     p.add_argument("--truth", default=str(TRUTH), help="folder for the true effects and damaged-row log (default: truth/)")
     p.add_argument("--households", type=int, default=2500, help="number of households (default 2500)")
-    p.add_argument("--seed", type=int, default=20230711, help="random seed (default 20230711)")
+    p.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED}, config/workbook.yaml)")
     p.add_argument("--first", default="2021Q1", help="first quarter (default 2021Q1)")
     p.add_argument("--last", default="2023Q2", help="last quarter (default 2023Q2)")
     p.add_argument("--clean", action="store_true", help="write without injected mess")

@@ -74,6 +74,14 @@ def settings(path: Path | None = None) -> dict:
     return _load_settings(str(path or SETTINGS_FILE))
 
 
+def seed() -> int:
+    """The workbook's one random seed (config/workbook.yaml ``seed``)."""
+    return int(settings()["seed"])
+
+
+SEED = seed()
+
+
 def resolve(path: str | Path) -> Path:
     """A path from the config, relative to the project root unless absolute."""
     p = Path(path).expanduser()

@@ -9,6 +9,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from helpers import dictionary as dd
+from helpers.config import settings
 
 QUARTER = pa.Check.str_matches(r"^\d{4}Q[1-4]$")
 
@@ -38,7 +39,7 @@ HOUSEHOLD_QUARTERS = pa.DataFrameSchema(
         "household_type": pa.Column(str, pa.Check.isin(dd.HOUSEHOLD_TYPES)),
         "monitor_type": pa.Column(str, pa.Check.isin(dd.MONITOR_TYPES), nullable=True),
         "risk_eliminated": pa.Column("boolean", nullable=True),
-        "household_size": pa.Column(float, [pa.Check.ge(1), pa.Check.le(20)]),
+        "household_size": pa.Column(float, [pa.Check.ge(1), pa.Check.le(settings()["intake"]["max_household_size"])]),
         "labour": pa.Column(float, pa.Check.ge(0)),
         "relocated": pa.Column("boolean"),
         "income_wage": _amount(),

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.config import VILLAGE_REGISTER
+from helpers.config import SEED, VILLAGE_REGISTER
 from helpers.dictionary import COUNTIES, HOUSEHOLDS, PROJECTS, RECTIFICATIONS, VILLAGES
 from helpers.parsing import split_names
 from helpers.quarters import index_quarter, label_zh, quarter_index, quarter_range
@@ -56,7 +56,7 @@ def _id_check_digit(body17: str) -> str:
     return "10X98765432"[sum(int(c) * w for c, w in zip(body17, weights)) % 11]
 
 
-def simulate_truth(households: int = 2500, seed: int = 20230711, first: str = "2021Q1",
+def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q1",
                    last: str = "2023Q2", register: Path = VILLAGE_REGISTER,
                    effect_scale: float = 1.0, personal: bool = True) -> Truth:
     """Draw the ground-truth household panel (see module docstring).
@@ -674,7 +674,7 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
     return log.frame()
 
 
-def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: int = 20230711,
+def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: int = SEED,
              first: str = "2021Q1", last: str = "2023Q2", mess: bool = True) -> Truth:
     """Draw the truth and write submissions to ``out`` and the truth to ``truth_dir``."""
     truth = simulate_truth(households, seed, first, last)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.config import SEED
 from helpers.effects.few_clusters import FewClusterInference
 from helpers.effects.panel import KINDS, Z95, EstimationError, Panel, cluster_sums, frame, prepare, se_from_if
 
@@ -262,7 +263,7 @@ class CSResult(FewClusterInference):
             c_i[m] = 1.0
         return (a_i - b) / S - (c_i - S) * b / S ** 2
 
-    def simultaneous_band(self, kind: str = "dynamic", reps: int = 999, seed: int = 20230711, level: float = 0.95) -> pd.DataFrame:
+    def simultaneous_band(self, kind: str = "dynamic", reps: int = 999, seed: int = SEED, level: float = 0.95) -> pd.DataFrame:
         """Simultaneous confidence band over the terms of an aggregation (e.g. all event times):
         sup-t critical value from a multiplier bootstrap of the influence functions (Mammen
         weights, by cluster when clustered), as did's ``cband=TRUE``. Adds ``cb_low, cb_high``."""

@@ -43,11 +43,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from helpers.config import SEED
 from helpers.effects.panel import EstimationError, Panel, cluster_sums, twoway_solve
 
 WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
 MAX_ENUMERATION = 6 ** 7          # 279,936 draws: enumerate up to seven clusters
-SEED = 20230711
 
 
 def webb_draws(n_clusters: int, reps: int = 9999, seed: int = SEED) -> tuple[np.ndarray, bool]:
