@@ -123,17 +123,28 @@ def test_two_intakes_at_once_take_turns(tmp_path):
         t0 = time.monotonic()
         worker.start()
         time.sleep(1.5)
+        while not any("waiting" in s for s in said) and time.monotonic() - t0 < 60:     # a slow machine
+            time.sleep(0.05)
         assert worker.is_alive() and any("waiting" in s for s in said)     # the second writer waits for the first
     worker.join(60)
     assert done["s"].processed == [Q] and time.monotonic() - t0 >= 1.5
-    code = ("from helpers.locks import processed_lock; import time\n"
-            f"with processed_lock(__import__('pathlib').Path(r'{paths.processed}')): time.sleep(3)")
+    held, release = tmp_path / "held", tmp_path / "release"      # another process holds the lock until told
+    code = ("from helpers.locks import processed_lock; import pathlib, time\n"
+            f"with processed_lock(pathlib.Path(r'{paths.processed}')):\n"
+            f"    pathlib.Path(r'{held}').touch()\n"
+            f"    t = time.monotonic()\n"
+            f"    while not pathlib.Path(r'{release}').exists() and time.monotonic() - t < 120: time.sleep(0.05)")
     other = subprocess.Popen([sys.executable, "-c", code])
-    time.sleep(1.0)
-    with pytest.raises(IntakeStop, match="has not finished"):
-        with processed_lock(paths.processed, wait=0.5):
-            pass
-    other.wait()
+    try:
+        t1 = time.monotonic()
+        while not held.exists() and time.monotonic() - t1 < 120:      # however slow the machine is
+            time.sleep(0.05)
+        with pytest.raises(IntakeStop, match="has not finished"):
+            with processed_lock(paths.processed, wait=0.5):
+                pass
+    finally:
+        release.touch()
+        other.wait(120)
 
 
 @pytest.mark.parametrize("quarter", ["2099Q1", "2023q2", " 2023Q2"])
