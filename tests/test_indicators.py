@@ -281,6 +281,15 @@ def test_report_headline_keeps_value_and_verdict_apart_in_both_languages(sample)
     for lang in ("zh", "en"):
         h = report.headline(t, "2022Q2", lang)
         assert len(h.columns) == 4 and len(set(h.columns)) == 4, h.columns
+    # the standard as the rule applies it (the 04 table said “8%” for > 7.7% and “0” for a gap > 0 points)
+    from helpers.indicators import ALL, CITY
+
+    hand = pd.DataFrame([dict(quarter="2023Q2", category=ALL, county=CITY, indicator=k, value=v, denominator=500.0,
+                              status="ok", threshold=thr, met=v > thr)
+                         for k, v, thr in (("alleviated_income_growth", 0.095, 0.077),
+                                           ("income_growth_gap", 0.033, 0.0))])
+    standards = report.headline(hand, "2023Q2", "zh").iloc[:, 1].tolist()
+    assert standards == ["> 7.7%", "> 0个百分点"], standards
 
 
 def test_categorical_inputs_give_the_same_indicators_as_text(sample):

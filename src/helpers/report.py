@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import figures
+from helpers.display import format_threshold
 from helpers.config import Paths
 from helpers.construct import PROGRAMS
 from helpers.indicators import ALL, CITY, INDICATORS
@@ -78,7 +79,7 @@ def headline(indicators: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.Dat
         kind = INDICATORS[key].kind
         thr = c["threshold"]
         not_met = q[(q["indicator"] == key) & (q["county"] != CITY) & (q["met"] == False)]["county"]  # noqa: E712
-        thr_text = "—" if pd.isna(thr) else (f"{100 * thr:.0f}%" if kind == "rate" else f"{thr:,.0f}")
+        thr_text = format_threshold(key, thr, lang)            # as the rule applies it: “> 7.7%”, never “8%”
         met = "—" if pd.isna(c["met"]) else (("达标" if c["met"] else "未达标") if lang == "zh" else ("met" if c["met"] else "not met"))
         rows.append({("指标" if lang == "zh" else "indicator"): indicator_label(key, lang),
                      ("全市" if lang == "zh" else "city"): disclose_value(kind, c["value"], c["denominator"], c["status"], lang),
@@ -241,7 +242,7 @@ def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: s
             s += f"脱贫户收入增速比一般农户{words_gap(direction, lang)} {pp:.1f} 个百分点{ci}；"
         elif direction == "unclear":
             s += f"脱贫户与一般农户的收入增速之差为 {100 * gap['value']:+.1f} 个百分点{ci}，区间包含零，差异在统计上不显著；"
-        s += f"全市衔接资金支出进度 {100 * sp['value']:.1f}%（时序目标 {100 * sp['threshold']:.0f}%）。综合评比第一名为{top}"
+        s += f"全市衔接资金支出进度 {100 * sp['value']:.1f}%（时序目标 {format_threshold('spending_progress', sp['threshold'], 'zh')}）。综合评比第一名为{top}"
         s += ("（权重浮动时名次不变）。" if settled else
               f"，但权重浮动时其名次在 {first['rank_best']}–{first['rank_worst']} 之间变动。" if settled is False else "。")
         return s
@@ -252,7 +253,7 @@ def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: s
              f"than of general households{ci}; "
     elif direction == "unclear":
         s += f"income growth gap {100 * gap['value']:+.1f} percentage points{ci}, not distinguishable from zero; "
-    s += f"spending progress {100 * sp['value']:.1f}% (milestone {100 * sp['threshold']:.0f}%). First in the comparison: " \
+    s += f"spending progress {100 * sp['value']:.1f}% (milestone {format_threshold('spending_progress', sp['threshold'], 'en')}). First in the comparison: " \
          f"{figures.county_label(top, 'en')}"
     s += (" (same rank in every weight draw)." if settled else
           f", though its rank moves between {first['rank_best']} and {first['rank_worst']} as the weights do."
