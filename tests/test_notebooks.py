@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 import papermill as pm
@@ -127,3 +128,15 @@ def test_report_notebook_runs_alone_and_builds_missing_results(sample, tmp_path)
                                                                                                        "earned_pc"}
     for typed in ("开始前各点接近零", "逐季累积", "因效果随时间增长而低估", "effects build up over time"):
         assert typed not in text                        # no finding typed into the page
+
+
+def test_notebooks_run_by_hand_never_write_over_the_published_run():
+    """JupyterLab with other parameters overwrote reports/<q>/results of the official run: a notebook
+    without ``reports_dir`` (run by hand) writes under reports/interactive/; the run always passes one."""
+    from helpers.config import INTERACTIVE_REPORTS, REPORTS, Paths
+
+    assert Paths.for_notebook().reports == INTERACTIVE_REPORTS != REPORTS
+    assert Paths.for_notebook(reports_dir="/tmp/r").reports == Path("/tmp/r").resolve()
+    for nb in sorted(NOTEBOOKS.glob("0*.ipynb")):
+        code = "\n".join(c.source for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code")
+        assert "Paths.for_notebook(" in code and "Paths.make(" not in code, nb.name

@@ -33,6 +33,7 @@ DATA_REFERENCE = ROOT / "data" / "reference"
 CORRECTIONS = ROOT / "data" / "corrections.csv"
 VILLAGE_REGISTER = DATA_REFERENCE / "village_register.csv"
 REPORTS = ROOT / "reports"
+INTERACTIVE_REPORTS = REPORTS / "interactive"     # where notebooks run by hand write (never the published run's)
 PRIVATE = ROOT / "private"
 TRUTH = ROOT / "truth"
 NOTEBOOKS = ROOT / "notebooks"
@@ -61,6 +62,15 @@ class Paths:
         return cls(pick(raw, d.raw), pick(processed, d.processed), pick(private, d.private),
                    pick(reports, d.reports), pick(corrections, d.corrections),
                    pick(register, d.register))
+
+    @classmethod
+    def for_notebook(cls, raw_dir: str = "", processed_dir: str = "", private_dir: str = "", reports_dir: str = "",
+                     corrections_file: str = "") -> "Paths":
+        """The folders of a notebook's parameters (empty: the default). A notebook run by hand in JupyterLab
+        (``reports_dir`` empty) writes its results and figures under ``reports/interactive/``, so trying other
+        parameters never replaces what ``workbook run`` published (which always passes ``reports_dir``)."""
+        return cls.make(raw=raw_dir or None, processed=processed_dir or None, private=private_dir or None,
+                        reports=reports_dir or INTERACTIVE_REPORTS, corrections=corrections_file or None)
 
 
 @lru_cache(maxsize=8)
