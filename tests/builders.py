@@ -7,7 +7,7 @@ from pathlib import Path
 import xlsxwriter
 
 from helpers.config import Paths
-from helpers.dictionary import HOUSEHOLDS, PROJECTS, RECTIFICATIONS, VILLAGES
+from helpers.domain.dictionary import HOUSEHOLDS, PROJECTS, RECTIFICATIONS, VILLAGES
 
 HEADERS = [c.header for c in HOUSEHOLDS.columns]
 

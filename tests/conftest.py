@@ -16,8 +16,8 @@ matplotlib.use("Agg")     # for this process only: notebook kernels keep their o
 def sample(tmp_path_factory):
     """A small simulated sample (600 households, 2021Q1..2022Q2) with its truth and intake run once."""
     from helpers.config import Paths
-    from helpers.intake import run_intake
-    from helpers.simulate import simulate
+    from helpers.intake.assemble import run_intake
+    from helpers.sim.simulate import simulate
 
     root = tmp_path_factory.mktemp("sample")
     truth = simulate(root / "raw", root / "truth", households=600, seed=7, first="2021Q1", last="2022Q2")

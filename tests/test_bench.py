@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from helpers.bench import MemorySampler
+from helpers.sim.bench import MemorySampler
 
 
 def test_memory_sampler_counts_what_child_processes_hold():

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from helpers.config import DATA_RAW, ROOT, Paths
-from helpers.intake import run_intake
+from helpers.intake.assemble import run_intake
 
 
 def _hashes(folder):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.construct import build_panel
-from helpers.quarters import quarter_index
+from helpers.analysis.construct import build_panel
+from helpers.domain.quarters import quarter_index
 
 
 def _row(hid, q, **over):

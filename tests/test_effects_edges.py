@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.effects import EstimationError, callaway_santanna, imputation, twfe, wald_test
+from helpers.analysis.effects import EstimationError, callaway_santanna, imputation, twfe, wald_test
 
 md = pytest.importorskip("moderndid")
 
@@ -285,7 +285,7 @@ def test_twfe_refuses_clusters_that_change_within_a_unit_like_the_others():
 
 
 def test_few_cluster_codes_are_checked_and_aligned():
-    from helpers.simcheck import few_cluster_draw
+    from helpers.sim.simcheck import few_cluster_draw
 
     d = few_cluster_draw(4, clusters=5)
     res = callaway_santanna(d, "y", "unit", "time", "cohort", control="not_yet")
@@ -318,7 +318,7 @@ def test_the_group_aggregation_leaves_out_a_cohort_without_post_start_cells():
 
 
 def test_few_cluster_and_aggregation_arguments_are_checked():
-    from helpers.simcheck import few_cluster_draw
+    from helpers.sim.simcheck import few_cluster_draw
 
     d = few_cluster_draw(4, clusters=8)
     res = imputation(d, "y", "unit", "time", "cohort")

@@ -7,10 +7,10 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-from helpers import effects_report as er
-from helpers.effects import EstimationError
+from helpers.present import effects as er
+from helpers.analysis.effects import EstimationError
 from helpers.config import KERNEL_NAME, NOTEBOOKS
-from helpers.construct import build_panel
+from helpers.analysis.construct import build_panel
 
 
 def _truth(sample, program):
@@ -113,7 +113,7 @@ def test_every_option_reaches_every_estimator_and_the_table_says_on_what_each_ro
     sub = panel.sample("any", "income_pc", ["household_id", "time", "cohort", "household_type", "county",
                                             "household_size"])
     sub = sub[sub["household_type"] == "一般农户"]
-    from helpers.effects import callaway_santanna
+    from helpers.analysis.effects import callaway_santanna
 
     direct = callaway_santanna(sub, "income_pc", "household_id", "time", "cohort", control="never",
                                covariates=["household_size"], cluster="county", balanced=False)
@@ -148,7 +148,7 @@ def _staggered(effect_at, seed=3, n=300):
 def test_the_event_study_sentence_says_grows_fades_or_stays_as_the_slope_does(effect_at, direction, zh_word):
     from types import SimpleNamespace
 
-    from helpers.effects import callaway_santanna
+    from helpers.analysis.effects import callaway_santanna
 
     cs = callaway_santanna(_staggered(effect_at), "income_pc", "household_id", "time", "cohort", control="not_yet")
     assert er.trend_direction(cs.event_time_trend()) == direction
@@ -168,7 +168,7 @@ def test_predicates_in_both_directions():
     assert er.headline_interval(few) == (-1.0, 3.0, "few_cluster")
     assert er.headline_interval({**few, "cluster": "village", "clusters": 60}) == (1.0, 2.0, "")
     with_slope = _staggered(lambda e: 100.0 * (e + 1))
-    from helpers.effects import callaway_santanna, twfe
+    from helpers.analysis.effects import callaway_santanna, twfe
 
     cs = callaway_santanna(with_slope, "income_pc", "household_id", "time", "cohort", control="not_yet")
     robust = cs.aggregate("simple").loc["overall"]
@@ -234,7 +234,7 @@ def test_short_windows_and_the_log_outcome_read_right(sample):
 
 
 def test_the_report_sentence_follows_the_saved_results_for_any_outcome(sample):
-    from helpers.report import effect_sentence
+    from helpers.present.report import effect_sentence
 
     panel = build_panel(sample["paths"])
     for outcome, cluster, expect in (("income_pc", "village", "比没有帮扶时平均高 **"), ("log_income_pc", "county", "对数点")):

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.effects import EstimationError, callaway_santanna, imputation, twfe
+from helpers.analysis.effects import EstimationError, callaway_santanna, imputation, twfe
 
 md = pytest.importorskip("moderndid")
 

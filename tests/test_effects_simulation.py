@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import simcheck
+from helpers.sim import simcheck
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_naive_twfe_is_biased_when_effects_grow_and_differ_by_cohort(summary):
 
 
 def test_the_fast_twfe_of_the_check_equals_pyfixest():
-    from helpers.effects import twfe
+    from helpers.analysis.effects import twfe
 
     d = simcheck.draw(5, 200)
     d["treated"] = ((d["cohort"] > 0) & (d["time"] >= d["cohort"])).astype(int)

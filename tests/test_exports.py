@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers.config import Paths
-from helpers.indicators import Inputs, load_config, missed_monitoring_list
+from helpers.analysis.indicators import Inputs, load_config, missed_monitoring_list
 
 Q = "2023Q2"
 FOUR = ["2022Q3", "2022Q4", "2023Q1", Q]
@@ -76,7 +76,7 @@ def test_missed_monitoring_list_neutralizes_formulas_and_is_private(tmp_path):
 
 
 def test_write_people_csv_neutralizes_text_cells_only(tmp_path):
-    from helpers.exports import neutralize, write_people_csv
+    from helpers.store.exports import neutralize, write_people_csv
 
     frame = pd.DataFrame({
         "text": HOSTILE + ["-5", "太平场村", "a=b", None],
@@ -108,7 +108,7 @@ def test_write_people_csv_neutralizes_text_cells_only(tmp_path):
 
 @posix
 def test_private_files_and_folders_are_owner_only(tmp_path):
-    from helpers.exports import private_dir, private_permissions, write_people_csv
+    from helpers.store.exports import private_dir, private_permissions, write_people_csv
 
     old = os.umask(0o022)
     try:
@@ -133,8 +133,8 @@ def test_private_files_and_folders_are_owner_only(tmp_path):
 
 
 def test_indicators_write_the_list_through_write_people_csv(tmp_path, monkeypatch):
-    import helpers.exports as exports
-    import helpers.indicators as indicators
+    import helpers.store.exports as exports
+    import helpers.analysis.indicators as indicators
 
     calls = []
     real = exports.write_people_csv
@@ -155,7 +155,7 @@ def _share(reports, folder, *files):
 
 
 def test_index_escapes_hostile_names(tmp_path):
-    from helpers.run import write_index
+    from helpers.pipeline.run import write_index
 
     reports = tmp_path / "reports"
     _share(reports, Q, "04_report.html", "01_intake.html", '"><img src=x onerror=alert(1)>.html')
@@ -173,7 +173,7 @@ def test_index_escapes_hostile_names(tmp_path):
 
 
 def test_index_lists_only_folders_named_like_a_quarter(tmp_path):
-    from helpers.run import write_index
+    from helpers.pipeline.run import write_index
 
     reports = tmp_path / "reports"
     _share(reports, Q, "04_report.html")

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import simcheck
-from helpers.effects import EstimationError, callaway_santanna, imputation
-from helpers.effects.few_clusters import restricted_residuals, webb_draws
-from helpers.effects.panel import twoway_solve
+from helpers.sim import simcheck
+from helpers.analysis.effects import EstimationError, callaway_santanna, imputation
+from helpers.analysis.effects.few_clusters import restricted_residuals, webb_draws
+from helpers.analysis.effects.panel import twoway_solve
 
 ESTIMATORS = {"cs": lambda d: callaway_santanna(d, "y", "unit", "time", "cohort", control="not_yet", cluster="county"),
               "imputation": lambda d: imputation(d, "y", "unit", "time", "cohort", cluster="county")}

@@ -6,7 +6,7 @@ import warnings
 import matplotlib.pyplot as plt
 import pytest
 
-from helpers import figures
+from helpers.present import figures
 
 
 def _render(lang):
@@ -82,7 +82,7 @@ def _funds_table(values: dict, key_thr: dict) -> pd.DataFrame:
 
 def test_funds_figure_keeps_value_labels_off_the_threshold_line():
     """The standard line once ran through “51%” and “标准 60%” sat on “57%”."""
-    from helpers import indicators_report as ir
+    from helpers.present import indicators as ir
 
     figures.use_style("zh")
     t = _funds_table({"spending_progress": {"巴州区": 0.506, "恩阳区": 0.497, "通江县": 0.40, "全市": 0.505},
@@ -101,7 +101,7 @@ def test_funds_figure_keeps_value_labels_off_the_threshold_line():
 
 
 def test_rows_figure_has_whole_number_ticks_and_its_legend_off_the_bars():
-    from helpers import intake_report as ir
+    from helpers.present import intake as ir
 
     figures.use_style("zh")
     log = pd.DataFrame([dict(quarter="2023Q2", county=c, sheet="农户监测", rows_in=n + q, rows_clean=n,
@@ -118,7 +118,8 @@ def test_rows_figure_has_whole_number_ticks_and_its_legend_off_the_bars():
 
 
 def test_ranking_axis_is_the_scores_range():
-    from helpers import composite, indicators_report as ir
+    from helpers.analysis import composite
+    from helpers.present import indicators as ir
 
     figures.use_style("zh")
     rank = pd.DataFrame({"county": ["南江县", "恩阳区"], "composite": [1.0, 0.0], "rank": [1, 2],

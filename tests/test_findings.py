@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import effects_report as er
-from helpers import report
+from helpers.present import effects as er
+from helpers.present import report
 from helpers.present import findings as f
 
 NAN = float("nan")

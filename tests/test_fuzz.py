@@ -15,8 +15,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import parsing as ps
-from helpers.pseudonym import scrub, scrub_text
+from helpers.intake import parsing as ps
+from helpers.intake.pseudonym import scrub, scrub_text
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -5,9 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import composite, display
+from helpers.analysis import composite
+
+from helpers.present import display
 from helpers.config import Paths
-from helpers.indicators import CITY, Inputs, compute, load_config, missed_monitoring_list
+from helpers.analysis.indicators import CITY, Inputs, compute, load_config, missed_monitoring_list
 
 CFG = load_config()
 Q = "2023Q2"
@@ -177,7 +179,7 @@ def test_the_citys_workers_change_compares_the_same_counties():
     assert value(t, "workers", CITY)["value"] == 61
     ch = value(t, "workers_change", CITY)
     assert ch["value"] == pytest.approx(0.1) and (ch["numerator"], ch["denominator"]) == (11, 10)
-    from helpers import indicators_report as ir
+    from helpers.present import indicators as ir
     text = ir.describe_workers(t, Q, "zh")
     assert "通江县、平昌县" in text and "同比变化只比较" in text and "通江县" in text.split("同比变化只比较")[1]
 
@@ -258,7 +260,7 @@ def test_composite_spec_is_checked(tmp_path):
 
 
 def test_trend_reuses_cached_quarters_and_recomputes_when_anything_changes(sample, monkeypatch):
-    from helpers import indicators
+    from helpers.analysis import indicators
 
     paths = sample["paths"]
     inp = Inputs.load(paths)
@@ -275,14 +277,14 @@ def test_trend_reuses_cached_quarters_and_recomputes_when_anything_changes(sampl
 
 
 def test_report_headline_keeps_value_and_verdict_apart_in_both_languages(sample):
-    from helpers import report
+    from helpers.present import report
 
     t = compute(Inputs.load(sample["paths"]), "2022Q2", CFG)
     for lang in ("zh", "en"):
         h = report.headline(t, "2022Q2", lang)
         assert len(h.columns) == 4 and len(set(h.columns)) == 4, h.columns
     # the standard as the rule applies it (the 04 table said “8%” for > 7.7% and “0” for a gap > 0 points)
-    from helpers.indicators import ALL, CITY
+    from helpers.analysis.indicators import ALL, CITY
 
     hand = pd.DataFrame([dict(quarter="2023Q2", category=ALL, county=CITY, indicator=k, value=v, denominator=500.0,
                               status="ok", threshold=thr, met=v > thr)
@@ -360,7 +362,7 @@ def _rank(stability):
 
 
 def test_ranks_are_called_insensitive_to_the_weights_only_by_the_named_predicate():
-    from helpers import indicators_report as ir
+    from helpers.present import indicators as ir
 
     spec = composite.load_spec()
     share = composite.stability_settings(spec)["stable_share"]
@@ -377,7 +379,7 @@ def test_ranks_are_called_insensitive_to_the_weights_only_by_the_named_predicate
 
 
 def test_the_stability_caption_comes_from_the_config():
-    from helpers import indicators_report as ir
+    from helpers.present import indicators as ir
 
     spec = {**composite.load_spec(), "stability": {"draws": 250, "low": 0.9, "high": 1.1, "seed": 3}}
     assert "0.9–1.1" in ir.stability_method(spec, "zh") and "250" in ir.stability_method(spec, "zh")

@@ -15,8 +15,9 @@ import pytest
 import xlsxwriter
 
 from builders import household, paths_for, problem_rows, project_rows, village_rows, write_sheet, write_workbook
-from helpers.intake import run_intake
-from helpers.readers import IntakeStop
+from helpers.intake.assemble import run_intake
+from helpers.domain.errors import Stop
+from helpers.intake.readers import IntakeStop
 
 Q = "2023Q2"
 ID, PHONE = "110101198001010044", "13800000004"
@@ -112,7 +113,7 @@ def test_a_cache_whose_write_did_not_complete_is_never_used_and_leftovers_are_re
 
 
 def test_two_intakes_at_once_take_turns(tmp_path):
-    from helpers.locks import processed_lock
+    from helpers.store.locks import processed_lock
 
     workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx", [household(1), household(2)])
     paths = paths_for(tmp_path)
@@ -129,7 +130,7 @@ def test_two_intakes_at_once_take_turns(tmp_path):
     worker.join(60)
     assert done["s"].processed == [Q] and time.monotonic() - t0 >= 1.5
     held, release = tmp_path / "held", tmp_path / "release"      # another process holds the lock until told
-    code = ("from helpers.locks import processed_lock; import pathlib, time\n"
+    code = ("from helpers.store.locks import processed_lock; import pathlib, time\n"
             f"with processed_lock(pathlib.Path(r'{paths.processed}')):\n"
             f"    pathlib.Path(r'{held}').touch()\n"
             f"    t = time.monotonic()\n"
@@ -139,7 +140,7 @@ def test_two_intakes_at_once_take_turns(tmp_path):
         t1 = time.monotonic()
         while not held.exists() and time.monotonic() - t1 < 120:      # however slow the machine is
             time.sleep(0.05)
-        with pytest.raises(IntakeStop, match="has not finished"):
+        with pytest.raises(Stop, match="has not finished"):
             with processed_lock(paths.processed, wait=0.5):
                 pass
     finally:
@@ -173,7 +174,7 @@ def test_every_bad_input_above_exits_2_with_one_message_through_the_command(tmp_
     rows = [household(i, **{"县(区)": "平昌县", "乡镇(街道)": "江口镇", "行政村": "龙滩村"}) for i in range(1, 8)]
     write_workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx", rows)
     p = paths_for(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "helpers.cli", "intake", "--quarter", Q, "--raw", str(p.raw),
+    proc = subprocess.run([sys.executable, "-m", "helpers.pipeline.cli", "intake", "--quarter", Q, "--raw", str(p.raw),
                            "--processed", str(p.processed), "--private", str(p.private), "--corrections",
                            str(p.corrections)], capture_output=True, text=True, encoding="utf-8")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "平昌县" in proc.stderr

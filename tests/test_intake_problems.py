@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from builders import household, paths_for, write_workbook
-from helpers.intake import run_intake
-from helpers.readers import IntakeStop
+from helpers.intake.assemble import run_intake
+from helpers.intake.readers import IntakeStop
 
 Q = "2023Q2"
 
@@ -210,7 +210,7 @@ def test_problems_that_stop_intake_name_the_file_and_what_to_fix(tmp_path, case,
 def test_the_command_stops_with_exit_code_2_and_no_traceback(tmp_path):
     rows = [{k: v for k, v in household(1).items() if k != "家庭人口"}]
     write_workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx", rows)
-    proc = subprocess.run([sys.executable, "-m", "helpers.cli", "intake", "--raw", str(tmp_path / "raw"),
+    proc = subprocess.run([sys.executable, "-m", "helpers.pipeline.cli", "intake", "--raw", str(tmp_path / "raw"),
                            "--processed", str(tmp_path / "p"), "--private", str(tmp_path / "v")],
                           capture_output=True, text=True, encoding="utf-8")
     assert proc.returncode == 2
@@ -266,7 +266,7 @@ def test_csv_in_gbk_and_utf8_with_bom_are_read(tmp_path):
 
 def test_households_table_takes_place_and_type_from_the_latest_quarter():
     """build_households on rows in any order: latest quarter's place and type, first/last quarter, count."""
-    from helpers.intake import build_households
+    from helpers.intake.assemble import build_households
 
     rows = pd.DataFrame({
         "household_id": ["b", "a", "a", "b", "a"], "quarter": ["2022Q2", "2022Q3", "2022Q1", "2022Q1", "2022Q2"],

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from builders import household, paths_for, problem_rows, village_rows, write_workbook
-from helpers.intake import run_intake
-from helpers.readers import IntakeStop
+from helpers.intake.assemble import run_intake
+from helpers.intake.readers import IntakeStop
 from test_intake_attack import shared_text, workbook
 
 Q = "2023Q2"
@@ -102,7 +102,7 @@ def test_a_data_problem_in_the_quarterly_run_exits_2_before_any_notebook(tmp_pat
     rows = [household(i, **{"县(区)": "平昌县", "乡镇(街道)": "江口镇", "行政村": "龙滩村"}) for i in range(1, 8)]
     write_workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx", rows)
     p = paths_for(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "helpers.cli", "run", "--quarter", Q, "--raw", str(p.raw),
+    proc = subprocess.run([sys.executable, "-m", "helpers.pipeline.cli", "run", "--quarter", Q, "--raw", str(p.raw),
                            "--processed", str(p.processed), "--private", str(p.private), "--corrections",
                            str(p.corrections), "--reports", str(tmp_path / "reports")],
                           capture_output=True, text=True, encoding="utf-8", timeout=300)
@@ -135,7 +135,7 @@ def test_a_huge_number_is_set_aside_without_a_numpy_warning(tmp_path):
 
 
 def test_zero_width_separators_do_not_hide_a_phone_number():
-    from helpers.pseudonym import scrub_text
+    from helpers.intake.pseudonym import scrub_text
 
     assert scrub_text("联系138\u200b1234\u200b5678") == "联系[电话已删除]"
     assert scrub_text("13812345678\u200b") == "[电话已删除]\u200b"
@@ -145,7 +145,7 @@ def test_a_locked_submission_or_corrections_file_stops_with_a_message_not_a_trac
     """The cache key hashed every file first and died there with a PermissionError traceback."""
     from pathlib import Path
 
-    import helpers.intake as intake_module
+    import helpers.intake.assemble as intake_module
 
     path = write_workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx", [household(1)])
     paths = paths_for(tmp_path)

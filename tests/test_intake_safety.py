@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from builders import household, paths_for, write_workbook
-from helpers.intake import run_intake
-from helpers.pseudonym import PseudonymKey
-from helpers.readers import IntakeStop
-from helpers.storage import table_metadata
+from helpers.intake.assemble import run_intake
+from helpers.intake.pseudonym import PseudonymKey
+from helpers.intake.readers import IntakeStop
+from helpers.store.storage import table_metadata
 
 Q = "2023Q2"
 KEY = PseudonymKey(b"bureau-key-aaaaaaaaaaaaaaaa", "test")
@@ -165,7 +165,7 @@ def test_an_unknown_quarter_lists_the_available_ones(tmp_path):
 def test_a_crash_while_writing_leaves_the_old_table_whole(tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
-    from helpers import storage
+    from helpers.store import storage
 
     target = tmp_path / "t.parquet"
     storage.write_table(pd.DataFrame({"k": [1, 2]}), target, ["k"], "t")
@@ -184,7 +184,7 @@ def test_a_crash_while_writing_leaves_the_old_table_whole(tmp_path, monkeypatch)
 
 
 def test_keys_are_asserted_on_write(tmp_path):
-    from helpers import storage
+    from helpers.store import storage
 
     with pytest.raises(AssertionError, match="share a key"):
         storage.write_table(pd.DataFrame({"k": [1, 1]}), tmp_path / "x.parquet", ["k"], "x")
@@ -196,7 +196,7 @@ def test_keys_are_asserted_on_write(tmp_path):
 def test_quarters_are_stacked_with_unified_types_and_a_bad_part_leaves_nothing(tmp_path):
     """stack_parquet: a column missing in one quarter takes the others' type, dtypes survive,
     and a part refused by the check leaves no table behind."""
-    from helpers import storage
+    from helpers.store import storage
 
     a = pd.DataFrame({"quarter": ["2022Q1"], "note": pd.Series([None], dtype="object"), "n": [1.0]})
     b = pd.DataFrame({"quarter": ["2022Q2"] * 2, "note": pd.Series(["x", pd.NA], dtype="string"), "n": [2.0, 3.0]})
@@ -221,7 +221,7 @@ def test_quarters_are_stacked_with_unified_types_and_a_bad_part_leaves_nothing(t
 
 
 def test_the_key_comes_from_the_environment_or_a_key_file(tmp_path, monkeypatch):
-    from helpers.pseudonym import load_key
+    from helpers.intake.pseudonym import load_key
 
     monkeypatch.setenv("WORKBOOK_PSEUDONYM_KEY", "from-environment-0123456789abcdef")
     assert load_key().source.startswith("environment")

@@ -74,7 +74,7 @@ def _displayed(path) -> str:
 def test_indicators_notebook_runs_on_the_bundled_sample(tmp_path):
     """02_indicators end to end on the committed sample (intake into a temporary folder first)."""
     from helpers.config import Paths
-    from helpers.intake import run_intake
+    from helpers.intake.assemble import run_intake
 
     paths = Paths.make(processed=tmp_path / "processed", private=tmp_path / "private", reports=tmp_path / "reports")
     run_intake("2023Q2", paths)
@@ -102,7 +102,7 @@ def test_indicators_notebook_runs_on_the_bundled_sample(tmp_path):
     assert str(tmp_path) not in shown and "saved:" not in shown
     assert "> 7.7%" in shown and "项目支出进度 < 50%" in shown and "3.3个百分点" in shown
     assert "南江县未报送“务工人数”列" in shown and "未享受就业帮扶" in shown
-    from helpers import composite
+    from helpers.analysis import composite
 
     stable = composite.ranks_stable(rank, composite.stability_settings(composite.load_spec())["stable_share"])
     assert ("名次对权重不敏感" in shown) == stable

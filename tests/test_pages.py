@@ -7,8 +7,8 @@ import re
 import nbformat
 import pandas as pd
 
-from helpers import intake_report as ir
-from helpers.run import export, page_title
+from helpers.present import intake as ir
+from helpers.pipeline.run import export, page_title
 
 
 def _executed(tmp_path, lang="zh"):

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import parsing as ps
-from helpers.dictionary import header_unit, normalize_header
-from helpers.places import normalize_county
+from helpers.intake import parsing as ps
+from helpers.domain.dictionary import header_unit, normalize_header
+from helpers.intake.places import normalize_county
 
 
 def s(*values):

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from builders import household, paths_for, problem_rows, write_workbook
-from helpers.pseudonym import load_key, scrub, scrub_text
-from helpers.readers import IntakeStop
+from helpers.intake.pseudonym import load_key, scrub, scrub_text
+from helpers.intake.readers import IntakeStop
 
 ID = "[身份证号已删除]"
 PHONE = "[电话已删除]"
@@ -160,8 +160,8 @@ def test_scrub_is_fast_on_a_large_column():
 
 def test_a_plus86_phone_or_a_bank_card_in_a_problem_description_does_not_stop_intake(tmp_path, monkeypatch):
     import builders
-    from helpers.intake import run_intake
-    from helpers.pseudonym import PseudonymKey
+    from helpers.intake.assemble import run_intake
+    from helpers.intake.pseudonym import PseudonymKey
 
     problems = problem_rows()
     problems[0]["问题描述"] = "联系人电话+86 138 0000 0001, 卡号6222021234567890123, 身份证1101 0119 8001 0100 42"
@@ -270,7 +270,7 @@ def test_first_runs_at_the_same_time_end_with_one_key(tmp_path, monkeypatch):
 
 
 def test_a_weak_key_stops_the_intake_command_with_exit_code_2_and_one_message(tmp_path, monkeypatch, capsys):
-    from helpers.cli import main
+    from helpers.pipeline.cli import main
 
     write_workbook(tmp_path / "raw" / "2023Q2" / "2023Q2_通江县.xlsx", [household(1)])
     paths = paths_for(tmp_path)

@@ -18,9 +18,9 @@ import pytest
 import xlsxwriter
 
 from builders import household, paths_for, write_workbook
-from helpers.intake import run_intake
-from helpers.pseudonym import PseudonymKey
-from helpers.readers import IntakeStop
+from helpers.intake.assemble import run_intake
+from helpers.intake.pseudonym import PseudonymKey
+from helpers.intake.readers import IntakeStop
 
 Q = "2023Q2"
 HEADERS = list(household(1))
@@ -30,7 +30,7 @@ KEY = PseudonymKey(SECRET.encode(), "test")
 
 def _cli_intake(tmp_path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "WORKBOOK_PSEUDONYM_KEY": SECRET}
-    return subprocess.run([sys.executable, "-m", "helpers.cli", "intake", "--raw", str(tmp_path / "raw"),
+    return subprocess.run([sys.executable, "-m", "helpers.pipeline.cli", "intake", "--raw", str(tmp_path / "raw"),
                            "--processed", str(tmp_path / "p"), "--private", str(tmp_path / "v")],
                           capture_output=True, text=True, encoding="utf-8", timeout=300, env=env)
 
@@ -75,7 +75,7 @@ def _far_workbook(path: Path, variant: str) -> Path:
 READ_IN_CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from helpers.readers import IntakeStop, list_files, read_file
+    from helpers.intake.readers import IntakeStop, list_files, read_file
     files, _ = list_files(Path(sys.argv[1]), "2023Q2")
     try:
         for sub in files:
@@ -247,7 +247,7 @@ def test_line_breaks_are_read_in_header_cells_but_stop_in_a_data_cell(tmp_path):
 
 def test_the_scan_sees_a_far_reference_split_between_two_pieces():
     """The sheet XML is scanned 4 MB at a time; a reference cut in two by a piece boundary is still seen."""
-    from helpers.readers import _fast_extent
+    from helpers.intake.readers import _fast_extent
 
     rows = "".join(f'<row r="{i}"><c r="A{i}" t="s"><v>{i}</v></c></row>' for i in range(1, 200))
     far = '<row r="300"><c r="A300" r="XFD1048576" t="s"><v>1</v></c></row>'
@@ -307,8 +307,8 @@ def test_a_village_whose_type_column_says_village_is_not_lost(tmp_path):
 def test_which_rows_are_read_as_a_second_header_row():
     """Two-row headers still join (a group header over sub-headers, a unit under its column, a header
     repeated in both rows); a row with values under the named columns never does."""
-    from helpers.dictionary import HOUSEHOLDS, VILLAGES
-    from helpers.readers import locate_header
+    from helpers.domain.dictionary import HOUSEHOLDS, VILLAGES
+    from helpers.intake.readers import locate_header
 
     first = ["户编码", "户主姓名", "县(区)", "乡镇(街道)", "行政村", "户类型", "家庭人口", "劳动力人数", "是否易地搬迁",
              "收入情况", "", "", "", "家庭纯收入", "产业补助金额", "备注"]
@@ -496,7 +496,7 @@ def test_cells_up_to_excels_limit_are_read(tmp_path):
 
 def test_the_text_watch_sees_a_long_run_wherever_the_pieces_are_cut():
     """The part is watched 4 MB at a time: a run cut by piece boundaries, or a whole piece without a tag."""
-    from helpers.readers import _LongText, _TextRuns
+    from helpers.intake.readers import _LongText, _TextRuns
 
     def long_text(pieces):
         try:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers.config import Paths
-from helpers.run import RunError, plan_parameters, run
+from helpers.pipeline.run import RunError, plan_parameters, run
 
 Q = "2022Q2"
 
@@ -109,7 +109,7 @@ def test_unknown_parameters_and_quarters_are_refused_before_anything_runs(full_r
 
 @pytest.mark.timeout(600)
 def test_a_failing_cell_stops_the_run_keeps_the_partial_notebook_in_failed_and_the_good_reports(full_run, tmp_path):
-    from helpers.storage import file_hash
+    from helpers.store.storage import file_hash
 
     paths = full_run["paths"]
     shutil.copytree(paths.reports, tmp_path / "reports")            # the last good run's reports
@@ -117,7 +117,7 @@ def test_a_failing_cell_stops_the_run_keeps_the_partial_notebook_in_failed_and_t
     good = json.loads((q / "manifest.json").read_text(encoding="utf-8"))
     bad = tmp_path / "bad.yaml"
     bad.write_text("02_indicators:\n  composite_config: /nonexistent/composite.yaml\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "helpers.cli", "run", "--quarter", Q, "--raw", str(paths.raw),
+    proc = subprocess.run([sys.executable, "-m", "helpers.pipeline.cli", "run", "--quarter", Q, "--raw", str(paths.raw),
                            "--processed", str(paths.processed), "--private", str(paths.private),
                            "--reports", str(tmp_path / "reports"), "--corrections", str(paths.corrections), "--params", str(bad)],
                           capture_output=True, text=True, encoding="utf-8")
@@ -159,7 +159,7 @@ def _params_file(tmp_path, extra: dict) -> Path:
 
 
 def test_the_run_takes_parameter_defaults_from_the_committed_notebook(monkeypatch, full_run):
-    import helpers.run as run_module
+    import helpers.pipeline.run as run_module
 
     committed = {nb: run_module.committed_defaults(nb) for nb in ("01_intake", "02_indicators", "03_effects", "04_report")}
     assert committed["03_effects"]["control"] == "not_yet"
@@ -176,8 +176,8 @@ def test_the_run_takes_parameter_defaults_from_the_committed_notebook(monkeypatc
 
 
 def test_a_new_quarter_reuses_the_cached_intake_of_earlier_quarters(sample, tmp_path):
-    from helpers.intake import run_intake
-    from helpers.simulate import simulate
+    from helpers.intake.assemble import run_intake
+    from helpers.sim.simulate import simulate
 
     raw = tmp_path / "raw"
     shutil.copytree(sample["paths"].raw, raw)
@@ -196,7 +196,7 @@ def test_a_new_quarter_reuses_the_cached_intake_of_earlier_quarters(sample, tmp_
 
 def test_the_same_inputs_give_the_same_numbers(full_run):
     """Indicators and ranking recomputed from the processed tables equal what the run saved."""
-    from helpers import composite, indicators
+    from helpers.analysis import composite, indicators
 
     paths = full_run["paths"]
     saved = pd.read_parquet(paths.reports / Q / "results" / "indicators.parquet")

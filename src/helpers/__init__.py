@@ -1,7 +1,14 @@
-"""helpers: the logic of the rural-revitalization evaluation workbook.
+"""helpers: the logic of the rural-revitalization evaluation workbook, in layers (docs/architecture.md).
 
-Modules: config (paths, settings), dictionary (data dictionary), parsing, readers, places,
-pseudonym, intake, schemas, construct (panel and treatment timing), figures (style),
-simulate (submissions with known truth), bench, cli.
+- ``config``: paths and settings (config/*.yaml), read by every layer.
+- ``domain``: what the data mean: the data dictionary, quarters, the quarantine reasons.
+- ``store``: how tables are written and read (atomic parquet, locks, CSVs for people).
+- ``intake``: county submissions to validated, de-identified tables (readers, parsing, places,
+  pseudonyms and scrubbing, schemas, the quarter's assembly).
+- ``analysis``: the estimation panel, the indicators and the county comparison, the program-effect
+  estimators (``helpers.analysis.effects``; ``helpers.effects`` keeps its public names).
+- ``present``: tables, figures and sentences for people (findings from named predicates).
+- ``pipeline``: the quarterly run, the command line, the index page.
+- ``sim``: the simulator, the simulation check, the benchmark.
 """
 __version__ = "0.1.0"

@@ -1,0 +1,184 @@
+"""The shared construction step (analysis.md): from processed tables to the estimation panel.
+
+One function, ``build_panel``, makes the household-quarter panel that every notebook uses:
+per-capita and earned income, each household's start quarter for each program (the
+earliest start any of its rows reports; disagreements counted), the three treatments
+(any support, starting with industry support, starting with employment support),
+baseline subgroups taken from the household's first observed quarter, the subsidy dose,
+and a count of every household it leaves out and why, per county.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import Paths
+from helpers.domain.quarters import index_quarter, quarter_index
+
+PROGRAMS = ("any", "industry", "employment")
+PROGRAM_LABELS = {"any": ("任一帮扶", "any support"), "industry": ("产业帮扶", "industry support"),
+                  "employment": ("就业帮扶", "employment support")}
+OUTCOMES = {"income_pc": ("人均纯收入", "per-capita net income"),
+            "earned_pc": ("人均工资性和经营性收入", "per-capita earned income"),
+            "log_income_pc": ("人均纯收入（对数）", "log per-capita net income")}
+_COLUMNS = ["household_id", "quarter", "county", "village", "household_type", "relocated", "household_size",
+            "income_wage", "income_business", "income_per_capita", "industry_start", "industry_subsidy",
+            "employment_start"]
+# Read as categoricals: a household's code or a county name is stored once, rows hold small integers.
+_CATEGORICAL = ["household_id", "quarter", "county", "village", "household_type", "industry_start", "employment_start"]
+
+
+@dataclass
+class Panel:
+    """The constructed panel and what construction left out."""
+
+    data: pd.DataFrame          # one row per household-quarter in the window
+    households: pd.DataFrame    # one row per household: starts, cohort, baseline subgroups, dose
+    excluded: pd.DataFrame      # per county: households left out and why
+    quarters: list[str]
+    balanced: bool
+
+    def sample(self, program: str = "any", outcome: str = "income_pc", columns: list[str] | None = None) -> pd.DataFrame:
+        """The estimation sample for a treatment: always-treated households out; for a program,
+        households whose first support was the other program out. ``cohort`` is the integer
+        quarter of the first start (0 = not treated within the window), ``time`` the integer quarter.
+        ``columns`` keeps only those (the outcome included): estimation needs a few of the panel's."""
+        if program not in PROGRAMS:
+            raise ValueError(f"program must be one of {PROGRAMS}, not {program!r}")
+        h = self.households
+        keep = ~h["always_treated"]
+        if program != "any":
+            keep &= h["first_program"].isin([program, "none"])
+        rows = keep.to_numpy()[self.data["household_id"].cat.codes.to_numpy()]
+        if outcome == "log_income_pc":
+            rows &= self.data["log_income_pc"].notna().to_numpy()
+        data = self.data if columns is None else self.data[list(dict.fromkeys([*columns, outcome]))]
+        return data[rows]
+
+
+def _read(paths: Paths | None, quarter: str | None, hq: pd.DataFrame | None) -> pd.DataFrame:
+    """The columns construction needs, up to ``quarter``, with names and codes as categoricals."""
+    if hq is None:
+        import pyarrow.parquet as pq
+
+        paths = paths or Paths()
+        path = paths.processed / "household_quarters.parquet"
+        if not path.exists():     # interactive use without a prior run: build the tables on demand
+            from helpers.intake.assemble import run_intake
+
+            run_intake(quarter, paths)
+        hq = pq.read_table(path, columns=_COLUMNS, filters=[("quarter", "<=", quarter)] if quarter else None,
+                           read_dictionary=_CATEGORICAL).to_pandas()
+    elif quarter:
+        hq = hq[hq["quarter"] <= quarter]
+    return hq[_COLUMNS].astype({c: "category" for c in _CATEGORICAL})
+
+
+def _codes(column: pd.Series, as_quarter: bool = False) -> np.ndarray:
+    """Category codes, or with ``as_quarter`` each row's quarter as an integer (NaN where missing)."""
+    codes = column.cat.codes.to_numpy()
+    if not as_quarter:
+        return codes
+    lookup = np.append(quarter_index(column.cat.categories).astype("float64"), np.nan) if len(column.cat.categories) \
+        else np.array([np.nan])
+    return lookup[codes]                     # code -1 (missing) picks the NaN at the end
+
+
+def _per_unit(u: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Earliest value per unit (NaN where none) and whether a unit's values disagree."""
+    lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+    ok = ~np.isnan(values)
+    np.minimum.at(lo, u[ok], values[ok])
+    np.maximum.at(hi, u[ok], values[ok])
+    seen = np.isfinite(lo)
+    return np.where(seen, lo, np.nan), seen & (hi > lo)
+
+
+def build_panel(paths: Paths | None = None, quarter: str | None = None, balanced: bool = True,
+                hq: pd.DataFrame | None = None) -> Panel:
+    """Build the estimation panel from data/processed up to ``quarter`` (default: all quarters).
+
+    With ``balanced`` (the default) the window keeps only households observed in every
+    quarter; those dropped for gaps are counted per county. Everything is computed on integer
+    household codes (no string sorting or merging), so memory stays a few columns of rows.
+    """
+    hq = _read(paths, quarter, hq)
+    hq = hq.iloc[np.lexsort((_codes(hq["quarter"], True), _codes(hq["household_id"])))].reset_index(drop=True)
+    ids = hq["household_id"].cat.remove_unused_categories()
+    u, n = ids.cat.codes.to_numpy().astype("int64"), len(ids.cat.categories)
+    time = _codes(hq["quarter"], True).astype("int64")
+    quarters = sorted(hq["quarter"].unique().astype(str)) if len(hq) else []
+    first_row = np.flatnonzero(np.r_[True, u[1:] != u[:-1]]) if len(u) else np.array([], dtype="int64")
+
+    base = hq.iloc[first_row]                     # baseline subgroups: the first observed quarter
+    h = pd.DataFrame({"household_id": ids.cat.categories.astype(str), "first_time": time[first_row],
+                      "county": base["county"].astype(str).to_numpy(), "household_type": base["household_type"].to_numpy(),
+                      "relocated": base["relocated"].fillna(False).astype(bool).to_numpy(), "village": base["village"].to_numpy(),
+                      "n_quarters": np.bincount(u, minlength=n)})
+    ind, ind_dis = _per_unit(u, _codes(hq["industry_start"], True), n)
+    emp, emp_dis = _per_unit(u, _codes(hq["employment_start"], True), n)
+    h["industry_start"], h["employment_start"] = ind, emp
+    h["start_disagreement"] = ind_dis | emp_dis
+    start = np.fmin(ind, emp)
+    h["first_start"] = start
+    h["first_program"] = np.select([np.isnan(start), ind == emp, ind == start], ["none", "both", "industry"], "employment")
+    h["always_treated"] = ~np.isnan(start) & (start < h["first_time"].to_numpy())
+
+    # Dose: industry subsidy reported in the first treated quarter (it is cumulative).
+    at_start = np.flatnonzero(time == ind[u])          # at most one row a household: (household, quarter) is the key
+    dose = np.full(n, np.nan)
+    dose[u[at_start]] = hq["industry_subsidy"].to_numpy(dtype="float64")[at_start]
+    h["dose"] = dose
+    ok = h["dose"].notna() & (h["first_program"] == "industry") & ~h["always_treated"]
+    h["dose_bin"] = pd.Series(pd.NA, index=h.index, dtype="string")
+    if ok.sum() >= 3:
+        h.loc[ok, "dose_bin"] = pd.qcut(h.loc[ok, "dose"].rank(method="first"), 3,
+                                        labels=["低", "中", "高"]).astype("string")
+
+    excluded = pd.DataFrame(index=pd.Index(sorted(h["county"].unique()), name="county"))
+    excluded["households"] = h.groupby("county").size()
+    excluded["always_treated"] = h[h["always_treated"]].groupby("county").size()
+    excluded["start_disagreements"] = h[h["start_disagreement"]].groupby("county").size()
+    excluded["both_same_quarter"] = h[h["first_program"] == "both"].groupby("county").size()
+    excluded["industry_first"] = h[h["first_program"] == "industry"].groupby("county").size()
+    excluded["employment_first"] = h[h["first_program"] == "employment"].groupby("county").size()
+    keep_unit = np.ones(n, dtype=bool)
+    if balanced:
+        keep_unit = (h["n_quarters"] == len(quarters)).to_numpy()
+        excluded["dropped_for_gaps"] = h[~keep_unit].groupby("county").size()
+    else:
+        excluded["dropped_for_gaps"] = 0
+    rows = keep_unit[u]
+    ur = (np.cumsum(keep_unit) - 1)[u[rows]]         # codes among the households kept
+    h = h[keep_unit].reset_index(drop=True)
+    tr = time[rows]
+    column = lambda name: hq[name].to_numpy(dtype="float64")[rows]  # noqa: E731
+    income, size = column("income_per_capita"), column("household_size")
+    earned = (column("income_wage") + column("income_business")) / size
+    nonpositive = np.zeros(len(h), dtype=bool)
+    nonpositive[ur[income <= 0]] = True
+    excluded["nonpositive_income_log_only"] = h[nonpositive].groupby("county").size()
+    excluded = excluded.fillna(0).astype("int64")
+
+    start_h = h["first_start"].to_numpy()
+    cohort = np.nan_to_num(start_h, nan=0).astype("int64")[ur]
+    cohorts = np.unique(cohort[cohort > 0])
+    per_unit = lambda name: pd.Categorical(h[name].to_numpy())[ur]  # noqa: E731
+    data = pd.DataFrame({
+        "household_id": pd.Categorical.from_codes(ur, categories=h["household_id"]),
+        "quarter": pd.Categorical.from_codes(np.searchsorted([quarter_index(q) for q in quarters], tr), categories=quarters),
+        "time": tr, "county": per_unit("county"), "village": per_unit("village"),
+        "household_type": per_unit("household_type"), "relocated": h["relocated"].to_numpy()[ur],
+        "household_size": size, "income_pc": income, "earned_pc": earned,
+        "log_income_pc": np.log(np.where(income > 0, income, np.nan)),
+        "first_program": per_unit("first_program"), "dose_bin": per_unit("dose_bin"),
+        "industry_start": h["industry_start"].to_numpy()[ur], "employment_start": h["employment_start"].to_numpy()[ur],
+        "cohort": cohort,
+        "cohort_quarter": pd.Categorical.from_codes(np.where(cohort > 0, np.searchsorted(cohorts, cohort), -1),
+                                                    categories=[index_quarter(c) for c in cohorts]),
+        "event_time": np.where(cohort > 0, tr - cohort, np.nan),
+        "treated": (cohort > 0) & (tr >= cohort),
+    })
+    return Panel(data, h, excluded, quarters, balanced)

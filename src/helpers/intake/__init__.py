@@ -1,0 +1,1 @@
+"""County submissions to validated, de-identified tables. ``helpers.intake.assemble.run_intake`` is the entry point."""

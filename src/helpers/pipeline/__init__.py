@@ -1,0 +1,1 @@
+"""The quarterly run (papermill), the ``workbook`` command line, the index page."""

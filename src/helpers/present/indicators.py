@@ -1,0 +1,286 @@
+"""Figures and sentences of the indicators notebook (02_indicators), from the tidy indicator table.
+
+Figures show rates and disclosed values only (the disclosure rule of analysis.md applies to
+everything shared): a rate whose denominator is under 10 is not drawn, and cell labels use
+``display.disclose_value``.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import ListedColormap
+
+from matplotlib.ticker import MultipleLocator
+
+from helpers.analysis import composite
+
+from helpers.present import figures
+from helpers.present.display import disclose_value, format_threshold, indicator_label, percent
+from helpers.domain.dictionary import COUNTIES
+from helpers.analysis.indicators import ALL, CITY, INDICATORS
+
+THRESHOLD_KEYS = ["missed_monitoring", "alleviated_income_growth", "income_growth_gap", "spending_progress",
+                  "industry_share"]
+
+
+def _counties(t: pd.DataFrame) -> list[str]:
+    return [c for c in COUNTIES if c in set(t["county"])] + [CITY]
+
+
+def _label(c: str, lang: str) -> str:
+    return figures.county_label(c, lang) if c != CITY else ("全市" if lang == "zh" else "city")
+
+
+def _get(t, quarter, key, county, category=ALL):
+    r = t[(t["quarter"] == quarter) & (t["indicator"] == key) & (t["county"] == county) & (t["category"] == category)]
+    return r.iloc[0] if len(r) else None
+
+
+def plot_thresholds(t: pd.DataFrame, quarter: str, lang: str = "zh"):
+    """At a glance: each indicator with a policy threshold, per county: met (green), not met (red), unknown (grey)."""
+    counties = _counties(t)
+    status = np.full((len(THRESHOLD_KEYS), len(counties)), 2.0)
+    text = [["" for _ in counties] for _ in THRESHOLD_KEYS]
+    for i, k in enumerate(THRESHOLD_KEYS):
+        for j, c in enumerate(counties):
+            r = _get(t, quarter, k, c)
+            if r is None:
+                continue
+            shown = disclose_value(INDICATORS[k].kind, r["value"], r["denominator"], r["status"], lang)
+            text[i][j] = shown
+            if r["status"] == "ok" and not pd.isna(r["met"]):
+                status[i, j] = 0.0 if bool(r["met"]) else 1.0
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(THRESHOLD_KEYS) + 1.6))
+    ax.imshow(status, cmap=ListedColormap(["#cfe8d5", "#f4c7c3", "#e6e6e6"]), vmin=0, vmax=2, aspect="auto")
+    for i in range(len(THRESHOLD_KEYS)):
+        for j in range(len(counties)):
+            ax.text(j, i, text[i][j], ha="center", va="center", fontsize=10 if len(text[i][j]) <= 6 else 9)
+    ax.set_xticks(range(len(counties)), [_label(c, lang) for c in counties])
+    def ylabel(k):
+        r = _get(t, quarter, k, CITY)
+        thr = format_threshold(k, r["threshold"], lang) if r is not None else "—"
+        name = indicator_label(k, lang, with_unit=False)
+        return name if thr == "—" else f"{name}\n" + (f"标准 {thr}" if lang == "zh" else f"threshold {thr}")
+
+    ax.set_yticks(range(len(THRESHOLD_KEYS)), [ylabel(k) for k in THRESHOLD_KEYS])
+    ax.tick_params(axis="x", top=True, labeltop=True, bottom=False, labelbottom=False)
+    ax.grid(False)
+    ax.set_title("对照政策标准：绿色达标、红色未达标、灰色无法判断" if lang == "zh"
+                 else "Against policy thresholds: green met, red not met, grey unknown", pad=28)
+    figures.caption(fig, quarter, lang, "标准见 config/indicators.yaml" if lang == "zh" else "thresholds: config/indicators.yaml")
+    return fig
+
+
+def describe_thresholds(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    q = t[(t["quarter"] == quarter) & t["indicator"].isin(THRESHOLD_KEYS) & (t["county"] != CITY) & (t["category"] == ALL)]
+    missed = q[(q["met"] == False)]  # noqa: E712
+    if missed.empty:
+        return "所有县区在各项有标准的指标上均达标。" if lang == "zh" else "Every county meets every threshold."
+    parts = missed.groupby("indicator")["county"].apply(lambda s: "、".join(_label(c, lang) for c in s))
+    if lang == "zh":
+        return "未达标的有：" + "；".join(f"{indicator_label(k, lang, False)}（{v}）" for k, v in parts.items()) + "。"
+    return "Not met: " + "; ".join(f"{indicator_label(k, lang, False)} ({v})" for k, v in parts.items()) + "."
+
+
+def plot_income_growth(t: pd.DataFrame, quarter: str, lang: str = "zh"):
+    """两个收入增速: 脱贫户 against 一般农户 per county, 95% intervals, the official rural growth line."""
+    counties = _counties(t)
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    x = np.arange(len(counties))
+    for off, key, color, name in ((-0.15, "alleviated_income_growth", "#c2413b", ("脱贫户", "poverty-alleviated")),
+                                  (0.15, "general_income_growth", "#1b6ca8", ("一般农户", "ordinary households"))):
+        vals = [_get(t, quarter, key, c) for c in counties]
+        v = np.array([100 * r["value"] if r is not None else np.nan for r in vals])
+        lo = np.array([100 * r["ci_low"] if r is not None else np.nan for r in vals])
+        hi = np.array([100 * r["ci_high"] if r is not None else np.nan for r in vals])
+        ax.errorbar(x + off, v, yerr=[v - lo, hi - v], fmt="o", color=color, capsize=3,
+                    label=name[0] if lang == "zh" else name[1])
+    official = _get(t, quarter, "alleviated_income_growth", CITY)
+    if official is not None and not pd.isna(official["threshold"]):
+        ax.axhline(100 * official["threshold"], color="#555555", ls="--", lw=1,
+                   label="全国农村居民收入增速" if lang == "zh" else "official rural income growth")
+    ax.set_xticks(x, [_label(c, lang) for c in counties])
+    ax.set_ylabel("同比增速（%）" if lang == "zh" else "year-on-year growth (%)")
+    ax.set_title("两个收入增速：近四季度人均纯收入同比" if lang == "zh" else "Income growth, trailing four quarters, year on year")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    figures.caption(fig, quarter, lang, "误差线为按村自助抽样的95%区间" if lang == "zh" else "bars: 95% interval, bootstrap over villages")
+    return fig
+
+
+def describe_income_growth(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    a, g, gap = (_get(t, quarter, k, CITY) for k in ("alleviated_income_growth", "general_income_growth", "income_growth_gap"))
+    if a is None or a["status"] != "ok":
+        return ("观察期不足两年，无法计算同比增速。" if lang == "zh" else "Fewer than eight quarters observed: no year-on-year growth.")
+    official = "" if pd.isna(a["threshold"]) else (
+        f"当年全国农村居民人均可支配收入增速为 {percent(a['threshold'])}，脱贫户增速须高于它才算达标"
+        f"（{'全市达标' if a['met'] else '全市未达标'}）。" if lang == "zh" else
+        f" The year's official rural income growth is {percent(a['threshold'])}; a county meets the standard when its "
+        f"poverty-alleviated households grew faster ({'the city does' if a['met'] else 'the city does not'}).")
+    if lang == "zh":
+        return (f"全市脱贫户近四季度人均纯收入同比增长 {100 * a['value']:.1f}%（区间 {100 * a['ci_low']:.1f}%–{100 * a['ci_high']:.1f}%），"
+                f"一般农户 {100 * g['value']:.1f}%，增速差 {100 * gap['value']:.1f} 个百分点"
+                f"（区间 {100 * gap['ci_low']:.1f}–{100 * gap['ci_high']:.1f} 个百分点）："
+                + ("脱贫户增收快于一般农户。" if gap["value"] > 0 else "脱贫户增收慢于一般农户，需关注。") + official)
+    return (f"City-wide, poverty-alleviated households' income grew {100 * a['value']:.1f}% year on year, ordinary households "
+            f"{100 * g['value']:.1f}%: a gap of {100 * gap['value']:.1f} percentage points "
+            f"({100 * gap['ci_low']:.1f} to {100 * gap['ci_high']:.1f}).{official}")
+
+
+def plot_funds(t: pd.DataFrame, quarter: str, lang: str = "zh"):
+    """Spending progress against the quarter's milestone and the industry share against the year's threshold."""
+    counties = _counties(t)
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.6), sharey=False)
+    for ax, key in zip(axes, ("spending_progress", "industry_share")):
+        rows = [_get(t, quarter, key, c) for c in counties]
+        v = np.array([100 * r["value"] if r is not None and r["status"] == "ok" else np.nan for r in rows])
+        colors = [figures.COUNTY_COLORS.get(c, "#555555") for c in counties]
+        ax.bar([_label(c, lang) for c in counties], v, color=colors)
+        thr = next((r["threshold"] for r in rows if r is not None and not pd.isna(r["threshold"])), np.nan)
+        top = np.nanmax(np.append(v, 100 * thr if not pd.isna(thr) else np.nan)) if np.isfinite(v).any() else 100
+        ax.set_ylim(0, 1.18 * top)
+        label_h = 0.075 * ax.get_ylim()[1]          # height of a value label in data units (fontsize 9)
+        title = indicator_label(key, lang, with_unit=False)
+        if not pd.isna(thr):
+            # The threshold is named in the title (never as text on the plot, where it met the bars' labels).
+            ax.axhline(100 * thr, color="#c2413b", ls="--", lw=1.2)
+            title += (f"\n红色虚线：标准 {format_threshold(key, thr, lang)}" if lang == "zh"
+                      else f"\nred dashed line: threshold {format_threshold(key, thr, lang)}")
+        for i, val in enumerate(v):
+            if np.isnan(val):
+                ax.text(i, 0, "无数据" if lang == "zh" else "no data", ha="center", va="bottom", fontsize=9)
+                continue
+            # Above the bar, unless the threshold line would run through the label: then inside the bar's top.
+            inside = not pd.isna(thr) and val - 0.3 * label_h <= 100 * thr <= val + label_h
+            ax.text(i, val - 0.2 * label_h if inside else val, f"{val:.1f}%", ha="center",
+                    va="top" if inside else "bottom", fontsize=9, color="white" if inside else "#222222")
+        ax.set_title(title, fontsize=11)
+        ax.set_ylabel("%")
+        ax.tick_params(axis="x", rotation=30)
+    fig.suptitle("资金项目：支出进度与产业比重" if lang == "zh" else "Funds: spending progress and industry share", fontsize=13)
+    fig.tight_layout()
+    figures.caption(fig, quarter, lang)
+    return fig
+
+
+def describe_funds(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    sp, sh = _get(t, quarter, "spending_progress", CITY), _get(t, quarter, "industry_share", CITY)
+    behind = t[(t["quarter"] == quarter) & (t["indicator"] == "spending_progress") & (t["county"] != CITY) & (t["met"] == False)]  # noqa: E712
+    names = "、".join(_label(c, lang) for c in behind["county"])
+    if lang == "zh":
+        s = (f"全市衔接资金（中央和省级衔接资金项目）支出进度 {100 * sp['value']:.1f}%"
+             f"（本季度时序目标 {percent(sp['threshold'])}）")
+        s += f"，{names}未达到时序进度" if names else "，各县区均达到时序进度"
+        if sh is not None and sh["status"] == "ok":
+            s += f"；用于产业发展的比重 {100 * sh['value']:.1f}%" + (
+                f"（当年标准 {percent(sh['threshold'])}）。" if not pd.isna(sh["threshold"]) else "。")
+        return s
+    s = (f"City-wide spending progress of the linking funds (central and provincial) is {100 * sp['value']:.1f}% "
+         f"(milestone {percent(sp['threshold'])})")
+    s += f"; behind: {names}." if names else "; every county is on schedule."
+    return s
+
+
+def plot_trend(trend: pd.DataFrame, quarter: str, lang: str = "zh"):
+    """Elimination rate and spending progress over the recent quarters, per county."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, key in zip(axes, ("elimination_rate", "spending_progress")):
+        s = trend[(trend["indicator"] == key) & (trend["category"] == ALL) & (trend["county"] != CITY)]
+        for c in [c for c in COUNTIES if c in set(s["county"])]:
+            x = s[s["county"] == c].sort_values("quarter")
+            y = np.where((x["status"] == "ok") & ~(x["denominator"] < 10), 100 * x["value"], np.nan)
+            ax.plot(x["quarter"], y, marker="o", color=figures.COUNTY_COLORS[c], label=figures.county_label(c, lang))
+        ax.set_title(indicator_label(key, lang, with_unit=False), fontsize=12)
+        ax.set_ylabel("%")
+        ax.tick_params(axis="x", rotation=45)
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.suptitle("近几个季度的变化" if lang == "zh" else "Recent quarters", fontsize=13)
+    fig.tight_layout()
+    figures.caption(fig, quarter, lang, "支出进度按年度台账累计，每年一季度重新起算" if lang == "zh"
+                    else "spending progress is cumulative within each year")
+    return fig
+
+
+def stability_method(spec: dict | None = None, lang: str = "zh") -> str:
+    """How rank stability was measured, from config/composite.yaml (never typed in a caption)."""
+    st = composite.stability_settings(spec if spec is not None else composite.load_spec())
+    lo, hi, n = _num(st["low"]), _num(st["high"]), st["draws"]
+    if lang == "zh":
+        return f"把各项权重各乘以 {lo}–{hi} 之间的随机因子（再归一化），共抽样 {n:,} 次"
+    return f"{n:,} draws of the weights, each multiplied by a uniform factor in [{lo}, {hi}] and renormalized"
+
+
+def _num(v: float) -> str:
+    return f"{v:g}"
+
+
+def plot_ranking(rank: pd.DataFrame, quarter: str, lang: str = "zh", spec: dict | None = None):
+    """Composite scores (0-1) with each county's rank range under weight perturbation (right of the axis)."""
+    r = rank.sort_values("composite")
+    fig, ax = plt.subplots(figsize=(8.5, 3.8))
+    labels = [figures.county_label(c, lang) for c in r["county"]]
+    ax.barh(labels, r["composite"], color=[figures.COUNTY_COLORS[c] for c in r["county"]])
+    for i, (s, rk, a, b, st) in enumerate(zip(r["composite"], r["rank"], r["rank_best"], r["rank_worst"], r["rank_stability"])):
+        ax.text(s + 0.01, i, f"{s:.2f}", va="center", fontsize=9)
+        rng_text = (f"第{rk}名（范围 {a}–{b}，{st:.0%} 不变）" if lang == "zh" else f"#{rk} (range {a}–{b}, {st:.0%} same)")
+        ax.text(1.03, i, rng_text, va="center", ha="left", fontsize=9, transform=ax.get_yaxis_transform(), clip_on=False)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_locator(MultipleLocator(0.2))
+    ax.grid(axis="y", visible=False)          # no line through the score labels
+    ax.set_xlabel("综合得分（0–1）" if lang == "zh" else "composite score (0–1)")
+    ax.set_title("综合评比：得分与名次稳定性" if lang == "zh" else "County comparison: score and rank stability")
+    fig.tight_layout()
+    figures.caption(fig, quarter, lang, (f"名次范围：{stability_method(spec, lang)}中的最好和最差名次" if lang == "zh"
+                                         else f"rank range: best and worst rank over {stability_method(spec, lang)}"))
+    return fig
+
+
+def describe_ranking(rank: pd.DataFrame, lang: str = "zh", spec: dict | None = None) -> str:
+    """The ranking in one or two sentences; whether ranks depend on the weights is ``composite.ranks_stable``."""
+    st = composite.stability_settings(spec if spec is not None else composite.load_spec())
+    share = st["stable_share"]
+    top, bottom = rank.iloc[0], rank.iloc[-1]
+    unstable = composite.unstable_counties(rank, share)
+    if lang == "zh":
+        s = f"综合得分最高的是{top['county']}（{top['composite']:.2f}），最低的是{bottom['county']}（{bottom['composite']:.2f}）。"
+        if composite.ranks_stable(rank, share):
+            return s + (f"名次对权重不敏感：{st['draws']:,} 次权重扰动中，每个县区至少在 {share:.0%} 的抽样中名次不变。")
+        moving = "；".join(f"{r['county']}名次范围 {r['rank_best']}–{r['rank_worst']}，{r['rank_stability']:.0%} 的抽样中名次不变"
+                          for _, r in unstable.iterrows())
+        return s + f"名次随权重变化：{moving}（低于 {share:.0%}）。这些县区之间的名次差距不宜过度解读。"
+    s = f"Highest composite score: {figures.county_label(top['county'], 'en')} ({top['composite']:.2f}); lowest: " \
+        f"{figures.county_label(bottom['county'], 'en')} ({bottom['composite']:.2f}). "
+    if composite.ranks_stable(rank, share):
+        return s + f"Ranks do not depend on the weights: every county keeps its rank in at least {share:.0%} of {st['draws']:,} draws."
+    moving = "; ".join(f"{figures.county_label(r['county'], 'en')} ranks {r['rank_best']}–{r['rank_worst']}, same rank in "
+                       f"{r['rank_stability']:.0%} of draws" for _, r in unstable.iterrows())
+    return s + f"Ranks move with the weights: {moving} (below {share:.0%}). Do not over-read the gaps between them."
+
+
+def describe_workers(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    """Which counties the city's 务工人数 and its change cover (counties that did not send the column are left out)."""
+    def ok(key):
+        return [c for c in COUNTIES if (r := _get(t, quarter, key, c)) is not None and r["status"] == "ok"]
+
+    all_c = [c for c in COUNTIES if _get(t, quarter, "workers", c) is not None]
+    now, change = ok("workers"), ok("workers_change")
+    missing = [c for c in all_c if c not in now]
+    zh = lang == "zh"
+    names = lambda cs: ("、" if zh else ", ").join(figures.county_label(c, lang) for c in cs)  # noqa: E731
+    if not now:
+        return "各县区均未报送“务工人数”列，本季度无数据。" if zh else "No county sent the column of members in work."
+    if zh:
+        s = "分类表按农户享受的就业帮扶类型分行，“未享受就业帮扶”一行是没有享受就业帮扶的农户的务工人数。"
+        if missing:
+            s += f"{names(missing)}未报送“务工人数”列，显示“无数据”；全市务工人数只合计{names(now)}。"
+        else:
+            s += f"全市为{names(now)}合计。"
+        if change and change != now:
+            s += f"全市同比变化只比较两个季度都报送了该列的{names(change)}。"
+        return s + "同比变化与上年同季度比较。"
+    s = "Rows are households by the employment support they receive; “no employment support” are the others."
+    if missing:
+        s += f" {names(missing)} did not send the column (no data): the city's total covers {names(now)} only."
+    if change and change != now:
+        s += f" The city's change compares {names(change)}, which sent it in both quarters."
+    return s + " Change is against the same quarter last year."

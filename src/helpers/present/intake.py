@@ -1,0 +1,208 @@
+"""Tables, figures and sentences of the intake notebook (01_intake): what came in, what was set aside.
+
+Everything here works on the shared tables (intake_log, quarantine) and shows counts
+only: household-level rows stay in ``private/<quarter>/``.
+"""
+from __future__ import annotations
+
+import re
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from helpers.present import figures
+from helpers.domain.dictionary import COUNTIES
+from helpers.domain.reasons import REASONS
+
+REASON_LABELS = {
+    "unknown_place": ("地名无法识别", "unknown place"), "subtotal": ("合计/小计行", "subtotal row"),
+    "household_code": ("户编码无效", "bad household code"), "duplicate": ("重复行", "duplicate"),
+    "conflicting_duplicate": ("冲突重复", "conflicting duplicate"), "income_parts": ("收入分项不符", "income parts"),
+    "impossible_value": ("不可能数值", "impossible value"), "bad_value": ("值无法识别", "unreadable value"),
+}
+HEADERS = {
+    "county": ("县(区)", "county"), "sheet": ("工作表", "sheet"), "rows_in": ("报送行数", "rows in"),
+    "rows_clean": ("入库行数", "clean"), "rows_quarantined": ("暂存行数", "set aside"),
+    "share": ("暂存比例", "share set aside"), "reason": ("原因", "reason"), "explanation": ("说明", "explanation"),
+    "n": ("行数", "rows"),
+}
+
+
+def _h(key: str, lang: str) -> str:
+    zh, en = HEADERS[key]
+    return zh if lang == "zh" else en
+
+
+def reason_label(code: str, lang: str = "zh") -> str:
+    zh, en = REASON_LABELS[code]
+    return zh if lang == "zh" else en
+
+
+# The reasons' sentences are written for the quarantine file, whose "detail" column readers of a report do not see.
+_FOR_READERS = {"（详见 detail 列）": "（暂存清单写明是哪一列、哪个值）",
+                "(see the detail column)": "(the list of rows set aside names the column and the value)"}
+
+
+def reason_sentence(code: str, lang: str = "zh") -> str:
+    """What a reason code means, for readers of the report."""
+    text = REASONS[code][0 if lang == "zh" else 1]
+    for old, new in _FOR_READERS.items():
+        text = text.replace(old, new)
+    return text
+
+
+def rows_by_county(log: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.DataFrame:
+    """Rows in, clean and set aside per county and sheet for the quarter, with a total row."""
+    q = log[log["quarter"] == quarter]
+    t = q.groupby(["county", "sheet"])[["rows_in", "rows_clean", "rows_quarantined"]].sum().reset_index()
+    t["county"] = pd.Categorical(t["county"], COUNTIES, ordered=True)
+    t = t.sort_values(["county", "sheet"])
+    total = t[["rows_in", "rows_clean", "rows_quarantined"]].sum()
+    t = pd.concat([t, pd.DataFrame([{"county": "合计" if lang == "zh" else "total", "sheet": "", **total}])],
+                  ignore_index=True)
+    t["county"] = t["county"].astype(str).map(lambda c: figures.county_label(c, lang))
+    t["share"] = (t["rows_quarantined"] / t["rows_in"].where(t["rows_in"] > 0)).map(
+        lambda x: "—" if pd.isna(x) else f"{x:.1%}")
+    for c in ("rows_in", "rows_clean", "rows_quarantined"):
+        t[c] = t[c].map(lambda v: f"{int(v):,}")          # thousands separators, totals included
+    t = t.rename(columns={k: _h(k, lang) for k in t.columns})
+    return t.set_index([_h("county", lang), _h("sheet", lang)])
+
+
+def reasons_table(quarantine: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.DataFrame:
+    """Rows set aside by reason and county, with what each reason means."""
+    q = quarantine[quarantine["quarter"] == quarter]
+    if q.empty:
+        return pd.DataFrame({_h("reason", lang): [], _h("n", lang): []})
+    t = q.pivot_table(index="reason", columns="county", values="row", aggfunc="count", fill_value=0)
+    t = t.reindex(columns=[c for c in COUNTIES if c in t.columns])
+    t[_h("n", lang)] = t.sum(axis=1)
+    t = t.sort_values(_h("n", lang), ascending=False)
+    t[_h("explanation", lang)] = [reason_sentence(r, lang) for r in t.index]
+    t.index = [reason_label(r, lang) for r in t.index]
+    t.index.name = _h("reason", lang)
+    t.columns = [figures.county_label(c, lang) if c in COUNTIES else c for c in t.columns]
+    return t
+
+
+def plot_rows(log: pd.DataFrame, quarter: str, lang: str = "zh"):
+    """Stacked bars: households' rows clean and set aside, per county (农户监测 sheet)."""
+    q = log[(log["quarter"] == quarter) & (log["sheet"] == "农户监测")]
+    t = q.groupby("county")[["rows_clean", "rows_quarantined"]].sum().reindex([c for c in COUNTIES if c in set(q["county"])])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = [figures.county_label(c, lang) for c in t.index]
+    ax.bar(labels, t["rows_clean"], color=[figures.COUNTY_COLORS[c] for c in t.index])
+    ax.bar(labels, t["rows_quarantined"], bottom=t["rows_clean"], color="#bbbbbb", label=_h("rows_quarantined", lang))
+    for i, (c, qn) in enumerate(zip(t["rows_clean"], t["rows_quarantined"])):
+        ax.text(i, c + qn, f"{qn:,}", ha="center", va="bottom", fontsize=9)
+    ax.set_title(("各县（区）农户监测表：入库与暂存行数" if lang == "zh" else "Household rows: clean and set aside, by county"))
+    ax.set_ylabel("行数" if lang == "zh" else "rows")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))      # rows are whole numbers
+    ax.set_ylim(0, 1.12 * max(float((t["rows_clean"] + t["rows_quarantined"]).max()), 1.0))
+    # the legend outside the plot, right of the bars, so that it never covers one
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    figures.caption(fig, quarter, lang, "灰色为暂存行，数字为暂存行数" if lang == "zh" else "grey: rows set aside (number on top)")
+    return fig
+
+
+def plot_reasons(quarantine: pd.DataFrame, quarter: str, lang: str = "zh"):
+    """Horizontal bars: rows set aside by reason, split by county."""
+    q = quarantine[quarantine["quarter"] == quarter]
+    t = q.pivot_table(index="reason", columns="county", values="row", aggfunc="count", fill_value=0)
+    t = t.reindex(columns=[c for c in COUNTIES if c in t.columns])
+    t = t.loc[t.sum(axis=1).sort_values().index]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(t), 3) + 1.5))
+    left = pd.Series(0, index=t.index)
+    for c in t.columns:
+        ax.barh([reason_label(r, lang) for r in t.index], t[c], left=left, color=figures.COUNTY_COLORS[c],
+                label=figures.county_label(c, lang))
+        left += t[c]
+    ax.set_title("暂存原因（按县区）" if lang == "zh" else "Why rows were set aside, by county")
+    ax.set_xlabel("行数" if lang == "zh" else "rows")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
+    figures.caption(fig, quarter, lang)
+    return fig
+
+
+def plot_quality_trend(log: pd.DataFrame, quarter: str, lang: str = "zh"):
+    """Share of household rows set aside, by quarter and county."""
+    q = log[(log["sheet"] == "农户监测") & (log["quarter"] <= quarter)]
+    t = q.groupby(["quarter", "county"])[["rows_in", "rows_quarantined"]].sum().reset_index()
+    t["share"] = 100 * t["rows_quarantined"] / t["rows_in"]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for c in [c for c in COUNTIES if c in set(t["county"])]:
+        s = t[t["county"] == c]
+        ax.plot(s["quarter"], s["share"], marker="o", color=figures.COUNTY_COLORS[c], label=figures.county_label(c, lang))
+    ax.set_ylabel("暂存比例（%）" if lang == "zh" else "share set aside (%)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("农户监测表暂存比例的季度变化" if lang == "zh" else "Share of household rows set aside, by quarter")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
+    figures.caption(fig, quarter, lang)
+    return fig
+
+
+def describe_rows(log: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    """One sentence on what came in this quarter."""
+    q = log[(log["quarter"] == quarter) & (log["sheet"] == "农户监测")]
+    n_in, n_q = int(q["rows_in"].sum()), int(q["rows_quarantined"].sum())
+    share = q.groupby("county")[["rows_quarantined", "rows_in"]].sum()
+    share = (share["rows_quarantined"] / share["rows_in"]).sort_values()
+    worst, best = share.index[-1], share.index[0]
+    if lang == "zh":
+        return (f"{figures.quarter_label(quarter)}五县区共报送农户监测数据 {n_in:,} 行，入库 {n_in - n_q:,} 行，"
+                f"暂存 {n_q:,} 行（{n_q / max(n_in, 1):.1%}）。暂存比例最高的是{worst}（{share[worst]:.1%}），"
+                f"最低的是{best}（{share[best]:.1%}）。")
+    return (f"In {quarter} the counties sent {n_in:,} household rows: {n_in - n_q:,} clean and {n_q:,} set aside "
+            f"({n_q / max(n_in, 1):.1%}). The highest share set aside is {figures.county_label(worst, 'en')} "
+            f"({share[worst]:.1%}), the lowest {figures.county_label(best, 'en')} ({share[best]:.1%}).")
+
+
+def describe_reasons(quarantine: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    """One sentence on the main reasons rows were set aside."""
+    q = quarantine[quarantine["quarter"] == quarter]
+    if q.empty:
+        return "本季度没有暂存行。" if lang == "zh" else "No rows were set aside this quarter."
+    top = q["reason"].value_counts()
+    parts = [f"{reason_label(r, lang)} {n}" for r, n in top.head(3).items()]
+    if lang == "zh":
+        return (f"暂存最多的原因是：{'、'.join(parts)} 行。户编码无效和收入分项不符的行需县区核实后在 "
+                f"data/corrections.csv 中更正或重新报送；暂存行清单（含户编码）在 private/{quarter}/quarantine.csv。")
+    return (f"The main reasons: {', '.join(parts)} rows. Rows with bad household codes or income parts need the county "
+            f"to check them, then a line in data/corrections.csv or a new submission; the list with household codes "
+            f"is in private/{quarter}/quarantine.csv.")
+
+
+_DETAIL_EN = re.compile(r"^(extra columns ignored|duplicated columns, the first one read): (.*)$", re.S)
+
+
+def warning_text(message: str, lang: str = "zh") -> str:
+    """One intake warning (``"where: 中文 / English"``) in the report's language only."""
+    where, sep, rest = message.partition(": ")
+    if not sep or " / " not in rest:
+        return message
+    zh, en = rest.split(" / ", 1)
+    if lang == "zh":
+        m = _DETAIL_EN.match(en)             # the column names follow the English half only
+        return f"{where}：{zh}" + (f"：{m.group(2)}" if m else "")
+    return f"{where}: {en}"
+
+
+def describe_warnings(warnings: list[str], quarter: str, lang: str = "zh") -> str:
+    """The quarter's file-level warnings as a Markdown list in the report's language."""
+    mine = [w for w in warnings if quarter in w]
+    if not mine:
+        return "本季度没有文件级提示。" if lang == "zh" else "No file-level warnings this quarter."
+    return "\n".join(f"- {warning_text(w, lang)}" for w in mine)
+
+
+def describe_intake(summary, lang: str = "zh") -> str:
+    """What the intake run did, for readers: quarters read again and from the cache (no paths, no key)."""
+    first, last = summary.quarters[0], summary.quarter
+    n_new, n_cached = len(summary.processed), len(summary.cached)
+    if lang == "zh":
+        return (f"本次入库覆盖 {figures.quarter_label(first)}至{figures.quarter_label(last)}：重新读取 {n_new} 个季度，"
+                f"{n_cached} 个未变化的季度直接使用缓存。")
+    return f"Intake covers {first} to {last}: {n_new} quarters read again, {n_cached} unchanged quarters from the cache."

@@ -1,0 +1,268 @@
+"""The quarter's summary (04_report) for people who don't read code, from the saved results.
+
+``ensure_results`` builds any missing result (indicators, ranking, effects per program) and
+its key figure on demand, so the report also runs on its own in JupyterLab; in the quarterly
+run the other notebooks have made them already and nothing is recomputed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.present import figures
+from helpers.present.display import format_threshold
+from helpers.config import Paths
+from helpers.analysis.construct import PROGRAMS
+from helpers.analysis.indicators import ALL, CITY, INDICATORS
+
+HEADLINE = ["monitored_households", "risk_eliminated", "elimination_rate", "missed_monitoring", "alleviated_income_growth",
+            "general_income_growth", "income_growth_gap", "workers_change", "spending_progress", "industry_share",
+            "fixing_rate"]
+
+
+def result_paths(paths: Paths, quarter: str) -> dict[str, Path]:
+    res = paths.reports / quarter / "results"
+    out = {"indicators": res / "indicators.parquet", "ranking": res / "ranking.parquet"}
+    out.update({f"effects_{p}": res / f"effects_{p}.parquet" for p in PROGRAMS})
+    return out
+
+
+def ensure_results(paths: Paths, quarter: str, lang: str = "zh") -> dict[str, Path]:
+    """Make every missing result and key figure of the quarter (interactive use without the run)."""
+    from helpers.store.storage import write_table
+
+    rp = result_paths(paths, quarter)
+    figdir = paths.reports / quarter / "figures"
+    if not (rp["indicators"].exists() and rp["ranking"].exists()):
+        from helpers.analysis import composite, indicators
+        from helpers.present import indicators as indicators_report
+
+        inp = indicators.Inputs.load(paths, quarter)
+        trend = indicators.compute_trend(inp, quarter)
+        table = trend[trend["quarter"] == quarter]
+        rank = composite.ranking(table, quarter)
+        write_table(trend, rp["indicators"], ["quarter", "county", "indicator", "category"], "indicators")
+        write_table(rank, rp["ranking"], ["county"], "ranking")
+        figures.use_style(lang)
+        figures.save(indicators_report.plot_thresholds(table, quarter, lang), figdir / "02_thresholds.png")
+        figures.save(indicators_report.plot_ranking(rank, quarter, lang), figdir / "02_ranking.png")
+    missing = [p for p in PROGRAMS if not rp[f"effects_{p}"].exists()]
+    if missing:
+        from helpers.present import effects as er
+        from helpers.analysis.construct import build_panel
+
+        panel = build_panel(paths, quarter)
+        figures.use_style(lang)
+        for program in missing:       # as notebook 03 with its defaults: income and earned income
+            e = er.estimate(panel, program)
+            table = er.comparison(e, lang)
+            earned = er.estimate(panel, program, "earned_pc")
+            tidy = pd.concat([er.tidy(e, table, quarter), er.tidy(earned, er.comparison(earned, lang), quarter)],
+                             ignore_index=True)
+            write_table(tidy, rp[f"effects_{program}"], None, "effects")
+            figures.save(er.plot_event_study(e, quarter, lang), figdir / f"03_{program}_event_study.png")
+    return rp
+
+
+def headline(indicators: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.DataFrame:
+    """The city's headline indicators against their thresholds, with the counties that miss them."""
+    from helpers.present.display import disclose_value, indicator_label
+
+    q = indicators[(indicators["quarter"] == quarter) & (indicators["category"] == ALL)]
+    rows = []
+    for key in HEADLINE:
+        city = q[(q["indicator"] == key) & (q["county"] == CITY)]
+        if city.empty:
+            continue
+        c = city.iloc[0]
+        kind = INDICATORS[key].kind
+        thr = c["threshold"]
+        not_met = q[(q["indicator"] == key) & (q["county"] != CITY) & (q["met"] == False)]["county"]  # noqa: E712
+        thr_text = format_threshold(key, thr, lang)            # as the rule applies it: “> 7.7%”, never “8%”
+        met = "—" if pd.isna(c["met"]) else (("达标" if c["met"] else "未达标") if lang == "zh" else ("met" if c["met"] else "not met"))
+        rows.append({("指标" if lang == "zh" else "indicator"): indicator_label(key, lang),
+                     ("全市" if lang == "zh" else "city"): disclose_value(kind, c["value"], c["denominator"], c["status"], lang),
+                     ("标准" if lang == "zh" else "threshold"): thr_text,
+                     ("全市是否达标" if lang == "zh" else "city meets it"): met,
+                     ("未达标县区" if lang == "zh" else "counties not meeting it"):
+                         "、".join(figures.county_label(x, lang) for x in not_met) or "—"})
+    out = pd.DataFrame(rows)
+    return out.set_index(out.columns[0]) if len(out) else out
+
+
+def _p(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _cs_overall(effects: pd.DataFrame, outcome: str, estimator: str = "callaway_santanna"):
+    rows = effects[(effects["outcome"] == outcome) & (effects["term"] == "overall") & (effects["estimator"] == estimator)
+                   & (effects["aggregate"] == "simple")]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _report_outcome(effects: pd.DataFrame) -> str:
+    outcomes = list(dict.fromkeys(effects["outcome"]))
+    return next((x for x in outcomes if x != "earned_pc"), "earned_pc")
+
+
+def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> str:
+    """One plain-language paragraph per program from its saved results, for the outcome notebook 03 estimated
+    (per-capita income unless it was run on another): the effect as a level difference; every qualitative word
+    (significant, robust estimates agree, grows/fades/stays, TWFE below/above/close and why) from the named
+    predicates of ``helpers.present.findings`` applied to the same saved numbers notebook 03 shows."""
+    from helpers.present.effects import _effect_phrase, _v, program_label, quarterly_label
+    from helpers.present.findings import (forbidden_comparisons, headline_interval, robust_estimates_agree,
+                                          significant, trend_direction, twfe_position, words)
+
+    o = _report_outcome(effects)
+    cs, imp = _cs_overall(effects, o), _cs_overall(effects, o, "imputation")
+    tw = effects[(effects["outcome"] == o) & (effects["term"] == "overall") & (effects["estimator"] == "twfe")]
+    if cs is None or tw.empty:
+        return ""
+    tw = tw.iloc[0]
+    trend_row = effects[(effects["outcome"] == o) & (effects["term"] == "trend")]
+    trend = trend_direction(trend_row.iloc[0].to_dict()) if len(trend_row) else ""
+    earned = _cs_overall(effects, "earned_pc") if o != "earned_pc" else None
+    lo, hi, basis = headline_interval(cs)
+    sig = significant(lo, hi)
+    agree = robust_estimates_agree(cs, imp) if imp is not None else None
+    position = twfe_position(tw["att"], {"ci_low": lo, "ci_high": hi})
+    why = forbidden_comparisons(position, trend)
+    p = cs.get("p_county", np.nan)
+    name = program_label(program, lang)
+    what = quarterly_label(o, lang)
+    unit = "" if o.startswith("log_") else (" 元" if lang == "zh" else " yuan")
+    phrase = _effect_phrase(o, cs["att"], cs["ci_low"], cs["ci_high"], lang)
+    if lang == "zh":
+        s = (f"**{name}**：开始帮扶后，{what}比没有帮扶时{phrase}，" + words("significant", sig, lang)
+             + ("（按少聚类检验判断）" if basis == "few_cluster" else ""))
+        if earned is not None:
+            e_lo, e_hi, _ = headline_interval(earned)
+            s += (f"；只看工资性和经营性收入，{_effect_phrase('earned_pc', earned['att'], e_lo, e_hi, lang)}"
+                  .replace("**", ""))
+        s += "。" + (words("agree", agree, lang) + "。" if imp is not None else "")
+        s += words("trend", trend, lang) + "。"
+        s += f"朴素方法估计为 {_v(tw['att'], o)}{unit}，{words('twfe', position, lang)}"
+        s += ("：" + words("forbidden", why, lang) if why else "") + "。"
+        if not pd.isna(p):
+            s += f"按县区聚类的少聚类检验 p 值{'小于 0.001' if p < 0.001 else f'为 {p:.3f}'}。"
+        return s
+    s = (f"**{name}**: after support starts, {what} is {phrase} than without support, "
+         + words("significant", sig, lang) + (" (by the few-cluster check)" if basis == "few_cluster" else ""))
+    if earned is not None:
+        e_lo, e_hi, _ = headline_interval(earned)
+        s += f"; earned income alone is {_effect_phrase('earned_pc', earned['att'], e_lo, e_hi, lang)}".replace("**", "")
+    s += ". " + (words("agree", agree, lang).capitalize() + ". " if imp is not None else "")
+    s += words("trend", trend, lang).capitalize() + ". "
+    s += f"The naive estimate is {_v(tw['att'], o)}{unit}, {words('twfe', position, lang)}"
+    s += (": " + words("forbidden", why, lang) if why else "") + "."
+    if not pd.isna(p):
+        s += f" County-level few-cluster {'p < 0.001' if p < 0.001 else f'p = {p:.3f}'}."
+    return s
+
+
+def event_study_sentence(effects: pd.DataFrame, program: str = "any", lang: str = "zh") -> str:
+    """What the event-study figure of a program shows, from its saved results: the joint pre-start test
+    (``findings.pretrends``, or why it cannot be tested) and grows / fades / stays (``findings.trend_direction``)."""
+    from helpers.present.effects import pretrend_sentence, program_label, trend_sentence
+
+    o = _report_outcome(effects)
+    cs = _cs_overall(effects, o)
+    trend_row = effects[(effects["outcome"] == o) & (effects["term"] == "trend")]
+    text = f"{program_label(program, lang)}：" if lang == "zh" else f"{program_label(program, lang).capitalize()}: "
+    if cs is not None and "pretrend_p" in effects.columns:
+        reason = cs.get("pretrend_reason", "") or ""
+        text += pretrend_sentence({"pvalue": cs["pretrend_p"], "reason_code": reason, "reason": reason}, lang,
+                                  shown=True)
+    if len(trend_row):
+        t = trend_row.iloc[0]
+        text += trend_sentence({"slope": t["att"], "ci_low": t["ci_low"], "ci_high": t["ci_high"]}, o, lang)
+    return text
+
+
+def ranking_note(ranking: pd.DataFrame, lang: str = "zh") -> str:
+    """How the composite score is made and how its rank stability is measured (numbers from config/composite.yaml),
+    and which counties' ranks move when the weights do (``findings.rank_settled``)."""
+    from helpers.analysis.composite import load_spec
+    from helpers.present.findings import rank_settled
+
+    st = load_spec().get("stability", {}) or {}
+    draws, low, high = st.get("draws"), st.get("low"), st.get("high")
+    zh = lang == "zh"
+    moving = ranking[[rank_settled(r) is False for r in ranking.to_dict("records")]].sort_values("rank")
+    if zh:
+        s = "综合得分把各项指标在各县区间标准化（最好=1，最差=0）后按 `config/composite.yaml` 的权重加权。"
+        if draws and low is not None and high is not None:
+            s += (f"“名次不变的比例”：把每个权重乘以 {low:g} 至 {high:g} 之间的随机系数、重新归一，共 {int(draws):,} 次，"
+                  "名次与上表相同的比例；“名次范围”是这些次中的最好和最差名次。")
+        if moving.empty:
+            s += "各县区的名次在所有权重扰动下都不变。"
+        else:
+            s += ("、".join(f"{figures.county_label(r['county'], lang)}（{r['rank_best']}–{r['rank_worst']}）"
+                           for _, r in moving.iterrows())
+                  + "的名次随权重变动，名次相近的县区之间的先后不宜过度解读。")
+        return s
+    s = "The composite score normalizes each indicator across counties (best = 1, worst = 0) and weights them as in " \
+        "`config/composite.yaml`. "
+    if draws and low is not None and high is not None:
+        s += (f"Rank stability: the share of {int(draws):,} draws (every weight multiplied by a random factor between "
+              f"{low:g} and {high:g}, then renormalized) with the same rank; the rank range is the best and worst rank. ")
+    if moving.empty:
+        s += "Every county keeps its rank in every draw."
+    else:
+        s += (", ".join(f"{figures.county_label(r['county'], lang)} ({r['rank_best']}–{r['rank_worst']})"
+                        for _, r in moving.iterrows())
+              + " change rank with the weights: do not read much into their order.")
+    return s
+
+
+def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    """The opening paragraph: what the quarter looks like in three sentences; the growth gap's word from
+    ``findings.gap_direction`` (its interval), the first county's from ``findings.rank_settled``."""
+    from helpers.present.findings import gap_direction, rank_settled
+
+    q = indicators[(indicators["quarter"] == quarter) & (indicators["category"] == ALL)]
+    get = lambda k: q[(q["indicator"] == k) & (q["county"] == CITY)].iloc[0]  # noqa: E731
+    missed = q[(q["indicator"] == "missed_monitoring") & (q["county"] != CITY) & (q["met"] == False)]["county"]  # noqa: E712
+    sp, gap = get("spending_progress"), get("income_growth_gap")
+    first = ranking.sort_values("rank").iloc[0]
+    top, settled = first["county"], rank_settled(first)
+    direction = gap_direction(gap["value"], gap.get("ci_low", np.nan), gap.get("ci_high", np.nan)) \
+        if gap["status"] == "ok" else ""
+    pp = abs(100 * gap["value"]) if direction else np.nan
+    ci = (f"（95%区间 {100 * gap['ci_low']:.1f} 至 {100 * gap['ci_high']:.1f}）" if lang == "zh" else
+          f" (95% CI {100 * gap['ci_low']:.1f} to {100 * gap['ci_high']:.1f})") \
+        if direction and not pd.isna(gap.get("ci_low", np.nan)) else ""
+    if lang == "zh":
+        s = f"{figures.quarter_label(quarter)}，"
+        s += ("各县区均未发现疑似漏测农户；" if missed.empty else
+              f"{'、'.join(missed)}发现疑似漏测农户，需逐户核实（清单在 private/{quarter}/）；")
+        if direction in ("higher", "lower", "higher_point", "lower_point"):
+            s += f"脱贫户收入增速比一般农户{words_gap(direction, lang)} {pp:.1f} 个百分点{ci}；"
+        elif direction == "unclear":
+            s += f"脱贫户与一般农户的收入增速之差为 {100 * gap['value']:+.1f} 个百分点{ci}，区间包含零，差异在统计上不显著；"
+        s += f"全市衔接资金支出进度 {100 * sp['value']:.1f}%（时序目标 {format_threshold('spending_progress', sp['threshold'], 'zh')}）。综合评比第一名为{top}"
+        s += ("（权重浮动时名次不变）。" if settled else
+              f"，但权重浮动时其名次在 {first['rank_best']}–{first['rank_worst']} 之间变动。" if settled is False else "。")
+        return s
+    s = f"{quarter}: " + ("no possibly missed households; " if missed.empty else
+                          f"possibly missed households in {', '.join(figures.county_label(c, 'en') for c in missed)}; ")
+    if direction in ("higher", "lower", "higher_point", "lower_point"):
+        s += f"income growth of formerly poor households {pp:.1f} percentage points {words_gap(direction, lang)} " \
+             f"than of general households{ci}; "
+    elif direction == "unclear":
+        s += f"income growth gap {100 * gap['value']:+.1f} percentage points{ci}, not distinguishable from zero; "
+    s += f"spending progress {100 * sp['value']:.1f}% (milestone {format_threshold('spending_progress', sp['threshold'], 'en')}). First in the comparison: " \
+         f"{figures.county_label(top, 'en')}"
+    s += (" (same rank in every weight draw)." if settled else
+          f", though its rank moves between {first['rank_best']} and {first['rank_worst']} as the weights do."
+          if settled is False else ".")
+    return s
+
+
+def words_gap(direction: str, lang: str) -> str:
+    from helpers.present.findings import words
+
+    return words("gap", direction, lang)

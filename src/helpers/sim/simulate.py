@@ -1,0 +1,700 @@
+"""A simulator of county submissions with known truth.
+
+``simulate_truth`` draws a seeded ground-truth household panel for Bazhong's five
+county-level units: households in the villages of the committed register (including the
+merged villages the 2023 Q2 inspection report names), household types and monitoring in
+the report's proportions, quarterly income with seasonality, and industry and employment
+support that starts in different quarters. Take-up depends on a household's permanent
+income level only, and the common trend is additive, so parallel trends hold by
+construction; effects differ by start cohort and grow with time since start, so that
+naive two-way fixed effects is visibly biased. The true effects (by treatment, cohort and
+event time, on total and on earned per-capita income) are exact sample averages of the
+simulated individual effects.
+
+``write_submissions`` turns that panel into what counties send: one workbook per county
+per quarter (or GBK / UTF-8 CSV per sheet), title rows, merged headers, other counties'
+header words, and every kind of mess the submission spec lists, at realistic rates. Each
+damaged row is recorded with the outcome intake should reach.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import SEED, VILLAGE_REGISTER
+from helpers.domain.dictionary import COUNTIES, HOUSEHOLDS, PROJECTS, RECTIFICATIONS, VILLAGES
+from helpers.intake.parsing import split_names
+from helpers.domain.quarters import index_quarter, label_zh, quarter_index, quarter_range
+
+COUNTY_CODES = {"巴州区": "511902", "恩阳区": "511903", "通江县": "511921", "南江县": "511922", "平昌县": "511923"}
+SEASON = np.array([260.0, -180.0, -120.0, 40.0])     # additive per-capita seasonality (元), Q1..Q4
+TREND = 55.0                                           # common per-capita growth per quarter (元)
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = list("明国华建文平志伟东海强晓光永林军春红英秀兰芳玉珍凤丽桂琴云德成福贵兴洪荣学刚勇波涛静敏燕霞婷")
+
+
+@dataclass
+class Truth:
+    """The simulated ground truth."""
+
+    households: pd.DataFrame     # one row per household (with the personal data counties send)
+    panel: pd.DataFrame          # one row per household-quarter present in the data
+    effects: pd.DataFrame        # true ATT by treatment, cohort, event time (total and earned)
+    quarters: list[str]
+    seed: int
+
+
+def _id_check_digit(body17: str) -> str:
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body17, weights)) % 11]
+
+
+def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q1",
+                   last: str = "2023Q2", register: Path = VILLAGE_REGISTER,
+                   effect_scale: float = 1.0, personal: bool = True) -> Truth:
+    """Draw the ground-truth household panel (see module docstring).
+
+    ``personal=False`` skips names, ID and phone numbers and the effect table (for the fast
+    in-memory draws of the simulation check)."""
+    rng = np.random.default_rng(seed)
+    quarters = quarter_range(first, last)
+    T = len(quarters)
+    qi0 = quarter_index(quarters[0])
+    reg = pd.read_csv(register, dtype=str, keep_default_na=False, encoding="utf-8")
+    n = households
+
+    # Places: households spread over villages, merged villages a little larger.
+    weight = np.where(reg["former_names"] != "", 1.6, 1.0)
+    v_idx = rng.choice(len(reg), size=n, p=weight / weight.sum())
+    hh = reg.iloc[v_idx][["county", "township", "village", "former_names"]].reset_index(drop=True)
+    # Households in merged villages are still often written under the old village name.
+    former = hh["former_names"].map(lambda s: [x for x in split_names(s)])
+    use_old = (former.map(len) > 0) & (rng.random(n) < 0.25)
+    hh["village_written"] = hh["village"]
+    hh.loc[use_old, "village_written"] = [f[rng.integers(len(f))] for f in former[use_old]]
+
+    # Types in the report's proportions (脱贫户 ~ 17%, monitored a few percent).
+    u = rng.random(n)
+    hh_type = np.where(u < 0.17, "脱贫户", np.where(u < 0.195, "监测户", "一般农户"))
+    relocated = (hh_type != "一般农户") & (rng.random(n) < 0.30)
+    size = np.clip(rng.poisson(2.6, n) + 1, 1, 9)
+    labour = np.minimum(size, rng.binomial(size, 0.6))
+    # Permanent per-capita quarterly income level (元): lower for 脱贫户 and 监测户.
+    mean_level = np.select([hh_type == "一般农户", hh_type == "脱贫户"], [4300.0, 3300.0], 2300.0)
+    alpha = np.maximum(500.0, mean_level + rng.normal(0, 900, n))
+    if n > 5:  # a few households far below the monitoring line, so that 漏测 can occur
+        low = rng.choice(n, size=max(1, n // 200), replace=False)
+        alpha[low] = rng.uniform(700, 1500, len(low))
+
+    # Support: take-up depends on the permanent level only.
+    z = (alpha - alpha.mean()) / alpha.std()
+    p_take = 1 / (1 + np.exp(-(-0.2 - 1.1 * z)))
+    takes = rng.random(n) < p_take
+    first_prog = np.where(rng.random(n) < 0.5, "industry", "employment")
+    # Start quarter: some before the panel (always treated), the rest spread over the panel.
+    pre = rng.random(n) < 0.12
+    start = np.where(pre, qi0 - rng.integers(1, 6, n), qi0 + rng.integers(1, T, n))
+    start = np.where(takes, start, -1)
+    second = takes & (rng.random(n) < 0.35)
+    second_start = np.where(second, start + rng.integers(2, 6, n), -1)
+    second_start = np.where(second_start > qi0 + T - 1, -1, second_start)
+    ind_start = np.where(first_prog == "industry", start, second_start)
+    emp_start = np.where(first_prog == "employment", start, second_start)
+    ind_start = np.where(takes, ind_start, -1)
+    emp_start = np.where(takes, emp_start, -1)
+    ind_type = rng.choice(["产业到户补助", "庭院经济", "入股分红"], n, p=[0.5, 0.3, 0.2])
+    emp_type = rng.choice(["外出务工", "就近务工", "公益性岗位", "以工代赈"], n, p=[0.45, 0.3, 0.15, 0.1])
+    # Industry subsidy per household (元, first quarter); larger subsidies go with larger projects and effects.
+    subsidy = rng.choice([1000.0, 2000.0, 3000.0, 5000.0], n, p=[0.25, 0.35, 0.25, 0.15])
+    dose_factor = 0.6 + 0.4 * subsidy / 2500.0
+
+    # Personal data and codes.
+    code_seq = rng.permutation(np.arange(100000, 100000 + n))
+    codes = [f"{COUNTY_CODES[c]}{int(s):012d}" for c, s in zip(hh["county"], code_seq)]
+    if personal:
+        names = ["".join([SURNAMES[rng.integers(len(SURNAMES))]] + list(rng.choice(GIVEN, rng.integers(1, 3))))
+                 for _ in range(n)]
+        births = pd.to_datetime("1950-01-01") + pd.to_timedelta(rng.integers(0, 365 * 50, n), unit="D")
+        ids = []
+        for c, b, s in zip(hh["county"], births, rng.integers(100, 999, n)):
+            body = f"{COUNTY_CODES[c]}{b:%Y%m%d}{s:03d}"
+            ids.append(body + _id_check_digit(body))
+        phones = [f"1{rng.choice([3, 5, 7, 8, 9])}{rng.integers(0, 10**9):09d}" for _ in range(n)]
+    else:
+        names = ids = phones = [""] * n
+
+    households_df = pd.DataFrame({
+        "household_code": codes, "head_name": names, "head_id_number": ids, "phone": phones,
+        "county": hh["county"], "township": hh["township"], "village": hh["village"],
+        "village_written": hh["village_written"], "household_type0": hh_type, "relocated": relocated,
+        "household_size": size, "labour": labour, "alpha": alpha,
+        "industry_start_i": ind_start, "employment_start_i": emp_start,
+        "industry_type": ind_type, "employment_type": emp_type,
+        "first_program": np.where(takes, first_prog, "none"),
+    })
+
+    # Effects: vary by cohort (earlier starters gain more) and grow with time since start.
+    last_i = qi0 + T - 1
+
+    def effect(prog: str, start_i: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+        e = t - start_i
+        on = (start_i >= 0) & (e >= 0)
+        cohort_factor = 1.0 + 0.08 * (last_i - np.maximum(start_i, qi0 - 4) - 4)
+        if prog == "industry":
+            tau = (120.0 + 45.0 * np.minimum(e, 8)) * cohort_factor * dose_factor
+            earned_share = 0.7    # the rest is the subsidy (transfer)
+        else:
+            tau = (220.0 + 25.0 * np.minimum(e, 8)) * cohort_factor
+            earned_share = 0.85
+        tau = np.where(on, tau * effect_scale, 0.0)
+        return tau, tau * earned_share
+
+    rows = []
+    present = rng.random((n, T)) > 0.0
+    gap = rng.random(n) < 0.05                   # some households miss one quarter
+    present[np.flatnonzero(gap), rng.integers(1, T, gap.sum())] = False
+    mon_type = np.where(hh_type == "监测户", rng.choice(["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"], n,
+                                                    p=[0.45, 0.35, 0.20]), "")
+    cur_type = hh_type.copy()
+    eliminated = np.zeros(n, dtype=bool)
+    elim_date = np.full(n, None, dtype=object)
+    for k, q in enumerate(quarters):
+        t = qi0 + k
+        year, qn = int(q[:4]), int(q[-1])
+        gamma = TREND * k + SEASON[qn - 1]
+        tau_i, earned_i = effect("industry", ind_start, t)
+        tau_e, earned_e = effect("employment", emp_start, t)
+        eps = rng.normal(0, 420, n)
+        base = alpha + gamma
+        total_pc = base + tau_i + tau_e + eps
+        wage_pc = 0.45 * base + earned_e
+        prop_pc = 0.03 * alpha
+        transfer_pc = 0.22 * alpha + (tau_i - earned_i) + (tau_e - earned_e)
+        business_pc = total_pc - wage_pc - prop_pc - transfer_pc
+        # New monitoring entrants among low-income households; risk elimination over time.
+        if k > 0:
+            new_mon = (cur_type != "监测户") & (total_pc < 1900) & (rng.random(n) < 0.10)
+            cur_type = np.where(new_mon, "监测户", cur_type)
+            mon_type = np.where(new_mon, "突发严重困难户", mon_type)
+            elim = (cur_type == "监测户") & ~eliminated & (rng.random(n) < 0.12)
+            eliminated |= elim
+            day = pd.Timestamp(year, 3 * qn - 2, 1) + pd.to_timedelta(rng.integers(0, 88, elim.sum()), unit="D")
+            elim_date[elim] = list(day.date)
+        workers = np.minimum(labour, rng.binomial(labour, 0.55) + ((emp_start >= 0) & (emp_start <= t)))
+        frame = pd.DataFrame({
+            "household_code": codes, "quarter": q, "t": t,
+            "household_type": cur_type, "monitor_type": np.where(cur_type == "监测户", mon_type, ""),
+            "risk_eliminated": np.where(cur_type == "监测户", np.where(eliminated, "是", "否"), ""),
+            "risk_eliminated_date": np.where(eliminated, elim_date, None),
+            "income_wage": np.round(wage_pc * size, 2), "income_business": np.round(business_pc * size, 2),
+            "income_property": np.round(prop_pc * size, 2), "income_transfer": np.round(transfer_pc * size, 2),
+            "tau_total": tau_i + tau_e, "tau_earned": earned_i + earned_e,
+            "industry_on": (ind_start >= 0) & (ind_start <= t), "employment_on": (emp_start >= 0) & (emp_start <= t),
+            "workers": workers, "present": present[:, k],
+        })
+        rows.append(frame)
+    panel = pd.concat(rows, ignore_index=True)
+    panel = panel.merge(households_df[["household_code", "household_size", "industry_start_i", "employment_start_i",
+                                       "industry_type", "employment_type", "first_program"]], on="household_code")
+    panel["income_total"] = panel[["income_wage", "income_business", "income_property", "income_transfer"]].sum(axis=1).round(2)
+    panel["income_per_capita"] = panel["income_total"] / panel["household_size"]
+    ind_on_since = np.clip(panel["t"] - panel["industry_start_i"] + 1, 0, None) * panel["industry_on"]
+    level = pd.Series(subsidy, index=codes).reindex(panel["household_code"]).to_numpy()
+    panel["industry_subsidy"] = np.where(panel["industry_on"], level * (1.0 + 0.25 * np.minimum(ind_on_since - 1, 4)), 0.0)
+    panel["microcredit_wan"] = np.where(panel["industry_on"] & (panel["household_size"] > 2), 3.0, 0.0)
+    panel = panel[panel["present"]].drop(columns="present").reset_index(drop=True)
+
+    effects = _true_effects(households_df, panel, qi0) if personal else pd.DataFrame()
+    return Truth(households_df, panel, effects, quarters, seed)
+
+
+def _true_effects(hh: pd.DataFrame, panel: pd.DataFrame, qi0: int) -> pd.DataFrame:
+    """Sample ATT(g, e) for the three treatments: the mean simulated effect among the
+    cohort's households present at that event time (first start of support as cohort)."""
+    first = np.where(hh["industry_start_i"] < 0, hh["employment_start_i"],
+                     np.where(hh["employment_start_i"] < 0, hh["industry_start_i"],
+                              np.minimum(hh["industry_start_i"], hh["employment_start_i"])))
+    info = pd.DataFrame({"household_code": hh["household_code"], "g": first, "first_program": hh["first_program"]})
+    p = panel[["household_code", "t", "tau_total", "tau_earned", "household_size"]].merge(info, on="household_code")
+    p = p[(p["g"] >= qi0 + 1)]     # always-treated households are not part of any estimand
+    p["event_time"] = p["t"] - p["g"]
+    out = []
+    for treatment, mask in (("any", p["first_program"] != "none"), ("industry", p["first_program"] == "industry"),
+                            ("employment", p["first_program"] == "employment")):
+        sub = p[mask & (p["event_time"] >= 0)]
+        g = sub.groupby(["g", "event_time"]).agg(att=("tau_total", "mean"), att_earned=("tau_earned", "mean"),
+                                                 n_households=("household_code", "size")).reset_index()
+        g.insert(0, "treatment", treatment)
+        g["cohort"] = g["g"].map(index_quarter)
+        out.append(g)
+    eff = pd.concat(out, ignore_index=True)
+    return eff[["treatment", "cohort", "g", "event_time", "att", "att_earned", "n_households"]]
+
+
+# --------------------------------------------------------------------------------------
+# Writing submissions
+# --------------------------------------------------------------------------------------
+# How each county writes its files: header words, layout, format. Stable across quarters,
+# as in reality, with 平昌县 switching to CSV for two quarters.
+COUNTY_STYLE = {
+    "巴州区": dict(fmt="xlsx", titles=1, merged=False, synonyms={}, fullwidth=False, linebreak=False,
+                 extra_cols=("序号",), workers=True, date_form=0),
+    "恩阳区": dict(fmt="xlsx", titles=1, merged=True,
+                 synonyms={"户编码": "户编号", "户主身份证号": "身份证号码", "县(区)": "区县", "乡镇(街道)": "乡(镇)"},
+                 fullwidth=False, linebreak=False, extra_cols=(), workers=True, date_form=1),
+    "通江县": dict(fmt="xlsx", titles=2, merged=False, synonyms={"行政村": "村(社区)"}, fullwidth=True,
+                 linebreak=True, extra_cols=("序号",), workers=True, subsidy_wan=True, date_form=4),
+    "南江县": dict(fmt="csv-gbk", titles=0, merged=False,
+                 synonyms={"户主身份证号": "证件号码", "县(区)": "县(市、区)", "联系电话": "手机号码"},
+                 fullwidth=False, linebreak=False, extra_cols=(), workers=False, date_form=2),
+    "平昌县": dict(fmt="xlsx", titles=1, merged=False, synonyms={"家庭人口": "家庭人口数"}, fullwidth=False,
+                 linebreak=False, extra_cols=(), workers=True, csv_quarters=("2022Q3", "2022Q4"), date_form=3),
+}
+INCOME_HEADERS = ("工资性收入", "经营性收入", "财产性收入", "转移性收入")
+
+
+def _header_for(col, style) -> str:
+    h = style["synonyms"].get(col.header, col.header)
+    if col.name == "industry_subsidy" and style.get("subsidy_wan"):
+        h = "产业补助金额(万元)"
+    if style["fullwidth"]:
+        h = h.replace("(", "（").replace(")", "）")
+    if style["linebreak"] and col.header in INCOME_HEADERS:
+        h = h[:3] + "\n" + h[3:]
+    return h
+
+
+@dataclass
+class SheetOut:
+    """A sheet ready to be written: title rows, header rows, data rows, and formats per cell."""
+
+    name: str
+    titles: list[str]
+    header: list[list[str]]          # one or two header rows
+    rows: list[list]                 # values: str, float, int, date, or None
+    merges: list[tuple[int, int, int, int, str]]
+
+
+
+
+def _date_text(d: dt.date, form: int):
+    """A date in one of the forms counties type."""
+    if form == 0:
+        return d
+    if form == 1:
+        return f"{d.year}.{d.month}.{d.day}"
+    if form == 2:
+        return d.isoformat()
+    if form == 3:
+        return f"{d.year}年{d.month}月{d.day}日"
+    return float((pd.Timestamp(d) - pd.Timestamp("1899-12-30")).days)   # Excel serial
+
+
+def _fullwidth_digits(s: str) -> str:
+    return s.translate(str.maketrans("0123456789.,", "０１２３４５６７８９．，"))
+
+
+class MessLog:
+    """Which rows the simulator damaged, and what intake should do with each."""
+
+    def __init__(self):
+        self.records: list[dict] = []
+
+    def add(self, quarter, file, sheet, row, mess, expected):
+        self.records.append(dict(quarter=quarter, source_file=file, sheet=sheet, row=row, mess=mess,
+                                 expected=expected))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.records, columns=["quarter", "source_file", "sheet", "row", "mess", "expected"])
+
+
+def _household_rows(truth: Truth, q: str, county: str, style: dict, rng: np.random.Generator,
+                    mess: bool, rates: dict) -> tuple[list[list], list[tuple[str, str]], list[str]]:
+    """Rows of the 农户监测 sheet for one county and quarter, with mess and its expected outcome."""
+    p = truth.panel[truth.panel["quarter"] == q]
+    hh = truth.households.set_index("household_code")
+    p = p[p["household_code"].map(hh["county"]) == county]
+    h = hh.loc[p["household_code"]].to_dict("records")
+    date_form = style.get("date_form", 0)
+    cols = [c for c in HOUSEHOLDS.columns if style["workers"] or c.name != "workers"]
+    out, notes = [], []
+    pre_date_form = rng.integers(0, 5, len(p))
+    ind_start = np.where(p["industry_start_i"] >= 0, p["industry_start_i"], -1)
+    emp_start = np.where(p["employment_start_i"] >= 0, p["employment_start_i"], -1)
+    t = p["t"].to_numpy()
+    for k, (code, r) in enumerate(zip(p["household_code"], p.itertuples(index=False))):
+        hr = h[k]
+        ind_on = ind_start[k] >= 0 and ind_start[k] <= t[k]
+        emp_on = emp_start[k] >= 0 and emp_start[k] <= t[k]
+        row = {
+            "household_code": code, "head_name": hr["head_name"], "head_id_number": hr["head_id_number"],
+            "phone": hr["phone"], "county": county, "township": hr["township"], "village": hr["village_written"],
+            "household_type": r.household_type, "monitor_type": r.monitor_type or None,
+            "risk_eliminated": r.risk_eliminated or None,
+            "risk_eliminated_date": (_date_text(r.risk_eliminated_date, date_form)
+                                     if r.risk_eliminated_date is not None else None),
+            "household_size": int(r.household_size), "labour": int(hr["labour"]),
+            "relocated": "是" if hr["relocated"] else "否",
+            "income_wage": r.income_wage, "income_business": r.income_business,
+            "income_property": r.income_property, "income_transfer": r.income_transfer,
+            "income_total": r.income_total,
+            "industry_support": hr["industry_type"] if ind_on else "无",
+            "industry_start": _start_text(ind_start[k], pre_date_form[k]) if ind_on else None,
+            "industry_subsidy": (r.industry_subsidy / 10000.0 if style.get("subsidy_wan") else r.industry_subsidy),
+            "employment_support": hr["employment_type"] if emp_on else "无",
+            "employment_start": _start_text(emp_start[k], pre_date_form[k] + 1) if emp_on else None,
+            "microcredit": r.microcredit_wan, "workers": int(r.workers),
+            "remarks": None,
+        }
+        if rng.random() < 0.03:
+            row["remarks"] = f"联系人{hr['head_name']}，电话{hr['phone']}"
+        expected = "clean"
+        kind = "none"
+        if mess:
+            u = rng.random()
+            acc = 0.0
+            for name, rate in rates.items():
+                acc += rate
+                if u < acc:
+                    kind = name
+                    break
+            expected = _damage(row, kind, rng)
+        out.append(row)
+        notes.append((kind, expected))
+    return out, notes, [c.name for c in cols]
+
+
+def _start_text(i: int, form: int):
+    """A start quarter as counties write it: YYYYQn mostly, sometimes a date in the quarter."""
+    q = index_quarter(int(i))
+    if form % 5 in (0, 1, 2):
+        return q
+    d = dt.date(int(q[:4]), 3 * int(q[-1]) - 1, 15)
+    return _date_text(d, 1 + form % 4)
+
+
+WAN_MESS = "wan_in_yuan"
+
+
+def _damage(row: dict, kind: str, rng) -> str:
+    """Apply one kind of mess to a row; return what intake should do with it."""
+    if kind == "none":
+        return "clean"
+    if kind == "thousands":
+        row["income_wage"] = f"{row['income_wage']:,.2f}"
+        return "clean"
+    if kind == "unit_suffix":
+        row["household_size"] = f"{row['household_size']}人"
+        return "clean"
+    if kind == "fullwidth":
+        row["income_total"] = _fullwidth_digits(f"{row['income_total']:.2f}")
+        return "clean"
+    if kind == "dash_zero":
+        if row["income_property"] == 0:
+            row["income_property"] = "—"
+            return "clean"
+        row["income_property"] = f"{row['income_property']:.2f} "
+        return "clean"
+    if kind == "county_short":
+        row["county"] = row["county"][:-1]
+        return "clean"
+    if kind == "spaces":
+        row["township"] = f" {row['township']} "
+        return "clean"
+    if kind == "yesno":
+        row["relocated"] = {"是": rng.choice(["Y", "√", "1"]), "否": rng.choice(["N", "×", "0"])}[row["relocated"]]
+        return "clean"
+    if kind == "subtotal":
+        row["household_code"] = "合计"
+        row["head_name"] = None
+        return "subtotal"
+    if kind == "code_number":
+        row["household_code"] = float(row["household_code"])
+        return "household_code"
+    if kind == "code_short":
+        row["household_code"] = row["household_code"][:-2]
+        return "household_code"
+    if kind == "income_parts":
+        row["income_total"] = round(row["income_total"] + float(rng.choice([-1, 1])) * rng.uniform(300, 900), 2)
+        return "income_parts"
+    if kind == WAN_MESS:
+        if row["income_wage"] > 2000:
+            row["income_wage"] = round(row["income_wage"] / 10000.0, 2)
+            return "income_parts"
+        return "clean"
+    if kind == "impossible":
+        row["labour"] = row["household_size"] + 2
+        return "impossible_value"
+    if kind == "unknown_village":
+        row["village"] = row["village"][:-1] + "新村"
+        return "unknown_place"
+    if kind == "bad_number":
+        row["income_transfer"] = "见附件"
+        return "bad_value"
+    raise ValueError(kind)
+
+
+DEFAULT_RATES = {
+    "thousands": 0.010, "unit_suffix": 0.008, "fullwidth": 0.006, "dash_zero": 0.010, "county_short": 0.010,
+    "spaces": 0.008, "yesno": 0.010, "subtotal": 0.002, "code_number": 0.004, "code_short": 0.002,
+    "income_parts": 0.006, WAN_MESS: 0.003, "impossible": 0.003, "unknown_village": 0.002, "bad_number": 0.002,
+}
+
+
+def _villages_rows(truth: Truth, q: str, county: str, register: pd.DataFrame, rng) -> list[dict]:
+    reg = register[register["county"] == county]
+    p = truth.panel[truth.panel["quarter"] == q].merge(
+        truth.households[["household_code", "county", "village", "relocated"]], on="household_code")
+    p = p[p["county"] == county]
+    out = []
+    for r in reg.itertuples(index=False):
+        sub = p[p["village"] == r.village]
+        scale = 18
+        out.append({
+            "county": county, "township": r.township, "village": r.village,
+            "former_names": r.former_names or None,
+            "households_total": int(len(sub) * scale + rng.integers(0, 40)),
+            "population_total": int(sub["household_size"].sum() * scale + rng.integers(0, 90)),
+            "alleviated_households": int((sub["household_type"] == "脱贫户").sum() * 3 + rng.integers(0, 5)),
+            "alleviated_persons": int(sub.loc[sub["household_type"] == "脱贫户", "household_size"].sum() * 3),
+            "monitored_households": int((sub["household_type"] == "监测户").sum()),
+            "monitored_persons": int(sub.loc[sub["household_type"] == "监测户", "household_size"].sum()),
+            "relocated_households": int(sub["relocated"].sum() * 2),
+            "relocated_persons": int(sub.loc[sub["relocated"], "household_size"].sum() * 2),
+            "collective_income": round(float(rng.uniform(3, 40)), 2),
+            "key_village": r.key_village or "否",
+        })
+    return out
+
+
+PROJECT_NAMES = {"产业发展": ["花椒基地提升", "茶叶园区建设", "肉牛养殖场", "庭院经济奖补", "食用菌种植基地"],
+                 "就业帮扶": ["公益性岗位开发", "就业帮扶车间", "劳务品牌培训"],
+                 "基础设施": ["产业路硬化", "人饮工程", "高标准农田配套"],
+                 "东西部协作": ["浙川协作示范村", "协作产业园"], "易地搬迁后续扶持": ["安置点配套设施", "安置点就业车间"],
+                 "乡村建设": ["和美乡村建设", "人居环境整治"]}
+
+
+def _projects_rows(q: str, county: str, rng) -> list[dict]:
+    year, qn = int(q[:4]), int(q[-1])
+    prog = {1: 0.22, 2: 0.48, 3: 0.72, 4: 0.93}[qn]
+    crng = np.random.default_rng(COUNTIES.index(county) * 100 + year)
+    out = []
+    for k in range(1, 19):
+        ptype = crng.choice(list(PROJECT_NAMES), p=[0.55, 0.1, 0.15, 0.08, 0.06, 0.06])
+        source = crng.choice(["中央衔接资金", "省级衔接资金", "东西部协作资金", "其他"], p=[0.5, 0.3, 0.1, 0.1])
+        planned = round(float(crng.uniform(30, 600)), 1)
+        speed = float(crng.uniform(0.6, 1.3))
+        arrived = round(planned * min(1.0, 0.6 + 0.15 * qn), 1)
+        spent = round(arrived * min(1.0, prog * speed * rng.uniform(0.9, 1.1)), 1)
+        status = "未开工" if spent == 0 or (prog * speed < 0.25) else ("完工" if spent >= arrived * 0.98 else "在建")
+        start = dt.date(year, 3, 1) + dt.timedelta(days=int(crng.integers(0, 120)))
+        reached = int(crng.integers(20, 400))
+        out.append({
+            "project_id": f"{COUNTY_CODES[county]}-{year}-{k:03d}",
+            "project_name": f"{county}{year}年{PROJECT_NAMES[ptype][int(crng.integers(len(PROJECT_NAMES[ptype])))]}项目",
+            "county": county, "project_type": ptype, "fund_source": source, "planned": planned,
+            "funds_arrived": arrived, "spent": spent, "households_reached": reached,
+            "persons_reached": int(reached * crng.uniform(2.2, 3.2)),
+            "alleviated_reached": int(reached * crng.uniform(0.2, 0.6)),
+            "income_increase": round(planned * crng.uniform(0.05, 0.4) * prog, 1),
+            "start_date": start if status != "未开工" else None,
+            "end_date": (start + dt.timedelta(days=200)) if status == "完工" else None, "status": status,
+        })
+    return out
+
+
+def _rectification_rows(q: str, county: str, rng) -> list[dict]:
+    year, qn = int(q[:4]), int(q[-1])
+    crng = np.random.default_rng(COUNTIES.index(county) * 1000 + year)
+    out = []
+    n = int(crng.integers(8, 20))
+    for k in range(1, n + 1):
+        source = crng.choice(["审计反馈", "集中排查", "国省考核"], p=[0.3, 0.5, 0.2])
+        found = dt.date(year, 1, 10) + dt.timedelta(days=int(crng.integers(0, 60)))
+        fix_q = int(crng.integers(1, 6))
+        status = "已整改" if qn >= fix_q else ("整改中" if qn >= fix_q - 2 else "未整改")
+        desc = crng.choice(["监测对象识别不精准", "到户产业补助发放不及时", "项目资金支出进度滞后",
+                            "公益性岗位管理不规范", "易迁安置点配套设施不完善"])
+        if k == 1 and qn == 2:
+            desc = f"{desc}（举报人电话1390{int(crng.integers(1000000, 9999999))}）"
+        out.append({"problem_id": f"{COUNTY_CODES[county]}-{year}-W{k:02d}", "county": county, "source": source,
+                    "description": desc, "found_date": found, "fix_status": status,
+                    "fixed_date": (dt.date(year, min(12, 3 * fix_q), 20) if status == "已整改" else None)})
+    return out
+
+
+def _sheet(sheet_spec, rows: list[dict], style: dict, q: str, county: str, names: list[str] | None = None) -> SheetOut:
+    cols = [c for c in sheet_spec.columns if names is None or c.name in names]
+    titles = [f"{county}{label_zh(q)}{sheet_spec.name}明细表"]
+    if style["titles"] >= 2:
+        titles.append(f"填报单位：{county}乡村振兴局        单位：元、人、户")
+    titles = titles[: style["titles"]]
+    extra = list(style["extra_cols"]) if sheet_spec is HOUSEHOLDS else []
+    headers = extra + [_header_for(c, style) for c in cols]
+    data = [[i + 1 for _ in extra] + [r.get(c.name) for c in cols] for i, r in enumerate(rows)]
+    if style["merged"] and sheet_spec is HOUSEHOLDS:
+        top = [h if c.header not in INCOME_HEADERS else "" for h, c in zip(headers[len(extra):], cols)]
+        top = [""] * len(extra) + top
+        first_income = len(extra) + [c.header for c in cols].index(INCOME_HEADERS[0])
+        top[first_income] = "收入情况"
+        bottom = [""] * len(headers)
+        for j, c in enumerate(cols):
+            if c.header in INCOME_HEADERS:
+                bottom[len(extra) + j] = headers[len(extra) + j]
+        merges = [(first_income, first_income + 3, "收入情况")]
+        return SheetOut(sheet_spec.name, titles, [top, bottom], data, merges)
+    return SheetOut(sheet_spec.name, titles, [headers], data, [])
+
+
+def _write_xlsx(path: Path, sheets: list[SheetOut]) -> list[int]:
+    """Write sheets with xlsxwriter; returns, per sheet, the Excel row number of the first data row."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    datefmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    bold = wb.add_format({"bold": True, "align": "center", "text_wrap": True})
+    firsts = []
+    for s in sheets:
+        ws = wb.add_worksheet(s.name)
+        r = 0
+        for t in s.titles:
+            ws.write_string(r, 0, t, bold)
+            r += 1
+        for hi, hrow in enumerate(s.header):
+            for j, h in enumerate(hrow):
+                if h:
+                    ws.write_string(r, j, h, bold)
+            if hi == 0 and len(s.header) == 2:
+                for (c0, c1, text) in s.merges:
+                    ws.merge_range(r, c0, r, c1, text, bold)
+            r += 1
+        firsts.append(r + 1)
+        for row in s.rows:
+            for j, v in enumerate(row):
+                if v is None:
+                    continue
+                if isinstance(v, str):
+                    ws.write_string(r, j, v)
+                elif isinstance(v, (dt.date, dt.datetime)):
+                    ws.write_datetime(r, j, dt.datetime(v.year, v.month, v.day), datefmt)
+                elif isinstance(v, (bool, np.bool_)):
+                    ws.write_string(r, j, "是" if v else "否")
+                else:
+                    ws.write_number(r, j, float(v))
+            r += 1
+    wb.close()
+    return firsts
+
+
+def _csv_number(v: float) -> str:
+    """A number as Excel writes it to CSV: large numbers (a code stored as a number) in E notation."""
+    if abs(v) >= 1e15:
+        return f"{v:.5E}".replace("E+", "E+")
+    return f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def _csv_text(s: SheetOut) -> tuple[str, int]:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    for t in s.titles:
+        w.writerow([t])
+    for h in s.header:
+        w.writerow(h)
+    for row in s.rows:
+        w.writerow(["" if v is None else (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else
+                                          (_csv_number(v) if isinstance(v, float) else v))
+                    for v in row])
+    return buf.getvalue(), len(s.titles) + len(s.header) + 1
+
+
+def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | None = None,
+                      rates: dict | None = None, quarters: list[str] | None = None,
+                      register: Path = VILLAGE_REGISTER, force_xlsx: bool = False) -> pd.DataFrame:
+    """Write one folder per quarter of county submissions; return the log of damaged rows.
+
+    ``force_xlsx`` writes every county as one workbook (no CSV), as the benchmark needs."""
+    rng = np.random.default_rng(truth.seed + 1 if seed is None else seed)
+    rates = DEFAULT_RATES if rates is None else rates
+    reg = pd.read_csv(register, dtype=str, keep_default_na=False, encoding="utf-8")
+    log = MessLog()
+    for q in quarters or truth.quarters:
+        folder = out / q
+        folder.mkdir(parents=True, exist_ok=True)
+        for county in COUNTIES:
+            style = COUNTY_STYLE[county]
+            hrows, notes, names = _household_rows(truth, q, county, style, rng, mess, rates)
+            # duplicates: an identical copy, and a copy with a different value
+            if mess and len(hrows) > 20:
+                for kind in ("duplicate", "conflicting_duplicate"):
+                    if rng.random() < 0.6:
+                        k = int(rng.integers(len(hrows)))
+                        if notes[k][0] != "none" or any(r["household_code"] == hrows[k]["household_code"]
+                                                         for r in hrows[k + 1:]):
+                            continue
+                        copy = dict(hrows[k])
+                        if kind == "conflicting_duplicate":
+                            copy["income_wage"] = round(float(copy["income_wage"]) + 100, 2) if isinstance(copy["income_wage"], float) else copy["income_wage"]
+                            copy["income_total"] = round(float(copy["income_total"]) + 100, 2) if isinstance(copy["income_total"], float) else copy["income_total"]
+                            notes[k] = ("conflicting_duplicate", "conflicting_duplicate")
+                        hrows.insert(k + 1, copy)
+                        notes.insert(k + 1, (kind, kind))
+            sheets = [_sheet(HOUSEHOLDS, hrows, style, q, county, names),
+                      _sheet(VILLAGES, _villages_rows(truth, q, county, reg, rng), style, q, county),
+                      _sheet(PROJECTS, _projects_rows(q, county, rng), style, q, county)]
+            # one county forgets the 问题整改 sheet in one quarter
+            if not (mess and county == "南江县" and q.endswith("Q1")):
+                sheets.append(_sheet(RECTIFICATIONS, _rectification_rows(q, county, rng), style, q, county))
+            fmt = "csv-utf8" if q in style.get("csv_quarters", ()) else style["fmt"]
+            fmt = "xlsx" if force_xlsx else fmt
+            if fmt == "xlsx":
+                fname = f"{q}_{county}.xlsx"
+                if mess and county == "巴州区":
+                    sheets.append(SheetOut("填报说明", ["本表由乡镇填报，县乡村振兴局审核。"], [], [], []))
+                firsts = _write_xlsx(folder / fname, sheets)
+                files = [fname] * len(sheets)
+            else:
+                firsts, files = [], []
+                for s in sheets:
+                    text, first = _csv_text(s)
+                    fname = f"{q}_{county}_{s.name}.csv"
+                    data = text.encode("gb18030") if fmt == "csv-gbk" else ("\ufeff" + text).encode("utf-8")
+                    (folder / fname).write_bytes(data)
+                    firsts.append(first)
+                    files.append(fname)
+            for i, (kind, expected) in enumerate(notes):
+                if kind != "none":
+                    log.add(q, files[0], HOUSEHOLDS.name, firsts[0] + i, kind, expected)
+    return log.frame()
+
+
+def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: int = SEED,
+             first: str = "2021Q1", last: str = "2023Q2", mess: bool = True) -> Truth:
+    """Draw the truth and write submissions to ``out`` and the truth to ``truth_dir``."""
+    truth = simulate_truth(households, seed, first, last)
+    damage = write_submissions(truth, Path(out), mess=mess)
+    if truth_dir is not None:
+        truth_dir = Path(truth_dir)
+        truth_dir.mkdir(parents=True, exist_ok=True)
+        truth.effects.to_csv(truth_dir / "effects.csv", index=False, encoding="utf-8")
+        damage.to_csv(truth_dir / "damaged_rows.csv", index=False, encoding="utf-8")
+        cols = ["household_code", "head_name", "head_id_number", "phone", "county", "township", "village",
+                "household_type0", "relocated", "household_size", "labour", "alpha", "industry_start_i",
+                "employment_start_i", "first_program"]
+        truth.households[cols].to_csv(truth_dir / "households.csv", index=False, encoding="utf-8")
+        (truth_dir / "README.md").write_text(
+            f"# Simulator ground truth\n\nWritten by `workbook simulate` (seed {seed}, {households} households, "
+            f"{first}..{last}).\n\n- `effects.csv`: true ATT by treatment (any, industry, employment), cohort and "
+            "event time, on per-capita quarterly income (`att`) and earned income (`att_earned`), 元 per person per quarter.\n"
+            "- `damaged_rows.csv`: every row the simulator damaged, with the mess and what intake should do.\n"
+            "- `households.csv`: the households, with the personal data planted in the submissions (for scans).\n",
+            encoding="utf-8")
+        (truth_dir / "params.json").write_text(json.dumps({"seed": seed, "households": households, "first": first,
+                                                           "last": last, "mess": mess}), encoding="utf-8")
+    return truth

@@ -1,0 +1,118 @@
+"""Files written for people to open (in Excel): formula cells neutralized, private permissions.
+
+CSV injection (OWASP, "CSV Injection"): a spreadsheet program treats a cell that begins with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula, so a value typed by a
+county clerk (``=HYPERLINK("http://x","click")``, ``+cmd|' /C calc'!A0``, ``@SUM(1+1)``) would
+run when an evaluator opens the list. :func:`neutralize` prefixes every such *text* cell with a
+single quote ``'`` so that it is shown as text. Rules, as OWASP advises:
+
+- Only text cells are changed. Numbers, booleans and dates stored as such are left as they
+  are (a negative number stored as a number is not a formula). A text cell ``"-5"`` *does* get
+  the quote: telling a harmless ``-5`` from ``-5+cmd|...`` is exactly the guessing the guidance
+  warns against, and the quote only shows that the cell is text.
+- Column names are treated like cells (a header can come from a submitted file).
+- Text fields are written quoted (``csv.QUOTE_NONNUMERIC``), so a separator inside a cell
+  (``a;=1+1`` in a locale whose Excel splits on ``;``) cannot start a new cell either.
+
+Only the copies written for people change; the parquet tables keep the values as submitted.
+
+Files under ``private/`` hold household codes: :func:`write_people_csv` creates them readable
+by their owner only (0600) in folders only their owner can enter (0700). On Windows, where
+POSIX modes mean little, a failing ``chmod`` is ignored (best effort).
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.store.storage import atomic_write_bytes
+
+#: A text cell beginning with one of these is read as a formula by Excel, LibreOffice, Sheets.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
+def neutralize_cell(value):
+    """``value`` with a ``'`` in front when it is text beginning with a formula character."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _is_text(series: pd.Series) -> bool:
+    dtype = series.dtype
+    return (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype)
+            or pd.api.types.is_string_dtype(dtype))
+
+
+def neutralize(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` in which every text cell (and column name) that begins with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with ``'``. Numbers, booleans
+    and dates are untouched; ``frame`` itself is not changed."""
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if not _is_text(col):
+            continue
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(object)
+        out.isetitem(i, col.map(neutralize_cell, na_action="ignore"))
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = [neutralize_cell(c) for c in out.columns]
+    return out
+
+
+def private_permissions(path: Path) -> None:
+    """Make ``path`` readable by its owner only: 0600 for a file, 0700 for a folder.
+    Best effort: where the system refuses (Windows, a foreign file system) nothing happens."""
+    path = Path(path)
+    try:
+        os.chmod(path, FOLDER_MODE if path.is_dir() else FILE_MODE)
+    except OSError:
+        pass
+
+
+def private_dir(folder: Path) -> Path:
+    """Create ``folder`` and any missing parents as 0700 folders and make ``folder`` itself 0700
+    (also when it already existed). Parents that already existed are left as they are."""
+    folder = Path(folder)
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for p in reversed(missing):
+        try:
+            p.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:       # made meanwhile by another process
+            pass
+        private_permissions(p)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is not a folder")
+    private_permissions(folder)
+    return folder
+
+
+def people_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The bytes :func:`write_people_csv` writes: neutralized, text quoted, UTF-8 with BOM."""
+    return neutralize(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC).encode("utf-8-sig")
+
+
+def write_people_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` (without its index) as a CSV for people to open in Excel: formula cells
+    neutralized (:func:`neutralize`), UTF-8 with BOM (so that Excel on Chinese Windows reads it),
+    atomically (a temporary file and a rename), into a 0700 folder, the file 0600."""
+    path = Path(path)
+    private_dir(path.parent)
+    atomic_write_bytes(path, people_csv_bytes(frame))
+    private_permissions(path)
+
+
+__all__ = ["FORMULA_START", "neutralize", "neutralize_cell", "people_csv_bytes", "private_dir",
+           "private_permissions", "write_people_csv"]
