@@ -62,3 +62,21 @@ def test_intake_tables_use_thousands_separators_and_no_column_names_of_files():
     t = ir.rows_by_county(log, "2023Q2", "zh")
     assert t.loc[("合计", ""), "报送行数"] == "3,000" and t.loc[("巴州区", "农户监测"), "入库行数"] == "1,480"
     assert "detail" not in ir.reason_sentence("bad_value", "zh") and "detail" not in ir.reason_sentence("bad_value", "en")
+
+
+def test_the_simulated_banner_comes_from_the_raw_folder_marker_and_only_then(tmp_path):
+    import json
+
+    from helpers.intake.assemble import simulated
+    from helpers.present import notice
+    from helpers.sim.simulate import write_marker
+
+    assert simulated(tmp_path) is None and notice.banner_text(None) == "" and notice.banner(None).data == ""
+    (tmp_path / "SIMULATED.json").write_text(json.dumps({"simulated": False}), encoding="utf-8")
+    assert simulated(tmp_path) is None                                   # a marker that says no
+    (tmp_path / "SIMULATED.json").write_text("{broken", encoding="utf-8")
+    assert simulated(tmp_path) is None
+    write_marker(tmp_path, 2500, 7, "2021Q1", "2023Q2")
+    info = simulated(tmp_path)
+    assert info["households"] == 2500 and "模拟样本" in notice.banner_text(info, "zh")
+    assert "simulated sample" in notice.banner_text(info, "en") and "2,500" in notice.banner(info, "zh").data

@@ -44,6 +44,9 @@ def test_the_run_writes_notebooks_exports_results_and_manifest(full_run):
     assert m["pseudonym_key_fingerprint"] and len(m["packages"]) > 5 and m["git_commit"]
     assert any(k.endswith(".xlsx") for k in m["inputs"]) and any(k.endswith("04_report.html") for k in m["outputs"])
     assert all(s["seconds"] > 0 for s in m["steps"])
+    for page in (q / "share").glob("*.html"):          # the sample is simulated: every page says so, first
+        text = page.read_text(encoding="utf-8")
+        assert "simulated-banner" in text and "模拟样本" in text, page.name
     index = (full_run["paths"].reports / "index.html").read_text(encoding="utf-8")
     assert f"{Q}/share/04_report.html" in index and "季度评估报告" in index
 

@@ -40,6 +40,7 @@ NOTEBOOKS = ROOT / "notebooks"
 DOCS = ROOT / "docs"
 SETTINGS_FILE = CONFIG_DIR / "workbook.yaml"
 KERNEL_NAME = "rural-workbook"
+SIMULATED_MARKER = "SIMULATED.json"    # beside the quarter folders of simulated submissions (workbook simulate)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from helpers.domain import dictionary as dd
 from helpers.intake import parsing as ps
-from helpers.config import Paths, settings
+from helpers.config import SIMULATED_MARKER, Paths, settings
 from helpers.store.exports import private_dir, private_permissions, write_people_csv
 from helpers.intake.places import Crosswalk, load_register, normalize_county, normalize_place
 from helpers.intake.pseudonym import Names, PseudonymKey, load_key, scrub, scrub_text
@@ -809,6 +809,18 @@ def build_households(hq: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("household_id", ignore_index=True)
 
 
+def simulated(raw: Path) -> dict | None:
+    """What the simulator wrote beside the quarter folders (``SIMULATED.json``), or None for real submissions.
+    Recorded in the processed manifest so that every page can say when its data are simulated."""
+    try:
+        marker = json.loads((Path(raw) / SIMULATED_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or marker.get("simulated") is not True:
+        return None
+    return {k: marker.get(k) for k in ("written_by", "seed", "households", "first", "last")}
+
+
 def _write_processed(paths: Paths, cache_root: Path, key: PseudonymKey, quarters: list[str],
                      manifest_path: Path) -> pd.DataFrame:
     """The processed tables: each quarter's cached tables stacked one quarter at a time
@@ -829,7 +841,8 @@ def _write_processed(paths: Paths, cache_root: Path, key: PseudonymKey, quarters
     households = build_households(pq.read_table(paths.processed / "household_quarters.parquet", columns=columns).to_pandas())
     write_table(households, paths.processed / "households.parquet", ["household_id"], "households", meta)
     rows["households"] = len(households)
-    manifest = {"key_fingerprint": key.fingerprint, "quarters": quarters, "rows": rows}
+    manifest = {"key_fingerprint": key.fingerprint, "quarters": quarters, "rows": rows,
+                "simulated": simulated(paths.raw)}
     atomic_write_text(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=1))
     return pd.read_parquet(paths.processed / "intake_log.parquet")
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.config import SEED, VILLAGE_REGISTER
+from helpers.config import SEED, SIMULATED_MARKER, VILLAGE_REGISTER
 from helpers.domain.dictionary import COUNTIES, HOUSEHOLDS, PROJECTS, RECTIFICATIONS, VILLAGES
 from helpers.intake.parsing import split_names
 from helpers.domain.quarters import index_quarter, label_zh, quarter_index, quarter_range
@@ -674,11 +674,24 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
     return log.frame()
 
 
+
+
+def write_marker(out: Path, households: int, seed: int, first: str, last: str) -> Path:
+    """Say, next to the quarter folders, that the submissions are simulated (intake records it and every
+    page then says so in a banner)."""
+    path = Path(out) / SIMULATED_MARKER
+    path.write_text(json.dumps({"simulated": True, "written_by": "workbook simulate", "seed": seed,
+                                "households": households, "first": first, "last": last}, indent=1) + "\n",
+                    encoding="utf-8")
+    return path
+
+
 def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: int = SEED,
              first: str = "2021Q1", last: str = "2023Q2", mess: bool = True) -> Truth:
     """Draw the truth and write submissions to ``out`` and the truth to ``truth_dir``."""
     truth = simulate_truth(households, seed, first, last)
     damage = write_submissions(truth, Path(out), mess=mess)
+    write_marker(Path(out), households, seed, first, last)
     if truth_dir is not None:
         truth_dir = Path(truth_dir)
         truth_dir.mkdir(parents=True, exist_ok=True)
