@@ -30,8 +30,6 @@ PENDING = {
     # construct and indicators build missing processed tables by running intake: the artifacts layer will.
     ("helpers.analysis.construct", "helpers.intake.assemble"),
     ("helpers.analysis.indicators", "helpers.intake.assemble"),
-    # the effects page runs the estimators itself: estimation results will come as tidy artifacts.
-    ("helpers.present.effects", "helpers.analysis.effects"),
 }
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import papermill as pm
 import pytest
 
+from helpers.analysis import program_effects as pe
 from helpers.present import effects as er
 from helpers.analysis.effects import EstimationError
 from helpers.config import KERNEL_NAME, NOTEBOOKS
@@ -23,7 +24,7 @@ def _truth(sample, program):
 @pytest.mark.parametrize("program", ["any", "industry", "employment"])
 def test_robust_estimators_recover_the_truth_through_intake_and_naive_twfe_does_not(sample, program):
     panel = build_panel(sample["paths"])
-    e = er.estimate(panel, program, "income_pc", "not_yet", None, "village")
+    e = pe.estimate(panel, program, "income_pc", "not_yet", None, "village")
     truth = _truth(sample, program)
     cs = e.cs.aggregate("simple").loc["overall"]
     imp = e.imp.aggregate("simple").loc["overall"]
@@ -34,24 +35,24 @@ def test_robust_estimators_recover_the_truth_through_intake_and_naive_twfe_does_
 
 def test_comparison_table_and_conclusion(sample):
     panel = build_panel(sample["paths"])
-    e = er.estimate(panel, "any", "income_pc", "not_yet", None, "village")
-    table = er.comparison(e, reps=199)
+    e = pe.estimate(panel, "any", "income_pc", "not_yet", None, "village")
+    table = pe.comparison(e, reps=199)
     assert list(table["estimator"]) == ["callaway_santanna", "callaway_santanna", "imputation", "imputation", "twfe"]
     assert table.loc[table["estimator"] != "twfe", "p_county"].between(0, 1).all()
-    text = er.conclusion(e, table, None, "zh")
+    text = er.conclusion(pe.summarize(e, "2023Q2", reps=199), "zh")
     att = table.loc[0, "att"]
     assert f"{att:,.0f} 元" in text and "%" in text
     post = e.sample[e.sample["treated"]]["income_pc"].mean()
-    assert er.counterfactual_mean(e, att) == pytest.approx(post - att)
+    assert pe.counterfactual_mean(e, att) == pytest.approx(post - att)
 
 
 def test_subsidy_bins_cover_the_industry_households_and_read_in_both_languages(sample):
     panel = build_panel(sample["paths"])
-    dose = er.dose_bins(panel, "income_pc", "zh")
+    dose = pe.dose_bins(panel, "income_pc")
     binned = panel.households[panel.households["dose_bin"].notna()]
     assert dose["treated_households"].sum() == len(binned)          # every binned household in one bin
     assert dose["att"].notna().all()
-    zh, en = er.show_dose(dose, "zh"), er.show_dose(er.dose_bins(panel, "income_pc", "en"), "en")
+    zh, en = er.show_dose(dose, "zh"), er.show_dose(dose, "en")
     assert list(zh.index) == ["低", "中", "高"] and list(en.index) == ["low", "middle", "high"]
     assert "效应（元/人/季）" in zh.columns and "effect (yuan/person/quarter)" in en.columns
     assert not any(c in zh.columns for c in ("att", "se", "treated_households"))
@@ -90,8 +91,8 @@ def test_effects_notebook_runs_for_each_program(sample, tmp_path_factory, progra
 def test_every_option_reaches_every_estimator_and_the_table_says_on_what_each_row_rests(sample):
     panel = build_panel(sample["paths"], balanced=False)
     gaps = int(panel.excluded["dropped_for_gaps"].sum())
-    e = er.estimate(panel, "any", "income_pc", "never", ["household_size"], "county")
-    table = er.comparison(e, reps=199)
+    e = pe.estimate(panel, "any", "income_pc", "never", ["household_size"], "county")
+    table = pe.comparison(e, reps=199)
     # the unbalanced panel reaches all three estimators: none drops households with gaps again
     assert gaps == 0 and (table["sample"] == "unbalanced").all()
     households = panel.sample("any")["household_id"].nunique()
@@ -107,8 +108,8 @@ def test_every_option_reaches_every_estimator_and_the_table_says_on_what_each_ro
     shown = er.show_comparison(table, "zh")
     assert shown["样本（户）"].str.startswith("非平衡面板").all() and (shown["聚类（个数）"] == "县(区)（5）").all()
     # subgroups use the headline's options; a county is one cluster under county clustering: no SE, said so
-    het = er.heterogeneity(panel, e, "zh").set_index(["dimension", "group"])
-    county = het.loc["县(区)"]
+    het = pe.heterogeneity(panel, e).set_index(["dimension", "group"])
+    county = het.loc["county"]
     assert (county["note"] == "one_cluster").all() and county["se"].isna().all() and county["att"].notna().all()
     sub = panel.sample("any", "income_pc", ["household_id", "time", "cohort", "household_type", "county",
                                             "household_size"])
@@ -117,15 +118,16 @@ def test_every_option_reaches_every_estimator_and_the_table_says_on_what_each_ro
 
     direct = callaway_santanna(sub, "income_pc", "household_id", "time", "cohort", control="never",
                                covariates=["household_size"], cluster="county", balanced=False)
-    assert het.loc[("户类型", "一般农户"), "se"] == pytest.approx(direct.aggregate("simple").loc["overall", "se"])
+    assert het.loc[("household_type", "一般农户"), "se"] == pytest.approx(direct.aggregate("simple").loc["overall", "se"])
 
 
 def test_the_pretest_sentence_says_why_a_test_cannot_be_computed(sample):
     panel = build_panel(sample["paths"])
-    e = er.estimate(panel, "any", "income_pc", "not_yet", None, "county")
+    e = pe.estimate(panel, "any", "income_pc", "not_yet", None, "county")
     e.cs.pretest = lambda kind="event": {"pvalue": float("nan"), "reason": "x", "reason_code": "singular"}
-    assert "协方差矩阵奇异" in er.describe_event_study(e, "zh")
-    assert "singular" in er.describe_event_study(e, "en")
+    r = pe.summarize(e, "2023Q2", reps=199)
+    assert "协方差矩阵奇异" in er.describe_event_study(r, "zh")
+    assert "singular" in er.describe_event_study(r, "en")
 
 
 # ---- every qualitative word is a named predicate, tested both ways --------------------------------------------
@@ -152,7 +154,11 @@ def test_the_event_study_sentence_says_grows_fades_or_stays_as_the_slope_does(ef
 
     cs = callaway_santanna(_staggered(effect_at), "income_pc", "household_id", "time", "cohort", control="not_yet")
     assert er.trend_direction(cs.event_time_trend()) == direction
-    text = er.describe_event_study(SimpleNamespace(cs=cs, outcome="income_pc", cluster="household_id"), "zh")
+    dyn = cs.aggregate("dynamic").drop(index="overall")
+    dyn.index = dyn.index.astype(int)
+    result = SimpleNamespace(outcome="income_pc", cluster="household_id", pretest=cs.pretest(),
+                             trend={**cs.event_time_trend(), "basis": ""}, event_study=lambda estimator="": dyn)
+    text = er.describe_event_study(result, "zh")
     assert zh_word in text and ("累积" not in text or direction == "grows")
 
 
@@ -182,38 +188,41 @@ def test_predicates_in_both_directions():
 
 def test_the_log_outcome_reads_in_log_points_and_percent_and_county_clusters_defer_to_the_few_cluster_check(sample):
     panel = build_panel(sample["paths"])
-    e = er.estimate(panel, "any", "log_income_pc", "not_yet", None, "county")
-    table = er.comparison(e, reps=199)
+    e = pe.estimate(panel, "any", "log_income_pc", "not_yet", None, "county")
+    table = pe.comparison(e, reps=199)
     shown = er.show_comparison(table, "zh")
     assert "效应（对数点）" in shown.columns and "刀切法" in " ".join(shown.columns)
-    text = er.conclusion(e, table, None, "zh")
+    text = er.conclusion(pe.summarize(e, "2023Q2", reps=199), "zh")
     assert "对数点" in text and "元/人/季" not in text and "%" in text
     assert "显著性按少聚类检验的区间判断" in text                  # 5 county clusters: the headline defers
     assert "结果变量：人均纯收入（对数），单位：对数点" in er.describe_comparison(table, "zh")
     with pytest.raises(EstimationError, match="few_cluster must be"):
-        er.comparison(e, few_cluster="Wild")
+        pe.comparison(e, few_cluster="Wild")
     with pytest.raises(EstimationError, match="unknown covariate or cluster"):
-        er.estimate(panel, "any", "income_pc", "not_yet", None, "township")
+        pe.estimate(panel, "any", "income_pc", "not_yet", None, "township")
 
 
 def test_with_few_clusters_every_word_is_judged_on_the_few_cluster_intervals(sample):
     panel = build_panel(sample["paths"])
-    e = er.estimate(panel, "any", "income_pc", "not_yet", None, "county")
-    table = er.comparison(e, reps=199)
+    e = pe.estimate(panel, "any", "income_pc", "not_yet", None, "county")
+    table = pe.comparison(e, reps=199)
     row = table[(table["estimator"] == "callaway_santanna") & (table["aggregate"] == "simple")].iloc[0]
     lo, hi, basis = er.headline_interval(row)
     assert basis == "few_cluster" and (lo, hi) == (row["ci_county_low"], row["ci_county_high"])
-    tr = er.trend_interval(e)
+    tr = pe.trend_interval(e)
     assert tr["basis"] == "few_cluster"
     jk = e.cs.few_cluster_test(e.county_codes(e.cs), "trend").ci()
     assert (tr["ci_low"], tr["ci_high"]) == pytest.approx(jk)
-    het = er.heterogeneity(panel, e, "zh")
+    het = pe.heterogeneity(panel, e)
     assert "不据此判断差异" in er.describe_heterogeneity(het, "zh")
     # the TWFE word follows the interval the paragraph judges by: inside it, no "understates"
     tw = table[table["estimator"] == "twfe"].iloc[0]
     inside = table.copy()
     inside.loc[inside["estimator"] == "twfe", "att"] = (lo + hi) / 2
-    assert "落在稳健估计的95%置信区间内" in er.conclusion(e, inside, None, "zh")
+    from dataclasses import replace
+
+    result = replace(pe.summarize(e, "2023Q2", reps=199), table=inside)
+    assert "落在稳健估计的95%置信区间内" in er.conclusion(result, "zh")
     assert er.twfe_position(tw["att"], {"ci_low": lo, "ci_high": hi}) in ("below", "inside", "above")
 
 
@@ -225,11 +234,11 @@ def test_robust_estimates_without_an_interval_are_not_called_in_disagreement():
 
 def test_short_windows_and_the_log_outcome_read_right(sample):
     panel = build_panel(sample["paths"], "2021Q2")                    # two quarters: no pre-start point to look at
-    e = er.estimate(panel, "any", "income_pc", "not_yet", None, "village")
-    text = er.describe_event_study(e, "zh")
+    e = pe.estimate(panel, "any", "income_pc", "not_yet", None, "village")
+    text = er.describe_event_study(pe.summarize(e, "2021Q2", reps=199), "zh")
     assert "请看图" not in text and "第 0 个季度" not in text and "开始当季效应为" in text
-    log = er.estimate(build_panel(sample["paths"]), "any", "log_income_pc", "not_yet", None, "village")
-    text = er.conclusion(log, er.comparison(log, reps=199), None, "zh")
+    log = pe.estimate(build_panel(sample["paths"]), "any", "log_income_pc", "not_yet", None, "village")
+    text = er.conclusion(pe.summarize(log, "2023Q2", reps=199), "zh")
     assert "人均季度纯收入比没有帮扶时平均高约" in text and "（对数）比" not in text
 
 
@@ -238,8 +247,8 @@ def test_the_report_sentence_follows_the_saved_results_for_any_outcome(sample):
 
     panel = build_panel(sample["paths"])
     for outcome, cluster, expect in (("income_pc", "village", "比没有帮扶时平均高 **"), ("log_income_pc", "county", "对数点")):
-        e = er.estimate(panel, "industry", outcome, "not_yet", None, cluster)
-        saved = er.tidy(e, er.comparison(e, reps=199), "2022Q2")
+        e = pe.estimate(panel, "industry", outcome, "not_yet", None, cluster)
+        saved = pe.tidy(e, pe.comparison(e, reps=199), "2022Q2")
         text = effect_sentence(saved, "industry", "zh")
         assert text and expect in text
         assert ("按少聚类检验判断" in text) == (cluster == "county")

@@ -184,33 +184,25 @@ def test_report_event_study_sentence_with_a_singular_pretest_says_it_cannot_be_t
     assert "cannot be computed" in report.event_study_sentence(saved, "any", "en")
 
 
-class _FakeCS:
-    """What the effects page's sentences read of a Callaway-Sant'Anna result, with the numbers given."""
-
-    def __init__(self, post_effects, slope_ci, pretest):
-        self._post, self._slope_ci, self._pre = post_effects, slope_ci, pretest
-        self.spec = {"clusters": 60}
-
-    def aggregate(self, kind):
-        idx = [-2, -1] + list(range(len(self._post)))
-        att = [5.0, -3.0] + list(self._post)
-        d = pd.DataFrame({"att": att, "se": 10.0}, index=[str(i) for i in idx])
-        d["ci_low"], d["ci_high"] = d["att"] - 20, d["att"] + 20
-        return pd.concat([d, pd.DataFrame({"att": [np.mean(self._post)], "se": [10.0], "ci_low": [0.0],
-                                           "ci_high": [1.0]}, index=["overall"])])
-
-    def event_time_trend(self):
-        lo, hi = self._slope_ci
-        return {"slope": (lo + hi) / 2, "se": (hi - lo) / 3.92, "ci_low": lo, "ci_high": hi}
-
-    def pretest(self, kind="event"):
-        return self._pre
+def _fake_effects(post, slope_ci, pretest=None, table=None):
+    """What the effects page's sentences read of a program's results (``program_effects.EffectsResult``), with
+    the numbers given: the event study (two pre-start points, then ``post``), the trend's interval, the
+    pre-start test and the side-by-side table."""
+    idx = [-2, -1] + list(range(len(post)))
+    dyn = pd.DataFrame({"att": [5.0, -3.0] + list(post), "se": 10.0}, index=pd.Index(idx, name="event_time"))
+    dyn["ci_low"], dyn["ci_high"] = dyn["att"] - 20, dyn["att"] + 20
+    lo, hi = slope_ci
+    return SimpleNamespace(outcome="income_pc", cluster="village", program="any", clusters=60, table=table,
+                           treated_mean=float(np.mean([4300.0, 4200.0])),
+                           pretest=pretest or {"pvalue": 0.6, "reason": "", "reason_code": "", "left_out": 0},
+                           trend={"slope": (lo + hi) / 2, "se": (hi - lo) / 3.92, "ci_low": lo, "ci_high": hi,
+                                  "basis": ""},
+                           event_study=lambda estimator="callaway_santanna": dyn)
 
 
-def _fake_effects(post, slope_ci, pretest=None):
-    sample = pd.DataFrame({"treated": [True, True, False], "income_pc": [4300.0, 4200.0, 3900.0]})
-    cs = _FakeCS(post, slope_ci, pretest or {"pvalue": 0.6, "reason": "", "reason_code": "", "left_out": 0})
-    return SimpleNamespace(cs=cs, outcome="income_pc", cluster="village", program="any", sample=sample)
+def _with(e, table):
+    e.table = table
+    return e
 
 
 def _table(cs_att, cs_ci, imp_att, imp_ci, twfe_att):
@@ -228,7 +220,7 @@ def _table(cs_att, cs_ci, imp_att, imp_ci, twfe_att):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_effects_page_sentences_where_effects_fade_and_twfe_is_above(lang):
     e = _fake_effects([600.0, 500.0, 400.0, 300.0], (-120.0, -80.0))
-    text = (er.conclusion(e, _table(450.0, (400.0, 500.0), 440.0, (395.0, 485.0), 560.0), None, lang)
+    text = (er.conclusion(_with(e, _table(450.0, (400.0, 500.0), 440.0, (395.0, 485.0), 560.0)), lang)
             + er.describe_event_study(e, lang))
     assert not any(w in text for w in GROWTH_WORDS), text
     if lang == "zh":
@@ -240,7 +232,7 @@ def test_effects_page_sentences_where_effects_fade_and_twfe_is_above(lang):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_effects_page_sentences_where_effects_grow_and_twfe_is_below(lang):
     e = _fake_effects([200.0, 300.0, 400.0, 500.0], (80.0, 120.0))
-    text = (er.conclusion(e, _table(330.0, (290.0, 370.0), 325.0, (294.0, 355.0), 234.0), None, lang)
+    text = (er.conclusion(_with(e, _table(330.0, (290.0, 370.0), 325.0, (294.0, 355.0), 234.0)), lang)
             + er.describe_event_study(e, lang))
     assert not any(w in text for w in FADE_WORDS), text
     assert ("会低估效果" in text) if lang == "zh" else ("understates" in text)
@@ -249,7 +241,7 @@ def test_effects_page_sentences_where_effects_grow_and_twfe_is_below(lang):
 def test_effects_page_with_disagreeing_estimates_and_a_singular_pretest():
     pre = {"pvalue": NAN, "reason": "singular covariance", "reason_code": "singular", "left_out": 0}
     e = _fake_effects([300.0, 300.0, 310.0], (-15.0, 20.0), pre)
-    text = er.conclusion(e, _table(330.0, (290.0, 370.0), 420.0, (400.0, 440.0), 300.0), None, "zh")
+    text = er.conclusion(_with(e, _table(330.0, (290.0, 370.0), 420.0, (400.0, 440.0), 300.0)), "zh")
     assert "两种稳健方法不一致" in text and "落在稳健估计的95%置信区间内" in text and "低估" not in text
     event = er.describe_event_study(e, "zh")
     assert "无法做开始前差异的联合检验" in event and "协方差矩阵奇异" in event and "没有证据表明效应随开始后的季度增大或减弱" in event

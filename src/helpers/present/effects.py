@@ -1,8 +1,10 @@
 """What the effects notebook (03_effects) shows: estimates side by side, event study,
 heterogeneity, subsidy bins, the county-level check, and the conclusion in plain language.
 
-Every table here is built from the estimators' tidy results (``helpers.analysis.effects``); figures use
-the workbook's style (``helpers.present.figures``). Only aggregates leave this module: no household rows.
+Every table, figure and sentence here is a function of results and a language: the plain result objects and
+tidy frames of ``helpers.analysis.program_effects`` (``EffectsResult``, the ``effects`` artifact's frame, the
+subgroup and subsidy-bin frames). Nothing here runs an estimator. Figures use the workbook's style
+(``helpers.present.figures``). Only aggregates leave this module: no household rows.
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ import pandas as pd
 
 from helpers.present import figures
 from helpers.analysis.construct import OUTCOMES, PROGRAM_LABELS, Panel
+from helpers.analysis.program_effects import HEADLINE, EffectsResult, event_study
 from helpers.domain.dictionary import COUNTIES
-from helpers.analysis.effects import EstimationError, callaway_santanna, imputation, twfe
 from helpers.present.findings import (FEW_CLUSTERS, few_clusters, forbidden_comparisons, gap_direction,  # noqa: F401
                                       headline_interval, intervals_overlap, pretrends, robust_estimates_agree,
                                       significant, staggered_starts, trend_direction, twfe_position, words)
@@ -25,9 +27,6 @@ from helpers.domain.quarters import index_quarter
 ESTIMATOR_LABELS = {"callaway_santanna": ("Callaway-Sant'Anna（稳健）", "Callaway-Sant'Anna (robust)"),
                     "imputation": ("插补估计 BJS（稳健）", "Imputation, BJS (robust)"),
                     "twfe": ("双向固定效应（朴素）", "Two-way FE (naive)")}
-SEED = 20230711
-# What the estimates and the figures built from them need of the panel (one narrow copy per estimate).
-ESTIMATION_COLUMNS = ["household_id", "time", "cohort", "treated", "first_program", "county", "village"]
 
 
 def _p(p: float) -> str:
@@ -54,94 +53,9 @@ def outcome_label(outcome: str, lang: str = "zh") -> str:
     return _l(OUTCOMES[outcome], lang)
 
 
-@dataclass
-class Effects:
-    """All estimates for one program and outcome, with the options they were asked for."""
-
-    program: str
-    outcome: str
-    sample: pd.DataFrame
-    cs: object
-    imp: object
-    tw: object
-    control: str
-    cluster: str
-    covariates: list[str]
-    balanced: bool
-
-    def county_codes(self, result) -> np.ndarray:
-        """County of each unit of a robust result (in the order of its panel), for the few-cluster check."""
-        if "_county" not in self.__dict__:
-            county = self.sample.groupby("household_id", observed=True)["county"].first().astype(str)
-            self.__dict__["_county"] = county.set_axis(county.index.astype(str))     # plain index: fast lookups
-        return self.__dict__["_county"].reindex(result.panel.units).to_numpy()
-
-
-def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",
-             covariates: list[str] | None = None, cluster: str | None = "village") -> Effects:
-    """Run the three estimators on the program's sample, each with every option it takes: the panel's
-    balance, the cluster, the control group and covariates (Callaway-Sant'Anna). The imputation
-    estimator and TWFE take no covariates and TWFE no control group: their rows say so (``spec``)."""
-    covariates = list(covariates or [])
-    if outcome not in OUTCOMES:
-        raise EstimationError(f"outcome must be one of {list(OUTCOMES)}, not {outcome!r}")
-    extra = [c for c in [*covariates, cluster] if c and c not in ESTIMATION_COLUMNS]
-    unknown = [c for c in extra if c not in panel.data.columns]
-    if unknown:
-        usable = [c for c in panel.data.columns if c not in ("quarter", "cohort_quarter")]
-        raise EstimationError(f"unknown covariate or cluster column(s) {unknown}; the panel has {usable}")
-    d = panel.sample(program, outcome, ESTIMATION_COLUMNS + extra)
-    if d.empty:
-        raise EstimationError(f"no households in the sample for program {program!r}")
-    balanced = panel.balanced
-    cs = callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates or None,
-                           cluster=cluster, balanced=balanced)
-    imp = imputation(d, outcome, "household_id", "time", "cohort", cluster=cluster, balanced=balanced)
-    tw = twfe(d, outcome, "treated", "household_id", "time", cluster=cluster, balanced=balanced)
-    return Effects(program, outcome, d, cs, imp, tw, control, cluster or "household_id", covariates, balanced)
-
-
-def _spec_row(res, e: Effects) -> dict:
-    """What a row of the side-by-side table was estimated on: sample, units, control, covariates, cluster."""
-    s = res.spec
-    return {"sample": s["sample"], "units": s["units"], "observations": s["observations"],
-            "units_without_untreated_period": s.get("dropped_no_untreated_period", 0), "control": s["control"],
-            "covariates": s["covariates"], "cluster": e.cluster, "clusters": s["clusters"]}
-
-
 FEW_CLUSTER_FAILED_ZH = "县区少于两个，或去掉某个县区后没有获帮扶户或对照户（例如所有获帮扶户都在同一县区）。"
 FEW_CLUSTER_METHODS = {"jackknife": ("刀切法", "cluster jackknife"), "wild": ("野聚类自助法", "wild cluster bootstrap"),
                        "": ("", "")}
-
-
-def comparison(e: Effects, lang: str = "zh", reps: int = 9999, few_cluster: str = "jackknife") -> pd.DataFrame:
-    """The estimators side by side: overall effect, SE, 95% CI, the sample and specification of each row,
-    and for the robust ones the pre-trend test and the county-level few-cluster check (``few_cluster``:
-    cluster jackknife with t(G-1), or the wild cluster restricted bootstrap; p-value and 95% interval;
-    NaN with ``few_cluster_note`` where it cannot be computed)."""
-    if few_cluster not in ("jackknife", "wild"):
-        raise EstimationError(f"few_cluster must be 'jackknife' or 'wild', not {few_cluster!r}")
-    rows = []
-    pre = e.cs.pretest()
-    for name, res, kinds in (("callaway_santanna", e.cs, ("simple", "dynamic")),
-                             ("imputation", e.imp, ("simple", "dynamic")), ("twfe", e.tw, ("simple",))):
-        for kind in kinds:
-            a = res.aggregate(kind).loc["overall"]
-            few = {"p_county": np.nan, "ci_county_low": np.nan, "ci_county_high": np.nan, "counties": 0,
-                   "few_cluster_method": "", "few_cluster_note": ""}
-            if name != "twfe":
-                try:
-                    test = res.few_cluster_test(e.county_codes(res), kind, few_cluster, reps, SEED)
-                    few.update(p_county=test.pvalue(0.0), counties=test.clusters, few_cluster_method=few_cluster)
-                    few["ci_county_low"], few["ci_county_high"] = test.ci(0.95)
-                except EstimationError as err:
-                    few["few_cluster_note"] = str(err)
-            rows.append({"outcome": e.outcome, "estimator": name, "aggregate": kind, "att": a["att"], "se": a["se"],
-                         "ci_low": a["ci_low"], "ci_high": a["ci_high"], **few,
-                         "pretrend_p": pre["pvalue"] if name == "callaway_santanna" else np.nan,
-                         "pretrend_reason": pre["reason"] if name == "callaway_santanna" else "",
-                         **_spec_row(res, e)})
-    return pd.DataFrame(rows)
 
 
 SPEC_LABELS = {
@@ -158,9 +72,6 @@ def _ci(lo: float, hi: float, outcome: str = "income_pc") -> str:
     if pd.isna(lo) or pd.isna(hi):
         return "—"
     return f"[{_v(lo, outcome, 1)}, {_v(hi, outcome, 1)}]"
-
-
-HEADLINE = ("callaway_santanna", "simple")     # the estimate the conclusion and the report state
 
 
 def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
@@ -232,47 +143,6 @@ def describe_comparison(table: pd.DataFrame, lang: str = "zh") -> str:
     return text
 
 
-def tidy(e: Effects, table: pd.DataFrame, quarter: str) -> pd.DataFrame:
-    """Everything the report needs, in one long table (saved as results/effects_<program>.parquet): every
-    aggregation of every estimator, the event-time trend of Callaway-Sant'Anna (term ``trend``), the
-    few-cluster check and the specification of each estimator."""
-    parts = []
-    for name, res, kinds in (("callaway_santanna", e.cs, ("simple", "dynamic", "group", "calendar")),
-                             ("imputation", e.imp, ("simple", "dynamic")), ("twfe", e.tw, ("simple",))):
-        for kind in kinds:
-            a = res.aggregate(kind).reset_index()
-            a = a.rename(columns={a.columns[0]: "term"})
-            a["term"] = a["term"].astype(str)
-            a.insert(0, "aggregate", kind)
-            a.insert(0, "estimator", name)
-            parts.append(a)
-    tr = trend_interval(e)
-    parts.append(pd.DataFrame([{"estimator": "callaway_santanna", "aggregate": "dynamic", "term": "trend",
-                                "att": tr["slope"], "se": tr["se"], "ci_low": tr["ci_low"], "ci_high": tr["ci_high"]}]))
-    out = pd.concat(parts, ignore_index=True)
-    over = table.set_index(["estimator", "aggregate"])
-    for col in ("p_county", "ci_county_low", "ci_county_high", "few_cluster_method"):
-        out[col] = [over[col].get((r.estimator, r.aggregate), np.nan) if r.term == "overall" else np.nan
-                    for r in out.itertuples()]
-    for col in ("sample", "units", "control", "covariates", "cluster", "clusters"):
-        spec = over[col].groupby(level=0).first()
-        out[col] = out["estimator"].map(spec)
-    pre = e.cs.pretest()
-    cs_rows = out["estimator"] == "callaway_santanna"
-    out["pretrend_p"] = np.where(cs_rows, pre["pvalue"], np.nan)
-    out["pretrend_reason"] = np.where(cs_rows, pre.get("reason_code", "") or "", "")
-    out.insert(0, "outcome", e.outcome)
-    out.insert(0, "program", e.program)
-    out.insert(0, "quarter", quarter)
-    return out
-
-
-def counterfactual_mean(e: Effects, att: float) -> float:
-    """Treated households' observed mean outcome after start minus the effect (analysis.md)."""
-    post = e.sample[e.sample["treated"]]
-    return float(post[e.outcome].mean() - att)
-
-
 EXCLUDED = {"households": ("农户数", "households"), "always_treated": ("窗口前已获帮扶（不参与估计）", "supported before the window (left out)"),
             "start_disagreements": ("各季度起始季度不一致", "start quarters disagree"),
             "both_same_quarter": ("同季度获两项帮扶", "both programs in one quarter"),
@@ -290,12 +160,13 @@ def excluded_table(panel: Panel, lang: str = "zh") -> pd.DataFrame:
     return t.rename(columns={k: _l(v, lang) for k, v in EXCLUDED.items()})
 
 
-def describe_cohorts(e: Effects, lang: str = "zh") -> str:
+def describe_cohorts(r: EffectsResult, lang: str = "zh") -> str:
     """What the cohort chart shows: how many start quarters and households, and whether starts are staggered
     (``findings.staggered_starts``), which is what the robust estimators are for."""
     zh = lang == "zh"
-    h = e.sample.groupby("household_id", observed=True)["cohort"].first()
-    sizes = h[h > 0].value_counts()
+    c = r.cohorts[r.cohorts["cohort"] > 0]
+    sizes = c.groupby("cohort")["households"].sum()
+    sizes = sizes[sizes > 0]
     n, k = int(sizes.sum()), len(sizes)
     if staggered_starts(sizes.tolist()):
         return (f"柱子是每个季度开始获得帮扶的户数：{n:,} 户分 {k} 个季度开始，开始时间不同（交错开始），所以用适合交错开始的稳健方法。"
@@ -309,11 +180,11 @@ def describe_cohorts(e: Effects, lang: str = "zh") -> str:
             "starts. The table counts, per county, the households left out and why.")
 
 
-def plot_cohorts(e: Effects, quarter: str, lang: str = "zh"):
+def plot_cohorts(r: EffectsResult, quarter: str, lang: str = "zh"):
     """Who got support and when: households by start quarter and first program."""
-    h = e.sample.groupby("household_id").first()
-    h = h[h["cohort"] > 0]
-    t = h.groupby(["cohort", "first_program"]).size().unstack(fill_value=0).sort_index()
+    c = r.cohorts[r.cohorts["cohort"] > 0]
+    t = c.pivot_table(index="cohort", columns="first_program", values="households", aggfunc="sum",
+                      fill_value=0).sort_index()
     fig, ax = plt.subplots(figsize=(8, 4))
     labels = [index_quarter(c) for c in t.index]
     bottom = np.zeros(len(t))
@@ -323,7 +194,7 @@ def plot_cohorts(e: Effects, quarter: str, lang: str = "zh"):
                label=_l({"industry": ("先获产业帮扶", "industry first"), "employment": ("先获就业帮扶", "employment first"),
                          "both": ("同季度两项", "both in one quarter")}[col], lang))
         bottom += t[col].to_numpy()
-    never = int((e.sample.groupby("household_id")["cohort"].first() == 0).sum())
+    never = int(r.cohorts.loc[r.cohorts["cohort"] == 0, "households"].sum())
     ax.set_title(("各季度开始获得帮扶的户数" if lang == "zh" else "Households by quarter support started"))
     ax.set_ylabel("户数" if lang == "zh" else "households")
     ax.tick_params(axis="x", rotation=45)
@@ -332,20 +203,32 @@ def plot_cohorts(e: Effects, quarter: str, lang: str = "zh"):
     return fig
 
 
-def few_clusters_caption(e: Effects, lang: str) -> str:
+def few_clusters_caption(cluster: str, k: int, lang: str) -> str:
     """A warning for a figure's caption when its intervals rest on fewer than FEW_CLUSTERS clusters."""
-    k = e.cs.spec["clusters"]
-    if e.cluster == "household_id" or k >= FEW_CLUSTERS:
+    if not few_clusters({"cluster": cluster, "clusters": k}):
         return ""
     return (f"；只有 {k} 个聚类，区间偏窄" if lang == "zh" else f"; only {k} clusters: intervals too narrow")
 
 
-def plot_event_study(e: Effects, quarter: str, lang: str = "zh", max_e: int | None = None):
-    """Effects by quarters since start: CS (with pre-periods), imputation, and the naive TWFE line."""
-    cs = e.cs.aggregate("dynamic").drop(index="overall")
-    imp = e.imp.aggregate("dynamic").drop(index="overall")
+def main_outcome(frame: pd.DataFrame) -> str:
+    """The outcome an effects frame is about (earned income is the supplement when there is another)."""
+    outcomes = list(dict.fromkeys(frame["outcome"]))
+    return next((x for x in outcomes if x != "earned_pc"), "earned_pc")
+
+
+def plot_event_study(frame: pd.DataFrame, quarter: str, lang: str = "zh", max_e: int | None = None):
+    """Effects by quarters since start: CS (with pre-periods), imputation, and the naive TWFE line, from the
+    ``effects`` artifact's frame (its main outcome) or an ``EffectsResult``."""
+    if isinstance(frame, EffectsResult):
+        frame = frame.frame
+    o = main_outcome(frame)
+    frame = frame[frame["outcome"] == o]
+    program = frame["program"].iloc[0]
+    cs, imp = event_study(frame, "callaway_santanna"), event_study(frame, "imputation")
+    tw = frame[(frame["estimator"] == "twfe") & (frame["term"] == "overall")]
+    head = frame[(frame["estimator"] == "callaway_santanna") & (frame["term"] == "overall")].iloc[0]
     if max_e is not None:
-        cs, imp = cs[cs.index.astype(int) <= max_e], imp[imp.index.astype(int) <= max_e]
+        cs, imp = cs[cs.index <= max_e], imp[imp.index <= max_e]
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
     x = cs.index.astype(int)
     ax.axhline(0, color="#333333", lw=0.8)
@@ -355,37 +238,19 @@ def plot_event_study(e: Effects, quarter: str, lang: str = "zh", max_e: int | No
     xi = imp.index.astype(int)
     ax.errorbar(xi + 0.12, imp["att"], yerr=[imp["att"] - imp["ci_low"], imp["ci_high"] - imp["att"]], fmt="s",
                 color="#3a9e5c", capsize=3, label=_l(ESTIMATOR_LABELS["imputation"], lang))
-    ax.axhline(e.tw.coef, color="#c2413b", ls=":", lw=1.5, label=_l(ESTIMATOR_LABELS["twfe"], lang))
+    ax.axhline(tw["att"].iloc[0], color="#c2413b", ls=":", lw=1.5, label=_l(ESTIMATOR_LABELS["twfe"], lang))
     ax.set_xlabel("距开始帮扶的季度数（0 为开始季度）" if lang == "zh" else "quarters since support started (0 = first quarter)")
-    ax.set_ylabel(f"对{outcome_label(e.outcome, lang)}的效应（{_unit(e.outcome, lang)}）" if lang == "zh"
-                  else f"effect on {outcome_label(e.outcome, lang)} ({_unit(e.outcome, lang)})")
-    if not e.outcome.startswith("log_"):
+    ax.set_ylabel(f"对{outcome_label(o, lang)}的效应（{_unit(o, lang)}）" if lang == "zh"
+                  else f"effect on {outcome_label(o, lang)} ({_unit(o, lang)})")
+    if not o.startswith("log_"):
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))      # 1,000 元, as in the tables
-    ax.set_title((f"{program_label(e.program, lang)}对{outcome_label(e.outcome, lang)}的影响：事件研究" if lang == "zh"
-                  else f"Effect of {program_label(e.program, lang)} on {outcome_label(e.outcome, lang)}: event study"))
+    ax.set_title((f"{program_label(program, lang)}对{outcome_label(o, lang)}的影响：事件研究" if lang == "zh"
+                  else f"Effect of {program_label(program, lang)} on {outcome_label(o, lang)}: event study"))
     ax.legend(loc="upper left", fontsize=9)
     figures.caption(fig, quarter, lang, ("竖线左侧为开始前（检验平行趋势），误差线为95%置信区间" if lang == "zh"
                                          else "left of the dashed line: before start (pre-trends); bars: 95% CI")
-                    + few_clusters_caption(e, lang))
+                    + few_clusters_caption(head["cluster"], head["clusters"], lang))
     return fig
-
-
-def _subgroup_estimate(sub: pd.DataFrame, outcome: str, control: str, covariates: list[str], cluster: str | None,
-                       balanced: bool) -> tuple[dict, str]:
-    """Callaway-Sant'Anna overall effect on a subsample with the headline's options; NaN and a note
-    (``too_few``, ``one_cluster``) where they cannot be applied."""
-    kw = dict(control=control, covariates=covariates or None, balanced=balanced)
-    note = ""
-    if cluster and sub[cluster].nunique() < 2:     # e.g. one county under county clustering
-        cluster, note = None, "one_cluster"
-    try:
-        a = callaway_santanna(sub, outcome, "household_id", "time", "cohort", cluster=cluster, **kw)
-        a = a.aggregate("simple").loc["overall"]
-    except EstimationError:
-        return {"att": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}, "too_few"
-    if note:       # a point estimate, but no standard error clustered as the headline's
-        return {"att": a["att"], "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}, note
-    return {k: a[k] for k in ("att", "se", "ci_low", "ci_high")}, note
 
 
 SUBGROUP_NOTES = {"": ("", ""), "too_few": ("获帮扶户或对照户太少，无法估计", "too few supported or comparison households"),
@@ -404,87 +269,45 @@ def covariate_label(name: str, lang: str = "zh") -> str:
     return next((c.header for c in HOUSEHOLDS.columns if c.name == name), name)
 
 
-def heterogeneity(panel: Panel, e: Effects, lang: str = "zh") -> pd.DataFrame:
-    """CS overall effect within baseline subgroups (county, household type, relocated), each estimated
-    on its own households with the headline's control group, covariates, cluster and panel balance.
-    ``note`` says where that was not possible: ``too_few`` treated or comparison households (no
-    estimate), ``one_cluster`` (the subgroup is one cluster, e.g. a county under county clustering:
-    a point estimate without standard error)."""
-    cluster = e.cluster if e.cluster != "household_id" else None
-    cols = ["household_id", "time", "cohort", "county", "household_type", "relocated", *e.covariates]
-    d = panel.sample(e.program, e.outcome, list(dict.fromkeys(cols + ([cluster] if cluster else []))))
-    rows = []
-    groups = [("county", c) for c in COUNTIES] + [("household_type", t) for t in ("脱贫户", "监测户", "一般农户")] + \
-             [("relocated", True), ("relocated", False)]
-    names = {"county": ("县(区)", "county"), "household_type": ("户类型", "household type"), "relocated": ("易地搬迁", "relocated")}
-    for col, val in groups:
-        sub = d[d[col] == val]
-        label = (figures.county_label(val, lang) if col == "county" else
-                 (("是" if val else "否") if lang == "zh" else ("yes" if val else "no")) if col == "relocated" else
-                 (val if lang == "zh" else HOUSEHOLD_TYPE_EN.get(val, val)))
-        n_treated = int(sub.loc[sub["cohort"] > 0, "household_id"].nunique())
-        est, note = _subgroup_estimate(sub, e.outcome, e.control, e.covariates, cluster, panel.balanced)
-        rows.append({"dimension": _l(names[col], lang), "group": label, "treated_households": n_treated, **est,
-                     "cluster": e.cluster, "clusters": e.cs.spec["clusters"], "note": note})
-    return pd.DataFrame(rows)
+HETEROGENEITY_DIMENSIONS = {"county": ("县(区)", "county"), "household_type": ("户类型", "household type"),
+                            "relocated": ("易地搬迁", "relocated")}
 
 
-def dose_bins(panel: Panel, outcome: str, lang: str = "zh", covariates: list[str] | None = None,
-              cluster: str | None = None) -> pd.DataFrame:
-    """Industry-support effect by subsidy bin (subsidy in the first treated quarter, tertiles),
-    each bin against never-supported households (so the control group is 'never' by design), with
-    the headline's covariates, cluster and panel balance: heterogeneity, not a dose-response."""
-    covariates = list(covariates or [])
-    cols = ["household_id", "time", "cohort", "dose_bin", *covariates, *([cluster] if cluster else [])]
-    d = panel.sample("industry", outcome, list(dict.fromkeys(cols)))
-    h = panel.households.set_index("household_id")
-    rows = []
-    for b in ("低", "中", "高"):
-        sub = d[(d["dose_bin"] == b) | (d["cohort"] == 0)]
-        ids = sub.loc[sub["cohort"] > 0, "household_id"].unique()
-        lo_d, hi_d = (h.loc[ids, "dose"].min(), h.loc[ids, "dose"].max()) if len(ids) else (np.nan, np.nan)
-        est, note = _subgroup_estimate(sub, outcome, "never", covariates, cluster, panel.balanced)
-        rows.append({"bin": b if lang == "zh" else {"低": "low", "中": "middle", "高": "high"}[b],
-                     "subsidy_range": f"{lo_d:,.0f}–{hi_d:,.0f}", "treated_households": len(ids),
-                     "att": est["att"], "se": est["se"], "note": note})
-    return pd.DataFrame(rows)
+def label_heterogeneity(het: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The subgroup frame (``program_effects.heterogeneity``: codes) with its dimensions and groups as readers
+    name them."""
+    def group(col, val):
+        if col == "county":
+            return figures.county_label(val, lang)
+        if col == "relocated":
+            return ("是" if val else "否") if lang == "zh" else ("yes" if val else "no")
+        return val if lang == "zh" else HOUSEHOLD_TYPE_EN.get(val, val)
+    return het.assign(group=[group(c, v) for c, v in zip(het["dimension"], het["group"])],
+                      dimension=[_l(HETEROGENEITY_DIMENSIONS[c], lang) for c in het["dimension"]])
 
 
-def plot_heterogeneity(het: pd.DataFrame, e: Effects, quarter: str, lang: str = "zh"):
+def plot_heterogeneity(het: pd.DataFrame, r: EffectsResult, quarter: str, lang: str = "zh"):
     """Forest plot of subgroup effects."""
+    het = label_heterogeneity(het, lang)
     h = het.dropna(subset=["att", "ci_low", "ci_high"]).iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(h) + 1.5))
     y = np.arange(len(h))
     ax.errorbar(h["att"], y, xerr=[h["att"] - h["ci_low"], h["ci_high"] - h["att"]], fmt="o", color="#1b6ca8", capsize=3)
     ax.set_yticks(y, [f"{d}：{g}" if lang == "zh" else f"{d}: {g}" for d, g in zip(h["dimension"], h["group"])])
-    overall = e.cs.aggregate("simple").loc["overall", "att"]
+    overall = _row(r.table, *HEADLINE)["att"]
     ax.axvline(overall, color="#c2413b", ls="--", lw=1, label=("全体" if lang == "zh" else "all households"))
     ax.axvline(0, color="#333333", lw=0.8)
-    ax.set_xlabel(f"效应（{_unit(e.outcome, lang)}）" if lang == "zh" else f"effect ({_unit(e.outcome, lang)})")
-    ax.set_title((f"{program_label(e.program, lang)}效应的分组差异（基期分组）" if lang == "zh"
-                  else f"Effect of {program_label(e.program, lang)} by baseline subgroup"))
+    ax.set_xlabel(f"效应（{_unit(r.outcome, lang)}）" if lang == "zh" else f"effect ({_unit(r.outcome, lang)})")
+    ax.set_title((f"{program_label(r.program, lang)}效应的分组差异（基期分组）" if lang == "zh"
+                  else f"Effect of {program_label(r.program, lang)} by baseline subgroup"))
     ax.legend(loc="lower right", fontsize=9)
-    cluster = _l(SPEC_LABELS["cluster"].get(e.cluster, (e.cluster, e.cluster)), lang)
+    cluster = _l(SPEC_LABELS["cluster"].get(r.cluster, (r.cluster, r.cluster)), lang)
     single = het.loc[het["note"] == "one_cluster", "group"].tolist()
     figures.caption(fig, quarter, lang, (f"Callaway-Sant'Anna，按{cluster}聚类的95%置信区间" if lang == "zh"
-                                         else f"Callaway-Sant'Anna, 95% CI clustered by {cluster}") + few_clusters_caption(e, lang)
+                                         else f"Callaway-Sant'Anna, 95% CI clustered by {cluster}") + few_clusters_caption(r.cluster, r.clusters, lang)
                     + ((f"；{len(single)} 个分组只有一个聚类，未画出" if lang == "zh" else
                         f"; {len(single)} single-cluster subgroups not drawn") if single else ""))
     return fig
-
-
-# ---- named predicates: defined once in helpers.present.findings (re-exported here) ---------------------------
-def trend_interval(e: Effects) -> dict:
-    """Callaway-Sant'Anna's event-time trend with the interval its word is judged on: the result's own, or with
-    fewer than FEW_CLUSTERS clusters the county jackknife's (``basis``: ''/'few_cluster'/'none')."""
-    tr = {**e.cs.event_time_trend(), "basis": ""}
-    if few_clusters({"cluster": e.cluster, "clusters": e.cs.spec["clusters"]}) and not pd.isna(tr["slope"]):
-        try:
-            tr["ci_low"], tr["ci_high"] = e.cs.few_cluster_test(e.county_codes(e.cs), "trend").ci(0.95)
-            tr["basis"] = "few_cluster"
-        except EstimationError:
-            tr.update(ci_low=np.nan, ci_high=np.nan, basis="none")
-    return tr
 
 
 # ---- how numbers of an outcome read --------------------------------------------------------------------------
@@ -553,27 +376,29 @@ def page_heading(program: str, outcome: str, quarter: str, lang: str = "zh") -> 
             "supported. The conclusion comes first, the method and the detailed results after it.")
 
 
-def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: str = "zh",
-               earned_table: pd.DataFrame | None = None) -> str:
+def _row(table: pd.DataFrame, estimator: str, aggregate: str = "simple") -> pd.Series:
+    return table[(table["estimator"] == estimator) & (table["aggregate"] == aggregate)].iloc[0]
+
+
+def conclusion(r: EffectsResult, lang: str = "zh", earned: EffectsResult | None = None) -> str:
     """The plain-language conclusion: the effect as a level difference (元 per person and quarter, or percent
     for log income) and in percent of the counterfactual; every qualitative word from a named predicate of
     ``helpers.present.findings``."""
-    row = table[(table["estimator"] == "callaway_santanna") & (table["aggregate"] == "simple")].iloc[0]
-    imp = table[(table["estimator"] == "imputation") & (table["aggregate"] == "simple")].iloc[0]
-    tw = table[table["estimator"] == "twfe"].iloc[0]
-    o, zh = e.outcome, lang == "zh"
+    table = r.table
+    row, imp, tw = _row(table, *HEADLINE), _row(table, "imputation"), _row(table, "twfe")
+    o, zh = r.outcome, lang == "zh"
     lo, hi, basis = headline_interval(row)
     sig = significant(lo, hi)
     agree = robust_estimates_agree(row, imp)
     position = twfe_position(tw["att"], {"ci_low": lo, "ci_high": hi})
-    trend = trend_direction(trend_interval(e))
-    prog = program_label(e.program, lang)
+    trend = trend_direction(r.trend)
+    prog = program_label(r.program, lang)
     what = quarterly_label(o, lang)
     phrase = _effect_phrase(o, row["att"], row["ci_low"], row["ci_high"], lang)
     text = (f"## 结论\n\n开始获得{prog}后，这些农户的{what}比没有帮扶时{phrase}" if zh else
             f"## Conclusion\n\nAfter {prog} starts, these households' {what} is {phrase} than without support")
     if not o.startswith("log_"):
-        base = counterfactual_mean(e, row["att"])
+        base = r.treated_mean - row["att"]       # the counterfactual mean (analysis.md)
         if base and base > 0:
             text += (f"，相当于没有帮扶时的 **{100 * abs(row['att']) / base:.1f}%**" if zh else
                      f", about **{100 * abs(row['att']) / base:.1f}%** of what they would have had without support")
@@ -581,7 +406,7 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
              ". This is a difference in the level of income per person and quarter, not an amount added every quarter. ")
     clusters = f"{int(row['clusters'])}"
     if basis == "few_cluster":
-        text += (f"按{_l(SPEC_LABELS['cluster'].get(e.cluster, (e.cluster, e.cluster)), lang)}聚类只有 {clusters} 个聚类，"
+        text += (f"按{_l(SPEC_LABELS['cluster'].get(r.cluster, (r.cluster, r.cluster)), lang)}聚类只有 {clusters} 个聚类，"
                  "上面的区间偏窄，显著性按少聚类检验的区间判断：" if zh else
                  f"With only {clusters} clusters that interval is too narrow; significance is judged on the few-cluster "
                  "check's interval: ")
@@ -599,13 +424,8 @@ def conclusion(e: Effects, table: pd.DataFrame, earned: Effects | None, lang: st
              f"{words('trend', trend, lang)[0].upper()}{words('trend', trend, lang)[1:]} (see the event study). ")
     text += _twfe_sentence(tw["att"], o, position, trend, lang)
     if earned is not None:
-        if earned_table is not None:
-            er = earned_table[(earned_table["estimator"] == "callaway_santanna")
-                              & (earned_table["aggregate"] == "simple")].iloc[0]
-            e_lo, e_hi, _ = headline_interval(er)
-        else:
-            er = earned.cs.aggregate("simple").loc["overall"]
-            e_lo, e_hi = er["ci_low"], er["ci_high"]
+        er = _row(earned.table, *HEADLINE)
+        e_lo, e_hi, _ = headline_interval(er)
         e_sig = significant(e_lo, e_hi)
         eo = earned.outcome
         text += (f"扣除补贴等转移性收入，只看农户自己挣得的工资性和经营性收入，比没有帮扶时"
@@ -706,16 +526,16 @@ def trend_sentence(tr: dict, outcome: str, lang: str = "zh") -> str:
     return f"{w}。" if zh else f"{w}."
 
 
-def describe_event_study(e: Effects, lang: str = "zh") -> str:
+def describe_event_study(r: EffectsResult, lang: str = "zh") -> str:
     """Pre-trends (the joint test at 5%, or why it cannot be computed) and how the effect changes with time
     since start (grows / fades / stays, from the slope of the post-start effects and its interval)."""
-    zh, o = lang == "zh", e.outcome
-    dyn = e.cs.aggregate("dynamic").drop(index="overall")
-    shown = bool(dyn[[int(i) < 0 for i in dyn.index]]["se"].notna().any())
-    text = pretrend_sentence(e.cs.pretest(), lang, shown)
-    post = dyn[[int(i) >= 0 for i in dyn.index]]
+    zh, o = lang == "zh", r.outcome
+    dyn = r.event_study("callaway_santanna")
+    shown = bool(dyn[dyn.index < 0]["se"].notna().any())
+    text = pretrend_sentence(r.pretest, lang, shown)
+    post = dyn[dyn.index >= 0]
     first, last, k = post.iloc[0], post.iloc[-1], int(post.index[-1])
-    tr = trend_interval(e)
+    tr = r.trend
     unit = _unit(o, lang)
     if k == 0:
         text += (f"开始当季效应为 {_v(first['att'], o)} {unit}。" if zh else
@@ -738,6 +558,7 @@ def describe_heterogeneity(het: pd.DataFrame, lang: str = "zh", outcome: str = "
     MIN_SUBGROUP supported households (the sentence says so), and whether their intervals overlap; with fewer
     than FEW_CLUSTERS clusters no overlap is judged (the intervals are too narrow)."""
     zh = lang == "zh"
+    het = label_heterogeneity(het, lang)
     h = het.dropna(subset=["att", "ci_low", "ci_high"])
     h = h[h["treated_households"] >= MIN_SUBGROUP]
     if len(h) < 2:
@@ -759,6 +580,17 @@ def describe_heterogeneity(het: pd.DataFrame, lang: str = "zh", outcome: str = "
             + "Subgroups are taken from the first quarter observed, before support.")
 
 
+DOSE_BIN_LABELS = {"low": ("低", "low"), "middle": ("中", "middle"), "high": ("高", "high")}
+
+
+def _label_dose(dose: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The subsidy-bin frame (``program_effects.dose_bins``: codes and numbers) with its bins and ranges as read."""
+    rng = [f"{lo:,.0f}–{hi:,.0f}" for lo, hi in zip(dose["subsidy_low"], dose["subsidy_high"])]
+    out = dose.assign(bin=[_l(DOSE_BIN_LABELS[b], lang) for b in dose["bin"]])
+    out.insert(1, "subsidy_range", rng)
+    return out.drop(columns=["subsidy_low", "subsidy_high"])
+
+
 def show_dose(dose: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") -> pd.DataFrame:
     """The subsidy-bin table with readable headers and units (one row per bin, no household rows)."""
     unit = _unit(outcome, lang)
@@ -766,7 +598,8 @@ def show_dose(dose: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") 
               "treated_households": ("获帮扶户数", "supported households"),
               "att": (f"效应（{unit}）", f"effect ({unit})"), "se": ("标准误", "SE"), "note": ("说明", "note")}
     digits = 3 if outcome.startswith("log_") else 1
-    out = dose.round({"att": digits, "se": digits}).assign(note=[_l(SUBGROUP_NOTES[n], lang) for n in dose["note"]])
+    out = _label_dose(dose, lang).round({"att": digits, "se": digits})
+    out = out.assign(note=[_l(SUBGROUP_NOTES[n], lang) for n in dose["note"]])
     if not out["note"].astype(bool).any():
         out = out.drop(columns="note")
     out = out.rename(columns={k: _l(v, lang) for k, v in labels.items()})
@@ -775,7 +608,7 @@ def show_dose(dose: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") 
 
 def describe_dose(dose: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") -> str:
     """The subsidy-bin result, its comparison group, and the assumption a causal reading would need."""
-    d = dose.dropna(subset=["att"])
+    d = _label_dose(dose, lang).dropna(subset=["att"])
     if d.empty:
         return "补助分档样本不足。" if lang == "zh" else "Too few households per subsidy bin."
     unit = _unit(outcome, lang)

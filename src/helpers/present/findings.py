@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-FEW_CLUSTERS = 10       # below this many clusters a clustered interval is too narrow: the few-cluster check decides
+from helpers.analysis.program_effects import FEW_CLUSTERS  # noqa: E402  (the rule the results use too)
 LEVEL = 0.05            # the level of every test a sentence reads
 
 

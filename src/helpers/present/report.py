@@ -50,19 +50,14 @@ def ensure_results(paths: Paths, quarter: str, lang: str = "zh") -> dict[str, Pa
         figures.save(indicators_report.plot_ranking(rank, quarter, lang), figdir / "02_ranking.png")
     missing = [p for p in PROGRAMS if not rp[f"effects_{p}"].exists()]
     if missing:
+        from helpers.analysis import program_effects as pe
         from helpers.present import effects as er
-        from helpers.analysis.construct import build_panel
 
-        panel = build_panel(paths, quarter)
         figures.use_style(lang)
         for program in missing:       # as notebook 03 with its defaults: income and earned income
-            e = er.estimate(panel, program)
-            table = er.comparison(e, lang)
-            earned = er.estimate(panel, program, "earned_pc")
-            tidy = pd.concat([er.tidy(e, table, quarter), er.tidy(earned, er.comparison(earned, lang), quarter)],
-                             ignore_index=True)
-            write_table(tidy, rp[f"effects_{program}"], None, "effects")
-            figures.save(er.plot_event_study(e, quarter, lang), figdir / f"03_{program}_event_study.png")
+            frame = pe.effects_frame(quarter, paths, program=program)
+            write_table(frame, rp[f"effects_{program}"], None, "effects")
+            figures.save(er.plot_event_study(frame, quarter, lang), figdir / f"03_{program}_event_study.png")
     return rp
 
 

@@ -1,0 +1,334 @@
+"""Program effects as results: the estimators run on a program's sample, and tidy frames of what they give.
+
+Everything the effects page (03) and the report (04) state about a program's effect is computed here and
+nowhere else: the three estimators with the run's options (``estimate``), the side-by-side table with the
+county-level few-cluster check (``comparison``), the event-time trend and the interval its word is judged on
+(``trend_interval``), the long table saved as the ``effects`` artifact (``tidy``, ``effects_frame``), the
+subgroup and subsidy-bin estimates (``heterogeneity``, ``dose_bins``), and a plain result object of frames
+and numbers for one program and outcome (``summarize`` → ``EffectsResult``). Nothing here knows a language
+or a label: codes in, codes out (``helpers.present.effects`` turns them into tables, figures and sentences).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from helpers.analysis.construct import OUTCOMES, Panel, build_panel
+from helpers.analysis.effects import EstimationError, callaway_santanna, imputation, twfe
+from helpers.config import SEED, Paths
+from helpers.domain.dictionary import COUNTIES
+
+FEW_CLUSTERS = 10       # below this many clusters a clustered interval is too narrow: the few-cluster check decides
+# What the estimates and the figures built from them need of the panel (one narrow copy per estimate).
+ESTIMATION_COLUMNS = ["household_id", "time", "cohort", "treated", "first_program", "county", "village"]
+ESTIMATORS = ("callaway_santanna", "imputation", "twfe")
+HEADLINE = ("callaway_santanna", "simple")     # the estimate the conclusion and the report state
+FEW_CLUSTER_METHODS = ("jackknife", "wild")
+HOUSEHOLD_TYPES = ("脱贫户", "监测户", "一般农户")      # values of the data (household_type), not labels
+DOSE_BINS = {"低": "low", "中": "middle", "高": "high"}     # the panel's dose_bin values → codes
+
+
+def few_clusters(cluster: str | None, clusters) -> bool:
+    """Fewer than FEW_CLUSTERS clusters (intervals clustered so are too narrow); households are never few."""
+    try:
+        k = float(clusters)
+    except (TypeError, ValueError):
+        return False
+    return bool(cluster not in (None, "", "household_id") and not np.isnan(k) and k < FEW_CLUSTERS)
+
+
+@dataclass
+class Effects:
+    """All estimates for one program and outcome, with the options they were asked for."""
+
+    program: str
+    outcome: str
+    sample: pd.DataFrame
+    cs: object
+    imp: object
+    tw: object
+    control: str
+    cluster: str
+    covariates: list[str]
+    balanced: bool
+
+    def county_codes(self, result) -> np.ndarray:
+        """County of each unit of a robust result (in the order of its panel), for the few-cluster check."""
+        if "_county" not in self.__dict__:
+            county = self.sample.groupby("household_id", observed=True)["county"].first().astype(str)
+            self.__dict__["_county"] = county.set_axis(county.index.astype(str))     # plain index: fast lookups
+        return self.__dict__["_county"].reindex(result.panel.units).to_numpy()
+
+
+def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",
+             covariates: list[str] | None = None, cluster: str | None = "village") -> Effects:
+    """Run the three estimators on the program's sample, each with every option it takes: the panel's
+    balance, the cluster, the control group and covariates (Callaway-Sant'Anna). The imputation
+    estimator and TWFE take no covariates and TWFE no control group: their rows say so (``spec``)."""
+    covariates = list(covariates or [])
+    if outcome not in OUTCOMES:
+        raise EstimationError(f"outcome must be one of {list(OUTCOMES)}, not {outcome!r}")
+    extra = [c for c in [*covariates, cluster] if c and c not in ESTIMATION_COLUMNS]
+    unknown = [c for c in extra if c not in panel.data.columns]
+    if unknown:
+        usable = [c for c in panel.data.columns if c not in ("quarter", "cohort_quarter")]
+        raise EstimationError(f"unknown covariate or cluster column(s) {unknown}; the panel has {usable}")
+    d = panel.sample(program, outcome, ESTIMATION_COLUMNS + extra)
+    if d.empty:
+        raise EstimationError(f"no households in the sample for program {program!r}")
+    balanced = panel.balanced
+    cs = callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates or None,
+                           cluster=cluster, balanced=balanced)
+    imp = imputation(d, outcome, "household_id", "time", "cohort", cluster=cluster, balanced=balanced)
+    tw = twfe(d, outcome, "treated", "household_id", "time", cluster=cluster, balanced=balanced)
+    return Effects(program, outcome, d, cs, imp, tw, control, cluster or "household_id", covariates, balanced)
+
+
+def _spec_row(res, e: Effects) -> dict:
+    """What a row of the side-by-side table was estimated on: sample, units, control, covariates, cluster."""
+    s = res.spec
+    return {"sample": s["sample"], "units": s["units"], "observations": s["observations"],
+            "units_without_untreated_period": s.get("dropped_no_untreated_period", 0), "control": s["control"],
+            "covariates": s["covariates"], "cluster": e.cluster, "clusters": s["clusters"]}
+
+
+def comparison(e: Effects, reps: int = 9999, few_cluster: str = "jackknife") -> pd.DataFrame:
+    """The estimators side by side: overall effect, SE, 95% CI, the sample and specification of each row,
+    and for the robust ones the pre-trend test and the county-level few-cluster check (``few_cluster``:
+    cluster jackknife with t(G-1), or the wild cluster restricted bootstrap; p-value and 95% interval;
+    NaN with ``few_cluster_note`` where it cannot be computed)."""
+    if few_cluster not in FEW_CLUSTER_METHODS:
+        raise EstimationError(f"few_cluster must be 'jackknife' or 'wild', not {few_cluster!r}")
+    rows = []
+    pre = e.cs.pretest()
+    for name, res, kinds in (("callaway_santanna", e.cs, ("simple", "dynamic")),
+                             ("imputation", e.imp, ("simple", "dynamic")), ("twfe", e.tw, ("simple",))):
+        for kind in kinds:
+            a = res.aggregate(kind).loc["overall"]
+            few = {"p_county": np.nan, "ci_county_low": np.nan, "ci_county_high": np.nan, "counties": 0,
+                   "few_cluster_method": "", "few_cluster_note": ""}
+            if name != "twfe":
+                try:
+                    test = res.few_cluster_test(e.county_codes(res), kind, few_cluster, reps, SEED)
+                    few.update(p_county=test.pvalue(0.0), counties=test.clusters, few_cluster_method=few_cluster)
+                    few["ci_county_low"], few["ci_county_high"] = test.ci(0.95)
+                except EstimationError as err:
+                    few["few_cluster_note"] = str(err)
+            rows.append({"outcome": e.outcome, "estimator": name, "aggregate": kind, "att": a["att"], "se": a["se"],
+                         "ci_low": a["ci_low"], "ci_high": a["ci_high"], **few,
+                         "pretrend_p": pre["pvalue"] if name == "callaway_santanna" else np.nan,
+                         "pretrend_reason": pre["reason"] if name == "callaway_santanna" else "",
+                         **_spec_row(res, e)})
+    return pd.DataFrame(rows)
+
+
+def trend_interval(e: Effects) -> dict:
+    """Callaway-Sant'Anna's event-time trend with the interval its word is judged on: the result's own, or with
+    fewer than FEW_CLUSTERS clusters the county jackknife's (``basis``: ''/'few_cluster'/'none')."""
+    tr = {**e.cs.event_time_trend(), "basis": ""}
+    if few_clusters(e.cluster, e.cs.spec["clusters"]) and not pd.isna(tr["slope"]):
+        try:
+            tr["ci_low"], tr["ci_high"] = e.cs.few_cluster_test(e.county_codes(e.cs), "trend").ci(0.95)
+            tr["basis"] = "few_cluster"
+        except EstimationError:
+            tr.update(ci_low=np.nan, ci_high=np.nan, basis="none")
+    return tr
+
+
+def tidy(e: Effects, table: pd.DataFrame, quarter: str, trend: dict | None = None) -> pd.DataFrame:
+    """Everything the report needs, in one long table (the ``effects`` artifact): every aggregation of every
+    estimator, the event-time trend of Callaway-Sant'Anna (term ``trend``), the few-cluster check and the
+    specification of each estimator."""
+    parts = []
+    for name, res, kinds in (("callaway_santanna", e.cs, ("simple", "dynamic", "group", "calendar")),
+                             ("imputation", e.imp, ("simple", "dynamic")), ("twfe", e.tw, ("simple",))):
+        for kind in kinds:
+            a = res.aggregate(kind).reset_index()
+            a = a.rename(columns={a.columns[0]: "term"})
+            a["term"] = a["term"].astype(str)
+            a.insert(0, "aggregate", kind)
+            a.insert(0, "estimator", name)
+            parts.append(a)
+    tr = trend if trend is not None else trend_interval(e)
+    parts.append(pd.DataFrame([{"estimator": "callaway_santanna", "aggregate": "dynamic", "term": "trend",
+                                "att": tr["slope"], "se": tr["se"], "ci_low": tr["ci_low"], "ci_high": tr["ci_high"]}]))
+    out = pd.concat(parts, ignore_index=True)
+    over = table.set_index(["estimator", "aggregate"])
+    for col in ("p_county", "ci_county_low", "ci_county_high", "few_cluster_method"):
+        out[col] = [over[col].get((r.estimator, r.aggregate), np.nan) if r.term == "overall" else np.nan
+                    for r in out.itertuples()]
+    for col in ("sample", "units", "control", "covariates", "cluster", "clusters"):
+        spec = over[col].groupby(level=0).first()
+        out[col] = out["estimator"].map(spec)
+    pre = e.cs.pretest()
+    cs_rows = out["estimator"] == "callaway_santanna"
+    out["pretrend_p"] = np.where(cs_rows, pre["pvalue"], np.nan)
+    out["pretrend_reason"] = np.where(cs_rows, pre.get("reason_code", "") or "", "")
+    out.insert(0, "outcome", e.outcome)
+    out.insert(0, "program", e.program)
+    out.insert(0, "quarter", quarter)
+    return out
+
+
+def counterfactual_mean(e: Effects, att: float) -> float:
+    """Treated households' observed mean outcome after start minus the effect (analysis.md)."""
+    return treated_mean(e) - att
+
+
+def treated_mean(e: Effects) -> float:
+    """Treated households' observed mean outcome after start."""
+    return float(e.sample.loc[e.sample["treated"], e.outcome].mean())
+
+
+def cohorts(e: Effects) -> pd.DataFrame:
+    """Households of the sample by start quarter (``cohort``, 0 = not supported in the window) and first program."""
+    h = e.sample.groupby("household_id", observed=True)[["cohort", "first_program"]].first()
+    out = h.groupby(["cohort", "first_program"], observed=True).size().rename("households").reset_index()
+    return out.astype({"first_program": str})
+
+
+@dataclass
+class EffectsResult:
+    """One program and outcome as frames and numbers: what the effects page and the report read."""
+
+    program: str
+    outcome: str
+    control: str
+    cluster: str
+    covariates: list[str]
+    balanced: bool
+    table: pd.DataFrame                # comparison(): the estimators side by side
+    frame: pd.DataFrame                # tidy(): every aggregation, the trend, the specification
+    pretest: dict                      # Callaway-Sant'Anna's joint pre-start test
+    trend: dict                        # trend_interval()
+    cohorts: pd.DataFrame              # cohorts()
+    treated_mean: float                # observed mean outcome of supported household-quarters
+    clusters: int                      # Callaway-Sant'Anna's number of clusters
+    extra: dict = field(default_factory=dict)
+
+    def event_study(self, estimator: str = "callaway_santanna") -> pd.DataFrame:
+        return event_study(self.frame, estimator)
+
+
+def event_study(frame: pd.DataFrame, estimator: str = "callaway_santanna") -> pd.DataFrame:
+    """Effects by event time of one estimator from a tidy frame (one outcome): index = event time (int)."""
+    d = frame[(frame["estimator"] == estimator) & (frame["aggregate"] == "dynamic")
+              & ~frame["term"].isin(["overall", "trend"])]
+    d = d.set_index(d["term"].astype(int))[["att", "se", "ci_low", "ci_high"]]
+    d.index.name = "event_time"
+    return d
+
+
+def summarize(e: Effects, quarter: str, reps: int = 9999, few_cluster: str = "jackknife") -> EffectsResult:
+    """Every number of one program and outcome that the page and the report show."""
+    table = comparison(e, reps=reps, few_cluster=few_cluster)
+    tr = trend_interval(e)
+    return EffectsResult(e.program, e.outcome, e.control, e.cluster, list(e.covariates), e.balanced, table,
+                         tidy(e, table, quarter, tr), e.cs.pretest(), tr, cohorts(e), treated_mean(e),
+                         int(e.cs.spec["clusters"]))
+
+
+def _subgroup_estimate(sub: pd.DataFrame, outcome: str, control: str, covariates: list[str], cluster: str | None,
+                       balanced: bool) -> tuple[dict, str]:
+    """Callaway-Sant'Anna overall effect on a subsample with the headline's options; NaN and a note
+    (``too_few``, ``one_cluster``) where they cannot be applied."""
+    kw = dict(control=control, covariates=covariates or None, balanced=balanced)
+    note = ""
+    if cluster and sub[cluster].nunique() < 2:     # e.g. one county under county clustering
+        cluster, note = None, "one_cluster"
+    try:
+        a = callaway_santanna(sub, outcome, "household_id", "time", "cohort", cluster=cluster, **kw)
+        a = a.aggregate("simple").loc["overall"]
+    except EstimationError:
+        return {"att": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}, "too_few"
+    if note:       # a point estimate, but no standard error clustered as the headline's
+        return {"att": a["att"], "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}, note
+    return {k: a[k] for k in ("att", "se", "ci_low", "ci_high")}, note
+
+
+def heterogeneity(panel: Panel, e: Effects) -> pd.DataFrame:
+    """CS overall effect within baseline subgroups (``dimension`` county, household_type, relocated; ``group``
+    the value), each estimated on its own households with the headline's control group, covariates, cluster and
+    panel balance. ``note`` says where that was not possible: ``too_few`` treated or comparison households (no
+    estimate), ``one_cluster`` (the subgroup is one cluster, e.g. a county under county clustering: a point
+    estimate without standard error)."""
+    cluster = e.cluster if e.cluster != "household_id" else None
+    cols = ["household_id", "time", "cohort", "county", "household_type", "relocated", *e.covariates]
+    d = panel.sample(e.program, e.outcome, list(dict.fromkeys(cols + ([cluster] if cluster else []))))
+    rows = []
+    groups = [("county", c) for c in COUNTIES] + [("household_type", t) for t in HOUSEHOLD_TYPES] + \
+             [("relocated", True), ("relocated", False)]
+    for col, val in groups:
+        sub = d[d[col] == val]
+        n_treated = int(sub.loc[sub["cohort"] > 0, "household_id"].nunique())
+        est, note = _subgroup_estimate(sub, e.outcome, e.control, e.covariates, cluster, panel.balanced)
+        rows.append({"dimension": col, "group": val, "treated_households": n_treated, **est,
+                     "cluster": e.cluster, "clusters": e.cs.spec["clusters"], "note": note})
+    return pd.DataFrame(rows)
+
+
+def dose_bins(panel: Panel, outcome: str, covariates: list[str] | None = None,
+              cluster: str | None = None) -> pd.DataFrame:
+    """Industry-support effect by subsidy bin (``bin``: low/middle/high, the tertiles of the subsidy in the first
+    treated quarter, with its range ``subsidy_low``–``subsidy_high``), each bin against never-supported households
+    (so the control group is 'never' by design), with the headline's covariates, cluster and panel balance:
+    heterogeneity, not a dose-response."""
+    covariates = list(covariates or [])
+    cols = ["household_id", "time", "cohort", "dose_bin", *covariates, *([cluster] if cluster else [])]
+    d = panel.sample("industry", outcome, list(dict.fromkeys(cols)))
+    h = panel.households.set_index("household_id")
+    rows = []
+    for b, code in DOSE_BINS.items():
+        sub = d[(d["dose_bin"] == b) | (d["cohort"] == 0)]
+        ids = sub.loc[sub["cohort"] > 0, "household_id"].unique()
+        lo_d, hi_d = (h.loc[ids, "dose"].min(), h.loc[ids, "dose"].max()) if len(ids) else (np.nan, np.nan)
+        est, note = _subgroup_estimate(sub, outcome, "never", covariates, cluster, panel.balanced)
+        rows.append({"bin": code, "subsidy_low": float(lo_d), "subsidy_high": float(hi_d),
+                     "treated_households": len(ids), "att": est["att"], "se": est["se"], "note": note})
+    return pd.DataFrame(rows)
+
+
+# ---- the effects artifact: one program, its outcome and earned income ---------------------------------------
+_LAST: dict = {}        # the last program's results in this process (the page reads what the artifact saved)
+
+
+def run(panel: Panel, quarter: str, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",
+        covariates: list[str] | None = None, cluster: str | None = "village", few_cluster: str = "jackknife",
+        bootstrap_reps: int = 9999, earned: bool = True) -> tuple[Effects, EffectsResult, Effects | None,
+                                                                    EffectsResult | None]:
+    """The program's estimates and results for its outcome and, unless the outcome is earned income already
+    (or ``earned`` is off), for earned income with the same options."""
+    e = estimate(panel, program, outcome, control, covariates, cluster)
+    r = summarize(e, quarter, bootstrap_reps, few_cluster)
+    ee = er = None
+    if earned and outcome != "earned_pc":
+        ee = estimate(panel, program, "earned_pc", control, covariates, cluster)
+        er = summarize(ee, quarter, bootstrap_reps, few_cluster)
+    return e, r, ee, er
+
+
+def effects_frame(quarter: str, paths: Paths | None = None, hq: pd.DataFrame | None = None, program: str = "any",
+                  outcome: str = "income_pc", control: str = "not_yet", covariates: str = "",
+                  cluster: str = "village", balanced: bool = True, few_cluster: str = "jackknife",
+                  bootstrap_reps: int = 9999, earned: bool = True) -> pd.DataFrame:
+    """The ``effects`` artifact: the tidy results of the program for its outcome and earned income, from the
+    processed household quarters (``hq``, or read from ``paths.processed``). The estimates stay available to the
+    page that asked for them in this process (``last``)."""
+    panel = build_panel(paths, quarter, balanced=balanced, hq=hq)
+    covs = [c.strip() for c in covariates.split(",") if c.strip()] or None
+    e, r, ee, er = run(panel, quarter, program, outcome, control, covs, cluster, few_cluster, bootstrap_reps,
+                       earned)
+    frame = r.frame if er is None else pd.concat([r.frame, er.frame], ignore_index=True)
+    _LAST.clear()
+    _LAST.update(panel=panel, effects=e, result=r, earned_effects=ee, earned=er,
+                 key=(quarter, program, outcome, control, covariates, cluster, balanced, few_cluster, bootstrap_reps))
+    return frame
+
+
+def last(quarter: str, program: str, outcome: str, control: str, covariates: str, cluster: str, balanced: bool,
+         few_cluster: str, bootstrap_reps: int) -> dict | None:
+    """The panel, estimates and results ``effects_frame`` made last in this process, if made with these options."""
+    key = (quarter, program, outcome, control, covariates, cluster, balanced, few_cluster, bootstrap_reps)
+    return dict(_LAST) if _LAST.get("key") == key else None
