@@ -7,9 +7,8 @@ src/helpers, those inside functions included.
 - ``present`` imports no estimator (``helpers.analysis.effects``), nor ``intake``, ``pipeline`` or ``sim``;
 - ``pipeline`` and ``sim`` may import every layer.
 
-``PENDING`` lists the imports that break the contract today, each with what removes it (issue 12's
-results layer): the test fails on any other break, and on an entry that no longer occurs, so the list
-can only shrink.
+``PENDING`` lists the imports that break the contract today, each with what removes it: the test fails
+on any other break, and on an entry that no longer occurs, so the list can only shrink (it is empty now).
 """
 from __future__ import annotations
 
@@ -26,11 +25,7 @@ FORBIDDEN = {
     "present": {"intake", "pipeline", "sim", "effects", "analysis.effects"},
 }
 
-PENDING = {
-    # construct and indicators build missing processed tables by running intake: the artifacts layer will.
-    ("helpers.analysis.construct", "helpers.intake.assemble"),
-    ("helpers.analysis.indicators", "helpers.intake.assemble"),
-}
+PENDING: set[tuple[str, str]] = set()    # every break issue 12 listed is gone (the results layer removed them)
 
 
 def _is_module(root: Path, dotted: str) -> bool:

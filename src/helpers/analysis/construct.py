@@ -65,10 +65,9 @@ def _read(paths: Paths | None, quarter: str | None, hq: pd.DataFrame | None) -> 
 
         paths = paths or Paths()
         path = paths.processed / "household_quarters.parquet"
-        if not path.exists():     # interactive use without a prior run: build the tables on demand
-            from helpers.intake.assemble import run_intake
-
-            run_intake(quarter, paths)
+        if not path.exists():     # analysis never runs intake: helpers.pipeline.artifacts builds missing tables
+            raise FileNotFoundError(f"{path} does not exist: run `workbook intake`, or ask helpers.pipeline.artifacts "
+                                    "(it builds missing processed tables)")
         hq = pq.read_table(path, columns=_COLUMNS, filters=[("quarter", "<=", quarter)] if quarter else None,
                            read_dictionary=_CATEGORICAL).to_pandas()
     elif quarter:

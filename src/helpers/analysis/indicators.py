@@ -117,11 +117,12 @@ class Inputs:
 
     @classmethod
     def load(cls, paths: Paths | None = None, quarter: str | None = None) -> "Inputs":
+        """The tables in ``paths.processed`` (analysis never runs intake: helpers.pipeline.artifacts builds
+        missing processed tables)."""
         paths = paths or Paths()
         if not (paths.processed / "household_quarters.parquet").exists():
-            from helpers.intake.assemble import run_intake
-
-            run_intake(quarter, paths)
+            raise FileNotFoundError(f"{paths.processed / 'household_quarters.parquet'} does not exist: run `workbook "
+                                    "intake`, or ask helpers.pipeline.artifacts (it builds missing processed tables)")
         cols = ["household_id", "quarter", "county", "village", "household_type", "monitor_type", "risk_eliminated",
                 "risk_eliminated_date", "household_size", "income_per_capita", "employment_support", "workers"]
         read = lambda n, c=None, **kw: pd.read_parquet(paths.processed / f"{n}.parquet", columns=c, **kw)  # noqa: E731
