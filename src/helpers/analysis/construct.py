@@ -15,14 +15,15 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import Paths
+from helpers.domain.labels import LABELS
 from helpers.domain.quarters import index_quarter, quarter_index
 
 PROGRAMS = ("any", "industry", "employment")
-PROGRAM_LABELS = {"any": ("任一帮扶", "any support"), "industry": ("产业帮扶", "industry support"),
-                  "employment": ("就业帮扶", "employment support")}
-OUTCOMES = {"income_pc": ("人均纯收入", "per-capita net income"),
-            "earned_pc": ("人均工资性和经营性收入", "per-capita earned income"),
-            "log_income_pc": ("人均纯收入（对数）", "log per-capita net income")}
+# The outcome columns the estimators take. Their names in both languages are in the label catalogue
+# (domain.labels, kinds "program" and "outcome"); these two mappings are views of it, kept for
+# present.effects until it asks the catalogue itself.
+OUTCOMES = {o: LABELS["outcome"][o] for o in ("income_pc", "earned_pc", "log_income_pc")}
+PROGRAM_LABELS = {p: LABELS["program"][p] for p in PROGRAMS}
 _COLUMNS = ["household_id", "quarter", "county", "village", "household_type", "relocated", "household_size",
             "income_wage", "income_business", "income_per_capita", "industry_start", "industry_subsidy",
             "employment_start"]

@@ -1,7 +1,8 @@
 """The quarter's indicators (analysis.md, section Indicators), each defined once, here.
 
-Every indicator has a key, Chinese and English names, a unit, a kind (count, rate, amount,
-ratio), its formula and, where policy sets one, the config key of its threshold
+Every indicator has a key (its Chinese and English names are in the label catalogue,
+``domain.labels``), a unit, a kind (count, rate, amount, ratio), its formula and, where policy
+sets one, the config key of its threshold
 (config/indicators.yaml; thresholds never live in code). ``compute`` returns one tidy table:
 a row per quarter, county (and 全市, the city), indicator and category, with the value, its
 numerator and denominator, a status (``ok``, ``unknown``: too few quarters observed,
@@ -18,6 +19,7 @@ import pandas as pd
 import yaml
 
 from helpers.config import CONFIG_DIR, Paths
+from helpers.domain.labels import label
 from helpers.domain.dictionary import COUNTIES, EMPLOYMENT_SUPPORT, MONITOR_TYPES, PROBLEM_SOURCES, PROJECT_TYPES
 from helpers.store.exports import write_people_csv
 from helpers.domain.quarters import previous, quarter_range
@@ -29,74 +31,57 @@ ALL = ""          # category of a county's total
 @dataclass(frozen=True)
 class Indicator:
     key: str
-    zh: str
-    en: str
-    unit: str          # Chinese unit; the English one is derived in UNITS_EN
+    unit: str          # Chinese unit, a key of the label catalogue's "unit" kind
     kind: str          # count | rate | pp (difference of two rates, in percentage points) | amount | ratio
     formula: str
     threshold: str = ""   # config key / rule, or "" when none
     section: str = ""
     meets: str = ""       # how ``met`` compares the value with the threshold: ">=", ">" or "=="
 
+    # The names live in the label catalogue (domain.labels, kind "indicator"); these are for
+    # docs/indicators.md, which lists both.
+    @property
+    def zh(self) -> str:
+        return label("indicator", self.key, "zh")
 
-UNITS_EN = {"户": "households", "人": "persons", "%": "%", "元/万元": "yuan per 10,000 yuan", "个": "items",
-            "元": "yuan", "个百分点": "percentage points"}
+    @property
+    def en(self) -> str:
+        return label("indicator", self.key, "en")
+
 
 _I = Indicator
 INDICATORS: dict[str, Indicator] = {i.key: i for i in [
-    _I("monitored_households", "监测户数（未消除风险）", "monitored households (risk not eliminated)", "户", "count",
-       "户类型为监测户且风险未消除的户数", section="monitoring"),
-    _I("monitored_persons", "监测人数（未消除风险）", "monitored persons (risk not eliminated)", "人", "count",
-       "上述农户的家庭人口之和", section="monitoring"),
-    _I("new_monitored", "本季度新增监测户", "new monitored households this quarter", "户", "count",
-       "本季度为监测户、此前各季度均不是监测户的户数；首个季度为“未知”", section="monitoring"),
-    _I("risk_eliminated", "已消除风险户数", "households with risk eliminated", "户", "count",
-       "户类型为监测户且风险已消除的户数（累计）", section="monitoring"),
-    _I("eliminated_this_quarter", "本季度消除风险户数", "risk eliminated this quarter", "户", "count",
-       "风险消除日期在本季度内的监测户数", section="monitoring"),
-    _I("elimination_rate", "风险消除率", "risk elimination rate", "%", "rate",
-       "已消除风险户数 / 全部监测户数", section="monitoring"),
-    _I("missed_monitoring", "疑似漏测户数", "possibly missed households (漏测)", "户", "count",
-       "近四个季度人均纯收入之和低于当年监测线、且未纳入监测（或已消除风险）的户数；不足四个季度为“未知”",
+    _I("monitored_households", "户", "count", "户类型为监测户且风险未消除的户数", section="monitoring"),
+    _I("monitored_persons", "人", "count", "上述农户的家庭人口之和", section="monitoring"),
+    _I("new_monitored", "户", "count", "本季度为监测户、此前各季度均不是监测户的户数；首个季度为“未知”", section="monitoring"),
+    _I("risk_eliminated", "户", "count", "户类型为监测户且风险已消除的户数（累计）", section="monitoring"),
+    _I("eliminated_this_quarter", "户", "count", "风险消除日期在本季度内的监测户数", section="monitoring"),
+    _I("elimination_rate", "%", "rate", "已消除风险户数 / 全部监测户数", section="monitoring"),
+    _I("missed_monitoring", "户", "count", "近四个季度人均纯收入之和低于当年监测线、且未纳入监测（或已消除风险）的户数；不足四个季度为“未知”",
        "monitoring_line（每年）；政策要求为0（无一人漏测失帮）", section="monitoring", meets="=="),
-    _I("missed_monitoring_rate", "疑似漏测率", "missed-monitoring rate", "%", "rate",
-       "疑似漏测户数 / 收入可判断的农户数", "应为0", section="monitoring", meets="=="),
-    _I("eliminated_below_line", "消除风险但收入低于监测线户数", "risk eliminated while below the line", "户", "count",
-       "已消除风险、但近四个季度人均纯收入之和低于监测线的监测户数", "monitoring_line", section="monitoring"),
-    _I("income_unknown", "收入无法判断户数", "households whose income test is unknown", "户", "count",
-       "近四个季度未全部观察到的户数（按“未知”处理，不算低于监测线）", section="monitoring"),
-    _I("alleviated_income_growth", "脱贫户人均纯收入增速", "income growth of poverty-alleviated households", "%", "rate",
-       "两个窗口都在的脱贫户：近四季度人均纯收入均值 / 上年同期四季度均值 − 1；区间为按村自助抽样",
+    _I("missed_monitoring_rate", "%", "rate", "疑似漏测户数 / 收入可判断的农户数", "应为0", section="monitoring", meets="=="),
+    _I("eliminated_below_line", "户", "count", "已消除风险、但近四个季度人均纯收入之和低于监测线的监测户数", "monitoring_line", section="monitoring"),
+    _I("income_unknown", "户", "count", "近四个季度未全部观察到的户数（按“未知”处理，不算低于监测线）", section="monitoring"),
+    _I("alleviated_income_growth", "%", "rate", "两个窗口都在的脱贫户：近四季度人均纯收入均值 / 上年同期四季度均值 − 1；区间为按村自助抽样",
        "official_rural_income_growth（当年农村居民人均可支配收入增速）", section="income", meets=">"),
-    _I("general_income_growth", "一般农户人均纯收入增速", "income growth of ordinary farm households", "%", "rate",
-       "同上，一般农户", section="income"),
-    _I("income_growth_gap", "两个收入增速差（脱贫户 − 一般农户）", "growth gap (alleviated minus ordinary)", "个百分点",
-       "pp", "脱贫户增速 − 一般农户增速（两个百分比之差，单位为百分点）", "大于0（脱贫户增速快于农村居民）",
+    _I("general_income_growth", "%", "rate", "同上，一般农户", section="income"),
+    _I("income_growth_gap", "个百分点", "pp", "脱贫户增速 − 一般农户增速（两个百分比之差，单位为百分点）", "大于0（脱贫户增速快于农村居民）",
        section="income", meets=">"),
-    _I("workers", "务工人数", "household members in work", "人", "count",
-       "本季度务工人数之和，按就业帮扶类型（“无”为未享受就业帮扶的农户）；县区未报送务工人数列为“无数据”，"
+    _I("workers", "人", "count", "本季度务工人数之和，按就业帮扶类型（“无”为未享受就业帮扶的农户）；县区未报送务工人数列为“无数据”，"
        "全市合计只含报送了该列的县区", section="employment"),
-    _I("workers_change", "务工人数同比变化", "change in members in work on the same quarter last year", "%", "rate",
-       "本季度务工人数 / 上年同季度 − 1；全市只含两个季度都报送了务工人数的县区", section="employment"),
-    _I("spending_progress", "衔接资金支出进度", "fund spending progress", "%", "rate",
-       "中央和省级衔接资金（linking_fund_sources）项目的已支出 / 到位资金（本季度项目台账）；其他来源的项目不计入",
+    _I("workers_change", "%", "rate", "本季度务工人数 / 上年同季度 − 1；全市只含两个季度都报送了务工人数的县区", section="employment"),
+    _I("spending_progress", "%", "rate", "中央和省级衔接资金（linking_fund_sources）项目的已支出 / 到位资金（本季度项目台账）；其他来源的项目不计入",
        "spending_milestones（本季度时序目标）", section="funds", meets=">="),
-    _I("industry_share", "衔接资金用于产业发展比重", "industry share of linking funds", "%", "rate",
-       "中央和省级衔接资金中产业发展项目的到位资金 / 中央和省级衔接资金到位资金之和",
+    _I("industry_share", "%", "rate", "中央和省级衔接资金中产业发展项目的到位资金 / 中央和省级衔接资金到位资金之和",
        "industry_share_threshold（当年）", section="funds", meets=">="),
-    _I("projects_not_started", "未开工项目数", "projects not started", "个", "count", "项目状态为未开工的项目数",
-       section="funds"),
-    _I("projects_behind", "进度滞后项目数", "projects behind schedule", "个", "count",
-       "在建项目中支出进度低于本季度时序目标的项目数", "spending_milestones", section="funds"),
-    _I("households_reached", "项目带动户数", "households reached by projects", "户", "count", "按项目类型的带动户数之和",
-       section="funds"),
-    _I("persons_reached", "项目带动人数", "persons reached by projects", "人", "count", "按项目类型的带动人数之和",
-       section="funds"),
-    _I("income_per_wan", "每万元支出带动增收", "income increase per 10,000 yuan spent", "元/万元", "ratio",
-       "增收金额 / 已支出（万元），按项目类型", section="funds"),
-    _I("problems_found", "发现问题数", "problems found", "个", "count", "问题整改台账中的问题数，按来源", section="problems"),
-    _I("problems_fixed", "已整改问题数", "problems fixed", "个", "count", "整改状态为已整改的问题数", section="problems"),
-    _I("fixing_rate", "问题整改率", "fixing rate", "%", "rate", "已整改问题数 / 发现问题数", section="problems"),
+    _I("projects_not_started", "个", "count", "项目状态为未开工的项目数", section="funds"),
+    _I("projects_behind", "个", "count", "在建项目中支出进度低于本季度时序目标的项目数", "spending_milestones", section="funds"),
+    _I("households_reached", "户", "count", "按项目类型的带动户数之和", section="funds"),
+    _I("persons_reached", "人", "count", "按项目类型的带动人数之和", section="funds"),
+    _I("income_per_wan", "元/万元", "ratio", "增收金额 / 已支出（万元），按项目类型", section="funds"),
+    _I("problems_found", "个", "count", "问题整改台账中的问题数，按来源", section="problems"),
+    _I("problems_fixed", "个", "count", "整改状态为已整改的问题数", section="problems"),
+    _I("fixing_rate", "%", "rate", "已整改问题数 / 发现问题数", section="problems"),
 ]}
 
 

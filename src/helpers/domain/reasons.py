@@ -1,5 +1,9 @@
-"""Quarantine reason codes, each with a sentence in Chinese and English."""
+"""Quarantine reason codes, each with a sentence in Chinese and English that explains it (the quarantine
+file's reason_zh and reason_en). Their short names are in the label catalogue (``labels.label("reason", code,
+lang)``)."""
 from __future__ import annotations
+
+from helpers.domain.labels import pick
 
 REASONS: dict[str, tuple[str, str]] = {
     "unknown_place": (
@@ -31,5 +35,4 @@ REASONS: dict[str, tuple[str, str]] = {
 
 def sentence(code: str, lang: str = "zh") -> str:
     """The explanation of a reason code in Chinese (``zh``) or English (``en``)."""
-    zh, en = REASONS[code]
-    return zh if lang == "zh" else en
+    return pick(REASONS[code], lang)

@@ -7,18 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from helpers.domain.labels import label
 from helpers.present.figures import county_label
-from helpers.analysis.indicators import CITY, INDICATORS, UNITS_EN
+from helpers.analysis.indicators import CITY, INDICATORS
 
-STATUS = {"unknown": ("未知", "unknown"), "no_data": ("无数据", "no data")}
-MET = {True: ("达标", "met"), False: ("未达标", "not met")}
-# Category values that need words for a reader (the tables' rows are the categories as the counties type them).
-CATEGORY_LABELS = {("workers", "无"): ("未享受就业帮扶", "no employment support")}
-# What "—" means in a table by category: the county has no row of that category this quarter.
-ABSENT = {"households_reached": ("该县区本季度没有这类项目", "the county has no project of this type this quarter"),
-          "persons_reached": ("该县区本季度没有这类项目", "the county has no project of this type this quarter"),
-          "income_per_wan": ("该县区本季度没有这类项目", "the county has no project of this type this quarter")}
-ABSENT_DEFAULT = ("该县区本季度没有这一类", "the county has nothing in this category this quarter")
+# Indicators by project type: their “—” means the county has no project of that type this quarter
+# (label catalogue, kind "note").
+BY_PROJECT_TYPE = ("households_reached", "persons_reached", "income_per_wan")
 
 
 def _number(v: float, digits: int = 4) -> str:
@@ -41,11 +36,11 @@ def format_threshold(key: str, value: float, lang: str = "zh") -> str:
     ind = INDICATORS[key]
     op = {">=": "≥ ", ">": "> ", "==": "= "}.get(ind.meets, "")
     if key == "projects_behind":
-        return (f"项目支出进度 < {percent(value)}" if lang == "zh" else f"project spending < {percent(value)}")
+        return f"{label('header', 'project_spending_progress', lang)} < {percent(value)}"
     if ind.kind == "rate":
         return op + percent(value)
     if ind.kind == "pp":
-        return op + _number(100 * value, 2) + ("个百分点" if lang == "zh" else " pp")
+        return op + _number(100 * value, 2) + label("unit_after_number", "个百分点", lang)
     return op + _number(value)
 
 
@@ -53,7 +48,7 @@ def disclose_value(kind: str, value: float, denominator: float = np.nan, status:
                    unit: str = "") -> str:
     """One indicator value as shown outside the analyst's notebook."""
     if status != "ok" or value is None or pd.isna(value):
-        return STATUS.get(status, ("—", "—"))[0 if lang == "zh" else 1] if status != "ok" else "—"
+        return label("status", status, lang) if status in ("unknown", "no_data") else "—"
     if kind == "count":
         return "<5" if value < 5 else f"{value:,.0f}"
     if kind == "rate":
@@ -63,7 +58,7 @@ def disclose_value(kind: str, value: float, denominator: float = np.nan, status:
     if kind == "pp":               # a difference of two rates: percentage points, never “%”
         if not pd.isna(denominator) and denominator < 10:
             return "—"
-        return f"{100 * value:.1f}" + ("个百分点" if lang == "zh" else " pp")
+        return f"{100 * value:.1f}" + label("unit_after_number", "个百分点", lang)
     if kind == "ratio":
         return f"{value:,.0f}"
     return f"{value:,.1f}"
@@ -78,10 +73,12 @@ def disclose(indicators: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
 
 
 def indicator_label(key: str, lang: str = "zh", with_unit: bool = True) -> str:
-    ind = INDICATORS[key]
-    name = ind.zh if lang == "zh" else ind.en
-    unit = ind.unit if lang == "zh" else UNITS_EN.get(ind.unit, ind.unit)
-    return f"{name}（{unit}）" if with_unit and lang == "zh" else (f"{name} ({unit})" if with_unit else name)
+    """An indicator's name, with its unit in brackets unless ``with_unit`` is false."""
+    name = label("indicator", key, lang)
+    if not with_unit:
+        return name
+    unit = label("unit", INDICATORS[key].unit, lang)
+    return f"{name}（{unit}）" if lang == "zh" else f"{name} ({unit})"
 
 
 def indicator_table(indicators: pd.DataFrame, keys: list[str], quarter: str, lang: str = "zh",
@@ -95,16 +92,16 @@ def indicator_table(indicators: pd.DataFrame, keys: list[str], quarter: str, lan
 
     counties = sorted(counties, key=lambda c: COUNTIES.index(c) if c in COUNTIES else 99)
     wide = wide.reindex(index=[k for k in keys if k in wide.index], columns=counties)
+    wide.columns = [county_label(c, lang) for c in wide.columns]
     if with_threshold:
         city = t[t["county"] == CITY].set_index("indicator")
         thr = []
         for k in wide.index:
             v = city["threshold"].get(k, np.nan) if k in city.index else np.nan
             thr.append(format_threshold(k, v, lang))
-        wide["标准" if lang == "zh" else "threshold"] = thr
+        wide[label("header", "threshold", lang)] = thr
     wide.index = [indicator_label(k, lang) for k in wide.index]
-    wide.index.name = "指标" if lang == "zh" else "indicator"
-    wide.columns = [county_label(c, lang) if c != CITY else ("全市" if lang == "zh" else "city") for c in wide.columns]
+    wide.index.name = label("header", "indicator", lang)
     return wide
 
 
@@ -117,8 +114,8 @@ def by_category(indicators: pd.DataFrame, key: str, quarter: str, lang: str = "z
 
     cols = sorted(wide.columns, key=lambda c: COUNTIES.index(c) if c in COUNTIES else 99)
     wide = wide[cols].fillna("—")            # no row of that category for the county (see absent_note)
-    wide.index = [CATEGORY_LABELS.get((key, c), (c, c))[0 if lang == "zh" else 1] for c in wide.index]
-    wide.columns = [county_label(c, lang) if c != CITY else ("全市" if lang == "zh" else "city") for c in wide.columns]
+    wide.index = [label("category", c, lang) for c in wide.index]
+    wide.columns = [county_label(c, lang) for c in wide.columns]
     wide.index.name = indicator_label(key, lang)
     return wide
 
@@ -137,9 +134,9 @@ def category_note(indicators: pd.DataFrame, key: str, quarter: str, lang: str = 
     zh = lang == "zh"
     why = []
     if absent:
-        why.append(ABSENT.get(key, ABSENT_DEFAULT)[0 if zh else 1])
+        why.append(label("note", "no_project_of_type" if key in BY_PROJECT_TYPE else "nothing_in_category", lang))
     if small:
-        why.append("比率的分母少于10（披露规则）" if zh else "the rate's denominator is under 10 (disclosure rule)")
+        why.append(label("note", "small_denominator", lang))
     note = ""
     if why:
         note = ("注：“—”表示" + "，或".join(why) + "。") if zh else ("Note: “—” means " + ", or ".join(why) + ".")
@@ -151,13 +148,13 @@ def category_note(indicators: pd.DataFrame, key: str, quarter: str, lang: str = 
 
 def ranking_table(rank: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """The composite ranking for people."""
-    zh = lang == "zh"
+    h = lambda key: label("header", key, lang)  # noqa: E731
     out = pd.DataFrame({
-        ("县(区)" if zh else "county"): [county_label(c, lang) for c in rank["county"]],
-        ("综合得分" if zh else "composite score"): rank["composite"].map(lambda v: f"{v:.3f}"),
-        ("排名" if zh else "rank"): rank["rank"],
-        ("权重扰动下名次不变的比例" if zh else "share of draws with the same rank"): rank["rank_stability"].map(lambda v: f"{v:.0%}"),
-        ("名次范围" if zh else "rank range"): [f"{a}–{b}" for a, b in zip(rank["rank_best"], rank["rank_worst"])],
-        ("缺失指标数" if zh else "indicators missing"): rank["indicators_missing"],
+        h("county"): [county_label(c, lang) for c in rank["county"]],
+        h("composite"): rank["composite"].map(lambda v: f"{v:.3f}"),
+        h("rank"): rank["rank"],
+        h("rank_stability"): rank["rank_stability"].map(lambda v: f"{v:.0%}"),
+        h("rank_range"): [f"{a}–{b}" for a, b in zip(rank["rank_best"], rank["rank_worst"])],
+        h("indicators_missing"): rank["indicators_missing"],
     })
     return out.set_index(out.columns[0])

@@ -21,11 +21,11 @@ import seaborn as sns  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 from helpers.domain.dictionary import COUNTIES  # noqa: E402
+from helpers.domain.labels import check_lang, label  # noqa: E402
 from helpers.domain.quarters import label_zh  # noqa: E402
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
 FONT_FAMILY = "Noto Sans CJK SC"
-COUNTY_EN = {"巴州区": "Bazhou", "恩阳区": "Enyang", "通江县": "Tongjiang", "南江县": "Nanjiang", "平昌县": "Pingchang"}
 COUNTY_COLORS = dict(zip(COUNTIES, ("#1b6ca8", "#e07b39", "#3a9e5c", "#c2413b", "#7d5ba6")))
 SOURCE = {"zh": "数据来源：巴中市各县（区）季度拉练报送数据，经工作簿清洗",
           "en": "Source: quarterly inspection submissions of Bazhong's county-level units, cleaned by the workbook"}
@@ -43,8 +43,7 @@ def font_path() -> Path:
 
 def use_style(lang: str = "zh", context: str = "notebook") -> None:
     """Apply the workbook's figure style (call once per notebook, before plotting)."""
-    if lang not in ("zh", "en"):
-        raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
+    check_lang(lang)
     path = font_path()
     if FONT_FAMILY not in {f.name for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(str(path))
@@ -65,8 +64,8 @@ def use_style(lang: str = "zh", context: str = "notebook") -> None:
 
 
 def county_label(county: str, lang: str = "zh") -> str:
-    """A county's name in the report language."""
-    return county if lang == "zh" else COUNTY_EN.get(county, county)
+    """A county's name (or the city's, 全市) in the report language, from the label catalogue."""
+    return label("county", county, lang)
 
 
 def county_palette(lang: str = "zh") -> dict[str, str]:

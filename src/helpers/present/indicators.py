@@ -18,6 +18,7 @@ from helpers.analysis import composite
 from helpers.present import figures
 from helpers.present.display import disclose_value, format_threshold, indicator_label, percent
 from helpers.domain.dictionary import COUNTIES
+from helpers.domain.labels import label
 from helpers.analysis.indicators import ALL, CITY, INDICATORS
 
 THRESHOLD_KEYS = ["missed_monitoring", "alleviated_income_growth", "income_growth_gap", "spending_progress",
@@ -29,7 +30,11 @@ def _counties(t: pd.DataFrame) -> list[str]:
 
 
 def _label(c: str, lang: str) -> str:
-    return figures.county_label(c, lang) if c != CITY else ("全市" if lang == "zh" else "city")
+    return figures.county_label(c, lang)
+
+
+def _join(names: list[str], lang: str) -> str:
+    return ("、" if lang == "zh" else ", ").join(names)
 
 
 def _get(t, quarter, key, county, category=ALL):
@@ -61,7 +66,7 @@ def plot_thresholds(t: pd.DataFrame, quarter: str, lang: str = "zh"):
         r = _get(t, quarter, k, CITY)
         thr = format_threshold(k, r["threshold"], lang) if r is not None else "—"
         name = indicator_label(k, lang, with_unit=False)
-        return name if thr == "—" else f"{name}\n" + (f"标准 {thr}" if lang == "zh" else f"threshold {thr}")
+        return name if thr == "—" else f"{name}\n{label('header', 'threshold', lang)} {thr}"
 
     ax.set_yticks(range(len(THRESHOLD_KEYS)), [ylabel(k) for k in THRESHOLD_KEYS])
     ax.tick_params(axis="x", top=True, labeltop=True, bottom=False, labelbottom=False)
@@ -77,7 +82,7 @@ def describe_thresholds(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
     missed = q[(q["met"] == False)]  # noqa: E712
     if missed.empty:
         return "所有县区在各项有标准的指标上均达标。" if lang == "zh" else "Every county meets every threshold."
-    parts = missed.groupby("indicator")["county"].apply(lambda s: "、".join(_label(c, lang) for c in s))
+    parts = missed.groupby("indicator")["county"].apply(lambda s: _join([_label(c, lang) for c in s], lang))
     if lang == "zh":
         return "未达标的有：" + "；".join(f"{indicator_label(k, lang, False)}（{v}）" for k, v in parts.items()) + "。"
     return "Not met: " + "; ".join(f"{indicator_label(k, lang, False)} ({v})" for k, v in parts.items()) + "."
@@ -88,20 +93,20 @@ def plot_income_growth(t: pd.DataFrame, quarter: str, lang: str = "zh"):
     counties = _counties(t)
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
     x = np.arange(len(counties))
-    for off, key, color, name in ((-0.15, "alleviated_income_growth", "#c2413b", ("脱贫户", "poverty-alleviated")),
-                                  (0.15, "general_income_growth", "#1b6ca8", ("一般农户", "ordinary households"))):
+    for off, key, color, group in ((-0.15, "alleviated_income_growth", "#c2413b", "脱贫户"),
+                                   (0.15, "general_income_growth", "#1b6ca8", "一般农户")):
         vals = [_get(t, quarter, key, c) for c in counties]
         v = np.array([100 * r["value"] if r is not None else np.nan for r in vals])
         lo = np.array([100 * r["ci_low"] if r is not None else np.nan for r in vals])
         hi = np.array([100 * r["ci_high"] if r is not None else np.nan for r in vals])
         ax.errorbar(x + off, v, yerr=[v - lo, hi - v], fmt="o", color=color, capsize=3,
-                    label=name[0] if lang == "zh" else name[1])
+                    label=label("household_type", group, lang))
     official = _get(t, quarter, "alleviated_income_growth", CITY)
     if official is not None and not pd.isna(official["threshold"]):
         ax.axhline(100 * official["threshold"], color="#555555", ls="--", lw=1,
-                   label="全国农村居民收入增速" if lang == "zh" else "official rural income growth")
+                   label=label("header", "official_rural_growth", lang))
     ax.set_xticks(x, [_label(c, lang) for c in counties])
-    ax.set_ylabel("同比增速（%）" if lang == "zh" else "year-on-year growth (%)")
+    ax.set_ylabel(label("header", "growth", lang))
     ax.set_title("两个收入增速：近四季度人均纯收入同比" if lang == "zh" else "Income growth, trailing four quarters, year on year")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     figures.caption(fig, quarter, lang, "误差线为按村自助抽样的95%区间" if lang == "zh" else "bars: 95% interval, bootstrap over villages")
@@ -122,9 +127,13 @@ def describe_income_growth(t: pd.DataFrame, quarter: str, lang: str = "zh") -> s
                 f"一般农户 {100 * g['value']:.1f}%，增速差 {100 * gap['value']:.1f} 个百分点"
                 f"（区间 {100 * gap['ci_low']:.1f}–{100 * gap['ci_high']:.1f} 个百分点）："
                 + ("脱贫户增收快于一般农户。" if gap["value"] > 0 else "脱贫户增收慢于一般农户，需关注。") + official)
-    return (f"City-wide, poverty-alleviated households' income grew {100 * a['value']:.1f}% year on year, ordinary households "
-            f"{100 * g['value']:.1f}%: a gap of {100 * gap['value']:.1f} percentage points "
-            f"({100 * gap['ci_low']:.1f} to {100 * gap['ci_high']:.1f}).{official}")
+    return (f"City-wide, poverty-alleviated households' per-capita net income over the last four quarters grew "
+            f"{100 * a['value']:.1f}% year on year (interval {100 * a['ci_low']:.1f}%–{100 * a['ci_high']:.1f}%), ordinary "
+            f"households' {100 * g['value']:.1f}%: a gap of {100 * gap['value']:.1f} percentage points "
+            f"(interval {100 * gap['ci_low']:.1f} to {100 * gap['ci_high']:.1f}): "
+            + ("poverty-alleviated households' income grew faster than ordinary households'." if gap["value"] > 0 else
+               "poverty-alleviated households' income grew more slowly than ordinary households'; this needs attention.")
+            + official)
 
 
 def plot_funds(t: pd.DataFrame, quarter: str, lang: str = "zh"):
@@ -148,7 +157,7 @@ def plot_funds(t: pd.DataFrame, quarter: str, lang: str = "zh"):
                       else f"\nred dashed line: threshold {format_threshold(key, thr, lang)}")
         for i, val in enumerate(v):
             if np.isnan(val):
-                ax.text(i, 0, "无数据" if lang == "zh" else "no data", ha="center", va="bottom", fontsize=9)
+                ax.text(i, 0, label("status", "no_data", lang), ha="center", va="bottom", fontsize=9)
                 continue
             # Above the bar, unless the threshold line would run through the label: then inside the bar's top.
             inside = not pd.isna(thr) and val - 0.3 * label_h <= 100 * thr <= val + label_h
@@ -166,7 +175,7 @@ def plot_funds(t: pd.DataFrame, quarter: str, lang: str = "zh"):
 def describe_funds(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
     sp, sh = _get(t, quarter, "spending_progress", CITY), _get(t, quarter, "industry_share", CITY)
     behind = t[(t["quarter"] == quarter) & (t["indicator"] == "spending_progress") & (t["county"] != CITY) & (t["met"] == False)]  # noqa: E712
-    names = "、".join(_label(c, lang) for c in behind["county"])
+    names = _join([_label(c, lang) for c in behind["county"]], lang)
     if lang == "zh":
         s = (f"全市衔接资金（中央和省级衔接资金项目）支出进度 {100 * sp['value']:.1f}%"
              f"（本季度时序目标 {percent(sp['threshold'])}）")
@@ -177,7 +186,12 @@ def describe_funds(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
         return s
     s = (f"City-wide spending progress of the linking funds (central and provincial) is {100 * sp['value']:.1f}% "
          f"(milestone {percent(sp['threshold'])})")
-    s += f"; behind: {names}." if names else "; every county is on schedule."
+    s += f"; behind the milestone: {names}" if names else "; every county is on schedule"
+    if sh is not None and sh["status"] == "ok":
+        s += f"; the share for industry development is {100 * sh['value']:.1f}%" + (
+            f" (the year's threshold {percent(sh['threshold'])})." if not pd.isna(sh["threshold"]) else ".")
+    else:
+        s += "."
     return s
 
 
@@ -227,7 +241,7 @@ def plot_ranking(rank: pd.DataFrame, quarter: str, lang: str = "zh", spec: dict 
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_locator(MultipleLocator(0.2))
     ax.grid(axis="y", visible=False)          # no line through the score labels
-    ax.set_xlabel("综合得分（0–1）" if lang == "zh" else "composite score (0–1)")
+    ax.set_xlabel(label("header", "composite_axis", lang))
     ax.set_title("综合评比：得分与名次稳定性" if lang == "zh" else "County comparison: score and rank stability")
     fig.tight_layout()
     figures.caption(fig, quarter, lang, (f"名次范围：{stability_method(spec, lang)}中的最好和最差名次" if lang == "zh"
@@ -270,7 +284,7 @@ def describe_workers(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
     if not now:
         return "各县区均未报送“务工人数”列，本季度无数据。" if zh else "No county sent the column of members in work."
     if zh:
-        s = "分类表按农户享受的就业帮扶类型分行，“未享受就业帮扶”一行是没有享受就业帮扶的农户的务工人数。"
+        s = f"分类表按农户享受的就业帮扶类型分行，“{label('category', '无', lang)}”一行是没有享受就业帮扶的农户的务工人数。"
         if missing:
             s += f"{names(missing)}未报送“务工人数”列，显示“无数据”；全市务工人数只合计{names(now)}。"
         else:
@@ -278,9 +292,11 @@ def describe_workers(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
         if change and change != now:
             s += f"全市同比变化只比较两个季度都报送了该列的{names(change)}。"
         return s + "同比变化与上年同季度比较。"
-    s = "Rows are households by the employment support they receive; “no employment support” are the others."
+    s = f"Rows are households by the employment support they receive; “{label('category', '无', lang)}” are the others."
     if missing:
         s += f" {names(missing)} did not send the column (no data): the city's total covers {names(now)} only."
+    else:
+        s += f" The city's total covers {names(now)}."
     if change and change != now:
         s += f" The city's change compares {names(change)}, which sent it in both quarters."
     return s + " Change is against the same quarter last year."

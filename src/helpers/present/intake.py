@@ -13,30 +13,17 @@ from matplotlib.ticker import MaxNLocator
 
 from helpers.present import figures
 from helpers.domain.dictionary import COUNTIES
-from helpers.domain.reasons import REASONS
-
-REASON_LABELS = {
-    "unknown_place": ("地名无法识别", "unknown place"), "subtotal": ("合计/小计行", "subtotal row"),
-    "household_code": ("户编码无效", "bad household code"), "duplicate": ("重复行", "duplicate"),
-    "conflicting_duplicate": ("冲突重复", "conflicting duplicate"), "income_parts": ("收入分项不符", "income parts"),
-    "impossible_value": ("不可能数值", "impossible value"), "bad_value": ("值无法识别", "unreadable value"),
-}
-HEADERS = {
-    "county": ("县(区)", "county"), "sheet": ("工作表", "sheet"), "rows_in": ("报送行数", "rows in"),
-    "rows_clean": ("入库行数", "clean"), "rows_quarantined": ("暂存行数", "set aside"),
-    "share": ("暂存比例", "share set aside"), "reason": ("原因", "reason"), "explanation": ("说明", "explanation"),
-    "n": ("行数", "rows"),
-}
+from helpers.domain.labels import label
+from helpers.domain.reasons import sentence
 
 
 def _h(key: str, lang: str) -> str:
-    zh, en = HEADERS[key]
-    return zh if lang == "zh" else en
+    return label("header", key, lang)
 
 
 def reason_label(code: str, lang: str = "zh") -> str:
-    zh, en = REASON_LABELS[code]
-    return zh if lang == "zh" else en
+    """A quarantine reason's short name (label catalogue)."""
+    return label("reason", code, lang)
 
 
 # The reasons' sentences are written for the quarantine file, whose "detail" column readers of a report do not see.
@@ -46,7 +33,7 @@ _FOR_READERS = {"（详见 detail 列）": "（暂存清单写明是哪一列、
 
 def reason_sentence(code: str, lang: str = "zh") -> str:
     """What a reason code means, for readers of the report."""
-    text = REASONS[code][0 if lang == "zh" else 1]
+    text = sentence(code, lang)
     for old, new in _FOR_READERS.items():
         text = text.replace(old, new)
     return text
@@ -59,9 +46,8 @@ def rows_by_county(log: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.Data
     t["county"] = pd.Categorical(t["county"], COUNTIES, ordered=True)
     t = t.sort_values(["county", "sheet"])
     total = t[["rows_in", "rows_clean", "rows_quarantined"]].sum()
-    t = pd.concat([t, pd.DataFrame([{"county": "合计" if lang == "zh" else "total", "sheet": "", **total}])],
-                  ignore_index=True)
     t["county"] = t["county"].astype(str).map(lambda c: figures.county_label(c, lang))
+    t = pd.concat([t, pd.DataFrame([{"county": _h("total", lang), "sheet": "", **total}])], ignore_index=True)
     t["share"] = (t["rows_quarantined"] / t["rows_in"].where(t["rows_in"] > 0)).map(
         lambda x: "—" if pd.isna(x) else f"{x:.1%}")
     for c in ("rows_in", "rows_clean", "rows_quarantined"):
@@ -97,7 +83,7 @@ def plot_rows(log: pd.DataFrame, quarter: str, lang: str = "zh"):
     for i, (c, qn) in enumerate(zip(t["rows_clean"], t["rows_quarantined"])):
         ax.text(i, c + qn, f"{qn:,}", ha="center", va="bottom", fontsize=9)
     ax.set_title(("各县（区）农户监测表：入库与暂存行数" if lang == "zh" else "Household rows: clean and set aside, by county"))
-    ax.set_ylabel("行数" if lang == "zh" else "rows")
+    ax.set_ylabel(_h("n", lang))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))      # rows are whole numbers
     ax.set_ylim(0, 1.12 * max(float((t["rows_clean"] + t["rows_quarantined"]).max()), 1.0))
     # the legend outside the plot, right of the bars, so that it never covers one
@@ -119,7 +105,7 @@ def plot_reasons(quarantine: pd.DataFrame, quarter: str, lang: str = "zh"):
                 label=figures.county_label(c, lang))
         left += t[c]
     ax.set_title("暂存原因（按县区）" if lang == "zh" else "Why rows were set aside, by county")
-    ax.set_xlabel("行数" if lang == "zh" else "rows")
+    ax.set_xlabel(_h("n", lang))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
     figures.caption(fig, quarter, lang)
@@ -135,7 +121,7 @@ def plot_quality_trend(log: pd.DataFrame, quarter: str, lang: str = "zh"):
     for c in [c for c in COUNTIES if c in set(t["county"])]:
         s = t[t["county"] == c]
         ax.plot(s["quarter"], s["share"], marker="o", color=figures.COUNTY_COLORS[c], label=figures.county_label(c, lang))
-    ax.set_ylabel("暂存比例（%）" if lang == "zh" else "share set aside (%)")
+    ax.set_ylabel(_h("share_set_aside_pct", lang))
     ax.set_ylim(bottom=0)
     ax.set_title("农户监测表暂存比例的季度变化" if lang == "zh" else "Share of household rows set aside, by quarter")
     ax.tick_params(axis="x", rotation=45)

@@ -1,0 +1,205 @@
+"""The one catalogue of labels in both languages: what every county, indicator, reason, program,
+estimator, outcome, unit, household type, category and table header is called in Chinese and in
+English, so that the two languages say the same things.
+
+``LABELS[kind][key] == (zh, en)``. Keys are what the data and the code hold: a county's or a
+category's value as the counties type it (``"巴州区"``, ``"外出务工"``), an indicator's or an
+outcome's key (``"spending_progress"``, ``"income_pc"``), a reason code, a Chinese unit. Presentation
+code asks ``label(kind, key, lang)``; an unknown kind, key or language raises ``KeyError`` /
+``ValueError`` naming what is allowed, never a silent fallback to the other language.
+
+Only labels live here (a name, a header, a unit, a short phrase that completes a sentence the caller
+writes): whole sentences stay with the code that writes them (``reasons.REASONS`` explains each
+quarantine reason; the pages' sentences are in ``helpers.present``).
+"""
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    # The five county-level units and the city as a whole (indicators' 全市 row).
+    "county": {
+        "巴州区": ("巴州区", "Bazhou"),
+        "恩阳区": ("恩阳区", "Enyang"),
+        "通江县": ("通江县", "Tongjiang"),
+        "南江县": ("南江县", "Nanjiang"),
+        "平昌县": ("平昌县", "Pingchang"),
+        "全市": ("全市", "city"),
+    },
+    # 户类型 (dictionary.HOUSEHOLD_TYPES).
+    "household_type": {
+        "脱贫户": ("脱贫户", "poverty-alleviated households"),
+        "监测户": ("监测户", "monitored households"),
+        "一般农户": ("一般农户", "ordinary farm households"),
+    },
+    # The categories indicators are broken down by, as the counties type them: 监测对象类别, 就业帮扶,
+    # 项目类型, 问题来源 (dictionary.MONITOR_TYPES, EMPLOYMENT_SUPPORT, PROJECT_TYPES, PROBLEM_SOURCES).
+    "category": {
+        "脱贫不稳定户": ("脱贫不稳定户", "unstable after leaving poverty"),
+        "边缘易致贫户": ("边缘易致贫户", "at the edge of poverty"),
+        "突发严重困难户": ("突发严重困难户", "sudden severe hardship"),
+        "外出务工": ("外出务工", "work away from home"),
+        "就近务工": ("就近务工", "work near home"),
+        "公益性岗位": ("公益性岗位", "public-welfare job"),
+        "以工代赈": ("以工代赈", "work for relief"),
+        "无": ("未享受就业帮扶", "no employment support"),
+        "产业发展": ("产业发展", "industry development"),
+        "就业帮扶": ("就业帮扶", "employment support"),
+        "基础设施": ("基础设施", "infrastructure"),
+        "东西部协作": ("东西部协作", "east-west cooperation"),
+        "易地搬迁后续扶持": ("易地搬迁后续扶持", "follow-up support after relocation"),
+        "乡村建设": ("乡村建设", "rural construction"),
+        "审计反馈": ("审计反馈", "audit findings"),
+        "集中排查": ("集中排查", "concentrated screening"),
+        "国省考核": ("国省考核", "national and provincial assessment"),
+    },
+    # Every indicator of analysis.indicators.INDICATORS (definitions there, names here).
+    "indicator": {
+        "monitored_households": ("监测户数（未消除风险）", "monitored households (risk not eliminated)"),
+        "monitored_persons": ("监测人数（未消除风险）", "monitored persons (risk not eliminated)"),
+        "new_monitored": ("本季度新增监测户", "new monitored households this quarter"),
+        "risk_eliminated": ("已消除风险户数", "households with risk eliminated"),
+        "eliminated_this_quarter": ("本季度消除风险户数", "households with risk eliminated this quarter"),
+        "elimination_rate": ("风险消除率", "risk elimination rate"),
+        "missed_monitoring": ("疑似漏测户数", "possibly missed households (漏测)"),
+        "missed_monitoring_rate": ("疑似漏测率", "possibly-missed rate"),
+        "eliminated_below_line": ("消除风险但收入低于监测线户数", "households with risk eliminated but below the monitoring line"),
+        "income_unknown": ("收入无法判断户数", "households whose income test is unknown"),
+        "alleviated_income_growth": ("脱贫户人均纯收入增速", "income growth of poverty-alleviated households"),
+        "general_income_growth": ("一般农户人均纯收入增速", "income growth of ordinary farm households"),
+        "income_growth_gap": ("两个收入增速差（脱贫户 − 一般农户）", "income growth gap (poverty-alleviated minus ordinary)"),
+        "workers": ("务工人数", "household members in work"),
+        "workers_change": ("务工人数同比变化", "change in members in work on the same quarter last year"),
+        "spending_progress": ("衔接资金支出进度", "spending progress of the linking funds"),
+        "industry_share": ("衔接资金用于产业发展比重", "industry share of the linking funds"),
+        "projects_not_started": ("未开工项目数", "projects not started"),
+        "projects_behind": ("进度滞后项目数", "projects behind schedule"),
+        "households_reached": ("项目带动户数", "households reached by projects"),
+        "persons_reached": ("项目带动人数", "persons reached by projects"),
+        "income_per_wan": ("每万元支出带动增收", "income increase per 10,000 yuan spent"),
+        "problems_found": ("发现问题数", "problems found"),
+        "problems_fixed": ("已整改问题数", "problems fixed"),
+        "fixing_rate": ("问题整改率", "problem fixing rate"),
+    },
+    # Units, keyed by the Chinese unit the definitions hold.
+    "unit": {
+        "户": ("户", "households"),
+        "人": ("人", "persons"),
+        "%": ("%", "%"),
+        "元/万元": ("元/万元", "yuan per 10,000 yuan"),
+        "个": ("个", "items"),
+        "元": ("元", "yuan"),
+        "个百分点": ("个百分点", "percentage points"),
+        "元/人/季": ("元/人/季", "yuan/person/quarter"),
+        "对数点": ("对数点", "log points"),
+    },
+    # A unit as written right after a number in a table cell (“3.3个百分点”, “3.3 pp”).
+    "unit_after_number": {
+        "个百分点": ("个百分点", " pp"),
+    },
+    # Quarantine reason codes (domain.reasons.REASONS holds the sentence that explains each).
+    "reason": {
+        "unknown_place": ("地名无法识别", "unknown place"),
+        "subtotal": ("合计/小计行", "subtotal row"),
+        "household_code": ("户编码无效", "bad household code"),
+        "duplicate": ("重复行", "duplicate"),
+        "conflicting_duplicate": ("冲突重复", "conflicting duplicate"),
+        "income_parts": ("收入分项不符", "income parts mismatch"),
+        "impossible_value": ("不可能数值", "impossible value"),
+        "bad_value": ("值无法识别", "unreadable value"),
+    },
+    # The treatments of analysis.construct.PROGRAMS.
+    "program": {
+        "any": ("任一帮扶", "any support"),
+        "industry": ("产业帮扶", "industry support"),
+        "employment": ("就业帮扶", "employment support"),
+    },
+    # The outcomes of analysis.construct.OUTCOMES.
+    "outcome": {
+        "income_pc": ("人均纯收入", "per-capita net income"),
+        "earned_pc": ("人均工资性和经营性收入", "per-capita earned income"),
+        "log_income_pc": ("人均纯收入（对数）", "log per-capita net income"),
+    },
+    # The estimators of analysis.effects.
+    "estimator": {
+        "callaway_santanna": ("Callaway-Sant'Anna（稳健）", "Callaway-Sant'Anna (robust)"),
+        "imputation": ("插补估计 BJS（稳健）", "Imputation, BJS (robust)"),
+        "twfe": ("双向固定效应（朴素）", "Two-way FE (naive)"),
+    },
+    # An indicator's status other than ``ok``, and whether its threshold is met.
+    "status": {
+        "unknown": ("未知", "unknown"),
+        "no_data": ("无数据", "no data"),
+    },
+    "verdict": {
+        "met": ("达标", "met"),
+        "not_met": ("未达标", "not met"),
+    },
+    # Table headers (columns and index names) and axis titles.
+    "header": {
+        "county": ("县(区)", "county"),
+        "sheet": ("工作表", "sheet"),
+        "rows_in": ("报送行数", "rows in"),
+        "rows_clean": ("入库行数", "clean"),
+        "rows_quarantined": ("暂存行数", "set aside"),
+        "share": ("暂存比例", "share set aside"),
+        "reason": ("原因", "reason"),
+        "explanation": ("说明", "explanation"),
+        "n": ("行数", "rows"),
+        "total": ("合计", "total"),
+        "indicator": ("指标", "indicator"),
+        "threshold": ("标准", "threshold"),
+        "composite": ("综合得分", "composite score"),
+        "rank": ("排名", "rank"),
+        "rank_stability": ("权重扰动下名次不变的比例", "share of draws with the same rank"),
+        "rank_range": ("名次范围", "rank range"),
+        "indicators_missing": ("缺失指标数", "indicators missing"),
+        "growth": ("同比增速（%）", "year-on-year growth (%)"),
+        "official_rural_growth": ("全国农村居民收入增速", "official rural income growth"),
+        "share_set_aside_pct": ("暂存比例（%）", "share set aside (%)"),
+        "composite_axis": ("综合得分（0–1）", "composite score (0–1)"),
+        "project_spending_progress": ("项目支出进度", "project spending progress"),
+    },
+    # Phrases that complete a footnote the caller writes (“注：“—”表示…” / “Note: “—” means …”).
+    "note": {
+        "no_project_of_type": ("该县区本季度没有这类项目", "the county has no project of this type this quarter"),
+        "nothing_in_category": ("该县区本季度没有这一类", "the county has nothing in this category this quarter"),
+        "small_denominator": ("比率的分母少于10（披露规则）", "the rate's denominator is under 10 (disclosure rule)"),
+    },
+}
+
+# Labels that are the same in both languages on purpose: symbols, not words.
+SAME_IN_BOTH: frozenset[tuple[str, str]] = frozenset({("unit", "%")})
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` itself when it is one of ``LANGS``; otherwise ``ValueError`` naming them."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, not {lang!r}")
+    return lang
+
+
+def pick(pair: tuple[str, str], lang: str) -> str:
+    """The text of a ``(zh, en)`` pair in ``lang`` (for sentences kept next to their code)."""
+    return pair[LANGS.index(check_lang(lang))]
+
+
+def _table(kind: str) -> dict:
+    if kind not in LABELS:
+        raise KeyError(f"no label kind {kind!r}; kinds: {', '.join(LABELS)}")
+    return LABELS[kind]
+
+
+def label(kind: str, key, lang: str = "zh") -> str:
+    """What ``key`` of ``kind`` is called in ``lang`` (``zh`` or ``en``)."""
+    check_lang(lang)
+    table = _table(kind)
+    if key not in table:
+        raise KeyError(f"no {kind} label for {key!r}; known: {', '.join(map(str, table))}")
+    return pick(table[key], lang)
+
+
+def labels(kind: str, lang: str = "zh") -> dict:
+    """Every key of ``kind`` with its label in ``lang``."""
+    check_lang(lang)
+    return {key: pick(pair, lang) for key, pair in _table(kind).items()}
