@@ -209,6 +209,59 @@ def test_the_same_inputs_give_the_same_numbers(full_run):
     pd.testing.assert_frame_equal(rank, composite.ranking(again[again["quarter"] == Q], Q), check_dtype=False)
 
 
+def _page_text(nb_path: Path) -> str:
+    """What a reader of an executed notebook sees as text: its Markdown and the text of its tables."""
+    import nbformat
+
+    parts = []
+    for cell in nbformat.read(nb_path, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            for kind in ("text/markdown", "text/plain"):
+                if kind in data and "IPython.core.display" not in data[kind]:
+                    parts.append(data[kind])
+    return "\n".join(parts)
+
+
+NUMBER = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?")
+
+
+@pytest.mark.timeout(900)
+def test_the_report_on_its_own_prints_the_same_numbers_as_the_report_in_the_run(full_run, tmp_path):
+    """Notebook 04 alone (a copy of the processed tables, an empty results folder, the run's parameters for 04)
+    asks the artifacts layer for the same artifacts as 02 and 03 made in the run, with the same parameters (the
+    run's 199 draws, earned income, its options): the frames are equal, made under the same keys, and the page
+    prints the same numbers."""
+    import papermill as pm
+
+    from helpers.config import KERNEL_NAME, NOTEBOOKS
+    from helpers.pipeline import artifacts
+
+    paths = full_run["paths"]
+    params = full_run["manifest"]["parameters"]["04_report"]
+    assert params["bootstrap_reps"] == 199 and params["cluster"] == "village"        # the run's 03 options reach 04
+    processed = tmp_path / "processed"
+    shutil.copytree(paths.processed, processed, ignore=shutil.ignore_patterns("_cache", "_indicators"))
+    alone = Paths.make(processed=processed, reports=tmp_path / "reports")
+    out = tmp_path / "04_report.ipynb"
+    pm.execute_notebook(str(NOTEBOOKS / "04_report.ipynb"), str(out), kernel_name=KERNEL_NAME, progress_bar=False,
+                        parameters={**params, "processed_dir": str(processed), "reports_dir": str(alone.reports)})
+    run_results = sorted((paths.reports / Q / "results").glob("*.parquet"))
+    assert len(run_results) == 5
+    for file in run_results:
+        made = artifacts.recorded(file)
+        assert made["name"] in ("indicators", "ranking", "effects"), file.name
+        own = artifacts.path(made["name"], Q, alone, **made["parameters"])
+        assert own.exists(), own
+        assert artifacts.recorded(own)["parameters"] == made["parameters"]
+        assert artifacts.recorded(own)["key"] == made["key"], file.name
+        pd.testing.assert_frame_equal(pd.read_parquet(own), pd.read_parquet(file))
+    in_run, on_its_own = _page_text(paths.reports / Q / "notebooks" / "04_report.ipynb"), _page_text(out)
+    assert "任一帮扶" in in_run and NUMBER.findall(in_run)
+    assert NUMBER.findall(on_its_own) == NUMBER.findall(in_run)
+    assert on_its_own == in_run
+
+
 @pytest.mark.timeout(300)
 def test_the_shareable_report_renders_offline_in_headless_chromium(full_run, tmp_path):
     """Open the report with the network off: the page renders, every figure loads, the console is clean."""

@@ -291,7 +291,7 @@ def dose_bins(panel: Panel, outcome: str, covariates: list[str] | None = None,
 
 
 # ---- the effects artifact: one program, its outcome and earned income ---------------------------------------
-_LAST: dict = {}        # the last program's results in this process (the page reads what the artifact saved)
+_LAST: dict = {}        # the last program's panel, estimates and results made in this process
 
 
 def run(panel: Panel, quarter: str, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",
@@ -314,21 +314,31 @@ def effects_frame(quarter: str, paths: Paths | None = None, hq: pd.DataFrame | N
                   cluster: str = "village", balanced: bool = True, few_cluster: str = "jackknife",
                   bootstrap_reps: int = 9999, earned: bool = True) -> pd.DataFrame:
     """The ``effects`` artifact: the tidy results of the program for its outcome and earned income, from the
-    processed household quarters (``hq``, or read from ``paths.processed``). The estimates stay available to the
-    page that asked for them in this process (``last``)."""
+    processed household quarters (``hq``, or read from ``paths.processed``). The panel, estimates and results stay
+    available to the page that asked for them in this process (``page_results``)."""
+    options = dict(program=program, outcome=outcome, control=control, covariates=covariates, cluster=cluster,
+                   balanced=balanced, few_cluster=few_cluster, bootstrap_reps=bootstrap_reps, earned=earned)
     panel = build_panel(paths, quarter, balanced=balanced, hq=hq)
     covs = [c.strip() for c in covariates.split(",") if c.strip()] or None
-    e, r, ee, er = run(panel, quarter, program, outcome, control, covs, cluster, few_cluster, bootstrap_reps,
-                       earned)
+    e, r, ee, er = run(panel, quarter, program, outcome, control, covs, cluster, few_cluster, bootstrap_reps, earned)
     frame = r.frame if er is None else pd.concat([r.frame, er.frame], ignore_index=True)
     _LAST.clear()
     _LAST.update(panel=panel, effects=e, result=r, earned_effects=ee, earned=er,
-                 key=(quarter, program, outcome, control, covariates, cluster, balanced, few_cluster, bootstrap_reps))
+                 key=_key(quarter, paths, options) if hq is None else None)
     return frame
 
 
-def last(quarter: str, program: str, outcome: str, control: str, covariates: str, cluster: str, balanced: bool,
-         few_cluster: str, bootstrap_reps: int) -> dict | None:
-    """The panel, estimates and results ``effects_frame`` made last in this process, if made with these options."""
-    key = (quarter, program, outcome, control, covariates, cluster, balanced, few_cluster, bootstrap_reps)
-    return dict(_LAST) if _LAST.get("key") == key else None
+def _key(quarter: str, paths: Paths | None, options: dict) -> tuple:
+    return quarter, str((paths or Paths()).processed), tuple(sorted(options.items()))
+
+
+def page_results(quarter: str, paths: Paths | None = None, **options) -> dict:
+    """What the effects page shows beside the saved frame: the panel, the estimates (``effects``,
+    ``earned_effects``) and the results (``result``, ``earned``) with these options: those ``effects_frame``
+    made in this process, else made again (same code, same options, same numbers)."""
+    defaults = dict(program="any", outcome="income_pc", control="not_yet", covariates="", cluster="village",
+                    balanced=True, few_cluster="jackknife", bootstrap_reps=9999, earned=True)
+    options = {**defaults, **options}
+    if _LAST.get("key") != _key(quarter, paths, options):
+        effects_frame(quarter, paths, **options)
+    return dict(_LAST)

@@ -49,13 +49,14 @@ class Step:
     notebook: str              # file stem in notebooks/
     name: str                  # output name (03_effects_industry)
     fixed: dict                # parameters this step always gets
+    follows: tuple = ()        # notebooks whose effective parameters this one takes where it declares them too
 
 
 PLAN = (Step("01_intake", "01_intake", {}), Step("02_indicators", "02_indicators", {}),
         Step("03_effects", "03_effects_any", {"program": "any"}),
         Step("03_effects", "03_effects_industry", {"program": "industry"}),
         Step("03_effects", "03_effects_employment", {"program": "employment"}),
-        Step("04_report", "04_report", {}))
+        Step("04_report", "04_report", {}, follows=("02_indicators", "03_effects")))
 
 
 def declared(notebook: str) -> dict:
@@ -174,6 +175,10 @@ def plan_parameters(quarter: str, paths: Paths, extra: dict | None = None, lang:
         params = {k: v for k, v in params.items() if k in d}
         params.update({k: v for k, v in base.items() if k in d})
         params.update({k: v for k, v in extra.items() if k in d})
+        for nb in step.follows:       # the report asks for the artifacts 02 and 03 made, with their parameters
+            first = next(p for s, p in out if s.notebook == nb)
+            made = next(s for s, _ in out if s.notebook == nb)
+            params.update({k: v for k, v in first.items() if k in d and k not in made.fixed})
         params.update(per_nb.get(step.notebook, {}))
         params.update(step.fixed)
         params = {k: _coerce(v, d[k]["inferred_type_name"], f"{step.name}: parameter {k}") for k, v in params.items()}

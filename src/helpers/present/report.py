@@ -1,64 +1,21 @@
 """The quarter's summary (04_report) for people who don't read code, from the saved results.
 
-``ensure_results`` builds any missing result (indicators, ranking, effects per program) and
-its key figure on demand, so the report also runs on its own in JupyterLab; in the quarterly
-run the other notebooks have made them already and nothing is recomputed.
+Every function here is a table or a sentence of the artifacts' frames (``helpers.pipeline.artifacts``:
+indicators, ranking, effects per program) and a language; notebook 04 asks the artifacts layer for the
+same artifacts with the same parameters as 02 and 03, so it prints the run's numbers on its own too.
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from helpers.present import figures
 from helpers.present.display import format_threshold
-from helpers.config import Paths
-from helpers.analysis.construct import PROGRAMS
 from helpers.analysis.indicators import ALL, CITY, INDICATORS
 
 HEADLINE = ["monitored_households", "risk_eliminated", "elimination_rate", "missed_monitoring", "alleviated_income_growth",
             "general_income_growth", "income_growth_gap", "workers_change", "spending_progress", "industry_share",
             "fixing_rate"]
-
-
-def result_paths(paths: Paths, quarter: str) -> dict[str, Path]:
-    res = paths.reports / quarter / "results"
-    out = {"indicators": res / "indicators.parquet", "ranking": res / "ranking.parquet"}
-    out.update({f"effects_{p}": res / f"effects_{p}.parquet" for p in PROGRAMS})
-    return out
-
-
-def ensure_results(paths: Paths, quarter: str, lang: str = "zh") -> dict[str, Path]:
-    """Make every missing result and key figure of the quarter (interactive use without the run)."""
-    from helpers.store.storage import write_table
-
-    rp = result_paths(paths, quarter)
-    figdir = paths.reports / quarter / "figures"
-    if not (rp["indicators"].exists() and rp["ranking"].exists()):
-        from helpers.analysis import composite, indicators
-        from helpers.present import indicators as indicators_report
-
-        inp = indicators.Inputs.load(paths, quarter)
-        trend = indicators.compute_trend(inp, quarter)
-        table = trend[trend["quarter"] == quarter]
-        rank = composite.ranking(table, quarter)
-        write_table(trend, rp["indicators"], ["quarter", "county", "indicator", "category"], "indicators")
-        write_table(rank, rp["ranking"], ["county"], "ranking")
-        figures.use_style(lang)
-        figures.save(indicators_report.plot_thresholds(table, quarter, lang), figdir / "02_thresholds.png")
-        figures.save(indicators_report.plot_ranking(rank, quarter, lang), figdir / "02_ranking.png")
-    missing = [p for p in PROGRAMS if not rp[f"effects_{p}"].exists()]
-    if missing:
-        from helpers.analysis import program_effects as pe
-        from helpers.present import effects as er
-
-        figures.use_style(lang)
-        for program in missing:       # as notebook 03 with its defaults: income and earned income
-            frame = pe.effects_frame(quarter, paths, program=program)
-            write_table(frame, rp[f"effects_{program}"], None, "effects")
-            figures.save(er.plot_event_study(frame, quarter, lang), figdir / f"03_{program}_event_study.png")
-    return rp
 
 
 def headline(indicators: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.DataFrame:
