@@ -15,15 +15,12 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import Paths
-from helpers.domain.labels import LABELS
 from helpers.domain.quarters import index_quarter, quarter_index
 
+# The treatments and the outcome columns the estimators take (codes; their names in both languages are in the
+# label catalogue, helpers.domain.labels, kinds "program" and "outcome").
 PROGRAMS = ("any", "industry", "employment")
-# The outcome columns the estimators take. Their names in both languages are in the label catalogue
-# (domain.labels, kinds "program" and "outcome"); these two mappings are views of it, kept for
-# present.effects until it asks the catalogue itself.
-OUTCOMES = {o: LABELS["outcome"][o] for o in ("income_pc", "earned_pc", "log_income_pc")}
-PROGRAM_LABELS = {p: LABELS["program"][p] for p in PROGRAMS}
+OUTCOMES = ("income_pc", "earned_pc", "log_income_pc")
 _COLUMNS = ["household_id", "quarter", "county", "village", "household_type", "relocated", "household_size",
             "income_wage", "income_business", "income_per_capita", "industry_start", "industry_subsidy",
             "employment_start"]

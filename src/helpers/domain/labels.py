@@ -1,6 +1,6 @@
 """The one catalogue of labels in both languages: what every county, indicator, reason, program,
-estimator, outcome, unit, household type, category and table header is called in Chinese and in
-English, so that the two languages say the same things.
+estimator, outcome, unit, household type, category, specification choice, subgroup and table header is
+called in Chinese and in English, so that the two languages say the same things.
 
 ``LABELS[kind][key] == (zh, en)``. Keys are what the data and the code hold: a county's or a
 category's value as the counties type it (``"巴州区"``, ``"外出务工"``), an indicator's or an
@@ -117,14 +117,107 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     # The outcomes of analysis.construct.OUTCOMES.
     "outcome": {
         "income_pc": ("人均纯收入", "per-capita net income"),
-        "earned_pc": ("人均工资性和经营性收入", "per-capita earned income"),
+        "earned_pc": ("人均工资性和经营性收入", "per-capita wage and business income"),
         "log_income_pc": ("人均纯收入（对数）", "log per-capita net income"),
+    },
+    # An outcome as a level per person and quarter, as the effects sentences state it (log income reads as
+    # income, in percent).
+    "outcome_quarterly": {
+        "income_pc": ("人均季度纯收入", "quarterly per-capita net income"),
+        "earned_pc": ("人均季度工资性和经营性收入", "quarterly per-capita wage and business income"),
+        "log_income_pc": ("人均季度纯收入", "quarterly per-capita net income"),
+    },
+    # Who an effects page is about, per program (completes “对象是…” / “the households: …”).
+    "program_households": {
+        "any": ("开始获得任一帮扶（产业或就业）的农户", "households that started any support (industry or employment)"),
+        "industry": ("第一项帮扶是产业帮扶的农户（先获就业帮扶的农户不在本页）",
+                     "households whose first support was industry support (those that started with employment "
+                     "support are not on this page)"),
+        "employment": ("第一项帮扶是就业帮扶的农户（先获产业帮扶的农户不在本页）",
+                       "households whose first support was employment support (those that started with industry "
+                       "support are not on this page)"),
     },
     # The estimators of analysis.effects.
     "estimator": {
         "callaway_santanna": ("Callaway-Sant'Anna（稳健）", "Callaway-Sant'Anna (robust)"),
         "imputation": ("插补估计 BJS（稳健）", "Imputation, BJS (robust)"),
         "twfe": ("双向固定效应（朴素）", "Two-way FE (naive)"),
+    },
+    # How an estimator's effects are averaged (analysis.effects ``aggregate(kind)``).
+    "aggregate": {
+        "simple": ("全部处理期平均", "average over all treated periods"),
+        "dynamic": ("按事件时间平均", "average over event times"),
+    },
+    # The specification of an estimate: sample, comparison group, cluster level, few-cluster method.
+    "sample": {
+        "balanced": ("平衡面板", "balanced panel"),
+        "unbalanced": ("非平衡面板", "unbalanced panel"),
+    },
+    "control": {
+        "not_yet": ("尚未获帮扶户", "households not yet supported"),
+        "never": ("从未获帮扶户", "households never supported"),
+        "untreated": ("所有未获帮扶的户-季", "all unsupported household-quarters"),
+        "all": ("全部户-季（含已获帮扶）", "all household-quarters (incl. supported)"),
+    },
+    "cluster": {
+        "village": ("村", "village"),
+        "county": ("县(区)", "county"),
+        "household_id": ("户", "household"),
+    },
+    "few_cluster_method": {
+        "jackknife": ("刀切法", "cluster jackknife"),
+        "wild": ("野聚类自助法", "wild cluster bootstrap"),
+    },
+    # Why the joint pre-start test cannot be computed (reason codes of analysis.effects.callaway_santanna;
+    # completes “无法做开始前差异的联合检验：…” / “The joint pre-trend test cannot be computed: …”).
+    "pretest_reason": {
+        "no_pre_periods": ("没有开始帮扶前的季度可供检验", "there are no quarters before support starts to test"),
+        "few_clusters": ("聚类数太少", "there are too few clusters"),
+        "few_treated": ("开始前的各项估计只依靠很少的获帮扶户（批次只有一两户）",
+                        "the pre-start terms rest on very few supported households (cohorts of one or two)"),
+        "singular": ("开始前各项估计的协方差矩阵奇异（常见于只有一两户的批次）",
+                     "the covariance matrix of the pre-start terms is singular (common with cohorts of one or two "
+                     "households)"),
+        "no_variance": ("开始前某项估计没有抽样变异", "a pre-start term has no sampling variance"),
+    },
+    # What construction left out, per county (analysis.construct ``Panel.excluded`` columns).
+    "excluded": {
+        "households": ("农户数", "households"),
+        "always_treated": ("窗口前已获帮扶（不参与估计）", "supported before the window (not in the estimation)"),
+        "start_disagreements": ("各季度起始季度不一致", "start quarter differs between quarters"),
+        "both_same_quarter": ("同季度获两项帮扶", "both programs in the same quarter"),
+        "industry_first": ("先获产业帮扶", "industry support first"),
+        "employment_first": ("先获就业帮扶", "employment support first"),
+        "dropped_for_gaps": ("有缺季（平衡面板中剔除）", "missing quarters (left out of the balanced panel)"),
+        "nonpositive_income_log_only": ("收入≤0（仅对数版本剔除）", "income ≤ 0 (left out of the log version only)"),
+    },
+    # A household's first program (the cohort chart's legend).
+    "first_program": {
+        "industry": ("先获产业帮扶", "industry support first"),
+        "employment": ("先获就业帮扶", "employment support first"),
+        "both": ("同季度两项", "both in the same quarter"),
+    },
+    # The baseline subgroups of the heterogeneity table (program_effects.heterogeneity ``dimension``); the groups
+    # are counties, household types and yes/no.
+    "dimension": {
+        "county": ("县(区)", "county"),
+        "household_type": ("户类型", "household type"),
+        "relocated": ("易地搬迁", "relocated"),
+    },
+    "yes_no": {
+        True: ("是", "yes"),
+        False: ("否", "no"),
+    },
+    # Why a subgroup's or a subsidy bin's effect is missing or has no standard error.
+    "subgroup_note": {
+        "too_few": ("获帮扶户或对照户太少，无法估计", "too few supported or comparison households to estimate"),
+        "one_cluster": ("只有一个聚类，无法计算标准误", "a single cluster: no standard error"),
+    },
+    # The industry-subsidy bins (program_effects.dose_bins ``bin``).
+    "dose_bin": {
+        "low": ("低", "low"),
+        "middle": ("中", "middle"),
+        "high": ("高", "high"),
     },
     # An indicator's status other than ``ok``, and whether its threshold is met.
     "status": {
@@ -159,6 +252,30 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "share_set_aside_pct": ("暂存比例（%）", "share set aside (%)"),
         "composite_axis": ("综合得分（0–1）", "composite score (0–1)"),
         "project_spending_progress": ("项目支出进度", "project spending progress"),
+        "city_met": ("全市是否达标", "city meets it"),
+        "counties_not_met": ("未达标县区", "counties not meeting it"),
+        # the effects tables (present.effects)
+        "estimator": ("估计方法", "estimator"),
+        "aggregate": ("汇总方式", "aggregation"),
+        "headline": ("主要结果", "headline"),
+        "effect": ("效应", "effect"),
+        "se": ("标准误", "SE"),
+        "ci95": ("95%置信区间", "95% CI"),
+        "few_cluster_check": ("县级少聚类检验", "county few-cluster check"),
+        "p_value": ("p 值", "p-value"),
+        "few_cluster_ci95": ("县级少聚类95%区间", "county few-cluster 95% interval"),
+        "sample_households": ("样本（户）", "sample (households)"),
+        "household_quarters": ("户-季观测", "household-quarter observations"),
+        "comparison": ("对照", "comparison"),
+        "covariates": ("协变量", "covariates"),
+        "none": ("无", "none"),
+        "clusters_number": ("聚类（个数）", "clusters (number)"),
+        "dose_bin": ("补助档", "subsidy bin"),
+        "first_quarter_subsidy": ("开始当季产业补助（元）", "industry subsidy in the first quarter (yuan)"),
+        "supported_households": ("获帮扶户数", "supported households"),
+        "households": ("户数", "households"),
+        "all_households": ("全体", "all households"),
+        "quarters_since_start": ("距开始帮扶的季度数（0 为开始季度）", "quarters since support started (0 = the start quarter)"),
     },
     # Phrases that complete a footnote the caller writes (“注：“—”表示…” / “Note: “—” means …”).
     "note": {

@@ -5,6 +5,10 @@ Every table, figure and sentence here is a function of results and a language: t
 tidy frames of ``helpers.analysis.program_effects`` (``EffectsResult``, the ``effects`` artifact's frame, the
 subgroup and subsidy-bin frames). Nothing here runs an estimator. Figures use the workbook's style
 (``helpers.present.figures``). Only aggregates leave this module: no household rows.
+
+Every name shown here (estimators, aggregations, specification choices, outcomes and their units, household
+types, subgroups, subsidy bins, pretest reasons, table headers) comes from the label catalogue
+(``helpers.domain.labels``); the sentences that use them are written here, in both languages.
 """
 from __future__ import annotations
 
@@ -16,17 +20,14 @@ import numpy as np
 import pandas as pd
 
 from helpers.present import figures
-from helpers.analysis.construct import OUTCOMES, PROGRAM_LABELS, Panel
+from helpers.analysis.construct import Panel
 from helpers.analysis.program_effects import HEADLINE, EffectsResult, event_study
 from helpers.domain.dictionary import COUNTIES
 from helpers.present.findings import (FEW_CLUSTERS, few_clusters, forbidden_comparisons, gap_direction,  # noqa: F401
                                       headline_interval, intervals_overlap, pretrends, robust_estimates_agree,
                                       significant, staggered_starts, trend_direction, twfe_position, words)
+from helpers.domain.labels import label
 from helpers.domain.quarters import index_quarter
-
-ESTIMATOR_LABELS = {"callaway_santanna": ("Callaway-Sant'Anna（稳健）", "Callaway-Sant'Anna (robust)"),
-                    "imputation": ("插补估计 BJS（稳健）", "Imputation, BJS (robust)"),
-                    "twfe": ("双向固定效应（朴素）", "Two-way FE (naive)")}
 
 
 def _p(p: float) -> str:
@@ -41,30 +42,29 @@ def _p_is(p: float, lang: str) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _l(pair, lang):
-    return pair[0] if lang == "zh" else pair[1]
+def _paren(text: str, inside: str, lang: str) -> str:
+    """``text`` with ``inside`` in brackets as each language writes them: “效应（元）”, “effect (yuan)”."""
+    return f"{text}（{inside}）" if lang == "zh" else f"{text} ({inside})"
 
 
 def program_label(program: str, lang: str = "zh") -> str:
-    return _l(PROGRAM_LABELS[program], lang)
+    return label("program", program, lang)
 
 
 def outcome_label(outcome: str, lang: str = "zh") -> str:
-    return _l(OUTCOMES[outcome], lang)
+    return label("outcome", outcome, lang)
 
 
+def estimator_label(estimator: str, lang: str = "zh") -> str:
+    return label("estimator", estimator, lang)
+
+
+def cluster_label(cluster: str, lang: str = "zh") -> str:
+    return label("cluster", cluster, lang)
+
+
+# Why the county-level check cannot be computed, in Chinese (the English sentence quotes the estimator's note).
 FEW_CLUSTER_FAILED_ZH = "县区少于两个，或去掉某个县区后没有获帮扶户或对照户（例如所有获帮扶户都在同一县区）。"
-FEW_CLUSTER_METHODS = {"jackknife": ("刀切法", "cluster jackknife"), "wild": ("野聚类自助法", "wild cluster bootstrap"),
-                       "": ("", "")}
-
-
-SPEC_LABELS = {
-    "sample": {"balanced": ("平衡面板", "balanced panel"), "unbalanced": ("非平衡面板", "unbalanced panel")},
-    "control": {"not_yet": ("尚未获帮扶户", "not yet supported"), "never": ("从未获帮扶户", "never supported"),
-                "untreated": ("所有未获帮扶的户-季", "all unsupported household-quarters"),
-                "all": ("全部户-季（含已获帮扶）", "all household-quarters (incl. supported)")},
-    "cluster": {"village": ("村", "village"), "county": ("县(区)", "county"), "household_id": ("户", "household")},
-}
 
 
 def _ci(lo: float, hi: float, outcome: str = "income_pc") -> str:
@@ -76,39 +76,34 @@ def _ci(lo: float, hi: float, outcome: str = "income_pc") -> str:
 
 def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """The comparison with readable labels and units, and on which sample and specification each row rests."""
-    agg = {"simple": ("全部处理期平均", "all treated periods"), "dynamic": ("按事件时间平均", "average over event times")}
     zh = lang == "zh"
-    none = "无" if zh else "none"
+    h = lambda key: label("header", key, lang)  # noqa: E731
     o = table["outcome"].iloc[0]
     unit = _unit(o, lang)
     digits = 3 if o.startswith("log_") else 1
     method = next((m for m in table["few_cluster_method"] if m), "")
-    method = f"（{_l(FEW_CLUSTER_METHODS[method], lang)}）" if zh and method else \
-        f" ({_l(FEW_CLUSTER_METHODS[method], lang)})" if method else ""
-    sample = [f"{_l(SPEC_LABELS['sample'][r.sample], lang)} {r.units:,}" + (
+    check = _paren(h("few_cluster_check"), label("few_cluster_method", method, lang), lang) if method else \
+        h("few_cluster_check")
+    sample = [f"{label('sample', r.sample, lang)} {r.units:,}" + (
         (f"（{r.units_without_untreated_period:,} 户无未帮扶季度，未用）" if zh else
          f" ({r.units_without_untreated_period:,} without an unsupported quarter, not used)")
         if r.units_without_untreated_period else "") for r in table.itertuples()]
     out = pd.DataFrame({
-        ("估计方法" if zh else "estimator"): [_l(ESTIMATOR_LABELS[x], lang) for x in table["estimator"]],
-        ("汇总方式" if zh else "aggregate"): [_l(agg[x], lang) + (("（主要结果）" if zh else " (headline)")
-                                                                  if (n, x) == HEADLINE else "")
-                                            for n, x in zip(table["estimator"], table["aggregate"])],
-        (f"效应（{unit}）" if zh else f"effect ({unit})"): table["att"].round(digits),
-        ("标准误" if zh else "SE"): table["se"].round(digits),
-        ("95%置信区间" if zh else "95% CI"): [_ci(a, b, o) for a, b in zip(table["ci_low"], table["ci_high"])],
-        (f"县级少聚类检验{method} p 值" if zh else f"county few-cluster{method} p"): table["p_county"].map(
-            lambda p: "—" if pd.isna(p) else _p(p)),
-        ("县级少聚类95%区间" if zh else "county few-cluster 95% CI"):
-            [_ci(a, b, o) for a, b in zip(table["ci_county_low"], table["ci_county_high"])],
-        ("样本（户）" if zh else "sample (households)"): sample,
-        ("户-季观测" if zh else "household-quarters"): [f"{x:,}" for x in table["observations"]],
-        ("对照" if zh else "comparison"): [_l(SPEC_LABELS["control"][c], lang) for c in table["control"]],
-        ("协变量" if zh else "covariates"): ["、".join(covariate_label(x, lang) for x in c.split(",")) if c else none
-                                            for c in table["covariates"]],
-        ("聚类（个数）" if zh else "clusters (number)"):
-            [f"{_l(SPEC_LABELS['cluster'].get(c, (c, c)), lang)}（{k:,}）" if zh else
-             f"{_l(SPEC_LABELS['cluster'].get(c, (c, c)), lang)} ({k:,})" for c, k in zip(table["cluster"], table["clusters"])],
+        h("estimator"): [estimator_label(x, lang) for x in table["estimator"]],
+        h("aggregate"): [_paren(label("aggregate", x, lang), h("headline"), lang) if (n, x) == HEADLINE else
+                         label("aggregate", x, lang) for n, x in zip(table["estimator"], table["aggregate"])],
+        _paren(h("effect"), unit, lang): table["att"].round(digits),
+        h("se"): table["se"].round(digits),
+        h("ci95"): [_ci(a, b, o) for a, b in zip(table["ci_low"], table["ci_high"])],
+        f"{check} {h('p_value')}": table["p_county"].map(lambda p: "—" if pd.isna(p) else _p(p)),
+        h("few_cluster_ci95"): [_ci(a, b, o) for a, b in zip(table["ci_county_low"], table["ci_county_high"])],
+        h("sample_households"): sample,
+        h("household_quarters"): [f"{x:,}" for x in table["observations"]],
+        h("comparison"): [label("control", c, lang) for c in table["control"]],
+        h("covariates"): [("、" if zh else ", ").join(covariate_label(x, lang) for x in c.split(",")) if c else h("none")
+                          for c in table["covariates"]],
+        h("clusters_number"): [_paren(cluster_label(c, lang), f"{k:,}", lang)
+                               for c, k in zip(table["cluster"], table["clusters"])],
     })
     return out.set_index(out.columns[0])
 
@@ -138,26 +133,18 @@ def describe_comparison(table: pd.DataFrame, lang: str = "zh") -> str:
                      "count more; it is a supplement. ")
     notes = table.loc[table["few_cluster_note"].astype(bool), ["estimator", "few_cluster_note"]].drop_duplicates("estimator")
     for r in notes.itertuples():
-        text += (f"{_l(ESTIMATOR_LABELS[r.estimator], lang)}的县级少聚类检验无法计算：{FEW_CLUSTER_FAILED_ZH}" if zh else
-                 f"The county-level check of {_l(ESTIMATOR_LABELS[r.estimator], lang)} cannot be computed: {r.few_cluster_note}. ")
+        text += (f"{estimator_label(r.estimator, lang)}的县级少聚类检验无法计算：{FEW_CLUSTER_FAILED_ZH}" if zh else
+                 f"The county-level check of {estimator_label(r.estimator, lang)} cannot be computed: {r.few_cluster_note}. ")
     return text
-
-
-EXCLUDED = {"households": ("农户数", "households"), "always_treated": ("窗口前已获帮扶（不参与估计）", "supported before the window (left out)"),
-            "start_disagreements": ("各季度起始季度不一致", "start quarters disagree"),
-            "both_same_quarter": ("同季度获两项帮扶", "both programs in one quarter"),
-            "industry_first": ("先获产业帮扶", "industry first"), "employment_first": ("先获就业帮扶", "employment first"),
-            "dropped_for_gaps": ("有缺季（平衡面板中剔除）", "gaps (left out of the balanced panel)"),
-            "nonpositive_income_log_only": ("收入≤0（仅对数版本剔除）", "income <= 0 (log version only)")}
 
 
 def excluded_table(panel: Panel, lang: str = "zh") -> pd.DataFrame:
     """What construction left out, per county, with readable headers."""
     t = panel.excluded.reindex([c for c in COUNTIES if c in panel.excluded.index])
     t.index = [figures.county_label(c, lang) for c in t.index]
-    t.index.name = "县(区)" if lang == "zh" else "county"
+    t.index.name = label("header", "county", lang)
     t = t.map(lambda x: f"{int(x):,}" if pd.notna(x) else "—")
-    return t.rename(columns={k: _l(v, lang) for k, v in EXCLUDED.items()})
+    return t.rename(columns={k: label("excluded", k, lang) for k in t.columns})
 
 
 def describe_cohorts(r: EffectsResult, lang: str = "zh") -> str:
@@ -186,17 +173,15 @@ def plot_cohorts(r: EffectsResult, quarter: str, lang: str = "zh"):
     t = c.pivot_table(index="cohort", columns="first_program", values="households", aggfunc="sum",
                       fill_value=0).sort_index()
     fig, ax = plt.subplots(figsize=(8, 4))
-    labels = [index_quarter(c) for c in t.index]
+    quarters = [index_quarter(c) for c in t.index]
     bottom = np.zeros(len(t))
     colors = {"industry": "#3a9e5c", "employment": "#1b6ca8", "both": "#7d5ba6"}
     for col in [c for c in ("industry", "employment", "both") if c in t.columns]:
-        ax.bar(labels, t[col], bottom=bottom, color=colors[col],
-               label=_l({"industry": ("先获产业帮扶", "industry first"), "employment": ("先获就业帮扶", "employment first"),
-                         "both": ("同季度两项", "both in one quarter")}[col], lang))
+        ax.bar(quarters, t[col], bottom=bottom, color=colors[col], label=label("first_program", col, lang))
         bottom += t[col].to_numpy()
     never = int(r.cohorts.loc[r.cohorts["cohort"] == 0, "households"].sum())
     ax.set_title(("各季度开始获得帮扶的户数" if lang == "zh" else "Households by quarter support started"))
-    ax.set_ylabel("户数" if lang == "zh" else "households")
+    ax.set_ylabel(label("header", "households", lang))
     ax.tick_params(axis="x", rotation=45)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     figures.caption(fig, quarter, lang, (f"对照：窗口内未获帮扶 {never:,} 户" if lang == "zh" else f"{never:,} households never supported in the window"))
@@ -234,12 +219,12 @@ def plot_event_study(frame: pd.DataFrame, quarter: str, lang: str = "zh", max_e:
     ax.axhline(0, color="#333333", lw=0.8)
     ax.axvline(-0.5, color="#999999", lw=0.8, ls="--")
     ax.errorbar(x - 0.12, cs["att"], yerr=[cs["att"] - cs["ci_low"], cs["ci_high"] - cs["att"]], fmt="o",
-                color="#1b6ca8", capsize=3, label=_l(ESTIMATOR_LABELS["callaway_santanna"], lang))
+                color="#1b6ca8", capsize=3, label=estimator_label("callaway_santanna", lang))
     xi = imp.index.astype(int)
     ax.errorbar(xi + 0.12, imp["att"], yerr=[imp["att"] - imp["ci_low"], imp["ci_high"] - imp["att"]], fmt="s",
-                color="#3a9e5c", capsize=3, label=_l(ESTIMATOR_LABELS["imputation"], lang))
-    ax.axhline(tw["att"].iloc[0], color="#c2413b", ls=":", lw=1.5, label=_l(ESTIMATOR_LABELS["twfe"], lang))
-    ax.set_xlabel("距开始帮扶的季度数（0 为开始季度）" if lang == "zh" else "quarters since support started (0 = first quarter)")
+                color="#3a9e5c", capsize=3, label=estimator_label("imputation", lang))
+    ax.axhline(tw["att"].iloc[0], color="#c2413b", ls=":", lw=1.5, label=estimator_label("twfe", lang))
+    ax.set_xlabel(label("header", "quarters_since_start", lang))
     ax.set_ylabel(f"对{outcome_label(o, lang)}的效应（{_unit(o, lang)}）" if lang == "zh"
                   else f"effect on {outcome_label(o, lang)} ({_unit(o, lang)})")
     if not o.startswith("log_"):
@@ -253,11 +238,9 @@ def plot_event_study(frame: pd.DataFrame, quarter: str, lang: str = "zh", max_e:
     return fig
 
 
-SUBGROUP_NOTES = {"": ("", ""), "too_few": ("获帮扶户或对照户太少，无法估计", "too few supported or comparison households"),
-                  "one_cluster": ("只有一个聚类，无法计算标准误", "a single cluster: no standard error")}
-
-
-HOUSEHOLD_TYPE_EN = {"脱贫户": "formerly poor", "监测户": "monitored", "一般农户": "general"}
+def subgroup_note(note: str, lang: str = "zh") -> str:
+    """Why a subgroup's or a bin's effect is missing or has no standard error ('' when nothing is)."""
+    return label("subgroup_note", note, lang) if note else ""
 
 
 def covariate_label(name: str, lang: str = "zh") -> str:
@@ -269,10 +252,6 @@ def covariate_label(name: str, lang: str = "zh") -> str:
     return next((c.header for c in HOUSEHOLDS.columns if c.name == name), name)
 
 
-HETEROGENEITY_DIMENSIONS = {"county": ("县(区)", "county"), "household_type": ("户类型", "household type"),
-                            "relocated": ("易地搬迁", "relocated")}
-
-
 def label_heterogeneity(het: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """The subgroup frame (``program_effects.heterogeneity``: codes) with its dimensions and groups as readers
     name them."""
@@ -280,10 +259,10 @@ def label_heterogeneity(het: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         if col == "county":
             return figures.county_label(val, lang)
         if col == "relocated":
-            return ("是" if val else "否") if lang == "zh" else ("yes" if val else "no")
-        return val if lang == "zh" else HOUSEHOLD_TYPE_EN.get(val, val)
+            return label("yes_no", bool(val), lang)
+        return label(col, val, lang)
     return het.assign(group=[group(c, v) for c, v in zip(het["dimension"], het["group"])],
-                      dimension=[_l(HETEROGENEITY_DIMENSIONS[c], lang) for c in het["dimension"]])
+                      dimension=[label("dimension", c, lang) for c in het["dimension"]])
 
 
 def plot_heterogeneity(het: pd.DataFrame, r: EffectsResult, quarter: str, lang: str = "zh"):
@@ -295,13 +274,13 @@ def plot_heterogeneity(het: pd.DataFrame, r: EffectsResult, quarter: str, lang: 
     ax.errorbar(h["att"], y, xerr=[h["att"] - h["ci_low"], h["ci_high"] - h["att"]], fmt="o", color="#1b6ca8", capsize=3)
     ax.set_yticks(y, [f"{d}：{g}" if lang == "zh" else f"{d}: {g}" for d, g in zip(h["dimension"], h["group"])])
     overall = _row(r.table, *HEADLINE)["att"]
-    ax.axvline(overall, color="#c2413b", ls="--", lw=1, label=("全体" if lang == "zh" else "all households"))
+    ax.axvline(overall, color="#c2413b", ls="--", lw=1, label=label("header", "all_households", lang))
     ax.axvline(0, color="#333333", lw=0.8)
-    ax.set_xlabel(f"效应（{_unit(r.outcome, lang)}）" if lang == "zh" else f"effect ({_unit(r.outcome, lang)})")
+    ax.set_xlabel(_paren(label("header", "effect", lang), _unit(r.outcome, lang), lang))
     ax.set_title((f"{program_label(r.program, lang)}效应的分组差异（基期分组）" if lang == "zh"
                   else f"Effect of {program_label(r.program, lang)} by baseline subgroup"))
     ax.legend(loc="lower right", fontsize=9)
-    cluster = _l(SPEC_LABELS["cluster"].get(r.cluster, (r.cluster, r.cluster)), lang)
+    cluster = cluster_label(r.cluster, lang)
     single = het.loc[het["note"] == "one_cluster", "group"].tolist()
     figures.caption(fig, quarter, lang, (f"Callaway-Sant'Anna，按{cluster}聚类的95%置信区间" if lang == "zh"
                                          else f"Callaway-Sant'Anna, 95% CI clustered by {cluster}") + few_clusters_caption(r.cluster, r.clusters, lang)
@@ -311,8 +290,8 @@ def plot_heterogeneity(het: pd.DataFrame, r: EffectsResult, quarter: str, lang: 
 
 
 # ---- how numbers of an outcome read --------------------------------------------------------------------------
-OUTCOME_UNITS = {"income_pc": ("元/人/季", "yuan/person/quarter"), "earned_pc": ("元/人/季", "yuan/person/quarter"),
-                 "log_income_pc": ("对数点", "log points")}
+# The unit of each outcome, a key of the catalogue's kind "unit".
+OUTCOME_UNITS = {"income_pc": "元/人/季", "earned_pc": "元/人/季", "log_income_pc": "对数点"}
 
 
 def _v(x: float, outcome: str, digits: int | None = None) -> str:
@@ -327,17 +306,12 @@ def _v(x: float, outcome: str, digits: int | None = None) -> str:
 
 
 def _unit(outcome: str, lang: str) -> str:
-    return _l(OUTCOME_UNITS[outcome], lang)
-
-
-QUARTERLY_LABELS = {"income_pc": ("人均季度纯收入", "quarterly per-capita net income"),
-                    "earned_pc": ("人均季度工资性和经营性收入", "quarterly per-capita earned income (wages and business)"),
-                    "log_income_pc": ("人均季度纯收入", "quarterly per-capita net income")}
+    return label("unit", OUTCOME_UNITS[outcome], lang)
 
 
 def quarterly_label(outcome: str, lang: str = "zh") -> str:
     """The outcome as a level per person and quarter (log income reads as income, in percent)."""
-    return _l(QUARTERLY_LABELS[outcome], lang)
+    return label("outcome_quarterly", outcome, lang)
 
 
 def _effect_phrase(outcome: str, att: float, lo: float, hi: float, lang: str) -> str:
@@ -360,19 +334,13 @@ def page_heading(program: str, outcome: str, quarter: str, lang: str = "zh") -> 
     """The effects page's title and first line: which program, which households, which outcome, which quarter."""
     zh = lang == "zh"
     prog = program_label(program, lang)
-    who = {"any": ("开始获得任一帮扶（产业或就业）的农户", "households that started any support (industry or employment)"),
-           "industry": ("第一项帮扶是产业帮扶的农户（先获就业帮扶的农户不在本页）",
-                        "households whose first support was industry support (those that started with employment "
-                        "support are on another page)"),
-           "employment": ("第一项帮扶是就业帮扶的农户（先获产业帮扶的农户不在本页）",
-                          "households whose first support was employment support (those that started with industry "
-                          "support are on another page)")}[program]
+    who = label("program_households", program, lang)
     q = figures.quarter_label(quarter, lang)
     if zh:
-        return (f"# 03 帮扶效果：{prog}\n\n本页估计**{prog}**对农户{quarterly_label(outcome, lang)}的效果（截至{q}）：对象是{who[0]}，"
+        return (f"# 03 帮扶效果：{prog}\n\n本页估计**{prog}**对农户{quarterly_label(outcome, lang)}的效果（截至{q}）：对象是{who}，"
                 "与同期尚未获得帮扶的可比农户比较。先给结论，方法和各项结果在后。")
     return (f"# 03 Program effects: {prog}\n\nThis page estimates the effect of **{prog}** on households' "
-            f"{quarterly_label(outcome, lang)} (up to {q}): {who[1]}, compared with comparable households not yet "
+            f"{quarterly_label(outcome, lang)} (up to {q}): {who}, compared with comparable households not yet "
             "supported. The conclusion comes first, the method and the detailed results after it.")
 
 
@@ -406,7 +374,7 @@ def conclusion(r: EffectsResult, lang: str = "zh", earned: EffectsResult | None 
              ". This is a difference in the level of income per person and quarter, not an amount added every quarter. ")
     clusters = f"{int(row['clusters'])}"
     if basis == "few_cluster":
-        text += (f"按{_l(SPEC_LABELS['cluster'].get(r.cluster, (r.cluster, r.cluster)), lang)}聚类只有 {clusters} 个聚类，"
+        text += (f"按{cluster_label(r.cluster, lang)}聚类只有 {clusters} 个聚类，"
                  "上面的区间偏窄，显著性按少聚类检验的区间判断：" if zh else
                  f"With only {clusters} clusters that interval is too narrow; significance is judged on the few-cluster "
                  "check's interval: ")
@@ -431,8 +399,8 @@ def conclusion(r: EffectsResult, lang: str = "zh", earned: EffectsResult | None 
         text += (f"扣除补贴等转移性收入，只看农户自己挣得的工资性和经营性收入，比没有帮扶时"
                  f"{_effect_phrase(eo, er['att'], e_lo, e_hi, lang)}"
                  + ("，" + words("significant", e_sig, lang) + "。" if e_sig is not None else "。")
-                 if zh else f" On earned income alone (wages and business, what households earn themselves) it is "
-                 f"{_effect_phrase(eo, er['att'], e_lo, e_hi, lang)}"
+                 if zh else f" Leaving out transfers such as subsidies, the wage and business income households earn themselves is "
+                 f"{_effect_phrase(eo, er['att'], e_lo, e_hi, lang)} than without support"
                  + (f", {words('significant', e_sig, lang)}." if e_sig is not None else "."))
     text += few_cluster_sentence(row, o, lang)
     return text
@@ -458,7 +426,7 @@ def few_cluster_sentence(row, outcome: str, lang: str) -> str:
         return ((f"县级少聚类检验无法计算：{FEW_CLUSTER_FAILED_ZH}" if zh else
                  f" The county-level few-cluster check cannot be computed ({note}).") if note else "")
     lo, hi = row["ci_county_low"], row["ci_county_high"]
-    method = _l(FEW_CLUSTER_METHODS[row["few_cluster_method"]], lang)
+    method = label("few_cluster_method", row["few_cluster_method"], lang)
     both, one = np.isinf(lo) and np.isinf(hi), np.isinf(lo) or np.isinf(hi)
     if zh:
         return (f"只按县区聚类（{int(row['counties'])} 个县区，{method}）的少聚类检验{_p_is(row['p_county'], lang)}，95%区间 "
@@ -470,17 +438,6 @@ def few_cluster_sentence(row, outcome: str, lang: str) -> str:
                "; the interval is unbounded on one side." if one else "."))
 
 
-PRETEST_REASONS = {
-    "no_pre_periods": ("没有开始帮扶前的季度可供检验", "there are no periods before support starts to test"),
-    "few_clusters": ("聚类数太少", "there are too few clusters"),
-    "few_treated": ("开始前的各项估计只依靠很少的获帮扶户（批次只有一两户）",
-                    "the pre-start terms rest on too few supported households (cohorts of one or two)"),
-    "singular": ("开始前各项估计的协方差矩阵奇异（常见于只有一两户的批次）",
-                 "the covariance of the pre-start terms is singular (as with cohorts of one or two households)"),
-    "no_variance": ("开始前某项估计没有抽样变异", "a pre-start term has no sampling variance"),
-}
-
-
 def pretrend_sentence(pre: dict, lang: str = "zh", shown: bool = False) -> str:
     """The joint pre-start test in a sentence (``findings.pretrends``): its p-value and verdict, or that it
     cannot be tested and why (``pre['reason_code']``/``pre['reason']``); ``shown``: pre-start points with
@@ -489,7 +446,7 @@ def pretrend_sentence(pre: dict, lang: str = "zh", shown: bool = False) -> str:
     verdict = pretrends(pre)
     if verdict == "untestable":
         code, reason = pre.get("reason_code", ""), pre.get("reason", "") or ""
-        why = _l(PRETEST_REASONS.get(code, (reason, reason)), lang)
+        why = label("pretest_reason", code, lang) if code else reason
         look = ("请看图中开始前各点及其区间。" if zh else " Look at the pre-start points and their intervals.") if shown else ""
         return ((f"无法做开始前差异的联合检验：{why}。" if zh else f"The joint pre-trend test cannot be computed: {why}.")
                 + look + ("" if zh else " "))
@@ -508,10 +465,10 @@ def trend_sentence(tr: dict, outcome: str, lang: str = "zh") -> str:
     """How the effect changes with time since start (``findings.trend_direction`` on the slope and its interval)."""
     zh = lang == "zh"
     direction = trend_direction(tr)
-    step = ("对数点", "log points") if outcome.startswith("log_") else ("元", "yuan")
-    slope = (f"{_v(tr['slope'], outcome, 1)} {step[0]}（95%区间 {_v(tr['ci_low'], outcome, 1)} 至 "
+    step = label("unit", "对数点" if outcome.startswith("log_") else "元", lang)
+    slope = (f"{_v(tr['slope'], outcome, 1)} {step}（95%区间 {_v(tr['ci_low'], outcome, 1)} 至 "
              f"{_v(tr['ci_high'], outcome, 1)}）" if zh else
-             f"{_v(tr['slope'], outcome, 1)} {step[1]} (95% CI {_v(tr['ci_low'], outcome, 1)} to "
+             f"{_v(tr['slope'], outcome, 1)} {step} (95% CI {_v(tr['ci_low'], outcome, 1)} to "
              f"{_v(tr['ci_high'], outcome, 1)})")
     w = words("trend", direction, lang)
     if not zh:
@@ -580,29 +537,26 @@ def describe_heterogeneity(het: pd.DataFrame, lang: str = "zh", outcome: str = "
             + "Subgroups are taken from the first quarter observed, before support.")
 
 
-DOSE_BIN_LABELS = {"low": ("低", "low"), "middle": ("中", "middle"), "high": ("高", "high")}
-
-
 def _label_dose(dose: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The subsidy-bin frame (``program_effects.dose_bins``: codes and numbers) with its bins and ranges as read."""
     rng = [f"{lo:,.0f}–{hi:,.0f}" for lo, hi in zip(dose["subsidy_low"], dose["subsidy_high"])]
-    out = dose.assign(bin=[_l(DOSE_BIN_LABELS[b], lang) for b in dose["bin"]])
+    out = dose.assign(bin=[label("dose_bin", b, lang) for b in dose["bin"]])
     out.insert(1, "subsidy_range", rng)
     return out.drop(columns=["subsidy_low", "subsidy_high"])
 
 
 def show_dose(dose: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") -> pd.DataFrame:
     """The subsidy-bin table with readable headers and units (one row per bin, no household rows)."""
-    unit = _unit(outcome, lang)
-    labels = {"bin": ("补助档", "bin"), "subsidy_range": ("开始当季产业补助（元）", "subsidy in the first quarter (yuan)"),
-              "treated_households": ("获帮扶户数", "supported households"),
-              "att": (f"效应（{unit}）", f"effect ({unit})"), "se": ("标准误", "SE"), "note": ("说明", "note")}
+    h = lambda key: label("header", key, lang)  # noqa: E731
+    headers = {"bin": h("dose_bin"), "subsidy_range": h("first_quarter_subsidy"),
+               "treated_households": h("supported_households"), "att": _paren(h("effect"), _unit(outcome, lang), lang),
+               "se": h("se"), "note": h("explanation")}
     digits = 3 if outcome.startswith("log_") else 1
     out = _label_dose(dose, lang).round({"att": digits, "se": digits})
-    out = out.assign(note=[_l(SUBGROUP_NOTES[n], lang) for n in dose["note"]])
+    out = out.assign(note=[subgroup_note(n, lang) for n in dose["note"]])
     if not out["note"].astype(bool).any():
         out = out.drop(columns="note")
-    out = out.rename(columns={k: _l(v, lang) for k, v in labels.items()})
+    out = out.rename(columns=headers)
     return out.set_index(out.columns[0])
 
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping
 
 from helpers.analysis.program_effects import FEW_CLUSTERS  # noqa: E402  (the rule the results use too)
+from helpers.domain.labels import pick
 LEVEL = 0.05            # the level of every test a sentence reads
 
 
@@ -138,6 +139,8 @@ def rank_settled(row) -> bool | None:
 
 
 # ---- the words each verdict reads as ------------------------------------------------------------------------
+# These stay here, not in the label catalogue (helpers.domain.labels): they are pieces of the sentences that
+# state a finding, each next to the predicate whose verdict it reads, not names of things.
 WORDS: dict[str, dict] = {
     "significant": {True: ("统计上显著", "statistically significant"),
                     False: ("统计上不显著，不能排除没有效果", "not statistically significant: no effect cannot be ruled out"),
@@ -179,8 +182,7 @@ WORDS: dict[str, dict] = {
 
 def words(predicate: str, verdict, lang: str = "zh") -> str:
     """The phrase a predicate's verdict reads as, in the report language."""
-    pair = WORDS[predicate][verdict]
-    return pair[0] if lang == "zh" else pair[1]
+    return pick(WORDS[predicate][verdict], lang)
 
 
 __all__ = ["FEW_CLUSTERS", "LEVEL", "few_clusters", "headline_interval", "significant", "robust_estimates_agree",

@@ -3,6 +3,8 @@
 Every function here is a table or a sentence of the artifacts' frames (``helpers.pipeline.artifacts``:
 indicators, ranking, effects per program) and a language; notebook 04 asks the artifacts layer for the
 same artifacts with the same parameters as 02 and 03, so it prints the run's numbers on its own too.
+Names (indicators, counties, household types, verdicts, headers, units) come from the label catalogue
+(``helpers.domain.labels``); the sentences are written here in both languages.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pandas as pd
 from helpers.present import figures
 from helpers.present.display import format_threshold
 from helpers.analysis.indicators import ALL, CITY, INDICATORS
+from helpers.domain.labels import label
 
 HEADLINE = ["monitored_households", "risk_eliminated", "elimination_rate", "missed_monitoring", "alleviated_income_growth",
             "general_income_growth", "income_growth_gap", "workers_change", "spending_progress", "industry_share",
@@ -33,19 +36,25 @@ def headline(indicators: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.Dat
         thr = c["threshold"]
         not_met = q[(q["indicator"] == key) & (q["county"] != CITY) & (q["met"] == False)]["county"]  # noqa: E712
         thr_text = format_threshold(key, thr, lang)            # as the rule applies it: “> 7.7%”, never “8%”
-        met = "—" if pd.isna(c["met"]) else (("达标" if c["met"] else "未达标") if lang == "zh" else ("met" if c["met"] else "not met"))
-        rows.append({("指标" if lang == "zh" else "indicator"): indicator_label(key, lang),
-                     ("全市" if lang == "zh" else "city"): disclose_value(kind, c["value"], c["denominator"], c["status"], lang),
-                     ("标准" if lang == "zh" else "threshold"): thr_text,
-                     ("全市是否达标" if lang == "zh" else "city meets it"): met,
-                     ("未达标县区" if lang == "zh" else "counties not meeting it"):
-                         "、".join(figures.county_label(x, lang) for x in not_met) or "—"})
+        met = "—" if pd.isna(c["met"]) else label("verdict", "met" if c["met"] else "not_met", lang)
+        h = lambda key: label("header", key, lang)  # noqa: E731
+        rows.append({h("indicator"): indicator_label(key, lang),
+                     label("county", CITY, lang): disclose_value(kind, c["value"], c["denominator"], c["status"], lang),
+                     h("threshold"): thr_text,
+                     h("city_met"): met,
+                     h("counties_not_met"): ("、" if lang == "zh" else ", ").join(figures.county_label(x, lang)
+                                                                                  for x in not_met) or "—"})
     out = pd.DataFrame(rows)
     return out.set_index(out.columns[0]) if len(out) else out
 
 
 def _p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _cap(text: str) -> str:
+    """``text`` with its first letter capitalized and the rest as it is (“95% CI” stays “95% CI”)."""
+    return text[:1].upper() + text[1:]
 
 
 def _cs_overall(effects: pd.DataFrame, outcome: str, estimator: str = "callaway_santanna"):
@@ -85,7 +94,7 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
     p = cs.get("p_county", np.nan)
     name = program_label(program, lang)
     what = quarterly_label(o, lang)
-    unit = "" if o.startswith("log_") else (" 元" if lang == "zh" else " yuan")
+    unit = "" if o.startswith("log_") else " " + label("unit", "元", lang)
     phrase = _effect_phrase(o, cs["att"], cs["ci_low"], cs["ci_high"], lang)
     if lang == "zh":
         s = (f"**{name}**：开始帮扶后，{what}比没有帮扶时{phrase}，" + words("significant", sig, lang)
@@ -101,13 +110,14 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
         if not pd.isna(p):
             s += f"按县区聚类的少聚类检验 p 值{'小于 0.001' if p < 0.001 else f'为 {p:.3f}'}。"
         return s
-    s = (f"**{name}**: after support starts, {what} is {phrase} than without support, "
+    s = (f"**{_cap(name)}**: after support starts, {what} is {phrase} than without support, "
          + words("significant", sig, lang) + (" (by the few-cluster check)" if basis == "few_cluster" else ""))
     if earned is not None:
         e_lo, e_hi, _ = headline_interval(earned)
-        s += f"; earned income alone is {_effect_phrase('earned_pc', earned['att'], e_lo, e_hi, lang)}".replace("**", "")
-    s += ". " + (words("agree", agree, lang).capitalize() + ". " if imp is not None else "")
-    s += words("trend", trend, lang).capitalize() + ". "
+        s += (f"; wage and business income alone is {_effect_phrase('earned_pc', earned['att'], e_lo, e_hi, lang)}"
+              .replace("**", ""))
+    s += ". " + (_cap(words("agree", agree, lang)) + ". " if imp is not None else "")
+    s += _cap(words("trend", trend, lang)) + ". "
     s += f"The naive estimate is {_v(tw['att'], o)}{unit}, {words('twfe', position, lang)}"
     s += (": " + words("forbidden", why, lang) if why else "") + "."
     if not pd.isna(p):
@@ -123,7 +133,7 @@ def event_study_sentence(effects: pd.DataFrame, program: str = "any", lang: str 
     o = _report_outcome(effects)
     cs = _cs_overall(effects, o)
     trend_row = effects[(effects["outcome"] == o) & (effects["term"] == "trend")]
-    text = f"{program_label(program, lang)}：" if lang == "zh" else f"{program_label(program, lang).capitalize()}: "
+    text = f"{program_label(program, lang)}：" if lang == "zh" else f"{_cap(program_label(program, lang))}: "
     if cs is not None and "pretrend_p" in effects.columns:
         reason = cs.get("pretrend_reason", "") or ""
         text += pretrend_sentence({"pvalue": cs["pretrend_p"], "reason_code": reason, "reason": reason}, lang,
@@ -187,27 +197,34 @@ def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: s
     ci = (f"（95%区间 {100 * gap['ci_low']:.1f} 至 {100 * gap['ci_high']:.1f}）" if lang == "zh" else
           f" (95% CI {100 * gap['ci_low']:.1f} to {100 * gap['ci_high']:.1f})") \
         if direction and not pd.isna(gap.get("ci_low", np.nan)) else ""
+    alleviated, general = label("household_type", "脱贫户", lang), label("household_type", "一般农户", lang)
+    points, city = label("unit", "个百分点", lang), label("county", CITY, lang)
+    progress = label("indicator", "spending_progress", lang)
+    counties = ("、" if lang == "zh" else ", ").join(figures.county_label(c, lang) for c in missed)
+    target = format_threshold("spending_progress", sp["threshold"], lang)
     if lang == "zh":
         s = f"{figures.quarter_label(quarter)}，"
         s += ("各县区均未发现疑似漏测农户；" if missed.empty else
-              f"{'、'.join(missed)}发现疑似漏测农户，需逐户核实（清单在 private/{quarter}/）；")
+              f"{counties}发现疑似漏测农户，需逐户核实（清单在 private/{quarter}/）；")
         if direction in ("higher", "lower", "higher_point", "lower_point"):
-            s += f"脱贫户收入增速比一般农户{words_gap(direction, lang)} {pp:.1f} 个百分点{ci}；"
+            s += f"{alleviated}收入增速比{general}{words_gap(direction, lang)} {pp:.1f} {points}{ci}；"
         elif direction == "unclear":
-            s += f"脱贫户与一般农户的收入增速之差为 {100 * gap['value']:+.1f} 个百分点{ci}，区间包含零，差异在统计上不显著；"
-        s += f"全市衔接资金支出进度 {100 * sp['value']:.1f}%（时序目标 {format_threshold('spending_progress', sp['threshold'], 'zh')}）。综合评比第一名为{top}"
+            s += (f"{alleviated}与{general}的收入增速之差为 {100 * gap['value']:+.1f} {points}{ci}，区间包含零，"
+                  "差异在统计上不显著；")
+        s += f"{city}{progress} {100 * sp['value']:.1f}%（时序目标 {target}）。综合评比第一名为{figures.county_label(top, lang)}"
         s += ("（权重浮动时名次不变）。" if settled else
               f"，但权重浮动时其名次在 {first['rank_best']}–{first['rank_worst']} 之间变动。" if settled is False else "。")
         return s
-    s = f"{quarter}: " + ("no possibly missed households; " if missed.empty else
-                          f"possibly missed households in {', '.join(figures.county_label(c, 'en') for c in missed)}; ")
+    s = f"{quarter}: " + ("no county has possibly missed households; " if missed.empty else
+                          f"possibly missed households in {counties}, to be checked one by one (lists in "
+                          f"private/{quarter}/); ")
     if direction in ("higher", "lower", "higher_point", "lower_point"):
-        s += f"income growth of formerly poor households {pp:.1f} percentage points {words_gap(direction, lang)} " \
-             f"than of general households{ci}; "
+        s += f"income growth of {alleviated} {pp:.1f} {points} {words_gap(direction, lang)} than of {general}{ci}; "
     elif direction == "unclear":
-        s += f"income growth gap {100 * gap['value']:+.1f} percentage points{ci}, not distinguishable from zero; "
-    s += f"spending progress {100 * sp['value']:.1f}% (milestone {format_threshold('spending_progress', sp['threshold'], 'en')}). First in the comparison: " \
-         f"{figures.county_label(top, 'en')}"
+        s += (f"income growth of {alleviated} minus that of {general}: {100 * gap['value']:+.1f} {points}{ci}; the "
+              "interval contains zero, the difference is not statistically significant; ")
+    s += f"{city} {progress} {100 * sp['value']:.1f}% (milestone {target}). First in the county comparison: " \
+         f"{figures.county_label(top, lang)}"
     s += (" (same rank in every weight draw)." if settled else
           f", though its rank moves between {first['rank_best']} and {first['rank_worst']} as the weights do."
           if settled is False else ".")
