@@ -141,13 +141,12 @@ def test_parameter_values_are_checked_before_anything_runs(full_run, tmp_path):
     paths = Paths.make(raw=full_run["paths"].raw, processed=tmp_path / "processed", private=tmp_path / "private",
                        reports=tmp_path / "reports", corrections=full_run["paths"].corrections)
     for extra, says in (({"cluster": "township"}, "cluster = 'township' is not allowed; allowed: village, county, household_id"),
-                        ({"03_effects": {"program": "tourism"}}, None),
+                        ({"03_effects": {"program": "tourism"}}, "program is set by the run"),
                         ({"03_effects": {"control": "nevr"}}, "allowed: not_yet, never"),
+                        ({"covariates": "agee"}, "allowed: household_size, relocated"),
+                        ({"quarter": "2021Q4"}, "quarter is set by --quarter"),     # it published 2021Q4 as 2022Q2
+                        ({"reports_dir": "/elsewhere"}, "reports_dir is set by --reports"),
                         ({"trend_quarters": 0}, "allowed: 1 to 40")):
-        if says is None:          # program is fixed per step by the run: a parameter file cannot change it
-            plan = dict((s.name, p) for s, p in plan_parameters(Q, paths, extra))
-            assert plan["03_effects_industry"]["program"] == "industry"
-            continue
         with pytest.raises(RunError, match=re.escape(says)):
             run(Q, paths, _params_file(tmp_path, extra), progress=lambda m: None)
     assert not paths.processed.exists() and not paths.reports.exists()      # nothing ran, nothing written

@@ -21,6 +21,7 @@ from helpers.domain.quarters import index_quarter, quarter_index
 # label catalogue, helpers.domain.labels, kinds "program" and "outcome").
 PROGRAMS = ("any", "industry", "employment")
 OUTCOMES = ("income_pc", "earned_pc", "log_income_pc")
+COVARIATES = ("household_size", "relocated")      # panel columns Callaway-Sant'Anna may adjust for
 _COLUMNS = ["household_id", "quarter", "county", "village", "household_type", "relocated", "household_size",
             "income_wage", "income_business", "income_per_capita", "industry_start", "industry_subsidy",
             "employment_start"]

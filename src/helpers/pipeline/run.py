@@ -101,12 +101,12 @@ def committed_defaults(notebook: str) -> dict | None:
 
 # The values a parameter may take, where they are a closed list or a range (checked before anything runs).
 def allowed_values() -> dict:
-    from helpers.analysis.construct import OUTCOMES, PROGRAMS
+    from helpers.analysis.construct import COVARIATES, OUTCOMES, PROGRAMS
     from helpers.domain.dictionary import COUNTIES
 
     return {"program": PROGRAMS, "outcome": tuple(OUTCOMES), "control": ("not_yet", "never"),
             "cluster": ("village", "county", "household_id"), "few_cluster": ("jackknife", "wild"),
-            "lang": ("zh", "en"), "counties": COUNTIES, "trend_quarters": range(1, 41),
+            "lang": ("zh", "en"), "counties": COUNTIES, "covariates": COVARIATES, "trend_quarters": range(1, 41),
             "bootstrap_reps": range(99, 1_000_001)}
 
 
@@ -116,12 +116,13 @@ def check_values(step: str, params: dict) -> None:
         if name not in params:
             continue
         value = params[name]
-        values = [v.strip() for v in str(value).split(",") if v.strip()] if name == "counties" else [value]
+        listed = name in ("counties", "covariates")
+        values = [v.strip() for v in str(value).split(",") if v.strip()] if listed else [value]
         wrong = [v for v in values if v not in ok]
         if wrong:
             what = f"{ok.start} to {ok.stop - 1}" if isinstance(ok, range) else ", ".join(ok)
             raise RunError(f"{step}: parameter {name} = {value!r} is not allowed; allowed: {what}"
-                           + (" (comma-separated)" if name == "counties" else ""))
+                           + (" (comma-separated)" if listed else ""))
 
 
 def _coerce(value, type_name: str, where: str):
@@ -163,6 +164,15 @@ def plan_parameters(quarter: str, paths: Paths, extra: dict | None = None, lang:
     if unknown:
         listing = "; ".join(f"{nb}: {', '.join(a)}" for nb, a in allowed.items())
         raise RunError(f"unknown parameter(s) {', '.join(unknown)}. Allowed: {listing}")
+    # What the command line decides (quarter, language, folders, counties) and what each step fixes (program)
+    # cannot come from a parameter file: a `quarter:` there published another quarter's pages under this one.
+    owned = {"quarter": "--quarter", "lang": "--lang", "counties": "--counties", "raw_dir": "--raw",
+             "processed_dir": "--processed", "private_dir": "--private", "reports_dir": "--reports",
+             "corrections_file": "--corrections", "program": "the run (one 03 page per program)"}
+    clash = [k for k in extra if k in owned] + [f"{nb}.{k}" for nb, p in per_nb.items() for k in p if k in owned]
+    if clash:
+        raise RunError("parameter(s) " + ", ".join(clash) + " cannot be set in a parameter file: "
+                       + "; ".join(f"{k.split('.')[-1]} is set by {owned[k.split('.')[-1]]}" for k in clash))
     base = {"quarter": quarter, "lang": lang, "raw_dir": str(paths.raw), "processed_dir": str(paths.processed),
             "private_dir": str(paths.private), "reports_dir": str(paths.reports), "counties": counties,
             "corrections_file": str(paths.corrections)}
