@@ -194,7 +194,7 @@ def test_the_log_outcome_reads_in_log_points_and_percent_and_county_clusters_def
     assert "效应（对数点）" in shown.columns and "刀切法" in " ".join(shown.columns)
     text = er.conclusion(pe.summarize(e, "2023Q2", reps=199), "zh")
     assert "对数点" in text and "元/人/季" not in text and "%" in text
-    assert "显著性按少聚类检验的区间判断" in text                  # 5 county clusters: the headline defers
+    assert "上面给出的是少聚类检验的95%区间，显著性和下面的比较都按它判断" in text    # 5 county clusters: the headline defers
     assert "结果变量：人均纯收入（对数），单位：对数点" in er.describe_comparison(table, "zh")
     with pytest.raises(EstimationError, match="few_cluster must be"):
         pe.comparison(e, few_cluster="Wild")

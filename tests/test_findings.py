@@ -254,3 +254,15 @@ def test_the_effect_reads_as_a_level_difference():
     assert "lower" in er._effect_phrase("income_pc", -50.0, -80.0, -20.0, "en")
     heading = er.page_heading("employment", "income_pc", "2023Q2", "zh")
     assert heading.startswith("# 03 帮扶效果：就业帮扶") and "就业帮扶" in heading.splitlines()[2]
+
+
+def test_with_few_clusters_the_interval_printed_is_the_one_the_twfe_claim_rests_on():
+    """With county clusters the report printed the cluster-robust interval (213 to 385) and called a TWFE of
+    206 'inside the robust interval', judged on the few-cluster interval it never showed (179 to 419)."""
+    saved = _tidy(**{**GROWING, "cs_att": 299.0, "cs_ci": (213.0, 385.0), "twfe_att": 206.0}, cluster="county", clusters=5)
+    cs = (saved["estimator"] == "callaway_santanna") & (saved["aggregate"] == "simple")
+    saved.loc[cs, ["p_county", "ci_county_low", "ci_county_high"]] = [0.01, 178.8, 418.9]
+    saved.loc[cs & (saved["outcome"] == "earned_pc"), ["ci_county_low", "ci_county_high"]] = [98.0, 331.0]
+    text = report.effect_sentence(saved, "any", "zh")
+    assert "179 至 419" in text and "213 至 385" not in text, text
+    assert "落在稳健估计的95%置信区间内" in text or "稳健估计的95%置信区间" in text

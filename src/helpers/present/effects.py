@@ -362,7 +362,8 @@ def conclusion(r: EffectsResult, lang: str = "zh", earned: EffectsResult | None 
     trend = trend_direction(r.trend)
     prog = program_label(r.program, lang)
     what = quarterly_label(o, lang)
-    phrase = _effect_phrase(o, row["att"], row["ci_low"], row["ci_high"], lang)
+    # the interval printed is the one every claim below rests on (with few clusters, the few-cluster check's)
+    phrase = _effect_phrase(o, row["att"], lo, hi, lang)
     text = (f"## 结论\n\n开始获得{prog}后，这些农户的{what}比没有帮扶时{phrase}" if zh else
             f"## Conclusion\n\nAfter {prog} starts, these households' {what} is {phrase} than without support")
     if not o.startswith("log_"):
@@ -374,10 +375,10 @@ def conclusion(r: EffectsResult, lang: str = "zh", earned: EffectsResult | None 
              ". This is a difference in the level of income per person and quarter, not an amount added every quarter. ")
     clusters = f"{int(row['clusters'])}"
     if basis == "few_cluster":
-        text += (f"按{cluster_label(r.cluster, lang)}聚类只有 {clusters} 个聚类，"
-                 "上面的区间偏窄，显著性按少聚类检验的区间判断：" if zh else
-                 f"With only {clusters} clusters that interval is too narrow; significance is judged on the few-cluster "
-                 "check's interval: ")
+        text += (f"按{cluster_label(r.cluster, lang)}聚类只有 {clusters} 个聚类，聚类稳健区间偏窄，"
+                 "上面给出的是少聚类检验的95%区间，显著性和下面的比较都按它判断：" if zh else
+                 f"With only {clusters} clusters the cluster-robust interval is too narrow; the interval above is the "
+                 "few-cluster check's, and significance and the comparisons below are judged on it: ")
     elif basis == "none":
         text += (f"只有 {clusters} 个聚类且少聚类检验无法计算，不判断显著性。" if zh else
                  f"With only {clusters} clusters and no few-cluster check, significance is not judged. ")

@@ -95,7 +95,7 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
     name = program_label(program, lang)
     what = quarterly_label(o, lang)
     unit = "" if o.startswith("log_") else " " + label("unit", "元", lang)
-    phrase = _effect_phrase(o, cs["att"], cs["ci_low"], cs["ci_high"], lang)
+    phrase = _effect_phrase(o, cs["att"], lo, hi, lang)      # the interval the claims rest on
     if lang == "zh":
         s = (f"**{name}**：开始帮扶后，{what}比没有帮扶时{phrase}，" + words("significant", sig, lang)
              + ("（按少聚类检验判断）" if basis == "few_cluster" else ""))
