@@ -266,3 +266,17 @@ def test_with_few_clusters_the_interval_printed_is_the_one_the_twfe_claim_rests_
     text = report.effect_sentence(saved, "any", "zh")
     assert "179 至 419" in text and "213 至 385" not in text, text
     assert "落在稳健估计的95%置信区间内" in text or "稳健估计的95%置信区间" in text
+
+
+def test_the_report_and_the_indicators_page_judge_rank_stability_by_the_same_rule():
+    """02 said ranks do not depend on the weights (every county kept its rank in 99% of draws, over the 95%
+    rule) while 04 said the first county's rank moves (best 1, worst 2)."""
+    from helpers.analysis import composite
+
+    rank = pd.DataFrame({"county": ["恩阳区", "巴州区"], "rank": [1, 2], "rank_best": [1, 1], "rank_worst": [2, 2],
+                         "rank_stability": [0.99, 0.99]})
+    assert composite.ranks_stable(rank, 0.95) is True
+    assert all(f.rank_settled(r, 0.95) is True for r in rank.to_dict("records"))
+    rank["rank_stability"] = 0.68
+    assert composite.ranks_stable(rank, 0.95) is False
+    assert all(f.rank_settled(r, 0.95) is False for r in rank.to_dict("records"))

@@ -129,9 +129,13 @@ def gap_direction(value: float, lo: float = math.nan, hi: float = math.nan) -> s
     return "higher" if lo > 0 else "lower" if hi < 0 else "unclear"
 
 
-def rank_settled(row) -> bool | None:
-    """A county's rank is the same in every weight draw of the stability check (best rank = worst rank);
-    None without the check."""
+def rank_settled(row, stable_share: float = 1.0) -> bool | None:
+    """A county keeps its rank in at least ``stable_share`` of the weight draws of the stability check (the
+    rule of ``analysis.composite.ranks_stable``, config/composite.yaml ``stability.stable_share``, so 02 and
+    04 say the same); with ``stable_share`` 1, best rank = worst rank. None without the check."""
+    share = _get(row, "rank_stability")
+    if not _missing(share) and stable_share < 1.0:
+        return bool(share >= stable_share)
     best, worst = _get(row, "rank_best"), _get(row, "rank_worst")
     if _missing(best) or _missing(worst):
         return None

@@ -147,13 +147,14 @@ def event_study_sentence(effects: pd.DataFrame, program: str = "any", lang: str 
 def ranking_note(ranking: pd.DataFrame, lang: str = "zh") -> str:
     """How the composite score is made and how its rank stability is measured (numbers from config/composite.yaml),
     and which counties' ranks move when the weights do (``findings.rank_settled``)."""
-    from helpers.analysis.composite import load_spec
+    from helpers.analysis.composite import load_spec, stability_settings
     from helpers.present.findings import rank_settled
 
     st = load_spec().get("stability", {}) or {}
     draws, low, high = st.get("draws"), st.get("low"), st.get("high")
     zh = lang == "zh"
-    moving = ranking[[rank_settled(r) is False for r in ranking.to_dict("records")]].sort_values("rank")
+    share = stability_settings(load_spec())["stable_share"]
+    moving = ranking[[rank_settled(r, share) is False for r in ranking.to_dict("records")]].sort_values("rank")
     if zh:
         s = "综合得分把各项指标在各县区间标准化（最好=1，最差=0）后按 `config/composite.yaml` 的权重加权。"
         if draws and low is not None and high is not None:
@@ -190,7 +191,9 @@ def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: s
     missed = q[(q["indicator"] == "missed_monitoring") & (q["county"] != CITY) & (q["met"] == False)]["county"]  # noqa: E712
     sp, gap = get("spending_progress"), get("income_growth_gap")
     first = ranking.sort_values("rank").iloc[0]
-    top, settled = first["county"], rank_settled(first)
+    from helpers.analysis.composite import load_spec, stability_settings
+
+    top, settled = first["county"], rank_settled(first, stability_settings(load_spec())["stable_share"])
     direction = gap_direction(gap["value"], gap.get("ci_low", np.nan), gap.get("ci_high", np.nan)) \
         if gap["status"] == "ok" else ""
     pp = abs(100 * gap["value"]) if direction else np.nan
