@@ -280,3 +280,13 @@ def test_the_report_and_the_indicators_page_judge_rank_stability_by_the_same_rul
     rank["rank_stability"] = 0.68
     assert composite.ranks_stable(rank, 0.95) is False
     assert all(f.rank_settled(r, 0.95) is False for r in rank.to_dict("records"))
+
+
+@pytest.mark.parametrize("p, caveat", [(0.001, True), (0.4, False), (NAN, False)])
+def test_a_failed_pretrend_test_reaches_the_report_paragraph_of_every_program(p, caveat):
+    """The event-study section said 'p<0.001, parallel trends doubtful' while the conclusion and 04's
+    industry and employment paragraphs called the effect significant without a word."""
+    for program in ("any", "industry", "employment"):
+        saved = _tidy(**GROWING, pretrend_p=p, program=program)
+        for lang, word in (("zh", "平行趋势可能不成立"), ("en", "parallel trends may not hold")):
+            assert (word in report.effect_sentence(saved, program, lang)) is caveat, (program, lang)

@@ -392,6 +392,7 @@ def conclusion(r: EffectsResult, lang: str = "zh", earned: EffectsResult | None 
     text += (f"{words('trend', trend, lang)}（见事件研究）。" if zh else
              f"{words('trend', trend, lang)[0].upper()}{words('trend', trend, lang)[1:]} (see the event study). ")
     text += _twfe_sentence(tw["att"], o, position, trend, lang)
+    text += pretrend_caveat(r.pretest, lang)
     if earned is not None:
         er = _row(earned.table, *HEADLINE)
         e_lo, e_hi, _ = headline_interval(er)
@@ -437,6 +438,18 @@ def few_cluster_sentence(row, outcome: str, lang: str) -> str:
             f"{_p_is(row['p_county'], lang)} and a 95% interval of {_ci(lo, hi, outcome)}"
             + ("; the interval is unbounded on both sides: by county alone the data cannot pin the effect down." if both else
                "; the interval is unbounded on one side." if one else "."))
+
+
+def pretrend_caveat(pre: dict, lang: str = "zh") -> str:
+    """The caveat a conclusion carries when the joint pre-start test rejects (``findings.pretrends``
+    'diverging'); '' otherwise (the event-study section says what the test found either way)."""
+    if pretrends(pre) != "diverging":
+        return ""
+    p = _p_is(pre["pvalue"], lang)
+    return (f"但开始帮扶前两组已有差异（联合检验{p}），平行趋势可能不成立，上面的效应可能有偏，需谨慎解读。"
+            if lang == "zh" else
+            f" But the two groups already differed before support started (joint pre-trend test {p}): parallel "
+            "trends may not hold and the effect above may be biased; read it with care.")
 
 
 def pretrend_sentence(pre: dict, lang: str = "zh", shown: bool = False) -> str:

@@ -96,6 +96,9 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
     what = quarterly_label(o, lang)
     unit = "" if o.startswith("log_") else " " + label("unit", "元", lang)
     phrase = _effect_phrase(o, cs["att"], lo, hi, lang)      # the interval the claims rest on
+    from helpers.present.effects import pretrend_caveat
+
+    caveat = pretrend_caveat({"pvalue": cs.get("pretrend_p", np.nan)}, lang)
     if lang == "zh":
         s = (f"**{name}**：开始帮扶后，{what}比没有帮扶时{phrase}，" + words("significant", sig, lang)
              + ("（按少聚类检验判断）" if basis == "few_cluster" else ""))
@@ -109,7 +112,7 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
         s += ("：" + words("forbidden", why, lang) if why else "") + "。"
         if not pd.isna(p):
             s += f"按县区聚类的少聚类检验 p 值{'小于 0.001' if p < 0.001 else f'为 {p:.3f}'}。"
-        return s
+        return s + caveat
     s = (f"**{_cap(name)}**: after support starts, {what} is {phrase} than without support, "
          + words("significant", sig, lang) + (" (by the few-cluster check)" if basis == "few_cluster" else ""))
     if earned is not None:
@@ -122,7 +125,7 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
     s += (": " + words("forbidden", why, lang) if why else "") + "."
     if not pd.isna(p):
         s += f" County-level few-cluster {'p < 0.001' if p < 0.001 else f'p = {p:.3f}'}."
-    return s
+    return s + caveat
 
 
 def event_study_sentence(effects: pd.DataFrame, program: str = "any", lang: str = "zh") -> str:
