@@ -290,3 +290,19 @@ def test_a_failed_pretrend_test_reaches_the_report_paragraph_of_every_program(p,
         saved = _tidy(**GROWING, pretrend_p=p, program=program)
         for lang, word in (("zh", "平行趋势可能不成立"), ("en", "parallel trends may not hold")):
             assert (word in report.effect_sentence(saved, program, lang)) is caveat, (program, lang)
+
+
+def test_the_summary_never_prints_nan_for_a_value_it_cannot_compute():
+    from helpers.analysis.indicators import ALL, CITY
+
+    rows = [dict(quarter="2023Q2", category=ALL, county=CITY, indicator="spending_progress", value=NAN,
+                 denominator=NAN, status="no_data", threshold=0.5, met=None),
+            dict(quarter="2023Q2", category=ALL, county=CITY, indicator="income_growth_gap", value=0.033,
+                 denominator=500.0, status="ok", threshold=0.0, met=True, ci_low=0.021, ci_high=0.045),
+            dict(quarter="2023Q2", category=ALL, county="通江县", indicator="missed_monitoring", value=0.0,
+                 denominator=NAN, status="ok", threshold=0.0, met=True)]
+    ranking = pd.DataFrame({"county": ["通江县"], "rank": [1], "rank_best": [1], "rank_worst": [1],
+                            "rank_stability": [1.0]})
+    for lang in ("zh", "en"):
+        text = report.summary_sentence(pd.DataFrame(rows), ranking, "2023Q2", lang)
+        assert "nan" not in text.lower() and ("无数据" in text if lang == "zh" else "no data" in text.lower()), text

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.present import figures
-from helpers.present.display import format_threshold
+from helpers.present.display import disclose_value, format_threshold
 from helpers.analysis.indicators import ALL, CITY, INDICATORS
 from helpers.domain.labels import label
 
@@ -208,6 +208,8 @@ def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: s
     progress = label("indicator", "spending_progress", lang)
     counties = ("、" if lang == "zh" else ", ").join(figures.county_label(c, lang) for c in missed)
     target = format_threshold("spending_progress", sp["threshold"], lang)
+    # the city's value as every table shows it (disclosure rule, "未知" / "—" when it cannot be computed)
+    progress_value = disclose_value("rate", sp["value"], sp.get("denominator", np.nan), sp["status"], lang)
     if lang == "zh":
         s = f"{figures.quarter_label(quarter)}，"
         s += ("各县区均未发现疑似漏测农户；" if missed.empty else
@@ -217,7 +219,7 @@ def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: s
         elif direction == "unclear":
             s += (f"{alleviated}与{general}的收入增速之差为 {100 * gap['value']:+.1f} {points}{ci}，区间包含零，"
                   "差异在统计上不显著；")
-        s += f"{city}{progress} {100 * sp['value']:.1f}%（时序目标 {target}）。综合评比第一名为{figures.county_label(top, lang)}"
+        s += f"{city}{progress} {progress_value}（时序目标 {target}）。综合评比第一名为{figures.county_label(top, lang)}"
         s += ("（权重浮动时名次不变）。" if settled else
               f"，但权重浮动时其名次在 {first['rank_best']}–{first['rank_worst']} 之间变动。" if settled is False else "。")
         return s
@@ -229,7 +231,7 @@ def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: s
     elif direction == "unclear":
         s += (f"income growth of {alleviated} minus that of {general}: {100 * gap['value']:+.1f} {points}{ci}; the "
               "interval contains zero, the difference is not statistically significant; ")
-    s += f"{city} {progress} {100 * sp['value']:.1f}% (milestone {target}). First in the county comparison: " \
+    s += f"{city} {progress} {progress_value} (milestone {target}). First in the county comparison: " \
          f"{figures.county_label(top, lang)}"
     s += (" (same rank in every weight draw)." if settled else
           f", though its rank moves between {first['rank_best']} and {first['rank_worst']} as the weights do."
