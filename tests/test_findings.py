@@ -306,3 +306,14 @@ def test_the_summary_never_prints_nan_for_a_value_it_cannot_compute():
     for lang in ("zh", "en"):
         text = report.summary_sentence(pd.DataFrame(rows), ranking, "2023Q2", lang)
         assert "nan" not in text.lower() and ("无数据" in text if lang == "zh" else "no data" in text.lower()), text
+
+
+def test_the_report_says_which_counties_the_city_workers_change_covers():
+    from helpers.analysis.indicators import ALL, CITY
+
+    rows = [dict(quarter="2023Q2", category=ALL, county=c, indicator="workers_change", value=v, status=st)
+            for c, v, st in (("巴州区", 0.05, "ok"), ("南江县", NAN, "no_data"), (CITY, 0.055, "ok"))]
+    note = report.headline_note(pd.DataFrame(rows), "2023Q2", "zh")
+    assert "只合计巴州区" in note and "南江县" in note
+    rows[1]["status"], rows[1]["value"] = "ok", 0.06
+    assert report.headline_note(pd.DataFrame(rows), "2023Q2", "zh") == ""

@@ -147,6 +147,22 @@ def event_study_sentence(effects: pd.DataFrame, program: str = "any", lang: str 
     return text
 
 
+def headline_note(indicators: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    """The sentence under the headline table: which counties the city's 务工人数 change covers when some did
+    not send the column (02 says the same, ``present.indicators.describe_workers``); '' when all did."""
+    q = indicators[(indicators["quarter"] == quarter) & (indicators["category"] == ALL)
+                   & (indicators["indicator"] == "workers_change") & (indicators["county"] != CITY)]
+    covered, missing = q[q["status"] == "ok"]["county"].tolist(), q[q["status"] != "ok"]["county"].tolist()
+    if not missing or not covered:
+        return ""
+    sep = "、" if lang == "zh" else ", "
+    names = lambda cs: sep.join(figures.county_label(c, lang) for c in cs)  # noqa: E731
+    change = label("indicator", "workers_change", lang)
+    if lang == "zh":
+        return f"全市{change}只合计{names(covered)}；{names(missing)}没有可比的“务工人数”（未报送该列），不在其中。"
+    return f"The city's {change} covers {names(covered)} only; {names(missing)} sent no comparable column of members in work."
+
+
 def ranking_note(ranking: pd.DataFrame, lang: str = "zh") -> str:
     """How the composite score is made and how its rank stability is measured (numbers from config/composite.yaml),
     and which counties' ranks move when the weights do (``findings.rank_settled``)."""
