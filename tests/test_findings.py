@@ -317,3 +317,9 @@ def test_the_report_says_which_counties_the_city_workers_change_covers():
     assert "只合计巴州区" in note and "南江县" in note
     rows[1]["status"], rows[1]["value"] = "ok", 0.06
     assert report.headline_note(pd.DataFrame(rows), "2023Q2", "zh") == ""
+
+
+def test_a_number_that_rounds_to_zero_is_never_minus_zero():
+    from helpers.present.effects import _v
+
+    assert _v(-0.3, "income_pc") == "0" and _v(-0.0004, "log_income_pc") == "0.000" and _v(-5.2, "income_pc", 1) == "-5.2"

@@ -300,9 +300,10 @@ def _v(x: float, outcome: str, digits: int | None = None) -> str:
         return "—"
     if np.isinf(x):
         return "-∞" if x < 0 else "∞"
-    if outcome.startswith("log_"):
-        return f"{x:.3f}"
-    return f"{x:,.{0 if digits is None else digits}f}"
+    d = 3 if outcome.startswith("log_") else (0 if digits is None else digits)
+    if round(x, d) == 0:
+        x = 0.0                                  # never “-0 元”
+    return f"{x:.3f}" if outcome.startswith("log_") else f"{x:,.{d}f}"
 
 
 def _unit(outcome: str, lang: str) -> str:
