@@ -49,6 +49,7 @@ def test_the_run_writes_notebooks_exports_results_and_manifest(full_run):
         assert "simulated-banner" in text and "模拟样本" in text, page.name
     index = (full_run["paths"].reports / "index.html").read_text(encoding="utf-8")
     assert f"{Q}/share/04_report.html" in index and "季度评估报告" in index
+    assert "simulated-banner" in index and "模拟数据" in index and m["simulated"]["households"] > 0
 
 
 def test_steps_are_stamped_and_the_effects_notebooks_run_side_by_side(full_run):

@@ -303,12 +303,14 @@ def write_index(reports: Path) -> Path:
     for q in sorted((p.name for p in reports.iterdir()
                      if QUARTER_FOLDER.fullmatch(p.name) and (p / "share").is_dir()), reverse=True):
         files = sorted((reports / q / "share").glob("*.html"), key=lambda f: (f.stem != "04_report", f.stem))
-        quarters.append({"name": q, "title": label_zh(q),
+        simulated = bool(read_json(reports / q / "manifest.json").get("simulated"))
+        quarters.append({"name": q, "title": label_zh(q), "simulated": simulated,
                          "reports": [{"href": quote(f.name), "title": REPORT_TITLES.get(f.stem, f.stem)}
                                      for f in files]})
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
-    page = env.get_template("reports_index.html.j2").render(quarters=quarters)
+    page = env.get_template("reports_index.html.j2").render(quarters=quarters,
+                                                            any_simulated=any(q["simulated"] for q in quarters))
     path = reports / "index.html"
     atomic_write_text(path, page)
     return path
@@ -394,7 +396,6 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
             raise
         _publish(stage, qdir)
         shutil.rmtree(stage_root, ignore_errors=True)
-        write_index(paths.reports)
         inputs = [f for q in quarters if q <= quarter for f in (paths.raw / q).iterdir()]
         inputs += [paths.corrections, paths.register, *(ROOT / "config").glob("*.yaml")]
         manifest = {
@@ -403,12 +404,14 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
             "notebook_defaults_changed": changed,
             "git_commit": _git_commit(), "packages": _versions(),
             "pseudonym_key_fingerprint": read_json(paths.processed / "manifest.json").get("key_fingerprint"),
+            "simulated": read_json(paths.processed / "manifest.json").get("simulated"),
             "inputs": _hashes(p for p in inputs if p.exists()),
             "steps": steps, "seconds": round(time.perf_counter() - t_all, 2),
             "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count()},
         }
         manifest["outputs"] = _hashes(p for sub in PUBLISHED for p in (qdir / sub).rglob("*"))
         atomic_write_text(qdir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+        write_index(paths.reports)                 # after the manifest: it says whether the data are simulated
         return manifest
 
 
