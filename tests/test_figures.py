@@ -129,3 +129,19 @@ def test_ranking_axis_is_the_scores_range():
     assert fig.axes[0].get_xlim() == (0.0, 1.0)                              # a 0–1 score, not an axis to 1.2
     assert any("0.7–1.3" in t.get_text() and "300" in t.get_text() for t in fig.texts)   # caption from the config
     plt.close(fig)
+
+
+def test_cohorts_figure_counts_households_in_whole_numbers():
+    from types import SimpleNamespace
+
+    from helpers.present import effects as er
+
+    figures.use_style("zh")
+    cohorts = pd.DataFrame({"cohort": [0, 8, 9, 10], "first_program": ["", "industry", "industry", "employment"],
+                            "households": [265, 16, 19, 18]})
+    fig = er.plot_cohorts(SimpleNamespace(cohorts=cohorts), "2022Q2", "zh")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+    plt.close(fig)

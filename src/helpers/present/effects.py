@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 from matplotlib.ticker import StrMethodFormatter
 import numpy as np
 import pandas as pd
@@ -182,6 +183,7 @@ def plot_cohorts(r: EffectsResult, quarter: str, lang: str = "zh"):
     never = int(r.cohorts.loc[r.cohorts["cohort"] == 0, "households"].sum())
     ax.set_title(("各季度开始获得帮扶的户数" if lang == "zh" else "Households by quarter support started"))
     ax.set_ylabel(label("header", "households", lang))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))          # households are whole numbers
     ax.tick_params(axis="x", rotation=45)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     figures.caption(fig, quarter, lang, (f"对照：窗口内未获帮扶 {never:,} 户" if lang == "zh" else f"{never:,} households never supported in the window"))
