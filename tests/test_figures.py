@@ -145,3 +145,17 @@ def test_cohorts_figure_counts_households_in_whole_numbers():
     ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
     assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
     plt.close(fig)
+
+
+def test_income_growth_figure_says_so_when_no_growth_can_be_computed():
+    from helpers.analysis.indicators import ALL, CITY
+    from helpers.present import indicators as ir
+
+    figures.use_style("zh")
+    t = pd.DataFrame([dict(quarter="2022Q2", category=ALL, county=c, indicator=k, value=np.nan, ci_low=np.nan,
+                           ci_high=np.nan, status="too_short", threshold=0.077, denominator=np.nan, met=None)
+                      for c in ("巴州区", CITY) for k in ("alleviated_income_growth", "general_income_growth")])
+    fig = ir.plot_income_growth(t, "2022Q2", "zh")
+    ax = fig.axes[0]
+    assert any("无法计算同比增速" in x.get_text() for x in ax.texts) and len(ax.get_yticks()) == 0
+    plt.close(fig)

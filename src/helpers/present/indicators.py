@@ -93,6 +93,7 @@ def plot_income_growth(t: pd.DataFrame, quarter: str, lang: str = "zh"):
     counties = _counties(t)
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
     x = np.arange(len(counties))
+    shown = False
     for off, key, color, group in ((-0.15, "alleviated_income_growth", "#c2413b", "脱贫户"),
                                    (0.15, "general_income_growth", "#1b6ca8", "一般农户")):
         vals = [_get(t, quarter, key, c) for c in counties]
@@ -101,6 +102,12 @@ def plot_income_growth(t: pd.DataFrame, quarter: str, lang: str = "zh"):
         hi = np.array([100 * r["ci_high"] if r is not None else np.nan for r in vals])
         ax.errorbar(x + off, v, yerr=[v - lo, hi - v], fmt="o", color=color, capsize=3,
                     label=label("household_type", group, lang))
+        shown = shown or bool(np.isfinite(v).any())
+    if not shown:           # no county has a growth rate: say so in the plot instead of empty axes
+        ax.text(0.5, 0.5, "观察期不足两年，无法计算同比增速" if lang == "zh" else
+                "Fewer than eight quarters observed: no year-on-year growth", transform=ax.transAxes,
+                ha="center", va="center", color="#555555")
+        ax.set_yticks([])
     official = _get(t, quarter, "alleviated_income_growth", CITY)
     if official is not None and not pd.isna(official["threshold"]):
         ax.axhline(100 * official["threshold"], color="#555555", ls="--", lw=1,
