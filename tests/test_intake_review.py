@@ -165,3 +165,14 @@ def test_a_locked_submission_or_corrections_file_stops_with_a_message_not_a_trac
     locked = {paths.corrections}
     with pytest.raises(IntakeStop, match="corrections.csv"):
         run_intake(Q, paths)
+
+
+def test_a_correction_that_does_not_match_never_prints_a_heads_name_from_the_cell(tmp_path):
+    write_workbook(tmp_path / "raw" / Q / f"{Q}_通江县.xlsx",
+                   [household(1, **{"户主姓名": NAME, "乡镇(街道)": f"{NAME}家"})])
+    paths = paths_for(tmp_path)
+    paths.corrections.write_text("quarter,source_file,sheet,row,column,old,new,reason,who\n"
+                                 f"{Q},{Q}_通江县.xlsx,农户监测,2,乡镇(街道),杨柏,杨柏镇,核实,评估组\n", encoding="utf-8")
+    with pytest.raises(IntakeStop, match="does not match") as stop:
+        run_intake(Q, paths)
+    assert NAME not in str(stop.value) and "[姓名已删除]家" in str(stop.value)

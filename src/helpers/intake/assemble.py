@@ -117,10 +117,12 @@ def _is_subtotal(probe: list[pd.Series]) -> np.ndarray:
 
 
 def apply_corrections(raw: pd.DataFrame, rows: np.ndarray, headers: dict[str, str],
-                      corrections: pd.DataFrame, where: str) -> int:
-    """Apply evaluators' corrections to raw cells in place; a mismatch stops intake."""
+                      corrections: pd.DataFrame, where: str, names: Names | None = None) -> int:
+    """Apply evaluators' corrections to raw cells in place; a mismatch stops intake. Cell values in its
+    messages are scrubbed, and the sheet's 户主姓名 ``names`` cut out of them."""
     if corrections.empty:
         return 0
+    cell = lambda v: (names or Names()).text(_scrubbed(v))  # noqa: E731
     by_header = {dd.normalize_header(h): c for c, h in headers.items()}
     position = {int(r): i for i, r in enumerate(rows)}
     for rec in corrections.itertuples(index=False):
@@ -140,10 +142,10 @@ def apply_corrections(raw: pd.DataFrame, rows: np.ndarray, headers: dict[str, st
                              f"a correction names row {rec.row}, which is not a data row: check the row number as Excel shows it.")
         current = ps.clean_text(raw.iat[i, raw.columns.get_loc(col)]) or ""
         if current != (ps.clean_text(rec.old) or ""):
-            raise IntakeStop(f"{where} 第 {rec.row} 行，列“{_scrubbed(headers.get(col, col))}”: 更正的原值“{_scrubbed(rec.old)}”与原始数据"
-                             f"“{_scrubbed(current)}”不符，未应用任何更正。请核对 data/corrections.csv 中这一条。 / row {rec.row}, column "
-                             f"'{_scrubbed(headers.get(col, col))}': the correction's old value '{_scrubbed(rec.old)}' does not match the "
-                             f"raw value '{_scrubbed(current)}'; nothing was applied. Check this line of data/corrections.csv.")
+            raise IntakeStop(f"{where} 第 {rec.row} 行，列“{_scrubbed(headers.get(col, col))}”: 更正的原值“{cell(rec.old)}”与原始数据"
+                             f"“{cell(current)}”不符，未应用任何更正。请核对 data/corrections.csv 中这一条。 / row {rec.row}, column "
+                             f"'{_scrubbed(headers.get(col, col))}': the correction's old value '{cell(rec.old)}' does not match the "
+                             f"raw value '{cell(current)}'; nothing was applied. Check this line of data/corrections.csv.")
         raw.iat[i, raw.columns.get_loc(col)] = rec.new
     return len(corrections)
 
@@ -183,13 +185,14 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
                         for c in spec.columns if not c.personal or c.name == "household_code"}, index=index)
     headers = {c.name: _scrubbed(hm.header_text.get(found[c.name], c.header)) if c.name in found else c.header
                for c in spec.columns}
-    applied = apply_corrections(raw, excel_rows, headers, corrections, where) if corrections is not None else 0
+    names = Names(columns[found["head_name"]]) if "head_name" in found else Names()
+    applied = apply_corrections(raw, excel_rows, headers, corrections, where, names) if corrections is not None else 0
 
     reason = pd.Series(None, index=raw.index, dtype=object)
     detail = pd.Series("", index=raw.index, dtype=object)
     parsed = ParsedSheet(sheet.source_file, sheet.sheet, sheet.county, spec, excel_rows, raw,
                          pd.DataFrame(index=raw.index), reason, detail, headers, warnings, applied,
-                         names=Names(columns[found["head_name"]]) if "head_name" in found else Names())
+                         names=names)
     probe = [raw[c] for c in ("household_code", "county", "township", "village", "project_id", "project_name",
                               "problem_id") if c in raw.columns]
     probe += [pd.Series(c, index=index) for c in columns[:2]]
