@@ -148,6 +148,26 @@ def excluded_table(panel: Panel, lang: str = "zh") -> pd.DataFrame:
     return t.rename(columns={k: label("excluded", k, lang) for k in t.columns})
 
 
+def describe_excluded(panel: Panel, lang: str = "zh") -> str:
+    """What the table of left-out households says: of all households, how many are not in the estimation and why
+    (supported before the window, missing quarters), and how many reported start quarters that disagree (the
+    earliest is used)."""
+    e = panel.excluded.fillna(0)
+    n = int(e["households"].sum())
+    out = {k: int(e[k].sum()) for k in ("always_treated", "dropped_for_gaps", "start_disagreements") if k in e}
+    zh = lang == "zh"
+    left = [f"{label('excluded', k, lang).split('（')[0].split(' (')[0]} {v:,} 户" if zh else
+            f"{v:,} {label('excluded', k, lang).split(' (')[0]}" for k, v in out.items() if k != "start_disagreements" and v]
+    s = (f"窗口内共 {n:,} 户" + ("，未参与估计的有：" + "，".join(left) + "。" if left else "，全部参与估计。") if zh else
+         f"{n:,} households in the window" + ("; not in the estimation: " + "; ".join(left) + "." if left else
+                                                ", all in the estimation."))
+    if out.get("start_disagreements"):
+        k = out["start_disagreements"]
+        s += (f"另有 {k:,} 户在不同季度报送的开始帮扶季度不一致，按最早的季度计。" if zh else
+              f" {k:,} households reported different start quarters in different quarters; the earliest is used.")
+    return s
+
+
 def describe_cohorts(r: EffectsResult, lang: str = "zh") -> str:
     """What the cohort chart shows: how many start quarters and households, and whether starts are staggered
     (``findings.staggered_starts``), which is what the robust estimators are for."""
@@ -158,14 +178,14 @@ def describe_cohorts(r: EffectsResult, lang: str = "zh") -> str:
     n, k = int(sizes.sum()), len(sizes)
     if staggered_starts(sizes.tolist()):
         return (f"柱子是每个季度开始获得帮扶的户数：{n:,} 户分 {k} 个季度开始，开始时间不同（交错开始），所以用适合交错开始的稳健方法。"
-                "表中列出各县区未参与估计的农户数及原因。" if zh else
+                "下表列出各县区未参与估计的农户数及原因。" if zh else
                 f"Bars: households by the quarter support started. {n:,} households started in {k} different quarters "
-                "(staggered starts), which is what the robust estimators are for. The table counts, per county, the "
+                "(staggered starts), which is what the robust estimators are for. The table below counts, per county, the "
                 "households left out and why.")
     return (f"柱子是每个季度开始获得帮扶的户数：{n:,} 户都在同一个季度开始，没有交错开始。"
-            "表中列出各县区未参与估计的农户数及原因。" if zh else
+            "下表列出各县区未参与估计的农户数及原因。" if zh else
             f"Bars: households by the quarter support started. All {n:,} started in the same quarter: no staggered "
-            "starts. The table counts, per county, the households left out and why.")
+            "starts. The table below counts, per county, the households left out and why.")
 
 
 def plot_cohorts(r: EffectsResult, quarter: str, lang: str = "zh"):

@@ -142,6 +142,17 @@ def rank_settled(row, stable_share: float = 1.0) -> bool | None:
     return bool(best == worst)
 
 
+def change_direction(now: float, before: float, resolution: float = 0.001) -> str:
+    """A value against an earlier one at the precision it is shown with ('up', 'down', 'same'; '' without both):
+    a change smaller than ``resolution`` (0.001 = 0.1 percentage point for a share) reads as 'same'. A point
+    comparison of two published values, not a test: sentences built on it say "from a to b", never "significantly"."""
+    if _missing(now) or _missing(before):
+        return ""
+    if round(float(now) / resolution) == round(float(before) / resolution):
+        return "same"
+    return "up" if now > before else "down"
+
+
 # ---- the words each verdict reads as ------------------------------------------------------------------------
 # These stay here, not in the label catalogue (helpers.domain.labels): they are pieces of the sentences that
 # state a finding, each next to the predicate whose verdict it reads, not names of things.
@@ -191,4 +202,4 @@ def words(predicate: str, verdict, lang: str = "zh") -> str:
 
 __all__ = ["FEW_CLUSTERS", "LEVEL", "few_clusters", "headline_interval", "significant", "robust_estimates_agree",
            "twfe_position", "trend_direction", "forbidden_comparisons", "pretrends", "intervals_overlap",
-           "staggered_starts", "gap_direction", "rank_settled", "words", "WORDS"]
+           "staggered_starts", "gap_direction", "rank_settled", "change_direction", "words", "WORDS"]

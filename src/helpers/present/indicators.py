@@ -307,3 +307,149 @@ def describe_workers(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
     if change and change != now:
         s += f" The city's change compares {names(change)}, which sent it in both quarters."
     return s + " Change is against the same quarter last year."
+
+
+# ---- sentences that read the tables and figures of 02 and 04 -------------------------------------------------
+def _shown(t: pd.DataFrame, quarter: str, key: str, lang: str, county: str = CITY, category: str = ALL) -> str | None:
+    """One indicator value as the tables show it (the disclosure rule applies to sentences too)."""
+    r = _get(t, quarter, key, county, category)
+    if r is None:
+        return None
+    return disclose_value(INDICATORS[key].kind, r["value"], r["denominator"], r["status"], lang)
+
+
+def _with_unit(shown: str, key: str, lang: str) -> str:
+    """A disclosed value with its unit when the value is a count or a ratio ('31 户', '<5 户', '2,977 元/万元')."""
+    if INDICATORS[key].kind in ("rate", "pp") or not (shown[:1].isdigit() or shown.startswith("<")):
+        return shown
+    return f"{shown} {label('unit', INDICATORS[key].unit, lang)}"
+
+
+def _phrase(t: pd.DataFrame, quarter: str, key: str, lang: str, county: str = CITY, category: str = ALL) -> str:
+    """'<indicator name> <value with unit>' ('' when the indicator is absent)."""
+    shown = _shown(t, quarter, key, lang, county, category)
+    if shown is None:
+        return ""
+    name = indicator_label(key, lang, with_unit=False)
+    return f"{name}{'' if name.endswith('）') else ' '}{_with_unit(shown, key, lang)}"
+
+
+def _comparable(r) -> bool:
+    """A value that may be compared in a sentence: computed, and shown (a rate whose denominator is under 10 is not)."""
+    return (r is not None and r["status"] == "ok" and not pd.isna(r["value"])
+            and not (INDICATORS[r["indicator"]].kind in ("rate", "pp") and r["denominator"] < 10))
+
+
+def _extremes(t: pd.DataFrame, quarter: str, key: str, lang: str, where: str = "county") -> str:
+    """'(highest: A 73.3%, lowest: B 56.3%)' over the counties (or, with ``where="category"``, the city's
+    categories) whose value is shown; ties are named together; '' with fewer than two distinct shown values."""
+    if where == "county":
+        rows = [(c, _get(t, quarter, key, c)) for c in COUNTIES]
+        name = lambda c: _label(c, lang)  # noqa: E731
+    else:
+        cats = t[(t["quarter"] == quarter) & (t["indicator"] == key) & (t["county"] == CITY) & (t["category"] != ALL)]
+        rows = [(c, _get(t, quarter, key, CITY, c)) for c in cats["category"]]
+        name = lambda c: label("category", c, lang)  # noqa: E731
+    vals = {c: r for c, r in rows if _comparable(r)}
+    if len({round(float(r["value"]), 6) for r in vals.values()}) < 2:
+        return ""
+    hi, lo = max(float(r["value"]) for r in vals.values()), min(float(r["value"]) for r in vals.values())
+    shown = lambda v: _with_unit(disclose_value(INDICATORS[key].kind, v, lang=lang), key, lang)  # noqa: E731
+    top = _join([name(c) for c, r in vals.items() if np.isclose(r["value"], hi)], lang)
+    bottom = _join([name(c) for c, r in vals.items() if np.isclose(r["value"], lo)], lang)
+    if lang == "zh":
+        return f"（最高为{top} {shown(hi)}，最低为{bottom} {shown(lo)}）"
+    return f" (highest: {top} {shown(hi)}; lowest: {bottom} {shown(lo)})"
+
+
+def describe_city(t: pd.DataFrame, quarter: str, keys: list[str], lang: str = "zh", spread: tuple[str, ...] = ()) -> str:
+    """The city's values of ``keys`` in one sentence, as the table above shows them, with the highest and lowest
+    county for the indicators in ``spread``."""
+    parts = [p + (_extremes(t, quarter, k, lang) if k in spread else "") for k in keys
+             if (p := _phrase(t, quarter, k, lang))]
+    if not parts:
+        return label("status", "no_data", lang) + ("。" if lang == "zh" else ".")
+    return ("全市" + "，".join(parts) + "。") if lang == "zh" else ("City-wide: " + "; ".join(parts) + ".")
+
+
+def describe_monitoring(t: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    """What the monitoring table says: the city's monitored households, the elimination rate across counties, and
+    the households to check (possibly missed, eliminated but below the line, income test unknown)."""
+    s = describe_city(t, quarter, ["monitored_households", "monitored_persons", "new_monitored",
+                                   "eliminated_this_quarter", "elimination_rate"], lang, spread=("elimination_rate",))
+    missed, below = _get(t, quarter, "missed_monitoring", CITY), _get(t, quarter, "eliminated_below_line", CITY)
+    unknown = _get(t, quarter, "income_unknown", CITY)
+    zh = lang == "zh"
+    if missed is not None and missed["status"] == "ok":
+        check = [_phrase(t, quarter, k, lang) for k in ("missed_monitoring", "eliminated_below_line")
+                 if (r := _get(t, quarter, k, CITY)) is not None and r["status"] == "ok" and r["value"] > 0]
+        if check:
+            s += ("，".join(check) + "，需县区逐户核实。") if zh else (" To check household by household: " + "; ".join(check) + ".")
+        elif below is not None:
+            s += "没有发现疑似漏测户，也没有消除风险但收入低于监测线的农户。" if zh else \
+                " No possibly missed household and no eliminated household below the line."
+    if unknown is not None and unknown["status"] == "ok" and unknown["value"] > 0:
+        n = _with_unit(_shown(t, quarter, "income_unknown", lang), "income_unknown", lang)
+        s += (f"另有 {n}近四个季度收入不全，无法判断是否漏测。" if zh else
+              f" For {n} the last four quarters' income is incomplete, so whether they were missed is unknown.")
+    return s
+
+
+def private_list_note(quarter: str, filename: str, lang: str = "zh") -> str:
+    """Where the list of households to check is written (the analyst's private folder, never a shared page)."""
+    if lang == "zh":
+        return f"疑似漏测和“消除风险但收入低于监测线”的农户清单（含户编码）只写入 `private/{quarter}/{filename}`，不在本报告中显示。"
+    return (f"The list of these households (with household codes) is written to `private/{quarter}/{filename}` only, "
+            "never shown in this report.")
+
+
+def describe_by_category(t: pd.DataFrame, key: str, quarter: str, lang: str = "zh") -> str:
+    """What a by-category table (``display.by_category``) says at city level: the largest and smallest category."""
+    spread = _extremes(t, quarter, key, lang, where="category")
+    if not spread:
+        return ""
+    name = indicator_label(key, lang, with_unit=False)
+    if lang == "zh":
+        return f"全市分类看，{name}" + spread.replace("（", "", 1).rstrip("）") + "。"
+    return f"By category, city-wide, {name}:" + spread.replace(" (", " ", 1).rstrip(")") + "."
+
+
+def describe_trend(trend: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    """What the trend figure shows: the city's elimination rate and spending progress against the previous quarter
+    (``findings.change_direction`` at the precision shown), and which counties moved which way. Spending progress
+    starts again each first quarter, so it is not compared across a year's turn."""
+    from helpers.present.findings import change_direction
+
+    quarters = sorted(trend["quarter"].unique())
+    if quarter not in quarters or quarters.index(quarter) == 0:
+        return "只有一个季度的数据，还看不出变化。" if lang == "zh" else "One quarter only: no change to read yet."
+    prev = quarters[quarters.index(quarter) - 1]
+    zh, out = lang == "zh", []
+    for key in ("elimination_rate", "spending_progress"):
+        name = indicator_label(key, lang, with_unit=False)
+        if key == "spending_progress" and quarter.endswith("Q1"):
+            out.append(f"{name}每年一季度重新累计，不与上季度比较" if zh else f"{name} starts again each first quarter")
+            continue
+        now, before = _get(trend, quarter, key, CITY), _get(trend, prev, key, CITY)
+        if not (_comparable(now) and _comparable(before)):
+            out.append(f"{name}无法与上季度比较" if zh else f"{name} cannot be compared with the previous quarter")
+            continue
+        way = change_direction(now["value"], before["value"], resolution=0.001)
+        moved = {d: [_label(c, lang) for c in COUNTIES
+                     if _comparable(a := _get(trend, quarter, key, c)) and _comparable(b := _get(trend, prev, key, c))
+                     and change_direction(a["value"], b["value"], resolution=0.001) == d] for d in ("up", "down")}
+        a, b = percent_1(before["value"]), percent_1(now["value"])
+        if zh:
+            s = f"全市{name}从 {a} " + {"up": f"升至 {b}", "down": f"降至 {b}", "same": "持平"}[way]
+            s += "".join(f"，{_join(v, lang)}{'上升' if d == 'up' else '下降'}" for d, v in moved.items() if v)
+        else:
+            s = f"the city's {name} " + {"up": f"rose from {a} to {b}", "down": f"fell from {a} to {b}", "same": f"stayed at {a}"}[way]
+            s += "".join(f"; {'up' if d == 'up' else 'down'}: {_join(v, lang)}" for d, v in moved.items() if v)
+        out.append(s)
+    prev_label = figures.quarter_label(prev) if zh else prev
+    return (f"与{prev_label}相比，" + "；".join(out) + "。") if zh else (f"Against {prev_label}: " + "; ".join(out) + ".")
+
+
+def percent_1(v: float) -> str:
+    """A share with one decimal, as the trend figure and the tables show it."""
+    return f"{100 * v:.1f}%"

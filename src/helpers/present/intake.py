@@ -188,7 +188,42 @@ def describe_intake(summary, lang: str = "zh") -> str:
     """What the intake run did, for readers: quarters read again and from the cache (no paths, no key)."""
     first, last = summary.quarters[0], summary.quarter
     n_new, n_cached = len(summary.processed), len(summary.cached)
+    span = f"{figures.quarter_label(first)}至{figures.quarter_label(last)}" if lang == "zh" else f"{first} to {last}"
+    if n_new == 0:                 # e.g. in a run, whose intake step has just built every quarter
+        return (f"本次入库覆盖{span}：各季度报送文件自上次入库以来没有变化，直接使用已入库的 {n_cached} 个季度的表格。"
+                if lang == "zh" else
+                f"Intake covers {span}: no submission changed since the tables were last built, so all {n_cached} "
+                "quarters come from them.")
     if lang == "zh":
-        return (f"本次入库覆盖 {figures.quarter_label(first)}至{figures.quarter_label(last)}：重新读取 {n_new} 个季度，"
-                f"{n_cached} 个未变化的季度直接使用缓存。")
-    return f"Intake covers {first} to {last}: {n_new} quarters read again, {n_cached} unchanged quarters from the cache."
+        return f"本次入库覆盖{span}：重新读取 {n_new} 个季度，{n_cached} 个未变化的季度直接使用缓存。"
+    return f"Intake covers {span}: {n_new} quarters read again, {n_cached} unchanged quarters from the cache."
+
+
+def describe_quality_trend(log: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    """What the quality-trend figure shows: each county's share of household rows set aside against the previous
+    quarter (``findings.change_direction`` at the 0.1 percentage point the sentence shows), and the city's."""
+    from helpers.present.findings import change_direction
+
+    q = log[(log["sheet"] == "农户监测") & (log["quarter"] <= quarter)]
+    quarters = sorted(q["quarter"].unique())
+    zh = lang == "zh"
+    if len(quarters) < 2 or quarters[-1] != quarter:
+        return "只有一个季度的数据，还看不出变化。" if zh else "One quarter only: no change to read yet."
+    prev = quarters[-2]
+    t = q[q["quarter"].isin([prev, quarter])].groupby(["quarter", "county"])[["rows_in", "rows_quarantined"]].sum()
+    share = (t["rows_quarantined"] / t["rows_in"]).unstack("quarter")
+    city = t.groupby("quarter").sum()
+    city = city["rows_quarantined"] / city["rows_in"]
+    moved = {d: [figures.county_label(c, lang) for c in COUNTIES if c in share.index
+                 and change_direction(share.loc[c, quarter], share.loc[c, prev]) == d] for d in ("up", "down")}
+    way = change_direction(city[quarter], city[prev])
+    a, b = f"{city[prev]:.1%}", f"{city[quarter]:.1%}"
+    sep = "、" if zh else ", "
+    if zh:
+        s = f"与{figures.quarter_label(prev)}相比，全市暂存比例从 {a} " + {"up": f"升至 {b}", "down": f"降至 {b}", "same": "持平"}[way]
+        s += "".join(f"；暂存比例{'上升' if d == 'up' else '下降'}的有{sep.join(v)}" for d, v in moved.items() if v)
+        return s + "。上升的县区需要在下次拉练前核查填报流程；下降说明更正和培训见效。"
+    s = f"Against {prev}, the city's share set aside " + {"up": f"rose from {a} to {b}", "down": f"fell from {a} to {b}",
+                                                         "same": f"stayed at {a}"}[way]
+    s += "".join(f"; {'up' if d == 'up' else 'down'}: {sep.join(v)}" for d, v in moved.items() if v)
+    return s + ". Counties whose share rose should check how they fill in the sheets before the next inspection."
