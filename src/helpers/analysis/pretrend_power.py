@@ -38,8 +38,9 @@ event-study coefficients conditional on passing the pre-test (the bias that pre-
 - ``test="any_t"``: R ``pretrends``' (and Roth's) test: reject when any pre-period coefficient has
   ``|t| > threshold`` (default ``norm.ppf(1 - level/2)`` = 1.95996 at 5%; R uses exactly 1.96,
   pass ``threshold=1.96`` to match it to the last digit). Its size is not ``level``: with three
-  pre-periods it lies between 5% and 1 - 0.95^3 = 14.3%, depending on their correlation (12.1% in R's He and Wang example). The acceptance probability is a
-  multivariate normal rectangle probability, computed with ``scipy.stats.multivariate_normal.cdf``
+  pre-periods it lies between 5% and 1 - 0.95^3 = 14.3% (Sidak's inequality), depending on their
+  correlation (12.1% in R's He and Wang example). The acceptance probability is a multivariate
+  normal rectangle probability, computed with ``scipy.stats.multivariate_normal.cdf``
   (Genz's quasi-Monte Carlo integration, absolute error target ``MVN_ABSEPS``, its randomization
   seeded with ``seed`` so the same inputs always give the same number). R computes the same
   probability with ``mvtnorm::pmvnorm`` (same algorithm, its default error target 1e-3, unseeded).
@@ -423,8 +424,8 @@ def pretrends(betahat, sigma, times, delta=None, *, slope: float | None = None, 
     lr = float(np.exp(d[pre] @ Sinv_b - 0.5 * d[pre] @ np.linalg.solve(S, d[pre])))
     mean = mean_after_pretest(Sall[np.ix_(keep, keep)], d[keep], pre[keep], test, level, threshold=threshold,
                               seed=seed)
-    table = pd.DataFrame({"t": t[keep], "betahat": b[keep], "delta": d[keep], "se": np.sqrt(np.diag(Sall))[keep],
-                          "mean_after_pretest": mean})
+    table = pd.DataFrame({"t": t[keep], "betahat": b[keep], "delta": d[keep],
+                          "se": np.sqrt(np.diag(Sall))[keep], "mean_after_pretest": mean})
     if not (t == reference).any():
         table = pd.concat([table, pd.DataFrame({"t": [float(reference)], "betahat": [0.0], "delta": [0.0],
                                                 "se": [0.0], "mean_after_pretest": [0.0]})], ignore_index=True)
