@@ -75,6 +75,7 @@ def test_the_catalogue_names_everything_the_data_and_the_code_use():
     assert set(LABELS["category"]) == {*dd.MONITOR_TYPES, *dd.EMPLOYMENT_SUPPORT, *dd.PROJECT_TYPES,
                                        *dd.PROBLEM_SOURCES}
     assert set(LABELS["indicator"]) == set(INDICATORS)
+    assert set(LABELS["sheet"]) == {s.name for s in dd.SHEETS}
     assert {i.unit for i in INDICATORS.values()} <= set(LABELS["unit"])
     assert set(LABELS["reason"]) == set(REASONS)
     assert set(LABELS["program"]) == set(PROGRAMS)

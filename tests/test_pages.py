@@ -80,3 +80,45 @@ def test_the_simulated_banner_comes_from_the_raw_folder_marker_and_only_then(tmp
     info = simulated(tmp_path)
     assert info["households"] == 2500 and "模拟样本" in notice.banner_text(info, "zh")
     assert "simulated sample" in notice.banner_text(info, "en") and "2,500" in notice.banner(info, "zh").data
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+NOTEBOOKS = __import__("pathlib").Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def test_each_narrative_cell_is_written_in_both_languages_and_a_page_keeps_its_own():
+    from helpers.pipeline.run import for_language
+
+    for name in ("01_intake", "02_indicators", "03_effects", "04_report"):
+        nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        tags = [c.metadata.get("tags", []) for c in nb.cells]
+        for i, t in enumerate(tags):               # every Chinese cell is followed by its English one
+            if "lang:zh" in t:
+                assert "lang:en" in tags[i + 1], (name, i)
+        en, zh = for_language(nb, "en"), for_language(nb, "zh")
+        assert [c.source[:40] for c in en.cells if c.cell_type == "markdown" and CJK.search(c.source)] == [], name
+        assert not any("lang:en" in c.metadata.get("tags", []) for c in zh.cells), name
+        assert len(en.cells) == len(zh.cells) and len(zh.cells) < len(nb.cells), name
+        # no sentence typed in a code cell: what a reader sees comes from helpers.present in the page's language
+        typed = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines()
+                 if CJK.search(line.split("#")[0]) and not line.lstrip().startswith("print(")]
+        assert typed == [], name
+
+
+def test_an_english_page_drops_the_chinese_narrative(tmp_path):
+    path = _executed(tmp_path, "en")
+    nb = nbformat.read(path, as_version=4)
+    zh, en = nbformat.v4.new_markdown_cell("## 入库"), nbformat.v4.new_markdown_cell("## Intake")
+    zh.metadata["tags"], en.metadata["tags"] = ["lang:zh"], ["lang:en"]
+    nb.cells = [zh, en] + nb.cells[1:]
+    nbformat.write(nb, path)
+    analyst, share = (p.read_text(encoding="utf-8") for p in export(path, tmp_path / "a", tmp_path / "s"))
+    for page in (analyst, share):
+        assert "Intake" in page and "## 入库" not in page and ">入库<" not in page
+
+
+def test_intake_table_names_its_sheets_in_the_pages_language():
+    log = pd.DataFrame([dict(quarter="2023Q2", county="通江县", sheet=s, rows_in=10, rows_clean=9, rows_quarantined=1)
+                        for s in ("农户监测", "项目资金")])
+    en = ir.rows_by_county(log, "2023Q2", "en")
+    assert not any(CJK.search(str(v)) for v in en.index.get_level_values(1)), list(en.index)

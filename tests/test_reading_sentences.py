@@ -151,3 +151,20 @@ def test_intake_sentence_does_not_say_zero_quarters_were_read_when_the_tables_we
     assert "0 个季度" not in text and "没有变化" in text and "2 个季度" in text
     fresh = SimpleNamespace(quarters=["2022Q1", "2023Q2"], quarter=Q, processed=["2023Q2"], cached=["2022Q1"])
     assert "重新读取 1 个季度" in pi.describe_intake(fresh, "zh")
+
+
+def _ranking(stability):
+    return pd.DataFrame({"county": ["南江县", "恩阳区", "巴州区"], "composite": [0.8, 0.66, 0.65], "rank": [1, 2, 3],
+                         "rank_best": [1, 2, 2], "rank_worst": [1, 3, 3], "rank_stability": [1.0, stability, stability],
+                         "indicators_missing": [0, 0, 0]})
+
+
+def test_the_reports_ranking_note_uses_the_runs_spec_and_claims_stability_only_by_the_predicate():
+    from helpers.present import report
+
+    spec = {"indicators": [], "stability": {"draws": 200, "low": 0.5, "high": 1.5, "stable_share": 0.6}}
+    settled = report.ranking_note(_ranking(0.68), "zh", spec)
+    assert "200 次" in settled and "0.5–1.5" in settled and "名次对权重不敏感" in settled
+    assert "所有权重扰动下都不变" not in settled                 # 68% is not “every draw”
+    moving = report.ranking_note(_ranking(0.68), "zh", {**spec, "stability": {**spec["stability"], "stable_share": 0.95}})
+    assert "名次随权重变化" in moving and "名次对权重不敏感" not in moving

@@ -34,6 +34,13 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     # The categories indicators are broken down by, as the counties type them: 监测对象类别, 就业帮扶,
     # 项目类型, 问题来源 (dictionary.MONITOR_TYPES, EMPLOYMENT_SUPPORT, PROJECT_TYPES, PROBLEM_SOURCES).
+    # The sheets of a county workbook (dictionary.SHEETS), as the intake tables name them.
+    "sheet": {
+        "农户监测": ("农户监测", "households"),
+        "行政村": ("行政村", "villages"),
+        "项目资金": ("项目资金", "projects and funds"),
+        "问题整改": ("问题整改", "problems and fixes"),
+    },
     "category": {
         "脱贫不稳定户": ("脱贫不稳定户", "unstable after leaving poverty"),
         "边缘易致贫户": ("边缘易致贫户", "at the edge of poverty"),

@@ -242,10 +242,21 @@ def shareable(nb):
     return nb
 
 
+def for_language(nb, lang: str):
+    """The notebook as a reader of ``lang`` sees it: narrative cells are written once per language (tagged
+    ``lang:zh`` / ``lang:en``; JupyterLab shows both), and a page keeps its own language's cells and the
+    untagged ones."""
+    nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells
+                if not any(t.startswith("lang:") and t != f"lang:{lang}" for t in c.get("metadata", {}).get("tags", []))]
+    return nb
+
+
 def export(nb_path: Path, analyst_dir: Path, share_dir: Path | None) -> list[Path]:
     """Write the analyst (with code) and shareable (without code and without printed text) HTML of an
     executed notebook, each titled with the report's name and quarter."""
     nb = nbformat.read(nb_path, as_version=4)
+    nb = for_language(nb, (nb.metadata.get("papermill", {}).get("parameters", {}) or {}).get("lang", "zh"))
     nb.metadata["title"] = page_title(nb, nb_path.stem)
     written = []
     for share, folder in ((False, analyst_dir), (True, share_dir)):

@@ -148,6 +148,20 @@ def excluded_table(panel: Panel, lang: str = "zh") -> pd.DataFrame:
     return t.rename(columns={k: label("excluded", k, lang) for k in t.columns})
 
 
+def earned_heading(lang: str = "zh") -> str:
+    """The heading and first lines of the earned-income section."""
+    if lang == "zh":
+        return ("## 扣除转移性收入后的效果\n\n补贴和公益性岗位工资本身就是帮扶的一部分；工资性和经营性收入显示农户自己多挣了多少。"
+                "主要结果仍是上面的人均纯收入。")
+    return ("## Earned income\n\nSubsidies and public-welfare job wages are part of the support itself; wages and business "
+            "income show what households earn themselves. The headline remains total income above.")
+
+
+def dose_heading(lang: str = "zh") -> str:
+    """The heading of the industry-subsidy bins section."""
+    return "## 产业补助分档" if lang == "zh" else "## Industry subsidy bins"
+
+
 def describe_excluded(panel: Panel, lang: str = "zh") -> str:
     """What the table of left-out households says: of all households, how many are not in the estimation and why
     (supported before the window, missing quarters), and how many reported start quarters that disagree (the

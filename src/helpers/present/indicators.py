@@ -231,6 +231,15 @@ def stability_method(spec: dict | None = None, lang: str = "zh") -> str:
     return f"{n:,} draws of the weights, each multiplied by a uniform factor in [{lo}, {hi}] and renormalized"
 
 
+def ranking_method(spec: dict | None = None, lang: str = "zh") -> str:
+    """How the composite score and its rank stability are made (the numbers from the spec)."""
+    if lang == "zh":
+        return ("综合得分把各指标在各县区之间按最好=1、最差=0 标准化后，按 `config/composite.yaml` 的权重加权；"
+                "名次范围和名次不变的比例来自" + stability_method(spec, lang) + "。")
+    return ("Each indicator is scaled across the counties (best 1, worst 0) and weighted as in `config/composite.yaml`; "
+            "rank ranges and the share of the same rank come from " + stability_method(spec, lang) + ".")
+
+
 def _num(v: float) -> str:
     return f"{v:g}"
 

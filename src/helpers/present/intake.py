@@ -47,6 +47,7 @@ def rows_by_county(log: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.Data
     t = t.sort_values(["county", "sheet"])
     total = t[["rows_in", "rows_clean", "rows_quarantined"]].sum()
     t["county"] = t["county"].astype(str).map(lambda c: figures.county_label(c, lang))
+    t["sheet"] = t["sheet"].map(lambda s: label("sheet", s, lang))
     t = pd.concat([t, pd.DataFrame([{"county": _h("total", lang), "sheet": "", **total}])], ignore_index=True)
     t["share"] = (t["rows_quarantined"] / t["rows_in"].where(t["rows_in"] > 0)).map(
         lambda x: "—" if pd.isna(x) else f"{x:.1%}")

@@ -163,41 +163,12 @@ def headline_note(indicators: pd.DataFrame, quarter: str, lang: str = "zh") -> s
     return f"The city's {change} covers {names(covered)} only; {names(missing)} sent no comparable column of members in work."
 
 
-def ranking_note(ranking: pd.DataFrame, lang: str = "zh") -> str:
-    """How the composite score is made and how its rank stability is measured (numbers from config/composite.yaml),
-    and which counties' ranks move when the weights do (``findings.rank_settled``)."""
-    from helpers.analysis.composite import load_spec, stability_settings
-    from helpers.present.findings import rank_settled
+def ranking_note(ranking: pd.DataFrame, lang: str = "zh", spec: dict | None = None) -> str:
+    """What the ranking table says and how it was made: the same sentences as 02 (``describe_ranking``, whose
+    claim about the weights is ``composite.ranks_stable``, and ``ranking_method``), from the run's spec."""
+    from helpers.present.indicators import describe_ranking, ranking_method
 
-    st = load_spec().get("stability", {}) or {}
-    draws, low, high = st.get("draws"), st.get("low"), st.get("high")
-    zh = lang == "zh"
-    share = stability_settings(load_spec())["stable_share"]
-    moving = ranking[[rank_settled(r, share) is False for r in ranking.to_dict("records")]].sort_values("rank")
-    if zh:
-        s = "综合得分把各项指标在各县区间标准化（最好=1，最差=0）后按 `config/composite.yaml` 的权重加权。"
-        if draws and low is not None and high is not None:
-            s += (f"“名次不变的比例”：把每个权重乘以 {low:g} 至 {high:g} 之间的随机系数、重新归一，共 {int(draws):,} 次，"
-                  "名次与上表相同的比例；“名次范围”是这些次中的最好和最差名次。")
-        if moving.empty:
-            s += "各县区的名次在所有权重扰动下都不变。"
-        else:
-            s += ("、".join(f"{figures.county_label(r['county'], lang)}（{r['rank_best']}–{r['rank_worst']}）"
-                           for _, r in moving.iterrows())
-                  + "的名次随权重变动，名次相近的县区之间的先后不宜过度解读。")
-        return s
-    s = "The composite score normalizes each indicator across counties (best = 1, worst = 0) and weights them as in " \
-        "`config/composite.yaml`. "
-    if draws and low is not None and high is not None:
-        s += (f"Rank stability: the share of {int(draws):,} draws (every weight multiplied by a random factor between "
-              f"{low:g} and {high:g}, then renormalized) with the same rank; the rank range is the best and worst rank. ")
-    if moving.empty:
-        s += "Every county keeps its rank in every draw."
-    else:
-        s += (", ".join(f"{figures.county_label(r['county'], lang)} ({r['rank_best']}–{r['rank_worst']})"
-                        for _, r in moving.iterrows())
-              + " change rank with the weights: do not read much into their order.")
-    return s
+    return describe_ranking(ranking, lang, spec) + ranking_method(spec, lang)
 
 
 def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
