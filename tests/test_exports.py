@@ -184,3 +184,19 @@ def test_index_lists_only_folders_named_like_a_quarter(tmp_path):
     assert "备份" not in page and "2023Q5" not in page and "2023q3" not in page and "2023Q3" not in page
     assert "2023Q4" not in page and "Q3/" not in page
     assert '<a href="2023Q2/share/04_report.html">季度评估报告（摘要）</a>' in page
+
+
+def test_index_speaks_the_language_each_quarter_was_run_in(tmp_path):
+    import json
+
+    from helpers.pipeline.run import write_index
+
+    reports = tmp_path / "reports"
+    _share(reports, Q, "04_report.html", "02_indicators.html")
+    _share(reports, "2023Q1", "04_report.html")
+    (reports / Q / "manifest.json").write_text(json.dumps({"lang": "en", "simulated": True}), encoding="utf-8")
+    page = write_index(reports).read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "Quarterly evaluation reports" in page and "open offline" in page
+    assert '<a href="2023Q2/share/04_report.html">Quarterly evaluation (summary)</a>' in page
+    assert "simulated data" in page and "模拟数据" not in page
+    assert '<a href="2023Q1/share/04_report.html">季度评估报告（摘要）</a>' in page        # run in Chinese, titled in Chinese

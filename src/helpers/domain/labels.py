@@ -34,6 +34,17 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     # The categories indicators are broken down by, as the counties type them: 监测对象类别, 就业帮扶,
     # 项目类型, 问题来源 (dictionary.MONITOR_TYPES, EMPLOYMENT_SUPPORT, PROJECT_TYPES, PROBLEM_SOURCES).
+    # The index page of every quarter's reports (reports/index.html).
+    "index": {
+        "title": ("季度评估报告", "Quarterly evaluation reports"),
+        "heading": ("巴中市乡村振兴季度评估报告", "Bazhong rural revitalization: quarterly evaluation reports"),
+        "offline": ("可离线打开。报告中不含任何农户个人信息。",
+                    "These pages open offline. They contain no personal data of any household."),
+        "simulated_note": ("注意：标有“模拟数据”的季度使用的是模拟样本（workbook simulate 生成），不是真实的县区报送数据。",
+                           "Note: quarters marked “simulated data” use the simulated sample (made by workbook simulate), "
+                           "not the counties' real submissions."),
+        "simulated_tag": ("模拟数据", "simulated data"),
+    },
     # The sheets of a county workbook (dictionary.SHEETS), as the intake tables name them.
     "sheet": {
         "农户监测": ("农户监测", "households"),

@@ -31,6 +31,7 @@ import yaml
 from helpers.config import KERNEL_NAME, NOTEBOOKS, ROOT, Paths
 from helpers.intake.assemble import available_quarters
 from helpers.domain.quarters import label_zh
+from helpers.domain.labels import label
 from helpers.domain.errors import Stop
 from helpers.intake.readers import IntakeStop
 from helpers.store.storage import atomic_write_text, file_hash, read_json
@@ -314,13 +315,17 @@ def write_index(reports: Path) -> Path:
     for q in sorted((p.name for p in reports.iterdir()
                      if QUARTER_FOLDER.fullmatch(p.name) and (p / "share").is_dir()), reverse=True):
         files = sorted((reports / q / "share").glob("*.html"), key=lambda f: (f.stem != "04_report", f.stem))
-        simulated = bool(read_json(reports / q / "manifest.json").get("simulated"))
-        quarters.append({"name": q, "title": label_zh(q), "simulated": simulated,
-                         "reports": [{"href": quote(f.name), "title": REPORT_TITLES.get(f.stem, f.stem)}
-                                     for f in files]})
+        manifest = read_json(reports / q / "manifest.json")
+        qlang = manifest.get("lang", "zh") if manifest.get("lang") in ("zh", "en") else "zh"
+        titles = REPORT_TITLES if qlang == "zh" else REPORT_TITLES_EN
+        quarters.append({"name": q, "title": label_zh(q) if qlang == "zh" else q, "lang": qlang,
+                         "simulated": bool(manifest.get("simulated")),
+                         "reports": [{"href": quote(f.name), "title": titles.get(f.stem, f.stem)} for f in files]})
+    lang = quarters[0]["lang"] if quarters else "zh"          # the page speaks the newest quarter's language
+    text = {k: label("index", k, lang) for k in ("title", "heading", "offline", "simulated_note", "simulated_tag")}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
-    page = env.get_template("reports_index.html.j2").render(quarters=quarters,
+    page = env.get_template("reports_index.html.j2").render(quarters=quarters, text=text, lang=lang,
                                                             any_simulated=any(q["simulated"] for q in quarters))
     path = reports / "index.html"
     atomic_write_text(path, page)
