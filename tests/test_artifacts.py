@@ -114,3 +114,39 @@ def test_the_effects_artifact_is_the_pages_results_and_records_every_option(samp
     pd.testing.assert_frame_equal(frame, pd.concat([made["result"].frame, made["earned"].frame], ignore_index=True),
                                   check_dtype=False)
     json.dumps(rec)
+
+
+def test_one_code_key_for_every_cache_follows_imports_inside_functions_transitively(tmp_path):
+    """store.codehash is the code part of the artifacts', intake's and the indicators' cache keys: a change to any
+    module reached by imports (inside functions too, through packages) changes it; an unrelated module does not."""
+    from helpers.store import codehash
+
+    root = tmp_path / "helpers"
+    (root / "pkg").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "top.py").write_text("def f():\n    from helpers.pkg import mid\n    return mid.g()\n")
+    (root / "pkg" / "mid.py").write_text("from helpers.leaf import h\n\ndef g():\n    return h()\n")
+    (root / "leaf.py").write_text("def h():\n    return 1\n")
+    (root / "other.py").write_text("x = 1\n")
+    before = codehash.code_modules("helpers.top", root)
+    assert set(before) == {"helpers.top", "helpers.pkg", "helpers.pkg.mid", "helpers.leaf"}
+    (root / "other.py").write_text("x = 2\n")
+    assert codehash.code_modules("helpers.top", root) == before
+    (root / "leaf.py").write_text("def h():\n    return 2\n")
+    assert codehash.code_modules("helpers.top", root)["helpers.leaf"] != before["helpers.leaf"]
+    # the real caches: intake covers what it imports beyond the list it used to keep by hand
+    intake = codehash.code_modules("helpers.intake.assemble")
+    assert {"helpers.domain.errors", "helpers.store.locks", "helpers.intake.readers", "helpers.config"} <= set(intake)
+    assert "helpers.domain.quarters" in codehash.code_modules("helpers.analysis.indicators")
+
+
+def test_intake_and_indicator_caches_use_the_one_code_key(monkeypatch):
+    from helpers.analysis import indicators
+    from helpers.intake import assemble
+
+    calls = []
+    monkeypatch.setattr(assemble, "code_hash", lambda m: calls.append(m) or "0" * 64)
+    assert assemble.code_version() == "0" * 16 and calls == ["helpers.intake.assemble"]
+    src = Path(indicators.__file__).read_text(encoding="utf-8")
+    assert "code_hash(__name__)" in src and "read_bytes()" not in src

@@ -22,6 +22,7 @@ from helpers.config import CONFIG_DIR, Paths
 from helpers.domain.labels import label
 from helpers.domain.dictionary import COUNTIES, EMPLOYMENT_SUPPORT, MONITOR_TYPES, PROBLEM_SOURCES, PROJECT_TYPES
 from helpers.store.exports import write_people_csv
+from helpers.store.codehash import code_hash
 from helpers.domain.quarters import previous, quarter_range
 
 CITY = "全市"
@@ -411,7 +412,8 @@ def compute(inp: Inputs, quarter: str, cfg: dict | None = None, counties=None) -
 
 def _cache_key(processed: Path, quarter: str, cfg: dict, counties) -> str | None:
     """What a quarter's indicators depend on: the intake of every quarter up to it, the config,
-    the counties and this module's code. None when the intake cache is not there."""
+    the counties and the code (this module and what it imports, ``store.codehash``). None when the intake cache
+    is not there."""
     import hashlib
     import json
 
@@ -425,7 +427,7 @@ def _cache_key(processed: Path, quarter: str, cfg: dict, counties) -> str | None
     if not stamps:
         return None
     parts = {"intake": stamps, "config": cfg, "counties": list(counties or []),
-             "code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
+             "code": code_hash(__name__)}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:24]
 
 

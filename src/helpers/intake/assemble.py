@@ -31,6 +31,7 @@ from helpers.intake.places import Crosswalk, load_register, normalize_county, no
 from helpers.intake.pseudonym import Names, PseudonymKey, load_key, scrub, scrub_text
 from helpers.intake.readers import IntakeStop, RawSheet, list_files, locate_header, read_bytes, read_file, sheet_spec
 from helpers.domain.reasons import REASONS
+from helpers.store.codehash import code_hash
 from helpers.store.storage import assert_key, atomic_write_text, file_hash, read_json, stack_parquet, write_table
 
 QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
@@ -38,10 +39,6 @@ TABLES = ("household_quarters", "villages", "projects", "rectifications", "quara
 # Each table's key (asserted on every write): the sheets' keys from the data dictionary, and ours.
 KEYS = {**{s.table: list(s.key) for s in dd.SHEETS}, "quarantine": ["quarter", "source_file", "sheet", "row"],
         "intake_log": ["quarter", "source_file", "sheet"]}
-# The code an intake result depends on (paths under src/helpers): any change invalidates the cache.
-CODE_MODULES = ("config.py", "intake/assemble.py", "intake/parsing.py", "intake/readers.py", "intake/places.py",
-                "intake/pseudonym.py", "intake/schemas.py", "domain/dictionary.py", "domain/reasons.py",
-                "domain/quarters.py", "store/storage.py")
 CORRECTION_COLUMNS = ["quarter", "source_file", "sheet", "row", "column", "old", "new", "reason", "who"]
 
 
@@ -661,12 +658,9 @@ def check_raw_folder(raw: Path) -> None:
 
 
 def code_version() -> str:
-    """Hash of the intake code and the data dictionary: any change invalidates the cache."""
-    here = Path(__file__).parents[1]
-    h = hashlib.sha256()
-    for name in CODE_MODULES:
-        h.update((here / name).read_bytes())
-    return h.hexdigest()[:16]
+    """Hash of the intake code: this module and every helpers module it imports, transitively
+    (``store.codehash``, the rule of every cache of the workbook); any change invalidates the cache."""
+    return code_hash(__name__)[:16]
 
 
 def cache_key(quarter: str, paths: Paths, key: PseudonymKey, corrections: pd.DataFrame, cfg: dict) -> str:
