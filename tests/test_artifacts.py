@@ -76,7 +76,13 @@ def test_get_builds_what_is_missing_once_and_rebuilds_only_what_is_stale(sample,
     assert calls == []                                              # current: read, nothing recomputed
     short = artifacts.get("indicators", quarter=Q, paths=paths, trend_quarters=2)
     assert calls == ["indicators"] and set(short["quarter"]) == {"2022Q1", Q}
-    assert artifacts.recorded(file)["parameters"]["trend_quarters"] == 2
+    # made with another parameter, they live beside the default ones and never replace them
+    variant = artifacts.path("indicators", Q, paths, trend_quarters=2)
+    assert variant != file and artifacts.recorded(variant)["parameters"]["trend_quarters"] == 2
+    assert artifacts.recorded(file)["parameters"]["trend_quarters"] == 6 and artifacts.current("indicators", Q, paths)
+    artifacts.get("ranking", quarter=Q, paths=paths)
+    assert calls == ["indicators"]                                  # the default indicators were left as they were
+    file.unlink()
     artifacts.get("ranking", quarter=Q, paths=paths)
     # the indicators are made again with the ranking's parameters, under the key the ranking was made from
     assert calls == ["indicators", "indicators"]
@@ -104,7 +110,7 @@ def test_the_effects_artifact_is_the_pages_results_and_records_every_option(samp
 
     paths = Paths.make(processed=sample["paths"].processed, reports=tmp_path / "reports")
     frame = artifacts.get("effects", quarter=Q, paths=paths, program="industry", bootstrap_reps=199)
-    rec = artifacts.recorded(artifacts.path("effects", Q, paths, program="industry"))
+    rec = artifacts.recorded(artifacts.path("effects", Q, paths, program="industry", bootstrap_reps=199))
     assert rec["parameters"] == {"program": "industry", "outcome": "income_pc", "control": "not_yet", "covariates": "",
                                  "cluster": "village", "balanced": True, "few_cluster": "jackknife",
                                  "bootstrap_reps": 199, "earned": True}
@@ -150,3 +156,15 @@ def test_intake_and_indicator_caches_use_the_one_code_key(monkeypatch):
     assert assemble.code_version() == "0" * 16 and calls == ["helpers.intake.assemble"]
     src = Path(indicators.__file__).read_text(encoding="utf-8")
     assert "code_hash(__name__)" in src and "read_bytes()" not in src
+
+
+def test_results_made_with_other_parameters_have_their_own_file():
+    paths = Paths.make(reports=Path("/r"))
+    default = artifacts.path("effects", Q, paths, program="industry")
+    assert default.name == "effects_industry.parquet"
+    other = {artifacts.path("effects", Q, paths, program="industry", **p).name
+             for p in ({"control": "never"}, {"cluster": "county"}, {"covariates": "household_size,labor"},
+                       {"bootstrap_reps": 999}, {"control": "never", "cluster": "county"})}
+    assert len(other) == 5 and default.name not in other
+    assert artifacts.path("effects", Q, paths, program="industry", control="not_yet") == default   # a default, spelled
+    assert artifacts.path("ranking", Q, paths, composite_config="/x/c.yaml").name.startswith("ranking__")

@@ -67,7 +67,7 @@ def test_effects_notebook_runs_for_each_program(sample, tmp_path_factory, progra
     pm.execute_notebook(str(NOTEBOOKS / "03_effects.ipynb"), str(out), kernel_name=KERNEL_NAME, progress_bar=False,
                         parameters=dict(quarter="2022Q2", program=program, processed_dir=str(sample["paths"].processed),
                                         reports_dir=str(reports), bootstrap_reps=199, lang="zh"))
-    res = pd.read_parquet(reports / "2022Q2" / "results" / f"effects_{program}.parquet")
+    res = pd.read_parquet(reports / "2022Q2" / "results" / f"effects_{program}__bootstrap_reps-199.parquet")
     assert set(res["estimator"]) == {"callaway_santanna", "imputation", "twfe"}
     assert set(res["outcome"]) == {"income_pc", "earned_pc"} and (res["program"] == program).all()
     figs = {p.name for p in (reports / "2022Q2" / "figures").glob(f"03_{program}_*.png")}

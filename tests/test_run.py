@@ -35,8 +35,10 @@ def test_the_run_writes_notebooks_exports_results_and_manifest(full_run):
     steps = ["01_intake", "02_indicators", "03_effects_any", "03_effects_industry", "03_effects_employment", "04_report"]
     for folder, ext in (("notebooks", ".ipynb"), ("analyst", ".html"), ("share", ".html")):
         assert sorted(p.name for p in (q / folder).iterdir()) == sorted(s + ext for s in steps), folder
+    # results are named by the parameters they were made with (here 199 bootstrap draws, not the default)
     assert {p.name for p in (q / "results").iterdir()} >= {"indicators.parquet", "ranking.parquet",
-                                                          "effects_any.parquet", "effects_industry.parquet"}
+                                                          "effects_any__bootstrap_reps-199.parquet",
+                                                          "effects_industry__bootstrap_reps-199.parquet"}
     m = json.loads((q / "manifest.json").read_text(encoding="utf-8"))
     assert m["quarter"] == Q and [s["step"] for s in m["steps"]] == steps
     assert m["parameters"]["03_effects_industry"]["program"] == "industry"

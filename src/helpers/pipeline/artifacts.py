@@ -50,9 +50,28 @@ class Artifact:
     inputs: Callable[[dict], list[tuple[str, dict]]] = lambda p: []    # (artifact, its parameters)
     config: Callable[[dict], object] = lambda p: None   # the slice of config it reads
 
+    named_by: tuple[str, ...] = ()                       # parameters already spelled in ``filename``
+
     def path(self, quarter: str, paths: Paths, params: dict) -> Path:
-        folder = paths.processed if self.where == "processed" else paths.reports / quarter / "results"
-        return folder / self.filename(params)
+        """The file of the artifact made with ``params``: its base name for the default parameters, followed by the
+        parameters that differ from their defaults otherwise (``effects_any__control-never.parquet``), so results
+        made with other parameters, by hand or by a run, never replace each other."""
+        if self.where == "processed":
+            return paths.processed / self.filename(params)
+        name = self.filename(params)
+        return paths.reports / quarter / "results" / (name[:-len(".parquet")] + _variant(self, params) + ".parquet")
+
+
+def _variant(art: Artifact, params: dict) -> str:
+    """'' for the default parameters; else '__' and the parameters that differ, readable when short
+    (``__cluster-county``), a hash of them when long (a config file's path, a list of covariates)."""
+    diff = {k: v for k, v in params.items() if k not in art.named_by and v != art.params.get(k)}
+    if not diff:
+        return ""
+    text = "_".join(f"{k}-{v}" for k, v in sorted(diff.items()))
+    if len(text) <= 40 and all(ch.isalnum() or ch in "-_" for ch in text):
+        return "__" + text
+    return "__" + hashlib.sha256(json.dumps(_jsonable(diff), sort_keys=True).encode()).hexdigest()[:12]
 
 
 # ---- producers --------------------------------------------------------------------------------------------------
@@ -113,7 +132,7 @@ REGISTRY: dict[str, Artifact] = {
                         lambda p: f"effects_{p['program']}.parquet" if p["outcome"] == "income_pc" else
                         f"effects_{p['program']}_{p['outcome']}.parquet",
                         _effects, "helpers.analysis.program_effects", dict(EFFECT_PARAMS),
-                        lambda p: [("household_quarters", {})], lambda p: {"seed": SEED}),
+                        lambda p: [("household_quarters", {})], lambda p: {"seed": SEED}, ("program", "outcome")),
 }
 
 
