@@ -120,6 +120,16 @@ def test_the_effects_artifact_is_the_pages_results_and_records_every_option(samp
     pd.testing.assert_frame_equal(frame, pd.concat([made["result"].frame, made["earned"].frame], ignore_index=True),
                                   check_dtype=False)
     json.dumps(rec)
+    # the page checks that what it shows is the saved file: a changed estimate or a lost row is refused
+    pe.page_results(Q, paths, saved=frame, program="industry", bootstrap_reps=199)
+    from helpers.analysis.effects import EstimationError
+
+    changed = frame.copy()
+    changed.loc[changed.index[0], "att"] = changed["att"].iloc[0] * (1 + 1e-6) + 1e-6
+    with pytest.raises(EstimationError, match="att"):
+        pe.page_results(Q, paths, saved=changed, program="industry", bootstrap_reps=199)
+    with pytest.raises(EstimationError, match="rows"):
+        pe.page_results(Q, paths, saved=frame.iloc[1:], program="industry", bootstrap_reps=199)
 
 
 def test_one_code_key_for_every_cache_follows_imports_inside_functions_transitively(tmp_path):

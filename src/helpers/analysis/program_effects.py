@@ -332,13 +332,35 @@ def _key(quarter: str, paths: Paths | None, options: dict) -> tuple:
     return quarter, str((paths or Paths()).processed), tuple(sorted(options.items()))
 
 
-def page_results(quarter: str, paths: Paths | None = None, **options) -> dict:
+def page_results(quarter: str, paths: Paths | None = None, saved: pd.DataFrame | None = None, **options) -> dict:
     """What the effects page shows beside the saved frame: the panel, the estimates (``effects``,
     ``earned_effects``) and the results (``result``, ``earned``) with these options: those ``effects_frame``
-    made in this process, else made again (same code, same options, same numbers)."""
+    made in this process, else made again (same code, same options). With ``saved`` (the artifact's frame), the
+    results are checked to be the saved ones, so the page cannot show other numbers than the file 04 reads:
+    ``EstimationError`` when any estimate differs by more than 1e-9 (relative) or a row is missing."""
     defaults = dict(program="any", outcome="income_pc", control="not_yet", covariates="", cluster="village",
                     balanced=True, few_cluster="jackknife", bootstrap_reps=9999, earned=True)
     options = {**defaults, **options}
     if _LAST.get("key") != _key(quarter, paths, options):
         effects_frame(quarter, paths, **options)
+    if saved is not None:
+        same_as_saved(saved, _LAST["result"], _LAST["earned"])
     return dict(_LAST)
+
+
+def same_as_saved(saved: pd.DataFrame, result: EffectsResult, earned: EffectsResult | None = None) -> None:
+    """Raise ``EstimationError`` unless the results' tidy frames are the saved frame (same rows, same text, numbers
+    within 1e-9 relative: summing in another order moves the last digits)."""
+    made = result.frame if earned is None else pd.concat([result.frame, earned.frame], ignore_index=True)
+    if len(made) != len(saved) or list(made.columns) != list(saved.columns):
+        raise EstimationError(f"the page's results have {len(made)} rows and the saved ones {len(saved)}: "
+                              "make them again (delete the results file) and re-run")
+    for c in made.columns:
+        a, b = made[c].reset_index(drop=True), saved[c].reset_index(drop=True)
+        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+            x, y = a.to_numpy(dtype="float64"), b.to_numpy(dtype="float64")
+            if not np.allclose(x, y, rtol=1e-9, atol=1e-9, equal_nan=True):
+                raise EstimationError(f"the page's column {c!r} differs from the saved results by up to "
+                                      f"{np.nanmax(np.abs(x - y)):.3g}: make them again (delete the results file)")
+        elif not a.astype("string").fillna("").equals(b.astype("string").fillna("")):
+            raise EstimationError(f"the page's column {c!r} differs from the saved results")
