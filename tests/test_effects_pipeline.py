@@ -71,7 +71,8 @@ def test_effects_notebook_runs_for_each_program(sample, tmp_path_factory, progra
     assert set(res["estimator"]) == {"callaway_santanna", "imputation", "twfe"}
     assert set(res["outcome"]) == {"income_pc", "earned_pc"} and (res["program"] == program).all()
     figs = {p.name for p in (reports / "2022Q2" / "figures").glob(f"03_{program}_*.png")}
-    assert figs == {f"03_{program}_cohorts.png", f"03_{program}_event_study.png", f"03_{program}_heterogeneity.png"}
+    assert figs == {f"03_{program}_cohorts.png", f"03_{program}_event_study.png", f"03_{program}_heterogeneity.png",
+                    f"03_{program}_sensitivity.png"}
     text = out.read_text(encoding="utf-8")
     assert "结论" in text and "元" in text
     # the page names its program in its title and first line, and leads with its conclusion

@@ -99,6 +99,12 @@ def _effects(quarter: str, paths: Paths, inputs: dict, **params) -> pd.DataFrame
     return pe.effects_frame(quarter, paths, **params)
 
 
+def _sensitivity(quarter: str, paths: Paths, inputs: dict, **params) -> pd.DataFrame:
+    from helpers.analysis import robustness
+
+    return robustness.sensitivity_frame(quarter, paths, **params)
+
+
 def _indicators_config(p: dict):
     from helpers.analysis import indicators as ind
 
@@ -117,6 +123,7 @@ INDICATOR_PARAMS = {"counties": "", "indicators_config": "", "trend_quarters": 6
 EFFECT_PARAMS = {"program": "any", "outcome": "income_pc", "control": "not_yet", "covariates": "", "cluster": "village",
                  "balanced": True, "few_cluster": "jackknife", "bootstrap_reps": 9999, "earned": True}
 INDICATOR_INPUTS = ("household_quarters", "projects", "rectifications", "intake_log")
+SENSITIVITY_PARAMS = {k: EFFECT_PARAMS[k] for k in ("program", "outcome", "control", "covariates", "cluster", "balanced")}
 
 
 REGISTRY: dict[str, Artifact] = {
@@ -133,6 +140,11 @@ REGISTRY: dict[str, Artifact] = {
                         f"effects_{p['program']}_{p['outcome']}.parquet",
                         _effects, "helpers.analysis.program_effects", dict(EFFECT_PARAMS),
                         lambda p: [("household_quarters", {})], lambda p: {"seed": SEED}, ("program", "outcome")),
+    "sensitivity": Artifact("sensitivity", None, "results",
+                            lambda p: f"sensitivity_{p['program']}.parquet" if p["outcome"] == "income_pc" else
+                            f"sensitivity_{p['program']}_{p['outcome']}.parquet",
+                            _sensitivity, "helpers.analysis.robustness", dict(SENSITIVITY_PARAMS),
+                            lambda p: [("household_quarters", {})], lambda p: None, ("program", "outcome")),
 }
 
 

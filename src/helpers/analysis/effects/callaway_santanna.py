@@ -351,6 +351,22 @@ class CSResult(FewClusterInference):
         return _result(p, _cells(p, self.control, self.base_period), self.control, self.covariates, self.base_period,
                        influence=False)
 
+    def pretest_terms(self) -> dict:
+        """The pre-period event-time terms the joint pre-start test (``pretest(kind="event")``) is about:
+        ``times`` (event times), ``att``, ``inf`` (their influence functions, columns) and ``weak`` (the terms the
+        test leaves out: resting on fewer than ``MIN_TERM_DF`` + 1 treated households, or without a variance)."""
+        pre = self.cells_t < self.cells_g
+        size = {g: int((self.G == g).sum()) for g in np.unique(self.cells_g)}
+        reference = self.cells.reference
+        dyn = self.aggregate("dynamic").drop(index="overall")
+        e_cells = self.cells_t - self.cells_g
+        terms = np.array([int(e) < 0 and not reference[e_cells == int(e)].all() for e in dyn.index], dtype=bool)
+        terms_df = np.array([sum(size[g] - 1 for g in np.unique(self.cells_g[pre & ~reference & (e_cells == e)]))
+                             for e in dyn.index[terms].astype(int)], dtype=int)
+        se = dyn["se"].to_numpy()[terms]
+        return {"times": dyn.index[terms].astype(int).to_numpy(), "att": dyn["att"].to_numpy()[terms],
+                "inf": self._agg["dynamic"][1][:, :-1][:, terms], "weak": (terms_df < MIN_TERM_DF) | np.isnan(se)}
+
     def pretest(self, kind: str = "event") -> dict:
         """Joint test that there are no effects before treatment starts: ``stat, df, pvalue, test, reason``.
 
@@ -380,14 +396,10 @@ class CSResult(FewClusterInference):
             att, inf, se = self.att_gt["att"].to_numpy()[terms], self.inf[:, terms], self.att_gt["se"].to_numpy()[terms]
             terms_df = np.array([size[g] - 1 for g in self.cells_g[terms]])
         else:
-            dyn = self.aggregate("dynamic").drop(index="overall")
-            e_cells = self.cells_t - self.cells_g
-            terms = np.array([int(e) < 0 and not reference[e_cells == int(e)].all() for e in dyn.index])
-            att, inf = dyn["att"].to_numpy()[terms], self._agg["dynamic"][1][:, :-1][:, terms]
-            se = dyn["se"].to_numpy()[terms]
-            terms_df = np.array([sum(size[g] - 1 for g in np.unique(self.cells_g[pre & ~reference & (e_cells == e)]))
-                                 for e in dyn.index[terms].astype(int)], dtype=int)
-        weak = (terms_df < MIN_TERM_DF) | np.isnan(se)
+            t = self.pretest_terms()
+            att, inf, weak = t["att"], t["inf"], t["weak"]
+        if kind == "cells":
+            weak = (terms_df < MIN_TERM_DF) | np.isnan(se)
         out = wald_test(att[~weak], inf[:, ~weak], self.n, self.cluster, None, kind)
         out["left_out"] = int(weak.sum())
         if weak.any() and weak.all():

@@ -1,0 +1,106 @@
+"""Sensitivity to parallel-trends violations and pre-trend power on the workbook's own event study
+(helpers.analysis.robustness), and the words the page uses for them (helpers.present.robustness): on a
+simulated panel whose violation and effect are known, on the bundled-style sample, and on hand-made frames
+for every verdict."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.analysis import robustness
+from helpers.analysis.effects import callaway_santanna
+from helpers.present import robustness as rr
+
+
+def _panel(slope: float, tau: float, n: int = 3000, periods: int = 9, start: int = 6, seed: int = 7) -> pd.DataFrame:
+    """Half the households start in ``start`` (the others never); the treated drift away from the others by
+    ``slope`` a quarter all along (a linear violation of parallel trends) and gain ``tau`` from the start."""
+    rng = np.random.default_rng(seed)
+    unit = np.repeat(np.arange(n), periods)
+    time = np.tile(np.arange(1, periods + 1), n)
+    treated_unit = np.arange(n) < n // 2
+    g = np.where(treated_unit, start, 0)[unit]
+    y = (rng.normal(0, 5, n)[unit] + 2.0 * time + slope * time * treated_unit[unit] + tau * ((g > 0) & (time >= g))
+         + rng.normal(0, 1, len(unit)))
+    return pd.DataFrame({"household_id": unit, "time": time, "cohort": g, "y": y, "village": unit % 60})
+
+
+def _cs(d, base="universal"):
+    return callaway_santanna(d, "y", "household_id", "time", "cohort", control="never", cluster="village",
+                             base_period=base)
+
+
+def test_the_event_study_covariance_is_the_headlines_standard_errors():
+    cs = _cs(_panel(0.0, 3.0))
+    times, beta, sigma = robustness.event_study(cs)
+    dyn = cs.aggregate("dynamic").drop(index="overall")
+    dyn = dyn[dyn.index.astype(int) != -1]
+    np.testing.assert_allclose(np.sqrt(np.diag(sigma)), dyn["se"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(beta, dyn["att"].to_numpy())
+    assert -1 not in times
+
+
+def test_with_a_linear_violation_the_usual_interval_misses_the_truth_and_the_smoothness_set_keeps_it():
+    tau, slope = 3.0, 0.6
+    cs = _cs(_panel(slope, tau))
+    f = robustness.sensitivity(cs)
+    lo, hi = f.loc[f["kind"] == "original", ["lb", "ub"]].iloc[0]
+    assert not lo <= tau <= hi                              # biased by the drift: the usual interval is wrong
+    sd0 = f[(f["kind"] == "smoothness") & (f["m"] == 0)].iloc[0]
+    assert sd0["lb"] <= tau <= sd0["ub"]                    # linear extrapolation of the pre-trend recovers tau
+
+
+def test_without_a_violation_sets_widen_with_mbar_and_the_conclusion_survives_up_to_the_breakdown():
+    f = robustness.sensitivity(_cs(_panel(0.0, 3.0)), _cs(_panel(0.0, 3.0), "varying"))
+    rm = f[f["kind"] == "relative_magnitude"].sort_values("m")
+    assert (np.diff(rm["lb"]) <= 1e-9).all() and (np.diff(rm["ub"]) >= -1e-9).all()
+    b = f.loc[f["kind"] == "breakdown_relative_magnitude", "value"].iloc[0]
+    assert b > 0 and all((r.lb > 0) == (r.m <= b) for r in rm.itertuples())
+    s50, s80 = (f.loc[f["kind"] == k, "value"].iloc[0] for k in ("pretrend_slope_50", "pretrend_slope_80"))
+    assert 0 < s50 < s80
+
+
+def test_few_clusters_are_refused_with_the_rank_in_the_message():
+    d = _panel(0.0, 3.0)
+    d["village"] = d["household_id"] % 4
+    f = robustness.sensitivity(_cs(d), _cs(d, "varying"))
+    assert (f["kind"] == "refused").any() and "rank" in f["reason"].iloc[0]
+    assert rr.sensitivity_verdict(f) == "refused" and "rank" in rr.describe_sensitivity(f, "income_pc", "zh")
+    assert "无法计算" in rr.describe_pretrend_power(f, "income_pc", "zh")
+
+
+# ---- the words, for every verdict -----------------------------------------------------------------------------
+def _frame(lo, hi, b, target=250.0):
+    return pd.DataFrame([dict(kind="target", m=np.nan, lb=np.nan, ub=np.nan, value=target, reason=""),
+                         dict(kind="original", m=np.nan, lb=lo, ub=hi, value=np.nan, reason=""),
+                         dict(kind="window", m=np.nan, lb=np.nan, ub=np.nan, value=4, reason="pre -5..-2, post 0..3"),
+                         dict(kind="breakdown_relative_magnitude", m=np.nan, lb=np.nan, ub=np.nan, value=b, reason=""),
+                         dict(kind="pretrend_slope_50", m=0.5, lb=np.nan, ub=np.nan, value=11.6, reason=""),
+                         dict(kind="pretrend_slope_80", m=0.8, lb=np.nan, ub=np.nan, value=15.5, reason="")])
+
+
+@pytest.mark.parametrize("lo, hi, b, verdict, zh_has, zh_not", [
+    (210, 290, 1.11, "robust", ["**1.1 倍**", "帮扶提高了收入", "一样大"], ["需谨慎"]),
+    (210, 290, 0.78, "fragile", ["**0.8 倍**", "需谨慎"], ["一样大，结论也成立"]),
+    (-20, 290, 0.0, "not_significant", ["不能排除没有效果"], ["倍"]),
+    (210, 290, math.inf, "unbounded", ["都成立"], ["倍"]),
+])
+def test_sensitivity_sentence_follows_the_verdict(lo, hi, b, verdict, zh_has, zh_not):
+    f = _frame(lo, hi, b)
+    assert rr.sensitivity_verdict(f) == verdict
+    zh, en = rr.describe_sensitivity(f, "income_pc", "zh"), rr.describe_sensitivity(f, "income_pc", "en")
+    assert all(x in zh for x in zh_has) and not any(x in zh for x in zh_not), zh
+    assert "前 4 个季度" in zh and "first 4 quarters" in en
+
+
+def test_a_negative_effect_is_called_lowered_not_raised():
+    zh = rr.describe_sensitivity(_frame(-290, -210, 1.5, target=-250.0), "income_pc", "zh")
+    assert "帮扶降低了收入" in zh and "提高" not in zh
+
+
+def test_pretrend_power_sentence_reads_the_slopes():
+    zh = rr.describe_pretrend_power(_frame(210, 290, 1.1), "income_pc", "zh")
+    assert "80% 的把握" in zh and "15.5" in zh and "11.6" in zh
