@@ -323,3 +323,29 @@ def test_a_number_that_rounds_to_zero_is_never_minus_zero():
     from helpers.present.effects import _v
 
     assert _v(-0.3, "income_pc") == "0" and _v(-0.0004, "log_income_pc") == "0.000" and _v(-5.2, "income_pc", 1) == "-5.2"
+
+
+def test_county_check_confirms_or_doubts_a_significant_headline():
+    assert f.county_check(True, 0.01) == "confirms"
+    assert f.county_check(True, 0.057) == "doubts"
+    assert f.county_check(False, 0.01) == "" and f.county_check(True, NAN) == ""
+
+
+def test_report_reconciles_a_significant_headline_with_a_county_check_that_is_not():
+    doubted = _tidy(**GROWING)
+    doubted.loc[doubted["estimator"] == "callaway_santanna", "p_county"] = 0.057
+    text = report.effect_sentence(doubted, "any", "zh")
+    assert "统计上显著" in text and "0.057" in text and "只按县区聚类时不显著" in text
+    confirmed = _tidy(**GROWING)
+    confirmed.loc[confirmed["estimator"] == "callaway_santanna", "p_county"] = 0.002
+    assert "只按县区聚类时不显著" not in report.effect_sentence(confirmed, "any", "zh")
+
+
+def test_report_says_whether_earned_income_is_significant():
+    saved = _tidy(**GROWING)
+    earned = (saved["outcome"] == "earned_pc") & (saved["estimator"] == "callaway_santanna") & (saved["term"] == "overall")
+    saved.loc[earned, ["ci_low"]] = -7.0
+    text = report.effect_sentence(saved, "any", "zh")
+    part = text.split("只看工资性和经营性收入")[1].split("。")[0]
+    assert "不显著" in part
+    assert "不显著" not in report.effect_sentence(_tidy(**GROWING), "any", "zh").split("只看工资性和经营性收入")[1].split("。")[0]

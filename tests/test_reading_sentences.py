@@ -148,7 +148,7 @@ def test_every_cell_that_shows_a_table_or_figure_also_shows_a_sentence_that_read
 def test_intake_sentence_does_not_say_zero_quarters_were_read_when_the_tables_were_current():
     current = SimpleNamespace(quarters=["2022Q1", "2023Q2"], quarter=Q, processed=[], cached=["2022Q1", "2023Q2"])
     text = pi.describe_intake(current, "zh")
-    assert "0 个季度" not in text and "没有变化" in text and "2 个季度" in text
+    assert "0 个季度" not in text and "均已是最新" in text and "2 个季度" in text and "没有变化" not in text
     fresh = SimpleNamespace(quarters=["2022Q1", "2023Q2"], quarter=Q, processed=["2023Q2"], cached=["2022Q1"])
     assert "重新读取 1 个季度" in pi.describe_intake(fresh, "zh")
 
@@ -168,3 +168,16 @@ def test_the_reports_ranking_note_uses_the_runs_spec_and_claims_stability_only_b
     assert "所有权重扰动下都不变" not in settled                 # 68% is not “every draw”
     moving = report.ranking_note(_ranking(0.68), "zh", {**spec, "stability": {**spec["stability"], "stable_share": 0.95}})
     assert "名次随权重变化" in moving and "名次对权重不敏感" not in moving
+
+
+def test_income_growth_sentence_judges_the_gap_on_its_interval_as_the_report_does():
+    def t(lo, hi):
+        return frame([row(Q, CITY, "alleviated_income_growth", 0.09, 300) | dict(ci_low=0.08, ci_high=0.10),
+                      row(Q, CITY, "general_income_growth", 0.078, 1500) | dict(ci_low=0.07, ci_high=0.09),
+                      row(Q, CITY, "income_growth_gap", 0.012, 300) | dict(ci_low=lo, ci_high=hi)])
+    unclear = ir.describe_income_growth(t(-0.013, 0.040), Q, "zh")
+    assert "不显著" in unclear and "快于" not in unclear
+    assert "快于一般农户" in ir.describe_income_growth(t(0.002, 0.03), Q, "zh")
+    assert "慢于" in ir.describe_income_growth(frame([r | ({"value": -0.02, "ci_low": -0.03, "ci_high": -0.01}
+                                                         if r["indicator"] == "income_growth_gap" else {})
+                                                     for r in t(0, 0).to_dict("records")]), Q, "zh")

@@ -142,6 +142,15 @@ def rank_settled(row, stable_share: float = 1.0) -> bool | None:
     return bool(best == worst)
 
 
+def county_check(sig: bool | None, p_county: float) -> str:
+    """Whether the county-level few-cluster check bears out a significant headline: 'confirms' (p < 0.05),
+    'doubts' (the headline is significant by its own clustering but the county-level p is 0.05 or more), or ''
+    (no headline significance to check, or no county-level p)."""
+    if sig is not True or _missing(p_county):
+        return ""
+    return "confirms" if p_county < LEVEL else "doubts"
+
+
 def change_direction(now: float, before: float, resolution: float = 0.001) -> str:
     """A value against an earlier one at the precision it is shown with ('up', 'down', 'same'; '' without both):
     a change smaller than ``resolution`` (0.001 = 0.1 percentage point for a share) reads as 'same'. A point
@@ -188,6 +197,11 @@ WORDS: dict[str, dict] = {
                   "diverging": ("在5%水平上两组农户开始帮扶前的走势已不同，需警惕平行趋势不成立",
                                 "at 5% the groups were already diverging before support; parallel trends are in doubt"),
                   "untestable": ("无法检验", "cannot be tested")},
+    "county_check": {"confirms": ("", ""),
+                     "doubts": ("但只按县区聚类时不显著（p ≥ 0.05）：县区只有几个，效应是否存在需谨慎看待",
+                                "but not when clustered by county alone (p ≥ 0.05): with this few counties, read the "
+                                "effect with care"),
+                     "": ("", "")},
     "overlap": {True: ("两者的置信区间重叠，差异可能只是抽样波动", "their intervals overlap, so the difference may be noise"),
                 False: ("两者的置信区间不重叠", "their intervals do not overlap")},
     "gap": {"higher": ("高", "higher"), "lower": ("低", "lower"), "higher_point": ("高", "higher"),
@@ -202,4 +216,4 @@ def words(predicate: str, verdict, lang: str = "zh") -> str:
 
 __all__ = ["FEW_CLUSTERS", "LEVEL", "few_clusters", "headline_interval", "significant", "robust_estimates_agree",
            "twfe_position", "trend_direction", "forbidden_comparisons", "pretrends", "intervals_overlap",
-           "staggered_starts", "gap_direction", "rank_settled", "change_direction", "words", "WORDS"]
+           "staggered_starts", "gap_direction", "rank_settled", "change_direction", "county_check", "words", "WORDS"]

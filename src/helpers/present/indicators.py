@@ -129,18 +129,26 @@ def describe_income_growth(t: pd.DataFrame, quarter: str, lang: str = "zh") -> s
         f"（{'全市达标' if a['met'] else '全市未达标'}）。" if lang == "zh" else
         f" The year's official rural income growth is {percent(a['threshold'])}; a county meets the standard when its "
         f"poverty-alleviated households grew faster ({'the city does' if a['met'] else 'the city does not'}).")
+    from helpers.present.findings import gap_direction
+
+    way = gap_direction(gap["value"], gap["ci_low"], gap["ci_high"])     # judged on the interval, as 04 does
     if lang == "zh":
-        return (f"全市脱贫户近四季度人均纯收入同比增长 {100 * a['value']:.1f}%（区间 {100 * a['ci_low']:.1f}%–{100 * a['ci_high']:.1f}%），"
-                f"一般农户 {100 * g['value']:.1f}%，增速差 {100 * gap['value']:.1f} 个百分点"
-                f"（区间 {100 * gap['ci_low']:.1f}–{100 * gap['ci_high']:.1f} 个百分点）："
-                + ("脱贫户增收快于一般农户。" if gap["value"] > 0 else "脱贫户增收慢于一般农户，需关注。") + official)
+        verdict = {"higher": "脱贫户增收快于一般农户。", "lower": "脱贫户增收慢于一般农户，需关注。",
+                   "higher_point": "脱贫户增速高于一般农户（没有区间，不判断显著性）。",
+                   "lower_point": "脱贫户增速低于一般农户（没有区间，不判断显著性），需关注。",
+                   "unclear": "区间包含零，两者的差异在统计上不显著。", "": ""}[way]
+        return (f"全市脱贫户近四季度人均纯收入同比增长 {100 * a['value']:.1f}%（95%自助区间 {100 * a['ci_low']:.1f}%–"
+                f"{100 * a['ci_high']:.1f}%），一般农户 {100 * g['value']:.1f}%，增速差 {100 * gap['value']:.1f} 个百分点"
+                f"（95%自助区间 {100 * gap['ci_low']:.1f}–{100 * gap['ci_high']:.1f} 个百分点）：" + verdict + official)
+    verdict = {"higher": "poverty-alleviated households' income grew faster than ordinary households'.",
+               "lower": "poverty-alleviated households' income grew more slowly than ordinary households'; this needs attention.",
+               "higher_point": "poverty-alleviated households grew faster (no interval: significance not judged).",
+               "lower_point": "poverty-alleviated households grew more slowly (no interval: significance not judged).",
+               "unclear": "the interval includes zero: the difference is not statistically significant.", "": ""}[way]
     return (f"City-wide, poverty-alleviated households' per-capita net income over the last four quarters grew "
-            f"{100 * a['value']:.1f}% year on year (interval {100 * a['ci_low']:.1f}%–{100 * a['ci_high']:.1f}%), ordinary "
-            f"households' {100 * g['value']:.1f}%: a gap of {100 * gap['value']:.1f} percentage points "
-            f"(interval {100 * gap['ci_low']:.1f} to {100 * gap['ci_high']:.1f}): "
-            + ("poverty-alleviated households' income grew faster than ordinary households'." if gap["value"] > 0 else
-               "poverty-alleviated households' income grew more slowly than ordinary households'; this needs attention.")
-            + official)
+            f"{100 * a['value']:.1f}% year on year (95% bootstrap interval {100 * a['ci_low']:.1f}%–{100 * a['ci_high']:.1f}%), "
+            f"ordinary households' {100 * g['value']:.1f}%: a gap of {100 * gap['value']:.1f} percentage points "
+            f"(95% bootstrap interval {100 * gap['ci_low']:.1f} to {100 * gap['ci_high']:.1f}): " + verdict + official)
 
 
 def plot_funds(t: pd.DataFrame, quarter: str, lang: str = "zh"):

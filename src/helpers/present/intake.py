@@ -191,10 +191,10 @@ def describe_intake(summary, lang: str = "zh") -> str:
     n_new, n_cached = len(summary.processed), len(summary.cached)
     span = f"{figures.quarter_label(first)}至{figures.quarter_label(last)}" if lang == "zh" else f"{first} to {last}"
     if n_new == 0:                 # e.g. in a run, whose intake step has just built every quarter
-        return (f"本次入库覆盖{span}：各季度报送文件自上次入库以来没有变化，直接使用已入库的 {n_cached} 个季度的表格。"
+        return (f"本次入库覆盖{span}：{n_cached} 个季度的表格均已是最新（由本次运行的入库步骤或之前的入库生成），无需重新读取。"
                 if lang == "zh" else
-                f"Intake covers {span}: no submission changed since the tables were last built, so all {n_cached} "
-                "quarters come from them.")
+                f"Intake covers {span}: the tables of all {n_cached} quarters are up to date (built by this run's intake "
+                "step or an earlier one), so nothing is read again.")
     if lang == "zh":
         return f"本次入库覆盖{span}：重新读取 {n_new} 个季度，{n_cached} 个未变化的季度直接使用缓存。"
     return f"Intake covers {span}: {n_new} quarters read again, {n_cached} unchanged quarters from the cache."
@@ -223,7 +223,7 @@ def describe_quality_trend(log: pd.DataFrame, quarter: str, lang: str = "zh") ->
     if zh:
         s = f"与{figures.quarter_label(prev)}相比，全市暂存比例从 {a} " + {"up": f"升至 {b}", "down": f"降至 {b}", "same": "持平"}[way]
         s += "".join(f"；暂存比例{'上升' if d == 'up' else '下降'}的有{sep.join(v)}" for d, v in moved.items() if v)
-        return s + "。上升的县区需要在下次拉练前核查填报流程；下降说明更正和培训见效。"
+        return s + "。暂存比例上升的县区需要在下次拉练前核查填报流程。"
     s = f"Against {prev}, the city's share set aside " + {"up": f"rose from {a} to {b}", "down": f"fell from {a} to {b}",
                                                          "same": f"stayed at {a}"}[way]
     s += "".join(f"; {'up' if d == 'up' else 'down'}: {sep.join(v)}" for d, v in moved.items() if v)

@@ -74,8 +74,8 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
     (significant, robust estimates agree, grows/fades/stays, TWFE below/above/close and why) from the named
     predicates of ``helpers.present.findings`` applied to the same saved numbers notebook 03 shows."""
     from helpers.present.effects import _effect_phrase, _v, program_label, quarterly_label
-    from helpers.present.findings import (forbidden_comparisons, headline_interval, robust_estimates_agree,
-                                          significant, trend_direction, twfe_position, words)
+    from helpers.present.findings import (county_check, forbidden_comparisons, headline_interval,
+                                          robust_estimates_agree, significant, trend_direction, twfe_position, words)
 
     o = _report_outcome(effects)
     cs, imp = _cs_overall(effects, o), _cs_overall(effects, o, "imputation")
@@ -105,26 +105,28 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
         if earned is not None:
             e_lo, e_hi, _ = headline_interval(earned)
             s += (f"；只看工资性和经营性收入，{_effect_phrase('earned_pc', earned['att'], e_lo, e_hi, lang)}"
-                  .replace("**", ""))
+                  .replace("**", "") + "，" + words("significant", significant(e_lo, e_hi), lang))
         s += "。" + (words("agree", agree, lang) + "。" if imp is not None else "")
         s += words("trend", trend, lang) + "。"
         s += f"朴素方法估计为 {_v(tw['att'], o)}{unit}，{words('twfe', position, lang)}"
         s += ("：" + words("forbidden", why, lang) if why else "") + "。"
         if not pd.isna(p):
-            s += f"按县区聚类的少聚类检验 p 值{'小于 0.001' if p < 0.001 else f'为 {p:.3f}'}。"
+            doubt = words("county_check", county_check(sig, p), lang)
+            s += f"按县区聚类的少聚类检验 p 值{'小于 0.001' if p < 0.001 else f'为 {p:.3f}'}" + (f"，{doubt}" if doubt else "") + "。"
         return s + caveat
     s = (f"**{_cap(name)}**: after support starts, {what} is {phrase} than without support, "
          + words("significant", sig, lang) + (" (by the few-cluster check)" if basis == "few_cluster" else ""))
     if earned is not None:
         e_lo, e_hi, _ = headline_interval(earned)
         s += (f"; wage and business income alone is {_effect_phrase('earned_pc', earned['att'], e_lo, e_hi, lang)}"
-              .replace("**", ""))
+              .replace("**", "") + ", " + words("significant", significant(e_lo, e_hi), lang))
     s += ". " + (_cap(words("agree", agree, lang)) + ". " if imp is not None else "")
     s += _cap(words("trend", trend, lang)) + ". "
     s += f"The naive estimate is {_v(tw['att'], o)}{unit}, {words('twfe', position, lang)}"
     s += (": " + words("forbidden", why, lang) if why else "") + "."
     if not pd.isna(p):
-        s += f" County-level few-cluster {'p < 0.001' if p < 0.001 else f'p = {p:.3f}'}."
+        doubt = words("county_check", county_check(sig, p), lang)
+        s += f" County-level few-cluster {'p < 0.001' if p < 0.001 else f'p = {p:.3f}'}" + (f", {doubt}" if doubt else "") + "."
     return s + caveat
 
 
