@@ -95,14 +95,17 @@ def test_missed_monitoring_uses_four_quarters_against_the_years_line(tmp_path):
 def test_two_income_growth_rates_with_intervals():
     rows = []
     for v in ("太平场村", "杨柏村"):
-        for i, q in enumerate(QS8):
-            after = i >= 4
-            rows.append(hh(f"p-{v}", q, village=v, htype="脱贫户", pc=1100.0 if after else 1000.0))
-            rows.append(hh(f"g-{v}", q, village=v, pc=2100.0 if after else 2000.0))
+        for k in range(5):                       # 10 households of each type: enough to judge a rate (10 or more)
+            for i, q in enumerate(QS8):
+                after = i >= 4
+                rows.append(hh(f"p-{v}-{k}", q, village=v, htype="脱贫户", pc=1100.0 if after else 1000.0))
+                rows.append(hh(f"g-{v}-{k}", q, village=v, pc=2100.0 if after else 2000.0))
     t = compute(inputs(rows), Q, CFG, ["通江县"])
     a, g, gap = (value(t, k) for k in ("alleviated_income_growth", "general_income_growth", "income_growth_gap"))
     assert a["value"] == pytest.approx(0.10) and g["value"] == pytest.approx(0.05)
     assert gap["value"] == pytest.approx(0.05) and gap["met"]
+    few = compute(inputs([r for r in rows if r["household_id"].endswith(("-0", "-1"))]), Q, CFG, ["通江县"])
+    assert pd.isna(value(few, "alleviated_income_growth")["met"])          # 4 households: too few to judge
     assert a["threshold"] == pytest.approx(0.077) and a["met"]            # faster than the official rural growth
     assert a["ci_low"] == pytest.approx(0.10) and a["ci_high"] == pytest.approx(0.10)   # every village grew 10%
     short = compute(inputs([r for r in rows if r["quarter"] >= "2022Q1"]), Q, CFG, ["通江县"])
@@ -394,3 +397,16 @@ def test_stable_share_is_checked(tmp_path):
                    encoding="utf-8")
     with pytest.raises(ValueError, match="stable_share"):
         composite.load_spec(bad)
+
+
+def test_a_rate_on_too_few_households_is_neither_judged_nor_ranked():
+    spec = {"indicators": [{"key": "spending_progress", "direction": 1, "weight": 1},
+                           {"key": "alleviated_income_growth", "direction": 1, "weight": 1}],
+            "stability": {"draws": 50, "low": 0.8, "high": 1.2, "seed": 1}}
+    t = _indicator_rows({"巴州区": {"spending_progress": 0.6, "alleviated_income_growth": 0.05},
+                         "恩阳区": {"spending_progress": 0.4, "alleviated_income_growth": 0.30},
+                         "通江县": {"spending_progress": 0.5, "alleviated_income_growth": 0.10}})
+    t["denominator"] = np.where((t["county"] == "恩阳区") & (t["indicator"] == "alleviated_income_growth"), 7.0, 100.0)
+    r = composite.ranking(t, Q, spec).set_index("county")
+    assert r.loc["恩阳区", "indicators_missing"] == 1 and r.loc["巴州区", "indicators_missing"] == 0
+    assert r.loc["恩阳区", "composite"] == pytest.approx(0.0)     # ranked on spending alone, not on 30% growth of 7

@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from helpers.config import CONFIG_DIR
-from helpers.analysis.indicators import ALL, CITY, INDICATORS
+from helpers.analysis.indicators import ALL, CITY, INDICATORS, judgeable
 
 
 def load_spec(path: Path | None = None) -> dict:
@@ -64,6 +64,7 @@ def normalized(indicators: pd.DataFrame, quarter: str, spec: dict) -> pd.DataFra
     """County x indicator matrix of min-max normalized scores (NaN where a county has no value)."""
     t = indicators[(indicators["quarter"] == quarter) & (indicators["category"] == ALL) &
                    (indicators["county"] != CITY) & (indicators["status"] == "ok")]
+    t = t[judgeable(t)]                                   # a rate on too few households is not ranked on (missing)
     raw = t.pivot_table(index="county", columns="indicator", values="value", aggfunc="first")
     counties = sorted(indicators.loc[indicators["county"] != CITY, "county"].unique())
     raw = raw.reindex(index=counties, columns=[i["key"] for i in spec["indicators"]])

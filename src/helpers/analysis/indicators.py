@@ -394,6 +394,20 @@ def problems(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
 
 
 SECTIONS = (monitoring, missed_monitoring, income_growth, employment, funds, problems)
+# A rate (or a difference of rates) on fewer than this many households or items is too small to show, to judge
+# against a standard or to rank on (analysis.md, disclosure): its verdict is unknown and the composite leaves it out.
+MIN_RATE_DENOMINATOR = 10
+
+
+def judgeable(indicators: pd.DataFrame) -> pd.Series:
+    """The rows whose value may be shown, judged and ranked: every count, and rates whose denominator is at least
+    ``MIN_RATE_DENOMINATOR`` (or has none)."""
+    if "denominator" not in indicators:
+        return pd.Series(True, index=indicators.index)
+    kind = indicators["indicator"].map(lambda k: INDICATORS[k].kind if k in INDICATORS else "")
+    den = pd.to_numeric(indicators["denominator"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    small = kind.isin(["rate", "pp"]).to_numpy() & (den < MIN_RATE_DENOMINATOR)
+    return pd.Series(~small, index=indicators.index)
 
 
 def compute(inp: Inputs, quarter: str, cfg: dict | None = None, counties=None) -> pd.DataFrame:
@@ -407,6 +421,7 @@ def compute(inp: Inputs, quarter: str, cfg: dict | None = None, counties=None) -
     out["met"] = out["met"].astype("boolean")
     for c in ("value", "numerator", "denominator", "ci_low", "ci_high", "threshold"):
         out[c] = out[c].astype("float64")
+    out.loc[~judgeable(out), "met"] = pd.NA            # too few to judge: no verdict (nor a colour, nor a rank)
     return out
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from helpers.domain.labels import label
 from helpers.present.figures import county_label
-from helpers.analysis.indicators import CITY, INDICATORS
+from helpers.analysis.indicators import CITY, INDICATORS, MIN_RATE_DENOMINATOR
 
 # Indicators by project type: their “—” means the county has no project of that type this quarter
 # (label catalogue, kind "note").
@@ -52,11 +52,11 @@ def disclose_value(kind: str, value: float, denominator: float = np.nan, status:
     if kind == "count":
         return "<5" if value < 5 else f"{value:,.0f}"
     if kind == "rate":
-        if not pd.isna(denominator) and denominator < 10:
+        if not pd.isna(denominator) and denominator < MIN_RATE_DENOMINATOR:
             return "—"
         return f"{100 * value:.1f}%"
     if kind == "pp":               # a difference of two rates: percentage points, never “%”
-        if not pd.isna(denominator) and denominator < 10:
+        if not pd.isna(denominator) and denominator < MIN_RATE_DENOMINATOR:
             return "—"
         return f"{100 * value:.1f}" + label("unit_after_number", "个百分点", lang)
     if kind == "ratio":

@@ -19,7 +19,7 @@ from helpers.present import figures
 from helpers.present.display import disclose_value, format_threshold, indicator_label, percent
 from helpers.domain.dictionary import COUNTIES
 from helpers.domain.labels import label
-from helpers.analysis.indicators import ALL, CITY, INDICATORS
+from helpers.analysis.indicators import ALL, CITY, INDICATORS, judgeable
 
 THRESHOLD_KEYS = ["missed_monitoring", "alleviated_income_growth", "income_growth_gap", "spending_progress",
                   "industry_share"]
@@ -97,6 +97,7 @@ def plot_income_growth(t: pd.DataFrame, quarter: str, lang: str = "zh"):
     for off, key, color, group in ((-0.15, "alleviated_income_growth", "#c2413b", "脱贫户"),
                                    (0.15, "general_income_growth", "#1b6ca8", "一般农户")):
         vals = [_get(t, quarter, key, c) for c in counties]
+        vals = [r if _comparable(r) else None for r in vals]     # a rate the table hides is not drawn either
         v = np.array([100 * r["value"] if r is not None else np.nan for r in vals])
         lo = np.array([100 * r["ci_low"] if r is not None else np.nan for r in vals])
         hi = np.array([100 * r["ci_high"] if r is not None else np.nan for r in vals])
@@ -217,7 +218,7 @@ def plot_trend(trend: pd.DataFrame, quarter: str, lang: str = "zh"):
         s = trend[(trend["indicator"] == key) & (trend["category"] == ALL) & (trend["county"] != CITY)]
         for c in [c for c in COUNTIES if c in set(s["county"])]:
             x = s[s["county"] == c].sort_values("quarter")
-            y = np.where((x["status"] == "ok") & ~(x["denominator"] < 10), 100 * x["value"], np.nan)
+            y = np.where((x["status"] == "ok") & judgeable(x).to_numpy(), 100 * x["value"], np.nan)
             ax.plot(x["quarter"], y, marker="o", color=figures.COUNTY_COLORS[c], label=figures.county_label(c, lang))
         ax.set_title(indicator_label(key, lang, with_unit=False), fontsize=12)
         ax.set_ylabel("%")
@@ -353,8 +354,9 @@ def _phrase(t: pd.DataFrame, quarter: str, key: str, lang: str, county: str = CI
 
 def _comparable(r) -> bool:
     """A value that may be compared in a sentence: computed, and shown (a rate whose denominator is under 10 is not)."""
-    return (r is not None and r["status"] == "ok" and not pd.isna(r["value"])
-            and not (INDICATORS[r["indicator"]].kind in ("rate", "pp") and r["denominator"] < 10))
+    if r is None or r["status"] != "ok" or pd.isna(r["value"]):
+        return False
+    return bool(judgeable(pd.DataFrame([dict(r)])).iloc[0])
 
 
 def _extremes(t: pd.DataFrame, quarter: str, key: str, lang: str, where: str = "county") -> str:
