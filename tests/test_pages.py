@@ -122,3 +122,20 @@ def test_intake_table_names_its_sheets_in_the_pages_language():
                         for s in ("农户监测", "项目资金")])
     en = ir.rows_by_county(log, "2023Q2", "en")
     assert not any(CJK.search(str(v)) for v in en.index.get_level_values(1)), list(en.index)
+
+
+def test_intake_tables_figures_and_sentences_follow_the_disclosure_rule():
+    import matplotlib.pyplot as plt
+
+    q = pd.DataFrame([dict(quarter="2023Q2", county=c, reason=r, row=i) for i, (c, r) in enumerate(
+        [("通江县", "household_code")] * 6 + [("平昌县", "household_code")] * 2 + [("通江县", "duplicate")] * 3)])
+    t = ir.reasons_table(q, "2023Q2", "zh")
+    assert "<5" in set(t.to_numpy().ravel()) and "2" not in set(t.to_numpy().ravel()) and "3" not in set(t.to_numpy().ravel())
+    text = ir.describe_reasons(q, "2023Q2", "zh")
+    assert "<5" in text and " 3 " not in text
+    fig = ir.plot_reasons(q, "2023Q2", "zh")
+    assert len(fig.axes[0].patches) == 1                          # 8 rows of bad codes drawn; 3 duplicates not
+    plt.close(fig)
+    log = pd.DataFrame([dict(quarter="2023Q2", county="通江县", sheet="农户监测", rows_in=500, rows_clean=497,
+                             rows_quarantined=3)])
+    assert ir.rows_by_county(log, "2023Q2", "zh").iloc[0].tolist()[:3] == ["500", "497", "<5"]

@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from helpers.present import figures
+from helpers.present.display import disclose_value
 from helpers.domain.dictionary import COUNTIES
 from helpers.domain.labels import label
 from helpers.domain.reasons import sentence
@@ -39,6 +40,11 @@ def reason_sentence(code: str, lang: str = "zh") -> str:
     return text
 
 
+def _count(v) -> str:
+    """A count as shared pages show it (analysis.md: under 5 shows "<5")."""
+    return disclose_value("count", float(v))
+
+
 def rows_by_county(log: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.DataFrame:
     """Rows in, clean and set aside per county and sheet for the quarter, with a total row."""
     q = log[log["quarter"] == quarter]
@@ -52,7 +58,7 @@ def rows_by_county(log: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.Data
     t["share"] = (t["rows_quarantined"] / t["rows_in"].where(t["rows_in"] > 0)).map(
         lambda x: "—" if pd.isna(x) else f"{x:.1%}")
     for c in ("rows_in", "rows_clean", "rows_quarantined"):
-        t[c] = t[c].map(lambda v: f"{int(v):,}")          # thousands separators, totals included
+        t[c] = t[c].map(_count)                           # thousands separators, totals included; "<5" below 5
     t = t.rename(columns={k: _h(k, lang) for k in t.columns})
     return t.set_index([_h("county", lang), _h("sheet", lang)])
 
@@ -67,6 +73,8 @@ def reasons_table(quarantine: pd.DataFrame, quarter: str, lang: str = "zh") -> p
     t[_h("n", lang)] = t.sum(axis=1)
     t = t.sort_values(_h("n", lang), ascending=False)
     t[_h("explanation", lang)] = [reason_sentence(r, lang) for r in t.index]
+    counts = [c for c in t.columns if c != _h("explanation", lang)]
+    t[counts] = t[counts].map(_count)                     # the disclosure rule: counts under 5 show "<5"
     t.index = [reason_label(r, lang) for r in t.index]
     t.index.name = _h("reason", lang)
     t.columns = [figures.county_label(c, lang) if c in COUNTIES else c for c in t.columns]
@@ -82,7 +90,7 @@ def plot_rows(log: pd.DataFrame, quarter: str, lang: str = "zh"):
     ax.bar(labels, t["rows_clean"], color=[figures.COUNTY_COLORS[c] for c in t.index])
     ax.bar(labels, t["rows_quarantined"], bottom=t["rows_clean"], color="#bbbbbb", label=_h("rows_quarantined", lang))
     for i, (c, qn) in enumerate(zip(t["rows_clean"], t["rows_quarantined"])):
-        ax.text(i, c + qn, f"{qn:,}", ha="center", va="bottom", fontsize=9)
+        ax.text(i, c + qn, _count(qn), ha="center", va="bottom", fontsize=9)
     ax.set_title(("各县（区）农户监测表：入库与暂存行数" if lang == "zh" else "Household rows: clean and set aside, by county"))
     ax.set_ylabel(_h("n", lang))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))      # rows are whole numbers
@@ -94,22 +102,26 @@ def plot_rows(log: pd.DataFrame, quarter: str, lang: str = "zh"):
 
 
 def plot_reasons(quarantine: pd.DataFrame, quarter: str, lang: str = "zh"):
-    """Horizontal bars: rows set aside by reason, split by county."""
+    """Horizontal bars: rows set aside by reason, all counties together; a reason with fewer than 5 rows is not
+    drawn (its bar would show a count the disclosure rule hides; the table above says "<5"). The split by county
+    is in the table."""
     q = quarantine[quarantine["quarter"] == quarter]
-    t = q.pivot_table(index="reason", columns="county", values="row", aggfunc="count", fill_value=0)
-    t = t.reindex(columns=[c for c in COUNTIES if c in t.columns])
-    t = t.loc[t.sum(axis=1).sort_values().index]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(t), 3) + 1.5))
-    left = pd.Series(0, index=t.index)
-    for c in t.columns:
-        ax.barh([reason_label(r, lang) for r in t.index], t[c], left=left, color=figures.COUNTY_COLORS[c],
-                label=figures.county_label(c, lang))
-        left += t[c]
-    ax.set_title("暂存原因（按县区）" if lang == "zh" else "Why rows were set aside, by county")
+    n = q["reason"].value_counts()
+    shown = n[n >= 5].sort_values()
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(shown), 3) + 1.5))
+    ax.barh([reason_label(r, lang) for r in shown.index], shown.to_numpy(), color="#1b6ca8")
+    for i, v in enumerate(shown.to_numpy()):
+        ax.text(v, i, f" {v:,}", va="center", fontsize=9)
+    if shown.empty:
+        ax.text(0.5, 0.5, "没有达到5行的暂存原因" if lang == "zh" else "No reason with 5 rows or more",
+                transform=ax.transAxes, ha="center", va="center", color="#555555")
+    ax.set_title("暂存原因（全市）" if lang == "zh" else "Why rows were set aside (all counties)")
     ax.set_xlabel(_h("n", lang))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
-    figures.caption(fig, quarter, lang)
+    hidden = int((n < 5).sum())
+    note = (f"{hidden} 个少于5行的原因未画出（披露规则），见上表" if lang == "zh" else
+            f"{hidden} reason(s) with fewer than 5 rows not drawn (disclosure rule): see the table") if hidden else ""
+    figures.caption(fig, quarter, lang, note)
     return fig
 
 
@@ -153,7 +165,7 @@ def describe_reasons(quarantine: pd.DataFrame, quarter: str, lang: str = "zh") -
     if q.empty:
         return "本季度没有暂存行。" if lang == "zh" else "No rows were set aside this quarter."
     top = q["reason"].value_counts()
-    parts = [f"{reason_label(r, lang)} {n}" for r, n in top.head(3).items()]
+    parts = [f"{reason_label(r, lang)} {_count(n)}" for r, n in top.head(3).items()]
     if lang == "zh":
         return (f"暂存最多的原因是：{'、'.join(parts)} 行。户编码无效和收入分项不符的行需县区核实后在 "
                 f"data/corrections.csv 中更正或重新报送；暂存行清单（含户编码）在 private/{quarter}/quarantine.csv。")
