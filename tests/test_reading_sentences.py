@@ -181,3 +181,19 @@ def test_income_growth_sentence_judges_the_gap_on_its_interval_as_the_report_doe
     assert "慢于" in ir.describe_income_growth(frame([r | ({"value": -0.02, "ci_low": -0.03, "ci_high": -0.01}
                                                          if r["indicator"] == "income_growth_gap" else {})
                                                      for r in t(0, 0).to_dict("records")]), Q, "zh")
+
+
+def test_rows_sentence_flags_a_submission_that_shrank_and_only_then():
+    log = pd.DataFrame([dict(quarter=q, county=c, sheet="农户监测", rows_in=n, rows_quarantined=0)
+                        for q, c, n in ((P, "通江县", 500), (P, "平昌县", 490), (Q, "通江县", 505), (Q, "平昌县", 7))])
+    text = pi.describe_rows(log, Q, "zh")
+    assert "平昌县本季度只报送 7 行（上季度 490 行）" in text and "通江县本季度只报送" not in text and "2 个县区" in text
+    steady = log.assign(rows_in=[500, 490, 505, 480])
+    assert "可能不完整" not in pi.describe_rows(steady, Q, "zh")
+    assert not findings.submission_shrank(260, 500) and findings.submission_shrank(240, 500)
+
+
+def test_category_sentence_does_not_rank_counts_shown_as_under_five():
+    t = frame([row(Q, CITY, "monitored_households", 4, cat="脱贫不稳定户"), row(Q, CITY, "monitored_households", 2, cat="边缘易致贫户"),
+               row(Q, CITY, "monitored_households", 3, cat="突发严重困难户")])
+    assert ir.describe_by_category(t, "monitored_households", Q, "zh") == ""

@@ -151,6 +151,11 @@ def county_check(sig: bool | None, p_county: float) -> str:
     return "confirms" if p_county < LEVEL else "doubts"
 
 
+def submission_shrank(now: float, before: float) -> bool:
+    """A county sent less than half as many rows as the quarter before (a submission that may be incomplete)."""
+    return not _missing(now) and not _missing(before) and before > 0 and now < 0.5 * before
+
+
 def change_direction(now: float, before: float, resolution: float = 0.001) -> str:
     """A value against an earlier one at the precision it is shown with ('up', 'down', 'same'; '' without both):
     a change smaller than ``resolution`` (0.001 = 0.1 percentage point for a share) reads as 'same'. A point
@@ -216,4 +221,4 @@ def words(predicate: str, verdict, lang: str = "zh") -> str:
 
 __all__ = ["FEW_CLUSTERS", "LEVEL", "few_clusters", "headline_interval", "significant", "robust_estimates_agree",
            "twfe_position", "trend_direction", "forbidden_comparisons", "pretrends", "intervals_overlap",
-           "staggered_starts", "gap_direction", "rank_settled", "change_direction", "county_check", "words", "WORDS"]
+           "staggered_starts", "gap_direction", "rank_settled", "change_direction", "county_check", "submission_shrank", "words", "WORDS"]

@@ -356,6 +356,8 @@ def _comparable(r) -> bool:
     """A value that may be compared in a sentence: computed, and shown (a rate whose denominator is under 10 is not)."""
     if r is None or r["status"] != "ok" or pd.isna(r["value"]):
         return False
+    if INDICATORS[r["indicator"]].kind == "count" and r["value"] < 5:
+        return False                                 # shown as "<5": not ranked against others in a sentence
     return bool(judgeable(pd.DataFrame([dict(r)])).iloc[0])
 
 

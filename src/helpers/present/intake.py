@@ -144,19 +144,35 @@ def plot_quality_trend(log: pd.DataFrame, quarter: str, lang: str = "zh"):
 
 
 def describe_rows(log: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
-    """One sentence on what came in this quarter."""
-    q = log[(log["quarter"] == quarter) & (log["sheet"] == "农户监测")]
+    """One sentence on what came in this quarter, and a warning for every county whose household rows fell to less
+    than half of the previous quarter's (``findings.submission_shrank``: the submission may be incomplete)."""
+    from helpers.present.findings import submission_shrank
+
+    h = log[log["sheet"] == "农户监测"]
+    q = h[h["quarter"] == quarter]
     n_in, n_q = int(q["rows_in"].sum()), int(q["rows_quarantined"].sum())
     share = q.groupby("county")[["rows_quarantined", "rows_in"]].sum()
     share = (share["rows_quarantined"] / share["rows_in"]).sort_values()
     worst, best = share.index[-1], share.index[0]
+    k = len(share)
+    earlier = sorted(x for x in h["quarter"].unique() if x < quarter)
+    before = h[h["quarter"] == earlier[-1]].groupby("county")["rows_in"].sum() if earlier else pd.Series(dtype=float)
+    now = q.groupby("county")["rows_in"].sum()
+    shrank = [c for c in COUNTIES if c in now.index and c in before.index and submission_shrank(now[c], before[c])]
+    name = lambda c: figures.county_label(c, lang)  # noqa: E731
     if lang == "zh":
-        return (f"{figures.quarter_label(quarter)}五县区共报送农户监测数据 {n_in:,} 行，入库 {n_in - n_q:,} 行，"
-                f"暂存 {n_q:,} 行（{n_q / max(n_in, 1):.1%}）。暂存比例最高的是{worst}（{share[worst]:.1%}），"
-                f"最低的是{best}（{share[best]:.1%}）。")
-    return (f"In {quarter} the counties sent {n_in:,} household rows: {n_in - n_q:,} clean and {n_q:,} set aside "
-            f"({n_q / max(n_in, 1):.1%}). The highest share set aside is {figures.county_label(worst, 'en')} "
-            f"({share[worst]:.1%}), the lowest {figures.county_label(best, 'en')} ({share[best]:.1%}).")
+        s = (f"{figures.quarter_label(quarter)}{k} 个县区共报送农户监测数据 {n_in:,} 行，入库 {n_in - n_q:,} 行，"
+             f"暂存 {_count(n_q)} 行（{n_q / max(n_in, 1):.1%}）。暂存比例最高的是{name(worst)}（{share[worst]:.1%}），"
+             f"最低的是{name(best)}（{share[best]:.1%}）。")
+        s += "".join(f"{name(c)}本季度只报送 {_count(now[c])} 行（上季度 {_count(before[c])} 行），报送可能不完整，请核实。"
+                     for c in shrank)
+        return s
+    s = (f"In {quarter} {k} counties sent {n_in:,} household rows: {n_in - n_q:,} clean and {_count(n_q)} set aside "
+         f"({n_q / max(n_in, 1):.1%}). The highest share set aside is {name(worst)} ({share[worst]:.1%}), the lowest "
+         f"{name(best)} ({share[best]:.1%}).")
+    s += "".join(f" {name(c)} sent only {_count(now[c])} rows (the quarter before: {_count(before[c])}): the submission "
+                 "may be incomplete; please check." for c in shrank)
+    return s
 
 
 def describe_reasons(quarantine: pd.DataFrame, quarter: str, lang: str = "zh") -> str:

@@ -162,7 +162,7 @@ def headline_note(indicators: pd.DataFrame, quarter: str, lang: str = "zh") -> s
     change = label("indicator", "workers_change", lang)
     if lang == "zh":
         return f"全市{change}只合计{names(covered)}；{names(missing)}没有可比的“务工人数”（未报送该列），不在其中。"
-    return f"The city's {change} covers {names(covered)} only; {names(missing)} sent no comparable column of members in work."
+    return f" The city's {change} covers {names(covered)} only; {names(missing)} sent no comparable column of members in work."
 
 
 def ranking_note(ranking: pd.DataFrame, lang: str = "zh", spec: dict | None = None) -> str:
@@ -170,7 +170,7 @@ def ranking_note(ranking: pd.DataFrame, lang: str = "zh", spec: dict | None = No
     claim about the weights is ``composite.ranks_stable``, and ``ranking_method``), from the run's spec."""
     from helpers.present.indicators import describe_ranking, ranking_method
 
-    return describe_ranking(ranking, lang, spec) + ranking_method(spec, lang)
+    return describe_ranking(ranking, lang, spec) + ("" if lang == "zh" else " ") + ranking_method(spec, lang)
 
 
 def summary_sentence(indicators: pd.DataFrame, ranking: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
