@@ -105,6 +105,12 @@ def _sensitivity(quarter: str, paths: Paths, inputs: dict, **params) -> pd.DataF
     return robustness.sensitivity_frame(quarter, paths, **params)
 
 
+def _power(quarter: str, paths: Paths, inputs: dict, **params) -> pd.DataFrame:
+    from helpers.analysis import power
+
+    return power.power_frame(quarter, paths, **params)
+
+
 def _indicators_config(p: dict):
     from helpers.analysis import indicators as ind
 
@@ -145,6 +151,11 @@ REGISTRY: dict[str, Artifact] = {
                             f"sensitivity_{p['program']}_{p['outcome']}.parquet",
                             _sensitivity, "helpers.analysis.robustness", dict(SENSITIVITY_PARAMS),
                             lambda p: [("household_quarters", {})], lambda p: None, ("program", "outcome")),
+    "power": Artifact("power", ("design", "effect"), "results",
+                      lambda p: f"power_{p['program']}.parquet" if p["outcome"] == "income_pc" else
+                      f"power_{p['program']}_{p['outcome']}.parquet",
+                      _power, "helpers.analysis.power", {**SENSITIVITY_PARAMS, "effects": "", "reps": 1000},
+                      lambda p: [("household_quarters", {})], lambda p: {"seed": SEED}, ("program", "outcome")),
 }
 
 

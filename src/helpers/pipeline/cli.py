@@ -1,8 +1,9 @@
-"""The ``workbook`` command: run, intake, simulate, bench.
+"""The ``workbook`` command: run, intake, simulate, power, bench.
 
 Exit codes: 0 on success; 2 when intake stops on a problem in the data (the message names
-the file, sheet, column and what to fix; no traceback); 3 when a step of the run fails or a
-parameter is wrong (the message names the notebook and the cell); 1 on any other error.
+the file, sheet, column and what to fix; no traceback), or when a command's input cannot be used
+(one message, no traceback); 3 when a step of the run fails or a parameter is wrong (the message
+names the notebook and the cell); 1 on any other error.
 """
 from __future__ import annotations
 
@@ -68,6 +69,46 @@ def _run(args) -> int:
     return 0
 
 
+def _mde_text(f) -> str:
+    """The MDE of one design's rows as printed: the number, or where it lies when the grid does not bracket it."""
+    r = f.iloc[0]
+    if r["mde"] == r["mde"]:
+        return f"{r['mde']:.4g}"
+    if r["mde_note"] == "not_reached":
+        return f"> {f['effect'].max():.4g} (80% not reached on the grid)"
+    if r["mde_note"] == "below_grid":
+        return f"< {f.loc[f['effect'] > 0, 'effect'].min():.4g} (below the grid)"
+    return "—"
+
+
+def _power(args) -> int:
+    from helpers.analysis.construct import PROGRAMS
+    from helpers.analysis.effects import EstimationError
+    from helpers.analysis.power import check_reps, parse_effects
+    from helpers.domain.errors import Stop
+    from helpers.pipeline import artifacts
+
+    paths = Paths.make(raw=args.raw, processed=args.processed, private=args.private, reports=args.reports,
+                       corrections=args.corrections)
+    programs = PROGRAMS if args.program == "all" else (args.program,)
+    try:
+        parse_effects(args.effects)           # bad input stops before anything is computed
+        check_reps(args.reps)
+        for program in programs:
+            params = dict(program=program, outcome=args.outcome, control=args.control, covariates=args.covariates,
+                          cluster=args.cluster, effects=args.effects, reps=args.reps)
+            frame = artifacts.get("power", quarter=args.quarter, paths=paths, **params)
+            print(f"{program}: {artifacts.path('power', args.quarter, paths, **params)}")
+            for design, f in frame.groupby("design", sort=False):
+                r = f.iloc[0]
+                print(f"  最小可检测效应 / MDE ({design}, {r['first_quarter']}..{r['last_quarter']}): {_mde_text(f)}  "
+                      f"[80% power at 5%, {int(r['reps'])} replications; analytic {r['mde_analytic']:.4g}; "
+                      f"{r['inference']}; {r['seconds']:.1f} s]")
+    except (EstimationError, artifacts.ArtifactError, FileNotFoundError) as exc:
+        raise Stop(str(exc)) from None
+    return 0
+
+
 def _bench(args) -> int:
     from helpers.sim.bench import main as bench_main
 
@@ -122,6 +163,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clean", action="store_true", help="write without injected mess")
     p.add_argument("--force", action="store_true", help="allow writing into a non-empty data/raw")
     p.set_defaults(func=_simulate)
+
+    p = sub.add_parser("power", help="minimum detectable effect of each program, by simulation on the data",
+                       description="Simulate the headline estimate on the city's own data (its households, starts, "
+                                   "clusters and residuals, resampled by cluster) with a known effect added, for the "
+                                   "current quarters and for the next quarter (one more quarter, no new starts), and "
+                                   "write power at each effect and the smallest effect detected 80% of the time at "
+                                   "5% to reports/<quarter>/results/power_<program>.parquet (what is assumed: "
+                                   "helpers.analysis.power).")
+    p.add_argument("--quarter", required=True, help="quarter to evaluate, e.g. 2023Q2")
+    p.add_argument("--program", choices=["any", "industry", "employment", "all"], default="all",
+                   help="program (default: all three)")
+    p.add_argument("--effects", default="",
+                   help="effects to try, comma-separated in the outcome's unit, e.g. 50,100,200 (default: 0 and "
+                        "0.25x..2x of the analytic MDE)")
+    p.add_argument("--reps", type=int, default=1000, help="replications (default 1000)")
+    p.add_argument("--outcome", default="income_pc", help="outcome column of the panel (default income_pc)")
+    p.add_argument("--control", choices=["not_yet", "never"], default="not_yet", help="control group (default not_yet)")
+    p.add_argument("--cluster", default="village", help="cluster of the standard errors (default village; '' for "
+                                                        "households)")
+    p.add_argument("--covariates", default="", help="comma-separated covariates, as the headline (default none)")
+    _add_folders(p)
+    p.add_argument("--reports", help="reports folder (default: reports)")
+    p.set_defaults(func=_power)
 
     p = sub.add_parser("bench", help="benchmarks at city scale, as ratios against peers in the same run",
                        description="Intake of one quarter (five county workbooks, --households in all) against "

@@ -1,0 +1,547 @@
+"""Minimum detectable effect (MDE) of a program's headline estimate, by simulation on the city's own data.
+
+The question: could this evaluation detect an effect of a given size at all? The answer is simulated on the real
+design, not assumed from a formula: the same households, the same calendar of starts, the same clusters and the
+residual structure of the city's own outcomes, a *known* effect added, and the same estimator and the same
+inference as the headline; power at an effect is the share of replications whose test rejects "no effect" at 5%
+(two-sided), and the MDE is the smallest effect detected 80% of the time.
+
+**What is simulated** (``simulate``):
+
+1. *The design is the real one*: the program's estimation sample as the headline uses it (households, start
+   quarter of each, clusters, the panel's balance, the control group and covariates of the run).
+2. *The untreated model*: household and quarter fixed effects fitted on the untreated household-quarters (never
+   supported, and supported households before their start), as the imputation estimator fits them. Its fitted
+   values ``F`` are each household's outcome without support. ``F`` is additive in household and quarter, so every
+   difference-in-differences comparison finds exactly zero effect on it.
+3. *Residuals* ``R = Y - F``. On supported household-quarters ``Y - F`` also holds the real effect: its mean per
+   cohort and quarter since start is taken out (as Borusyak, Jaravel and Spiess do for their variance), so ``R``
+   keeps the real spread of effects around those means and no average effect.
+4. *A synthetic outcome* ``Y* = F + v_c R + delta D``: ``v_c`` one weight per cluster of the run (every household
+   its own cluster when unclustered), Webb's six-point weights (mean 0, variance 1; the ones the few-cluster
+   bootstrap uses), drawn afresh in each replication; ``D`` is 1 on supported household-quarters from the start,
+   so the known effect ``delta`` is the same for every supported household and quarter. This is a wild cluster
+   bootstrap of residuals: it keeps each household's own pattern of residuals over the quarters (serial
+   correlation), the correlation between households of a cluster (they share a weight), and the different
+   dispersion of households and clusters; clusters are independent, as the headline's clustering assumes.
+   Resampling whole clusters (a block bootstrap) was not chosen: clusters differ in size and in their
+   households' start quarters, so moving one cluster's residuals onto another's households breaks the calendar of
+   starts, and drawing clusters with replacement changes the number of supported households from one replication
+   to the next; the multiplier keeps every household where it is.
+5. *The same estimator and inference*: Callaway-Sant'Anna's simple aggregate with the run's control group,
+   covariates and clustering; the test rejects when the 95% interval excludes zero: the normal interval of the
+   clustered (or unit-level) standard error, or with fewer than ``FEW_CLUSTERS`` clusters the county cluster
+   jackknife with t(G-1), the interval the page's conclusion then rests on (``program_effects``).
+6. *Power and MDE*: power at each effect of the grid; the MDE is where power first reaches 80%, interpolated
+   linearly between the two grid points around it (``mde_note``: ``not_reached`` when no effect of the grid reaches
+   80%, ``below_grid`` when the smallest one already does; the MDE is then NaN).
+
+**Which quarter** (``design``). ``current``: the quarters observed up to the run's quarter, the design of the
+estimate the page shows. ``next_quarter``: the estimate as it will be made a quarter later, simulated: the same
+households observed one more quarter, no new starts (supported households stay supported, the others stay
+unsupported), the untreated outcome continuing the household's level and the last quarter's quarter effect, and
+the new quarter's residuals each household's residuals of the last observed quarter under a second cluster weight
+drawn independently of the first (the new quarter is as dispersed as the latest one, and its deviations are
+uncorrelated with the household's earlier ones). What this leaves out, said plainly: starts in the next quarter
+(a new cohort with a single quarter after its start), households entering or leaving the panel, effects that grow
+with time since start (the effect here is constant), and how persistent real deviations are (the direction of
+that approximation depends on the data). The ``current`` rows are kept beside it so a reader sees how much one
+more quarter changes. Both designs use the same draws (common random numbers).
+
+**Analytic cross-check** (``mde_analytic``, statsmodels): the MDE of a two-sided 5% test with 80% power when the
+estimate is normal with the headline's standard error, ``NormalIndPower().solve_power(nobs1=1, ratio=0)`` times
+that standard error (about 2.80 SE); with few clusters the one-sample t power of ``TTestPower`` with the counties
+as observations (noncentral t with G-1 degrees of freedom) times the jackknife standard error. It is the current
+estimate's, the same on the rows of both designs. On the bundled sample the simulated current MDE and the
+analytic one agree within 10% (``tests/test_power.py`` checks 25% on a simulated panel, and that data drawn
+afresh at the simulated MDE are detected about 80% of the time). The residuals of a fitted model are a little
+less dispersed than the errors (the fixed effects take some of the variance), so the simulated MDE leans a few
+percent low; ``se_simulated`` (root mean square of the replications' standard errors) beside ``se_headline``
+shows by how much.
+
+**Speed.** Callaway-Sant'Anna is linear in the outcome for a given design (cells, comparison groups, covariates):
+the estimate and each household's influence function are linear maps of the outcome matrix. So ``F`` and ``D``
+are run through the estimator once each, and only the residual part changes between replications. Three ways
+to compute it, the same numbers (``tests/test_power.py``), chosen by cost:
+
+- ``cells`` (no covariates, the normal interval): the closed form of the simple aggregate written over the
+  design's cells. Per cell the residuals are summed once per cluster; a replication is then a few products of
+  draws x clusters by clusters x cells matrices, and all replications are one batch. The first replication is
+  re-estimated by the estimator itself and must agree to 1e-7 (otherwise ``PowerError``), so the closed form can
+  never drift from the estimator. Hundreds of replications take well under a second at 2,500 households and
+  seconds at 200,000.
+- ``clusters`` (covariates, or the jackknife): the estimator run on each cluster's residuals alone (twice for the
+  next quarter: the old quarters and the new one), then every replication is a weighted sum of those runs:
+  G (or 2G) runs of the estimator, whatever the number of replications.
+- ``draws``: the estimator run on each replication's outcome, when that is fewer runs than ``clusters``.
+
+The frame (``power_frame``, the ``power`` artifact) has one row per design and effect: ``program, outcome,
+design, effect, power, reps, mde, mde_note, mde_analytic, se_headline, se_simulated, inference, clusters,
+resampling, engine, first_quarter, last_quarter, simulated_quarter, households, treated_households, control,
+covariates, cluster, seconds, design_note``. Codes, never words: ``inference`` is ``clustered_normal``,
+``unit_normal`` or ``county_jackknife_t``; ``resampling`` is ``wild_webb``; ``design_note`` says in key=value codes
+what the design assumes (``observed`` for the current one; ``one_more_quarter;no_new_starts;new_residuals=last``).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from helpers.analysis.construct import OUTCOMES, PROGRAMS, build_panel
+from helpers.analysis.effects import WEBB, Z95, EstimationError, callaway_santanna
+from helpers.analysis.effects.callaway_santanna import _groups
+from helpers.analysis.effects.panel import cluster_sums, twoway_solve
+from helpers.analysis.program_effects import ESTIMATION_COLUMNS, few_clusters
+from helpers.config import SEED, Paths
+from helpers.domain.quarters import index_quarter
+
+POWER, ALPHA = 0.8, 0.05
+REPS, MIN_REPS, MAX_REPS = 1000, 100, 100_000
+MULTIPLES = (0.0, 0.25, 0.5, 0.75, 0.875, 1.0, 1.125, 1.25, 1.5, 1.75, 2.0)   # default grid, x the analytic MDE
+DESIGNS = ("current", "next_quarter")
+ENGINES = ("cells", "clusters", "draws")
+BATCH = 4_000_000            # draws x clusters held at once
+CHECK_RTOL = 1e-7            # the closed form against the estimator on the first replication
+
+
+class PowerError(EstimationError):
+    """Input the power simulation cannot use; the message says what is wrong."""
+
+
+# ---- input ------------------------------------------------------------------------------------------------------
+def parse_effects(text: str | None) -> list[float] | None:
+    """The effects grid from a comma-separated text (``"50,100,200"``): sorted sizes >= 0, at least one above 0;
+    None for an empty text (the grid is then derived from the analytic MDE)."""
+    if text is None or not str(text).strip():
+        return None
+    out = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            x = float(item)
+        except ValueError:
+            raise PowerError(f"effects must be numbers separated by commas (e.g. 50,100,200), not {item!r}") from None
+        if not math.isfinite(x) or x < 0:
+            raise PowerError(f"effects are sizes of an effect, finite and at least 0, not {item!r}")
+        out.append(x)
+    if not any(x > 0 for x in out):
+        raise PowerError(f"effects {text!r} hold no effect above 0: give the sizes to try, e.g. 50,100,200")
+    return sorted(set(out))
+
+
+def check_reps(reps) -> int:
+    """The number of replications, a whole number from MIN_REPS to MAX_REPS."""
+    r = None
+    if isinstance(reps, (int, np.integer)) and not isinstance(reps, bool):
+        r = int(reps)
+    elif isinstance(reps, str) and reps.strip().isdigit():
+        r = int(reps.strip())
+    if r is None or not MIN_REPS <= r <= MAX_REPS:
+        raise PowerError(f"reps must be a whole number of replications from {MIN_REPS} to {MAX_REPS:,} "
+                         f"(power is a share of them), not {reps!r}")
+    return r
+
+
+def default_effects(mde_analytic: float) -> list[float]:
+    """The grid around the analytic MDE: 0 (the test's size) and 0.25x..2x of it, rounded at the analytic MDE's
+    second significant digit (57 -> whole numbers, 0.057 -> thousandths)."""
+    if not math.isfinite(mde_analytic) or mde_analytic <= 0:
+        raise PowerError("the headline estimate has no standard error, so no grid of effects can be derived from it: "
+                         "give the effects to try (e.g. --effects 50,100,200)")
+    digits = 1 - int(math.floor(math.log10(mde_analytic)))
+    return sorted({round(m * mde_analytic, digits) for m in MULTIPLES})
+
+
+def analytic_mde(se: float, clusters: int | None = None) -> float:
+    """The analytic MDE (two-sided 5%, 80% power) of an estimate with standard error ``se``: normal
+    (``NormalIndPower``, one sample of size 1, so the effect size is in standard errors), or with ``clusters`` the
+    one-sample t power (``TTestPower``: noncentral t with clusters - 1 degrees of freedom, the effect size times
+    sqrt(clusters) in standard errors)."""
+    from statsmodels.stats.power import NormalIndPower, TTestPower
+
+    if not math.isfinite(se) or se <= 0:
+        return float("nan")
+    if clusters is None:
+        d = NormalIndPower().solve_power(effect_size=None, nobs1=1, alpha=ALPHA, power=POWER, ratio=0,
+                                         alternative="two-sided")
+        return float(d) * se
+    d = TTestPower().solve_power(effect_size=None, nobs=clusters, alpha=ALPHA, power=POWER, alternative="two-sided")
+    return float(d) * math.sqrt(clusters) * se
+
+
+# ---- the design ---------------------------------------------------------------------------------------------------
+def untreated_model(p) -> tuple[np.ndarray, np.ndarray]:
+    """Fitted untreated outcome ``F`` (household + quarter effects fitted on untreated cells; NaN where not observed)
+    and residuals ``R`` (0 where not observed), those of treated cells taken around their cohort x event-time mean."""
+    obs, treated = p.observed, p.treated
+    untreated = obs & ~treated
+    y0 = np.where(untreated, p.Y, 0.0)
+    a, l = twoway_solve(untreated, y0.sum(axis=1), y0.sum(axis=0))
+    F = a[:, None] + l[None, :]
+    R = np.where(obs, np.nan_to_num(p.Y) - F, 0.0)
+    ti, tj = np.nonzero(treated)
+    if len(ti):
+        _, key = np.unique(np.column_stack([p.G[ti], p.periods[tj] - p.G[ti]]), axis=0, return_inverse=True)
+        key = key.ravel()
+        R[ti, tj] -= (np.bincount(key, R[ti, tj]) / np.bincount(key))[key]
+    return np.where(obs, F, np.nan), R
+
+
+@dataclass
+class Design:
+    """One design the effect is simulated on: the estimator's result on it (cells fixed) and the parts of Y*."""
+
+    name: str
+    res: object                # CSResult: the design's cells, comparison groups, clusters
+    F: np.ndarray              # n x T untreated outcome (NaN where not observed)
+    D: np.ndarray              # n x T 1 on treated cells (NaN where not observed)
+    R: np.ndarray              # n x T residuals (0 where not observed)
+    role: np.ndarray           # T: which cluster weight multiplies the quarter's residuals (1: the simulated quarter)
+    simulated: bool = False    # the last quarter is simulated
+    note: str = "observed"
+
+    @property
+    def observed(self) -> np.ndarray:
+        return ~np.isnan(self.F)
+
+    def outcome(self, part: np.ndarray) -> np.ndarray:
+        """A part as an outcome of the design: NaN where the design has no observation."""
+        return np.where(self.observed, part, np.nan)
+
+
+def current_design(cs) -> Design:
+    p = cs.panel
+    F, R = untreated_model(p)
+    D = np.where(p.observed, p.treated.astype(float), np.nan)
+    return Design("current", cs, F, D, R, np.zeros(len(p.periods), dtype=int))
+
+
+def next_quarter_design(cs, F: np.ndarray, R: np.ndarray) -> Design:
+    """The design one quarter later: the same households, observed in the new quarter when observed in the last,
+    no new starts; the untreated outcome continues the household's level and the last quarter effect; the new
+    quarter's residuals are the last quarter's (under their own cluster weight, ``role`` 1)."""
+    p = cs.panel
+    obs = p.observed
+    new = obs[:, -1]
+    periods = np.append(p.periods, p.periods[-1] + 1)
+    F2 = np.column_stack([F, np.where(new, F[:, -1], np.nan)])
+    R2 = np.column_stack([R, np.where(new, R[:, -1], 0.0)])
+    ui, tj = np.nonzero(~np.isnan(F2))
+    data = {"unit": np.arange(len(p.units))[ui], "time": periods[tj], "cohort": p.G[ui], "y": F2[ui, tj]}
+    if p.cluster is not None:
+        data["cluster"] = p.cluster[ui]
+    covariates = list(cs.covariates)
+    if covariates:
+        X2 = np.concatenate([p.X, p.X[:, -1:, :]], axis=1)
+        for k, c in enumerate(covariates):
+            data[c] = X2[ui, tj, k]
+    res = callaway_santanna(pd.DataFrame(data), "y", "unit", "time", "cohort", control=cs.control,
+                            covariates=covariates or None, cluster="cluster" if p.cluster is not None else None,
+                            base_period=cs.base_period, balanced=p.balanced)
+    if len(res.panel.units) != len(p.units) or (res.panel.units != np.arange(len(p.units))).any():
+        raise PowerError("the next quarter's design lost households of the current one")      # not expected
+    D2 = np.where(~np.isnan(F2), res.panel.treated.astype(float), np.nan)
+    role = np.r_[np.zeros(len(p.periods), dtype=int), 1]
+    return Design("next_quarter", res, F2, D2, R2, role, True, "one_more_quarter;no_new_starts;new_residuals=last")
+
+
+# ---- the statistics of one outcome: the estimate, and what its test is computed from -----------------------------
+class _Statistics:
+    """For an outcome of a design, the vector the test needs: [estimate, cluster sums of its influence function]
+    (normal interval), or [estimate, estimate without each county] (jackknife). Linear in the outcome."""
+
+    def __init__(self, design: Design, jackknife: np.ndarray | None):
+        self.d = design
+        res = design.res
+        self.n = res.n
+        self.jackknife = jackknife
+        if jackknife is None:
+            self.codes = res.panel.cluster if res.panel.cluster is not None else np.arange(self.n)
+            self.k = int(self.codes.max()) + 1
+            self.scale = self.k / (self.k - 1) if res.panel.cluster is not None else 1.0
+        else:
+            self.k = int(jackknife.max()) + 1
+            self.subs = []
+            for g in range(self.k):
+                keep = jackknife != g
+                try:
+                    self.subs.append((keep, res._without(keep)))
+                except EstimationError as err:
+                    raise PowerError(f"the county jackknife the headline rests on cannot be computed without county "
+                                     f"{g + 1} of {self.k} ({err}), so neither can its power") from None
+            self.crit = float(stats.t.ppf(1 - ALPHA / 2, self.k - 1))
+
+    def __call__(self, Y: np.ndarray) -> np.ndarray:
+        est, psi = self.d.res._overall_for_outcome(Y, ["simple"])["simple"]
+        if self.jackknife is None:
+            return np.concatenate([[est], cluster_sums(psi, self.codes, self.k)[:, 0]])
+        return np.array([est] + [s._overall_for_outcome(Y[keep], ["simple"])["simple"][0] for keep, s in self.subs])
+
+    def test(self, O: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rejections at 5% (two-sided) and standard errors of a batch of statistic vectors (rows)."""
+        est, rest = O[:, 0], O[:, 1:]
+        if self.jackknife is None:
+            se = np.sqrt(self.scale * (rest ** 2).sum(axis=1)) / self.n
+            crit = Z95
+        else:
+            se = np.sqrt((self.k - 1) / self.k * ((rest - est[:, None]) ** 2).sum(axis=1))
+            crit = self.crit
+        return (np.abs(est) > crit * se) & (se > 0), se
+
+
+# ---- the residual part of the replications: three ways, the same numbers --------------------------------------------
+class _CellsEngine:
+    """Closed form of the simple aggregate and its influence cluster sums over the design's post-start cells, for
+    residuals under per-cluster weights (no covariates; the normal interval)."""
+
+    def __init__(self, st: _Statistics, resample: np.ndarray):
+        d, res = st.d, st.d.res
+        p, cells = res.panel, res.cells
+        ic, k = st.codes, st.k
+        # every inference cluster lies in one resampling cluster (the same partition, possibly numbered otherwise)
+        _, first = np.unique(ic, return_index=True)
+        self.map = resample[first]
+        if (self.map[ic] != resample).any():
+            raise PowerError("the closed form needs each cluster of the test inside one resampling cluster")
+        groups, pg = res._pg()
+        pgc = pg[np.searchsorted(groups, res.cells_g)]
+        post = np.flatnonzero(res.cells_g <= res.cells_t)
+        self.pg = pgc[post]
+        self.w = self.pg / self.pg.sum()
+        never, obs = p.G == 0, p.observed
+        c = len(post)
+        self.cnt = {s: np.zeros((k, c)) for s in "DC"}
+        self.sj = {s: np.zeros((k, c)) for s in "DC"}
+        self.sb = {s: np.zeros((k, c)) for s in "DC"}
+        self.rj, self.rb = d.role[cells.j[post]], d.role[cells.b[post]]
+        R = d.R
+        for m, cc in enumerate(post):
+            j, b = cells.j[cc], cells.b[cc]
+            D, C = _groups(p, cells.g[cc], j, b, res.control, never)
+            if not p.balanced:
+                both = obs[:, j] & obs[:, b]
+                D, C = D & both, C & both
+            for s, mask in (("D", D), ("C", C)):
+                cl = ic[mask]
+                self.cnt[s][:, m] = np.bincount(cl, minlength=k)
+                self.sj[s][:, m] = np.bincount(cl, R[mask, j], k)
+                self.sb[s][:, m] = np.bincount(cl, R[mask, b], k)
+        self.nD, self.nC = self.cnt["D"].sum(axis=0), self.cnt["C"].sum(axis=0)
+        n = res.n
+        self.coefD, self.coefC = self.w * n / self.nD, self.w * n / self.nC
+        self.roles = sorted(set(d.role.tolist()))
+        # cluster sums of each cell's outcome change under the weight of role r: the weight of the cell's period
+        # (rj) for its own quarter, of its base period (rb) for the base
+        self.A = {(s, r): self.sj[s] * (self.rj == r) - self.sb[s] * (self.rb == r) for s in "DC" for r in self.roles}
+        self.P = {r: self.A["D", r] @ self.coefD - self.A["C", r] @ self.coefC for r in self.roles}
+        self.cntD_coef, self.cntC_coef = self.cnt["D"] * self.coefD, self.cnt["C"] * self.coefC
+        ug, ginv = np.unique(res.cells_g[post], return_inverse=True)
+        self.gm = np.zeros((c, len(ug)))
+        self.gm[np.arange(c), ginv.ravel()] = 1.0
+        self.n_gk = np.column_stack([np.bincount(ic[p.G == g], minlength=k) for g in ug]).astype(float)
+        self.N_k = np.bincount(ic, minlength=k).astype(float)
+        self.S = self.pg.sum()
+        self.cg = self.gm.sum(axis=0)
+
+    def __call__(self, V: dict[int, np.ndarray]) -> np.ndarray:
+        W = {r: V[r][:, self.map] for r in self.roles}
+
+        mD = sum(W[r] @ self.A["D", r] for r in self.roles) / self.nD        # draws x cells: mean changes
+        mC = sum(W[r] @ self.A["C", r] for r in self.roles) / self.nC
+        att = mD - mC
+        est = att @ self.w
+        S = sum(W[r] * self.P[r][None, :] for r in self.roles) - mD @ self.cntD_coef.T + mC @ self.cntC_coef.T
+        bb = att @ self.pg
+        S = S + ((att @ self.gm) @ self.n_gk.T - bb[:, None] * self.N_k[None, :]) / self.S \
+            - bb[:, None] * (self.n_gk @ self.cg - self.N_k * self.S)[None, :] / self.S ** 2
+        return np.column_stack([est, S])
+
+
+class _ClustersEngine:
+    """The estimator run on each resampling cluster's residuals alone (per role); a replication is their weighted
+    sum."""
+
+    def __init__(self, st: _Statistics, resample: np.ndarray):
+        d = st.d
+        self.parts = {}
+        for r in sorted(set(d.role.tolist())):
+            cols = (d.role == r)[None, :]
+            self.parts[r] = np.vstack([st(d.outcome(np.where((resample == g)[:, None] & cols, d.R, 0.0)))
+                                       for g in range(int(resample.max()) + 1)])
+
+    def __call__(self, V: dict[int, np.ndarray]) -> np.ndarray:
+        return sum(V[r] @ P for r, P in self.parts.items())
+
+
+class _DrawsEngine:
+    """The estimator run on each replication's residual outcome."""
+
+    def __init__(self, st: _Statistics, resample: np.ndarray):
+        self.st, self.resample = st, resample
+
+    def __call__(self, V: dict[int, np.ndarray]) -> np.ndarray:
+        d = self.st.d
+        out = []
+        for b in range(len(V[0])):
+            Z = sum(np.where((d.role == r)[None, :], V[r][b, self.resample][:, None] * d.R, 0.0) for r in V)
+            out.append(self.st(d.outcome(Z)))
+        return np.vstack(out)
+
+
+def _draws(seed: int, start: int, size: int, clusters: int) -> dict[int, np.ndarray]:
+    """Webb weights of replications start..start+size-1 (two independent sets: the observed quarters, the simulated
+    one), reproducible from the seed (the batches depend only on the number of clusters and replications)."""
+    rng = np.random.default_rng([seed, start])
+    return {r: WEBB[rng.integers(0, 6, size=(size, clusters))] for r in (0, 1)}
+
+
+# ---- the simulation -----------------------------------------------------------------------------------------------
+def _mde(effects: np.ndarray, power: np.ndarray) -> tuple[float, str]:
+    """Where power first reaches POWER, interpolated linearly between grid points; NaN with a note otherwise."""
+    hit = np.flatnonzero(power >= POWER)
+    if not len(hit):
+        return float("nan"), "not_reached"
+    i = int(hit[0])
+    if i == 0:
+        return float("nan"), "below_grid"
+    e0, e1, p0, p1 = effects[i - 1], effects[i], power[i - 1], power[i]
+    return float(e0 + (POWER - p0) / (p1 - p0) * (e1 - e0)), ""
+
+
+def _jackknife_codes(d: pd.DataFrame, units: np.ndarray) -> np.ndarray:
+    """County of each unit of the estimate (in the order of its units) as codes 0..G-1: the few-cluster check's."""
+    if "county" not in d.columns:
+        raise PowerError("with fewer than 10 clusters the headline rests on the county jackknife, and the sample has "
+                         "no county column")
+    county = d.groupby("household_id", observed=True)["county"].first()
+    county = pd.Series(county.to_numpy(), index=county.index.astype(str))
+    values = county.reindex(pd.Index(units).astype(str))
+    if values.isna().any():
+        raise PowerError(f"{int(values.isna().sum())} households of the estimate have no county")
+    return pd.factorize(values)[0].astype("int64")
+
+
+def simulate(d: pd.DataFrame, outcome: str = "income_pc", program: str = "any", control: str = "not_yet",
+             covariates: list[str] | None = None, cluster: str | None = "village", balanced: bool = True,
+             effects: list[float] | None = None, reps: int = REPS, seed: int = SEED, designs=DESIGNS,
+             engine: str | None = None, quarters: bool = False) -> pd.DataFrame:
+    """Power at each effect and the MDE of the headline estimate on the sample ``d`` (columns ``household_id, time,
+    cohort``, the outcome, the cluster and covariates, and ``county`` when the clusters are few), for each of
+    ``designs``: the frame of the module docstring (``seconds`` left to the caller). ``engine`` forces one of
+    ``ENGINES`` (tests); by default the cheapest that applies. With ``quarters`` the integer periods are quarter
+    indices (as the estimation panel's ``time``) and are labelled ``YYYYQn``."""
+    reps = check_reps(reps)
+    covariates = list(covariates or [])
+    cluster = cluster or None
+    if engine is not None and engine not in ENGINES:
+        raise PowerError(f"engine must be one of {ENGINES}, not {engine!r}")
+    unknown = [x for x in designs if x not in DESIGNS]
+    if unknown:
+        raise PowerError(f"designs must be among {DESIGNS}, not {unknown}")
+    cs = callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates or None,
+                           cluster=cluster, balanced=balanced)
+    p = cs.panel
+    n = len(p.units)
+    few = few_clusters(cluster, cs.spec["clusters"])
+    jk = None
+    if few:
+        jk = _jackknife_codes(d, p.units)
+        test = cs.few_cluster_test(jk, "simple")
+        se_head, mde_an, inference = test.se(), analytic_mde(test.se(), test.clusters), "county_jackknife_t"
+    else:
+        se_head = float(cs.aggregate("simple").loc["overall", "se"])
+        mde_an = analytic_mde(se_head)
+        inference = "clustered_normal" if cluster else "unit_normal"
+    grid = np.array(effects if effects is not None else default_effects(mde_an), dtype=float)
+    resample = p.cluster if p.cluster is not None else np.arange(n)
+    n_resample = int(resample.max()) + 1
+    if engine is None:
+        engine = "cells" if not covariates and not few else "clusters" if 2 * n_resample <= reps else "draws"
+    if engine == "cells" and (covariates or few):
+        raise PowerError("the closed form ('cells') is for the normal interval without covariates")
+
+    label = (lambda t: index_quarter(t)) if quarters else (lambda t: str(int(t)))  # noqa: E731
+    cur = current_design(cs)
+    built = {"current": cur}
+    if "next_quarter" in designs:
+        built["next_quarter"] = next_quarter_design(cs, cur.F, cur.R)
+    batch = max(1, min(reps, BATCH // max(n_resample, 1)))
+    rows = []
+    for name in designs:
+        design = built[name]
+        st = _Statistics(design, None if jk is None else jk)
+        fixed_F, fixed_D = st(design.F), st(design.D)            # exactly 0 and delta in theory; computed anyway
+        eng = {"cells": _CellsEngine, "clusters": _ClustersEngine, "draws": _DrawsEngine}[engine](st, resample)
+        hits = np.zeros(len(grid))
+        se2 = 0.0
+        for start in range(0, reps, batch):
+            V = _draws(seed, start, min(batch, reps - start), n_resample)
+            O = eng(V)
+            if engine == "cells" and start == 0:
+                _check(st, design, V, resample, O[0])
+            for i, delta in enumerate(grid):
+                reject, se = st.test(fixed_F[None, :] + delta * fixed_D[None, :] + O)
+                hits[i] += reject.sum()
+                if i == 0:
+                    se2 += float((se ** 2).sum())
+        power = hits / reps
+        mde, note = _mde(grid, power)
+        last = design.res.panel.periods[-1]
+        for delta, pw in zip(grid, power):
+            rows.append({"program": program, "outcome": outcome, "design": name, "effect": float(delta),
+                         "power": float(pw), "reps": reps, "mde": mde, "mde_note": note, "mde_analytic": mde_an,
+                         "se_headline": se_head, "se_simulated": math.sqrt(se2 / reps), "inference": inference,
+                         "clusters": int(st.k) if st.jackknife is not None or cluster else n,
+                         "resampling": "wild_webb", "engine": engine,
+                         "first_quarter": label(p.periods[0]), "last_quarter": label(last),
+                         "simulated_quarter": label(last) if design.simulated else "", "households": n,
+                         "treated_households": int((p.G > 0).sum()), "control": control,
+                         "covariates": ",".join(covariates), "cluster": cluster or "household_id",
+                         "design_note": design.note})
+    return pd.DataFrame(rows)
+
+
+def _check(st: _Statistics, design: Design, V: dict[int, np.ndarray], resample: np.ndarray, got: np.ndarray) -> None:
+    """The closed form's first replication against the estimator run on that replication's outcome."""
+    Z = sum(np.where((design.role == r)[None, :], V[r][0, resample][:, None] * design.R, 0.0) for r in V)
+    want = st(design.outcome(Z))
+    scale = max(np.abs(want).max(), 1e-300)
+    if not np.allclose(got, want, rtol=CHECK_RTOL, atol=CHECK_RTOL * scale):
+        raise PowerError(f"internal check: the closed form of the simulation differs from the estimator by "
+                         f"{np.abs(got - want).max():.3g} on the first replication; use engine='clusters'")
+
+
+def power_frame(quarter: str, paths: Paths | None = None, program: str = "any", outcome: str = "income_pc",
+                control: str = "not_yet", covariates: str = "", cluster: str = "village", balanced: bool = True,
+                effects: str = "", reps: int = REPS, hq: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ``power`` artifact: ``simulate`` on the program's estimation sample from the processed household quarters
+    (``hq``, or read from ``paths.processed``) up to ``quarter``, with the headline's options; ``seconds`` is the
+    wall time of the whole (panel included)."""
+    t0 = time.perf_counter()
+    grid = parse_effects(effects)
+    reps = check_reps(reps)
+    if program not in PROGRAMS:
+        raise PowerError(f"program must be one of {list(PROGRAMS)}, not {program!r}")
+    if outcome not in OUTCOMES:
+        raise PowerError(f"outcome must be one of {list(OUTCOMES)}, not {outcome!r}")
+    panel = build_panel(paths, quarter, balanced=balanced, hq=hq)
+    covs = [c.strip() for c in covariates.split(",") if c.strip()]
+    extra = [c for c in [*covs, cluster] if c and c not in ESTIMATION_COLUMNS]
+    unknown = [c for c in extra if c not in panel.data.columns]
+    if unknown:
+        usable = [c for c in panel.data.columns if c not in ("quarter", "cohort_quarter")]
+        raise PowerError(f"unknown covariate or cluster column(s) {unknown}; the panel has {usable}")
+    d = panel.sample(program, outcome, ESTIMATION_COLUMNS + extra)
+    if d.empty:
+        raise PowerError(f"no households in the sample for program {program!r}")
+    out = simulate(d, outcome, program, control, covs, cluster or None, panel.balanced, grid, reps, SEED,
+                   quarters=True)
+    out["seconds"] = time.perf_counter() - t0
+    return out
