@@ -1,26 +1,35 @@
 """The shared construction step (analysis.md): from processed tables to the estimation panel.
 
 One function, ``build_panel``, makes the household-quarter panel that every notebook uses:
-per-capita and earned income, each household's start quarter for each program (the
-earliest start any of its rows reports; disagreements counted), the three treatments
-(any support, starting with industry support, starting with employment support),
-baseline subgroups taken from the household's first observed quarter, the subsidy dose,
+per-capita and earned income, whether the quarter's income is below the year's monitoring line, each
+household's start quarter for each program (the earliest start any of its rows reports; disagreements
+counted), the three treatments (any support, starting with industry support, starting with employment
+support), baseline subgroups taken from the household's first observed quarter, the subsidy dose,
 and a count of every household it leaves out and why, per county.
+
+``below_line`` is 1 when the quarter's per-capita income times four is below the monitoring line of the
+quarter's year (``monitoring_line`` in config/indicators.yaml, 元 per person per year: each year's line for that
+year's quarters), 0 when not, missing when income is missing. A year without a line leaves the column missing
+for that year's quarters and makes every use of the outcome (``Panel.sample``) raise ``MonitoringLineError``
+naming the year and the file: the other outcomes stay usable until the province's line is entered.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from helpers.config import Paths
+from helpers.analysis.indicators import load_config
+from helpers.config import CONFIG_DIR, Paths
 from helpers.domain.quarters import index_quarter, quarter_index
 
 # The treatments and the outcome columns the estimators take (codes; their names in both languages are in the
 # label catalogue, helpers.domain.labels, kinds "program" and "outcome").
 PROGRAMS = ("any", "industry", "employment")
-OUTCOMES = ("income_pc", "earned_pc", "log_income_pc")
+OUTCOMES = ("income_pc", "earned_pc", "log_income_pc", "below_line")
+SHARE_OUTCOMES = ("below_line",)      # 0/1 outcomes: an effect on them is a difference in probability (a share)
 COVARIATES = ("household_size", "relocated")      # panel columns Callaway-Sant'Anna may adjust for
 _COLUMNS = ["household_id", "quarter", "county", "village", "household_type", "relocated", "household_size",
             "income_wage", "income_business", "income_per_capita", "industry_start", "industry_subsidy",
@@ -38,6 +47,8 @@ class Panel:
     excluded: pd.DataFrame      # per county: households left out and why
     quarters: list[str]
     balanced: bool
+    missing_lines: tuple[int, ...] = ()      # years of the window without a monitoring line (below_line unusable)
+    line_source: str = ""                    # the file the monitoring lines were read from
 
     def sample(self, program: str = "any", outcome: str = "income_pc", columns: list[str] | None = None) -> pd.DataFrame:
         """The estimation sample for a treatment: always-treated households out; for a program,
@@ -46,6 +57,8 @@ class Panel:
         ``columns`` keeps only those (the outcome included): estimation needs a few of the panel's."""
         if program not in PROGRAMS:
             raise ValueError(f"program must be one of {PROGRAMS}, not {program!r}")
+        if outcome == "below_line" and self.missing_lines:
+            raise MonitoringLineError(self.missing_lines, self.line_source)
         h = self.households
         keep = ~h["always_treated"]
         if program != "any":
@@ -55,6 +68,42 @@ class Panel:
             rows &= self.data["log_income_pc"].notna().to_numpy()
         data = self.data if columns is None else self.data[list(dict.fromkeys([*columns, outcome]))]
         return data[rows]
+
+
+class MonitoringLineError(ValueError):
+    """A year of the window has no monitoring line in the config: the below-line outcome cannot be built."""
+
+    def __init__(self, years, source) -> None:
+        self.years = tuple(int(y) for y in years)
+        shown = ", ".join(str(y) for y in self.years)
+        super().__init__(f"no monitoring line for {shown} in {source} (monitoring_line, yuan per person per year): "
+                         f"enter the province's line for {shown} there to estimate effects on being below the line")
+
+
+def monitoring_lines(config_path: Path | None = None) -> tuple[dict[int, float], str]:
+    """The monitoring line of each year (yuan per person per year) from config/indicators.yaml (or another file with
+    the same keys, read by ``indicators.load_config``), and the file it came from."""
+    source = Path(config_path) if config_path else CONFIG_DIR / "indicators.yaml"
+    lines = load_config(source).get("monitoring_line") or {}
+    return {int(y): float(v) for y, v in lines.items() if v is not None}, str(source)
+
+
+def below_line(income_pc, quarters, lines: dict[int, float], source: str = "config/indicators.yaml",
+               strict: bool = True) -> np.ndarray:
+    """1.0 where the quarter's per-capita income times four is below its year's monitoring line, 0.0 where not,
+    NaN where income is missing. ``quarters`` are the rows' quarters (``YYYYQn``, or a categorical of them). A year
+    without a line raises ``MonitoringLineError`` naming it and ``source``; with ``strict=False`` its rows are NaN."""
+    income = np.asarray(income_pc, dtype="float64")
+    q = quarters if isinstance(quarters, pd.Categorical) else pd.Categorical(np.asarray(quarters, dtype=object))
+    used = np.unique(q.codes[q.codes >= 0])
+    years = np.array([int(str(c)[:4]) for c in q.categories], dtype="int64")
+    missing = sorted({int(y) for y in years[used]} - set(lines))
+    if missing and strict:
+        raise MonitoringLineError(missing, source)
+    line = np.append(np.array([lines.get(int(y), np.nan) for y in years], dtype="float64"), np.nan)[q.codes]
+    out = (income * 4.0 < line).astype("float64")     # code -1 (no quarter) picks the NaN at the end
+    out[np.isnan(income) | np.isnan(line)] = np.nan
+    return out
 
 
 def _read(paths: Paths | None, quarter: str | None, hq: pd.DataFrame | None) -> pd.DataFrame:
@@ -95,8 +144,10 @@ def _per_unit(u: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np
 
 
 def build_panel(paths: Paths | None = None, quarter: str | None = None, balanced: bool = True,
-                hq: pd.DataFrame | None = None) -> Panel:
+                hq: pd.DataFrame | None = None, indicators_config: Path | None = None) -> Panel:
     """Build the estimation panel from data/processed up to ``quarter`` (default: all quarters).
+
+    The monitoring lines of ``below_line`` are read from ``indicators_config`` (default config/indicators.yaml).
 
     With ``balanced`` (the default) the window keeps only households observed in every
     quarter; those dropped for gaps are counted per county. Everything is computed on integer
@@ -159,6 +210,10 @@ def build_panel(paths: Paths | None = None, quarter: str | None = None, balanced
     nonpositive[ur[income <= 0]] = True
     excluded["nonpositive_income_log_only"] = h[nonpositive].groupby("county").size()
     excluded = excluded.fillna(0).astype("int64")
+    qcode = np.searchsorted([quarter_index(q) for q in quarters], tr)    # each row's quarter among ``quarters``
+    lines, source = monitoring_lines(indicators_config)
+    missing_lines = tuple(sorted({int(q[:4]) for q in quarters} - set(lines)))
+    below = below_line(income, pd.Categorical.from_codes(qcode, categories=quarters), lines, source, strict=False)
 
     start_h = h["first_start"].to_numpy()
     cohort = np.nan_to_num(start_h, nan=0).astype("int64")[ur]
@@ -166,11 +221,11 @@ def build_panel(paths: Paths | None = None, quarter: str | None = None, balanced
     per_unit = lambda name: pd.Categorical(h[name].to_numpy())[ur]  # noqa: E731
     data = pd.DataFrame({
         "household_id": pd.Categorical.from_codes(ur, categories=h["household_id"]),
-        "quarter": pd.Categorical.from_codes(np.searchsorted([quarter_index(q) for q in quarters], tr), categories=quarters),
+        "quarter": pd.Categorical.from_codes(qcode, categories=quarters),
         "time": tr, "county": per_unit("county"), "village": per_unit("village"),
         "household_type": per_unit("household_type"), "relocated": h["relocated"].to_numpy()[ur],
         "household_size": size, "income_pc": income, "earned_pc": earned,
-        "log_income_pc": np.log(np.where(income > 0, income, np.nan)),
+        "log_income_pc": np.log(np.where(income > 0, income, np.nan)), "below_line": below,
         "first_program": per_unit("first_program"), "dose_bin": per_unit("dose_bin"),
         "industry_start": h["industry_start"].to_numpy()[ur], "employment_start": h["employment_start"].to_numpy()[ur],
         "cohort": cohort,
@@ -179,4 +234,4 @@ def build_panel(paths: Paths | None = None, quarter: str | None = None, balanced
         "event_time": np.where(cohort > 0, tr - cohort, np.nan),
         "treated": (cohort > 0) & (tr >= cohort),
     })
-    return Panel(data, h, excluded, quarters, balanced)
+    return Panel(data, h, excluded, quarters, balanced, missing_lines, source)

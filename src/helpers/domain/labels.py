@@ -137,6 +137,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "income_pc": ("人均纯收入", "per-capita net income"),
         "earned_pc": ("人均工资性和经营性收入", "per-capita wage and business income"),
         "log_income_pc": ("人均纯收入（对数）", "log per-capita net income"),
+        "below_line": ("低于监测线的概率", "probability of being below the monitoring line"),
     },
     # An outcome as a level per person and quarter, as the effects sentences state it (log income reads as
     # income, in percent).
@@ -144,6 +145,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "income_pc": ("人均季度纯收入", "quarterly per-capita net income"),
         "earned_pc": ("人均季度工资性和经营性收入", "quarterly per-capita wage and business income"),
         "log_income_pc": ("人均季度纯收入", "quarterly per-capita net income"),
+        "below_line": ("低于监测线的概率", "probability of being below the monitoring line"),
     },
     # Who an effects page is about, per program (completes “对象是…” / “the households: …”).
     "program_households": {

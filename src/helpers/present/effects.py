@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import PercentFormatter
 from matplotlib.ticker import StrMethodFormatter
 import numpy as np
 import pandas as pd
 
 from helpers.present import figures
-from helpers.analysis.construct import Panel
+from helpers.analysis.construct import SHARE_OUTCOMES, Panel
 from helpers.analysis.program_effects import HEADLINE, EffectsResult, event_study
 from helpers.domain.dictionary import COUNTIES
 from helpers.present.findings import (FEW_CLUSTERS, few_clusters, forbidden_comparisons, gap_direction,  # noqa: F401
@@ -82,6 +83,7 @@ def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     o = table["outcome"].iloc[0]
     unit = _unit(o, lang)
     digits = 3 if o.startswith("log_") else 1
+    shown = (lambda x: 100 * x) if o in SHARE_OUTCOMES else (lambda x: x)  # noqa: E731  a share reads in points
     method = next((m for m in table["few_cluster_method"] if m), "")
     check = _paren(h("few_cluster_check"), label("few_cluster_method", method, lang), lang) if method else \
         h("few_cluster_check")
@@ -93,8 +95,8 @@ def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         h("estimator"): [estimator_label(x, lang) for x in table["estimator"]],
         h("aggregate"): [_paren(label("aggregate", x, lang), h("headline"), lang) if (n, x) == HEADLINE else
                          label("aggregate", x, lang) for n, x in zip(table["estimator"], table["aggregate"])],
-        _paren(h("effect"), unit, lang): table["att"].round(digits),
-        h("se"): table["se"].round(digits),
+        _paren(h("effect"), unit, lang): shown(table["att"]).round(digits),
+        h("se"): shown(table["se"]).round(digits),
         h("ci95"): [_ci(a, b, o) for a, b in zip(table["ci_low"], table["ci_high"])],
         f"{check} {h('p_value')}": table["p_county"].map(lambda p: "—" if pd.isna(p) else _p(p)),
         h("few_cluster_ci95"): [_ci(a, b, o) for a, b in zip(table["ci_county_low"], table["ci_county_high"])],
@@ -263,7 +265,9 @@ def plot_event_study(frame: pd.DataFrame, quarter: str, lang: str = "zh", max_e:
     ax.set_xlabel(label("header", "quarters_since_start", lang))
     ax.set_ylabel(f"对{outcome_label(o, lang)}的效应（{_unit(o, lang)}）" if lang == "zh"
                   else f"effect on {outcome_label(o, lang)} ({_unit(o, lang)})")
-    if not o.startswith("log_"):
+    if o in SHARE_OUTCOMES:
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, symbol=""))    # a share on the axis, in points
+    elif not o.startswith("log_"):
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))      # 1,000 元, as in the tables
     ax.set_title((f"{program_label(program, lang)}对{outcome_label(o, lang)}的影响：事件研究" if lang == "zh"
                   else f"Effect of {program_label(program, lang)} on {outcome_label(o, lang)}: event study"))
@@ -313,6 +317,8 @@ def plot_heterogeneity(het: pd.DataFrame, r: EffectsResult, quarter: str, lang: 
     ax.axvline(overall, color="#c2413b", ls="--", lw=1, label=label("header", "all_households", lang))
     ax.axvline(0, color="#333333", lw=0.8)
     ax.set_xlabel(_paren(label("header", "effect", lang), _unit(r.outcome, lang), lang))
+    if r.outcome in SHARE_OUTCOMES:
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, symbol=""))    # a share on the axis, in points
     ax.set_title((f"{program_label(r.program, lang)}效应的分组差异（基期分组）" if lang == "zh"
                   else f"Effect of {program_label(r.program, lang)} by baseline subgroup"))
     ax.legend(loc="lower right", fontsize=9)
@@ -327,15 +333,18 @@ def plot_heterogeneity(het: pd.DataFrame, r: EffectsResult, quarter: str, lang: 
 
 # ---- how numbers of an outcome read --------------------------------------------------------------------------
 # The unit of each outcome, a key of the catalogue's kind "unit".
-OUTCOME_UNITS = {"income_pc": "元/人/季", "earned_pc": "元/人/季", "log_income_pc": "对数点"}
+OUTCOME_UNITS = {"income_pc": "元/人/季", "earned_pc": "元/人/季", "log_income_pc": "对数点", "below_line": "个百分点"}
 
 
 def _v(x: float, outcome: str, digits: int | None = None) -> str:
-    """A number of an outcome as people read it: yuan without decimals, log points with three."""
+    """A number of an outcome as people read it: yuan without decimals, log points with three, a share (a 0/1
+    outcome's effect) in percentage points with one."""
     if pd.isna(x):
         return "—"
     if np.isinf(x):
         return "-∞" if x < 0 else "∞"
+    if outcome in SHARE_OUTCOMES:
+        x, digits = 100 * x, 1 if digits is None else digits
     d = 3 if outcome.startswith("log_") else (0 if digits is None else digits)
     if round(x, d) == 0:
         x = 0.0                                  # never “-0 元”
@@ -361,6 +370,11 @@ def _effect_phrase(outcome: str, att: float, lo: float, hi: float, lang: str) ->
         if lang == "zh":
             return f"平均{hl[0]}约 **{pct:.1f}%**（{att:.3f} 对数点，95%置信区间 {_v(lo, outcome)} 至 {_v(hi, outcome)}）"
         return f"about **{pct:.1f}%** {hl[1]} ({att:.3f} log points, 95% CI {_v(lo, outcome)} to {_v(hi, outcome)})"
+    if outcome in SHARE_OUTCOMES:        # a difference in probability, in percentage points
+        pp = label("unit", "个百分点", lang)
+        if lang == "zh":
+            return f"平均{hl[0]} **{_v(abs(att), outcome)} {pp}**（95%置信区间 {_v(lo, outcome)} 至 {_v(hi, outcome)} {pp}）"
+        return f"**{_v(abs(att), outcome)} {pp}** {hl[1]} on average (95% CI {_v(lo, outcome)} to {_v(hi, outcome)})"
     if lang == "zh":
         return f"平均{hl[0]} **{_v(abs(att), outcome)} 元**（95%置信区间 {_v(lo, outcome)} 至 {_v(hi, outcome)} 元）"
     return (f"**{_v(abs(att), outcome)} yuan** {hl[1]} per person on average (95% CI {_v(lo, outcome)} to "
@@ -403,13 +417,19 @@ def conclusion(r: EffectsResult, lang: str = "zh", earned: EffectsResult | None 
     phrase = _effect_phrase(o, row["att"], lo, hi, lang)
     text = (f"## 结论\n\n开始获得{prog}后，这些农户的{what}比没有帮扶时{phrase}" if zh else
             f"## Conclusion\n\nAfter {prog} starts, these households' {what} is {phrase} than without support")
-    if not o.startswith("log_"):
+    if not o.startswith("log_") and o not in SHARE_OUTCOMES:
         base = r.treated_mean - row["att"]       # the counterfactual mean (analysis.md)
         if base and base > 0:
             text += (f"，相当于没有帮扶时的 **{100 * abs(row['att']) / base:.1f}%**" if zh else
                      f", about **{100 * abs(row['att']) / base:.1f}%** of what they would have had without support")
-    text += ("。这个数是每人每季度收入水平之差，不是逐季叠加的数。" if zh else
-             ". This is a difference in the level of income per person and quarter, not an amount added every quarter. ")
+    if o in SHARE_OUTCOMES:
+        text += ("。这个数是某季度收入折成全年后低于当年监测线的可能性之差，以百分点计。" if zh else
+                 ". This is a difference in the chance that a quarter's income, annualized, is below that year's "
+                 "monitoring line, in percentage points. ")
+    else:
+        text += ("。这个数是每人每季度收入水平之差，不是逐季叠加的数。" if zh else
+                 ". This is a difference in the level of income per person and quarter, not an amount added every "
+                 "quarter. ")
     clusters = f"{int(row['clusters'])}"
     if basis == "few_cluster":
         text += (f"按{cluster_label(r.cluster, lang)}聚类只有 {clusters} 个聚类，聚类稳健区间偏窄，"
@@ -516,7 +536,7 @@ def trend_sentence(tr: dict, outcome: str, lang: str = "zh") -> str:
     """How the effect changes with time since start (``findings.trend_direction`` on the slope and its interval)."""
     zh = lang == "zh"
     direction = trend_direction(tr)
-    step = label("unit", "对数点" if outcome.startswith("log_") else "元", lang)
+    step = label("unit", "对数点" if outcome.startswith("log_") else "个百分点" if outcome in SHARE_OUTCOMES else "元", lang)
     slope = (f"{_v(tr['slope'], outcome, 1)} {step}（95%区间 {_v(tr['ci_low'], outcome, 1)} 至 "
              f"{_v(tr['ci_high'], outcome, 1)}）" if zh else
              f"{_v(tr['slope'], outcome, 1)} {step} (95% CI {_v(tr['ci_low'], outcome, 1)} to "
@@ -603,6 +623,8 @@ def show_dose(dose: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") 
                "treated_households": h("supported_households"), "att": _paren(h("effect"), _unit(outcome, lang), lang),
                "se": h("se"), "note": h("explanation")}
     digits = 3 if outcome.startswith("log_") else 1
+    if outcome in SHARE_OUTCOMES:      # a share reads in percentage points
+        dose = dose.assign(att=100 * dose["att"], se=100 * dose["se"])
     out = _label_dose(dose, lang).round({"att": digits, "se": digits})
     out = out.assign(note=[subgroup_note(n, lang) for n in dose["note"]])
     if not out["note"].astype(bool).any():

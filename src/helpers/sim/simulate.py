@@ -11,6 +11,18 @@ naive two-way fixed effects is visibly biased. The true effects (by treatment, c
 event time, on total and on earned per-capita income) are exact sample averages of the
 simulated individual effects.
 
+The true effect on being below the monitoring line (``att_below``) is the mean over the
+cell's treated households of 1[4·Y1 < line] − 1[4·Y0 < line]: Y1 the simulated per-capita
+income, Y0 the same minus the household's simulated effect, the line that of the quarter's
+year in config/indicators.yaml (missing for a year without one). Parallel trends hold for
+income, not necessarily for this 0/1 outcome: take-up follows the permanent level, and how
+often a household crosses the line from quarter to quarter depends on how close its level
+is to it. ``near_line_share`` (default 0: the draw is unchanged) moves that share of the
+households, chosen at random after take-up is drawn, to a permanent level at which their
+untreated income straddles the line (its mean over the window is the line, ± 250 元 a
+quarter), so that the below-line effect is sizeable and, among them, take-up does not depend
+on how close they are to the line.
+
 ``write_submissions`` turns that panel into what counties send: one workbook per county
 per quarter (or GBK / UTF-8 CSV per sheet), title rows, merged headers, other counties'
 header words, and every kind of mess the submission spec lists, at realistic rates. Each
@@ -28,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.analysis.construct import below_line, monitoring_lines
 from helpers.config import SEED, SIMULATED_MARKER, VILLAGE_REGISTER
 from helpers.domain.dictionary import COUNTIES, HOUSEHOLDS, PROJECTS, RECTIFICATIONS, VILLAGES
 from helpers.intake.parsing import split_names
@@ -46,7 +59,7 @@ class Truth:
 
     households: pd.DataFrame     # one row per household (with the personal data counties send)
     panel: pd.DataFrame          # one row per household-quarter present in the data
-    effects: pd.DataFrame        # true ATT by treatment, cohort, event time (total and earned)
+    effects: pd.DataFrame        # true ATT by treatment, cohort, event time (total, earned, below the line)
     quarters: list[str]
     seed: int
 
@@ -58,11 +71,18 @@ def _id_check_digit(body17: str) -> str:
 
 def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q1",
                    last: str = "2023Q2", register: Path = VILLAGE_REGISTER,
-                   effect_scale: float = 1.0, personal: bool = True) -> Truth:
+                   effect_scale: float = 1.0, personal: bool = True, near_line_share: float = 0.0,
+                   indicators_config: Path | None = None) -> Truth:
     """Draw the ground-truth household panel (see module docstring).
 
     ``personal=False`` skips names, ID and phone numbers and the effect table (for the fast
-    in-memory draws of the simulation check)."""
+    in-memory draws of the simulation check). ``near_line_share`` puts that share of the households'
+    untreated incomes near the monitoring line (of ``indicators_config``, default config/indicators.yaml);
+    0 leaves every draw as it was."""
+    if not 0.0 <= near_line_share <= 1.0:
+        raise ValueError(f"near_line_share must be between 0 and 1, not {near_line_share!r}")
+    # the lines serve the true below-line effects and near_line_share (the fast draws of simcheck need neither)
+    lines, line_source = monitoring_lines(indicators_config) if personal or near_line_share else ({}, "")
     rng = np.random.default_rng(seed)
     quarters = quarter_range(first, last)
     T = len(quarters)
@@ -98,6 +118,8 @@ def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q
     p_take = 1 / (1 + np.exp(-(-0.2 - 1.1 * z)))
     takes = rng.random(n) < p_take
     first_prog = np.where(rng.random(n) < 0.5, "industry", "employment")
+    if near_line_share > 0:     # after take-up, from a stream of its own: the default draw stays as it was
+        alpha = _near_line(alpha, near_line_share, quarters, lines, line_source, seed)
     # Start quarter: some before the panel (always treated), the rest spread over the panel.
     pre = rng.random(n) < 0.12
     start = np.where(pre, qi0 - rng.integers(1, 6, n), qi0 + rng.integers(1, T, n))
@@ -211,18 +233,42 @@ def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q
     panel["microcredit_wan"] = np.where(panel["industry_on"] & (panel["household_size"] > 2), 3.0, 0.0)
     panel = panel[panel["present"]].drop(columns="present").reset_index(drop=True)
 
-    effects = _true_effects(households_df, panel, qi0) if personal else pd.DataFrame()
+    effects = _true_effects(households_df, panel, qi0, lines, line_source) if personal else pd.DataFrame()
     return Truth(households_df, panel, effects, quarters, seed)
 
 
-def _true_effects(hh: pd.DataFrame, panel: pd.DataFrame, qi0: int) -> pd.DataFrame:
+def _near_line(alpha: np.ndarray, share: float, quarters: list[str], lines: dict, source: str,
+               seed: int) -> np.ndarray:
+    """``alpha`` with a random ``share`` of households moved to a level at which their untreated quarterly
+    income, averaged over the window, is a quarter of the year's monitoring line, give or take 250 元."""
+    have = [k for k, q in enumerate(quarters) if int(q[:4]) in lines]
+    if not have:
+        raise ValueError(f"near_line_share needs a monitoring line for a year of {quarters[0]}..{quarters[-1]} "
+                         f"in {source}")
+    centre = np.mean([lines[int(quarters[k][:4])] / 4.0 - TREND * k - SEASON[int(quarters[k][-1]) - 1] for k in have])
+    nrng = np.random.default_rng([seed, 1])      # a stream of its own: the main draws are untouched
+    n = len(alpha)
+    moved = nrng.choice(n, size=int(round(share * n)), replace=False)
+    out = alpha.copy()
+    out[moved] = centre + nrng.uniform(-250.0, 250.0, len(moved))
+    return out
+
+
+def _true_effects(hh: pd.DataFrame, panel: pd.DataFrame, qi0: int, lines: dict | None = None,
+                  source: str = "") -> pd.DataFrame:
     """Sample ATT(g, e) for the three treatments: the mean simulated effect among the
-    cohort's households present at that event time (first start of support as cohort)."""
+    cohort's households present at that event time (first start of support as cohort); on being below the
+    monitoring line, the mean of 1[4·Y1 < line] − 1[4·Y0 < line] (missing for a year without a line)."""
     first = np.where(hh["industry_start_i"] < 0, hh["employment_start_i"],
                      np.where(hh["employment_start_i"] < 0, hh["industry_start_i"],
                               np.minimum(hh["industry_start_i"], hh["employment_start_i"])))
     info = pd.DataFrame({"household_code": hh["household_code"], "g": first, "first_program": hh["first_program"]})
-    p = panel[["household_code", "t", "tau_total", "tau_earned", "household_size"]].merge(info, on="household_code")
+    p = panel[["household_code", "t", "quarter", "income_per_capita", "tau_total", "tau_earned",
+               "household_size"]].merge(info, on="household_code")
+    y1 = p["income_per_capita"].to_numpy(dtype="float64")
+    p["tau_below"] = (below_line(y1, p["quarter"], lines or {}, source, strict=False)
+                      - below_line(y1 - p["tau_total"].to_numpy(dtype="float64"), p["quarter"], lines or {}, source,
+                                   strict=False))
     p = p[(p["g"] >= qi0 + 1)]     # always-treated households are not part of any estimand
     p["event_time"] = p["t"] - p["g"]
     out = []
@@ -230,12 +276,13 @@ def _true_effects(hh: pd.DataFrame, panel: pd.DataFrame, qi0: int) -> pd.DataFra
                             ("employment", p["first_program"] == "employment")):
         sub = p[mask & (p["event_time"] >= 0)]
         g = sub.groupby(["g", "event_time"]).agg(att=("tau_total", "mean"), att_earned=("tau_earned", "mean"),
+                                                 att_below=("tau_below", "mean"),
                                                  n_households=("household_code", "size")).reset_index()
         g.insert(0, "treatment", treatment)
         g["cohort"] = g["g"].map(index_quarter)
         out.append(g)
     eff = pd.concat(out, ignore_index=True)
-    return eff[["treatment", "cohort", "g", "event_time", "att", "att_earned", "n_households"]]
+    return eff[["treatment", "cohort", "g", "event_time", "att", "att_earned", "att_below", "n_households"]]
 
 
 # --------------------------------------------------------------------------------------
@@ -687,9 +734,11 @@ def write_marker(out: Path, households: int, seed: int, first: str, last: str) -
 
 
 def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: int = SEED,
-             first: str = "2021Q1", last: str = "2023Q2", mess: bool = True) -> Truth:
-    """Draw the truth and write submissions to ``out`` and the truth to ``truth_dir``."""
-    truth = simulate_truth(households, seed, first, last)
+             first: str = "2021Q1", last: str = "2023Q2", mess: bool = True, near_line_share: float = 0.0) -> Truth:
+    """Draw the truth and write submissions to ``out`` and the truth to ``truth_dir`` (``near_line_share``: see
+    ``simulate_truth``; recorded in params.json and the README only when not 0, so the default writes what it
+    always wrote)."""
+    truth = simulate_truth(households, seed, first, last, near_line_share=near_line_share)
     damage = write_submissions(truth, Path(out), mess=mess)
     write_marker(Path(out), households, seed, first, last)
     if truth_dir is not None:
@@ -706,8 +755,13 @@ def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: in
             f"{first}..{last}).\n\n- `effects.csv`: true ATT by treatment (any, industry, employment), cohort and "
             "event time, on per-capita quarterly income (`att`) and earned income (`att_earned`), 元 per person per quarter.\n"
             "- `damaged_rows.csv`: every row the simulator damaged, with the mess and what intake should do.\n"
-            "- `households.csv`: the households, with the personal data planted in the submissions (for scans).\n",
+            "- `households.csv`: the households, with the personal data planted in the submissions (for scans).\n"
+            + (f"\n`near_line_share` {near_line_share}: that share of households has untreated incomes near the "
+               "monitoring line; `att_below` in `effects.csv` is the true effect on being below the line "
+               "(a difference in probability).\n" if near_line_share else ""),
             encoding="utf-8")
-        (truth_dir / "params.json").write_text(json.dumps({"seed": seed, "households": households, "first": first,
-                                                           "last": last, "mess": mess}), encoding="utf-8")
+        params = {"seed": seed, "households": households, "first": first, "last": last, "mess": mess}
+        if near_line_share:
+            params["near_line_share"] = near_line_share
+        (truth_dir / "params.json").write_text(json.dumps(params), encoding="utf-8")
     return truth
