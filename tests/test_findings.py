@@ -349,3 +349,14 @@ def test_report_says_whether_earned_income_is_significant():
     part = text.split("只看工资性和经营性收入")[1].split("。")[0]
     assert "不显著" in part
     assert "不显著" not in report.effect_sentence(_tidy(**GROWING), "any", "zh").split("只看工资性和经营性收入")[1].split("。")[0]
+
+
+def test_effects_page_reconciles_a_significant_headline_with_a_county_check_that_is_not():
+    e = _fake_effects([300.0, 320.0, 340.0, 360.0], (5.0, 35.0))
+    t = _table(330.0, (290.0, 370.0), 325.0, (294.0, 355.0), 250.0)
+    t.loc[t["estimator"] == "callaway_santanna", ["p_county", "ci_county_low", "ci_county_high", "counties",
+                                                   "few_cluster_method"]] = [0.057, -10.6, 465.7, 5, "jackknife"]
+    text = er.conclusion(_with(e, t), "zh")
+    assert "统计上显著" in text and "只按县区聚类时不显著" in text
+    t.loc[t["estimator"] == "callaway_santanna", "p_county"] = 0.004
+    assert "只按县区聚类时不显著" not in er.conclusion(_with(e, t), "zh")

@@ -121,14 +121,30 @@ def test_quality_trend_sentence_says_which_way_the_share_set_aside_moved():
 
 
 # ---- 03: households left out --------------------------------------------------------------------------------
-def test_excluded_sentence_counts_what_the_table_counts():
-    ex = pd.DataFrame({"households": [100, 50], "always_treated": [10, np.nan], "start_disagreements": [0, 2],
-                       "dropped_for_gaps": [5, 0]}, index=pd.Index(["通江县", "平昌县"], name="county"))
-    text = er.describe_excluded(SimpleNamespace(excluded=ex), "zh")
-    assert "共 150 户" in text and "窗口前已获帮扶 10 户" in text and "有缺季 5 户" in text and "2 户" in text
-    none = er.describe_excluded(SimpleNamespace(excluded=ex.assign(always_treated=0, dropped_for_gaps=0,
-                                                                  start_disagreements=0)), "en")
-    assert "all in the estimation" in none
+def test_excluded_sentence_counts_each_household_once_as_the_table_does():
+    acc = pd.DataFrame({"households": [100, 50], "dropped_for_gaps": [5, 0], "always_treated": [10, 3],
+                        "other_program": [20, 7], "estimated": [65, 40], "start_disagreements": [2, 0]},
+                       index=pd.Index(["通江县", "平昌县"], name="county"))
+    panel = SimpleNamespace(accounting=lambda program: acc if program != "any" else
+                            acc.assign(other_program=0, estimated=acc["estimated"] + acc["other_program"]))
+    text = er.describe_excluded(panel, "zh", "industry")
+    assert "共 150 户" in text and "有缺季 5 户" in text and "窗口前已获帮扶 13 户" in text
+    assert "先获另一项帮扶 27 户" in text and "参与估计的 105 户" in text and "<5 户在不同季度" in text
+    table = er.excluded_table(panel, "zh", "industry")
+    assert table.loc["平昌县", "有缺季（剔除）"] == "<5" and table.loc["合计", "参与估计"] == "105"
+    assert "先获另一项帮扶" not in er.describe_excluded(panel, "zh", "any")
+    assert "先获另一项帮扶（本页不计）" not in er.excluded_table(panel, "zh", "any").columns
+
+
+def test_the_accounting_adds_up_on_a_real_panel(sample):
+    from helpers.analysis.construct import build_panel
+
+    panel = build_panel(sample["paths"], "2022Q2")
+    for program in ("any", "industry", "employment"):
+        acc = panel.accounting(program)
+        parts = acc[["dropped_for_gaps", "always_treated", "other_program", "estimated"]].sum(axis=1)
+        assert (parts == acc["households"]).all(), program
+        assert acc["estimated"].sum() == panel.sample(program)["household_id"].nunique(), program
 
 
 # ---- every table and figure of the notebooks has its sentence -----------------------------------------------
@@ -197,3 +213,20 @@ def test_category_sentence_does_not_rank_counts_shown_as_under_five():
     t = frame([row(Q, CITY, "monitored_households", 4, cat="脱贫不稳定户"), row(Q, CITY, "monitored_households", 2, cat="边缘易致贫户"),
                row(Q, CITY, "monitored_households", 3, cat="突发严重困难户")])
     assert ir.describe_by_category(t, "monitored_households", Q, "zh") == ""
+
+
+def test_cohort_figure_shows_no_count_under_five():
+    import matplotlib.pyplot as plt
+
+    cohorts = pd.DataFrame({"cohort": [0, 5, 5, 6, 7], "first_program": ["none", "industry", "employment", "industry",
+                                                                         "industry"],
+                            "households": [300, 40, 3, 50, 2]})
+    fig = er.plot_cohorts(SimpleNamespace(cohorts=cohorts), Q, "zh")
+    heights = sorted(round(b.get_height()) for b in fig.axes[0].patches)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    plt.close(fig)
+    assert heights == [5, 43, 50] and texts == ["<5"]          # totals only; the small start quarter as "<5"
+    fine = cohorts.assign(households=[300, 40, 30, 50, 20])
+    fig = er.plot_cohorts(SimpleNamespace(cohorts=fine), Q, "zh")
+    assert sorted(round(b.get_height()) for b in fig.axes[0].patches if b.get_height() > 0) == [20, 30, 40, 50]
+    plt.close(fig)

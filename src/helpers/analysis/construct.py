@@ -70,6 +70,28 @@ class Panel:
         return data[rows]
 
 
+    def accounting(self, program: str = "any") -> pd.DataFrame:
+        """Per county, every household of the window once, in the order the rules apply: ``households`` in the
+        window, ``dropped_for_gaps`` (balanced panel: not seen every quarter), ``always_treated`` (of those kept:
+        supported before the window), ``other_program`` (of the rest, on a program's page: the other program came
+        first), ``estimated`` (in this program's estimation); and ``start_disagreements`` (estimated households whose
+        reported start differs between quarters: the earliest is used). households = dropped_for_gaps +
+        always_treated + other_program + estimated."""
+        if program not in PROGRAMS:
+            raise ValueError(f"program must be one of {PROGRAMS}, not {program!r}")
+        h = self.households
+        always = h["always_treated"].to_numpy(dtype=bool)
+        other = ~always & (program != "any") & ~h["first_program"].isin([program, "none"]).to_numpy()
+        est = ~always & ~other
+        by = lambda mask: pd.Series(mask.astype(int), index=h.index).groupby(h["county"].to_numpy()).sum()  # noqa: E731
+        out = pd.DataFrame({"households": self.excluded["households"],
+                            "dropped_for_gaps": self.excluded["dropped_for_gaps"]}).fillna(0)
+        for name, mask in (("always_treated", always), ("other_program", other), ("estimated", est),
+                           ("start_disagreements", est & h["start_disagreement"].to_numpy(dtype=bool))):
+            out[name] = by(mask).reindex(out.index).fillna(0)
+        return out.astype("int64")
+
+
 class MonitoringLineError(ValueError):
     """A year of the window has no monitoring line in the config: the below-line outcome cannot be built."""
 

@@ -210,6 +210,12 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "employment_first": ("先获就业帮扶", "employment support first"),
         "dropped_for_gaps": ("有缺季（平衡面板中剔除）", "missing quarters (left out of the balanced panel)"),
         "nonpositive_income_log_only": ("收入≤0（仅对数版本剔除）", "income ≤ 0 (left out of the log version only)"),
+        "window_households": ("窗口内农户数", "households in the window"),
+        "gaps_out": ("有缺季（剔除）", "missing quarters (out)"),
+        "always_out": ("窗口前已获帮扶（剔除）", "supported before the window (out)"),
+        "other_program_out": ("先获另一项帮扶（本页不计）", "the other program first (not on this page)"),
+        "estimated": ("参与估计", "in the estimation"),
+        "start_earliest": ("其中起始季度不一致（按最早计）", "of which start quarters disagree (earliest used)"),
     },
     # A household's first program (the cohort chart's legend).
     "first_program": {

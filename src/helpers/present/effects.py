@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 
 from helpers.present import figures
+from helpers.present.display import disclose_value
 from helpers.analysis.construct import SHARE_OUTCOMES, Panel
 from helpers.analysis.program_effects import HEADLINE, EffectsResult, event_study
 from helpers.domain.dictionary import COUNTIES
-from helpers.present.findings import (FEW_CLUSTERS, few_clusters, forbidden_comparisons, gap_direction,  # noqa: F401
+from helpers.present.findings import (FEW_CLUSTERS, county_check, few_clusters, forbidden_comparisons, gap_direction,  # noqa: F401
                                       headline_interval, intervals_overlap, pretrends, robust_estimates_agree,
                                       significant, staggered_starts, trend_direction, twfe_position, words)
 from helpers.domain.labels import label
@@ -141,13 +142,46 @@ def describe_comparison(table: pd.DataFrame, lang: str = "zh") -> str:
     return text
 
 
-def excluded_table(panel: Panel, lang: str = "zh") -> pd.DataFrame:
-    """What construction left out, per county, with readable headers."""
-    t = panel.excluded.reindex([c for c in COUNTIES if c in panel.excluded.index])
-    t.index = [figures.county_label(c, lang) for c in t.index]
+ACCOUNTING_LABELS = {"households": "window_households", "dropped_for_gaps": "gaps_out", "always_treated": "always_out",
+                     "other_program": "other_program_out", "estimated": "estimated",
+                     "start_disagreements": "start_earliest"}
+
+
+def excluded_table(panel: Panel, lang: str = "zh", program: str = "any") -> pd.DataFrame:
+    """Every household of the window, per county, once: left out for gaps, supported before the window, the other
+    program first (a program's page), in the estimation (``Panel.accounting``), with a total row; counts under 5
+    show "<5" (analysis.md)."""
+    t = panel.accounting(program)
+    t = t.reindex([c for c in COUNTIES if c in t.index])
+    if program == "any":
+        t = t.drop(columns="other_program")
+    t.loc[label("header", "total", lang)] = t.sum()
+    t.index = [figures.county_label(c, lang) if c in COUNTIES else c for c in t.index]
     t.index.name = label("header", "county", lang)
-    t = t.map(lambda x: f"{int(x):,}" if pd.notna(x) else "—")
-    return t.rename(columns={k: label("excluded", k, lang) for k in t.columns})
+    t = t.map(lambda x: disclose_value("count", float(x)))
+    return t.rename(columns={k: label("excluded", ACCOUNTING_LABELS[k], lang) for k in t.columns})
+
+
+def describe_excluded(panel: Panel, lang: str = "zh", program: str = "any") -> str:
+    """What the table of households says, in the order the rules apply (each household counted once)."""
+    t = panel.accounting(program).sum()
+    zh = lang == "zh"
+    n = lambda k: disclose_value("count", float(t[k]))  # noqa: E731
+    out = [(k, n(k)) for k in ("dropped_for_gaps", "always_treated", "other_program") if t[k] and
+           (program != "any" or k != "other_program")]
+    if zh:
+        s = f"窗口内共 {n('households')} 户：" + "".join(f"{label('excluded', ACCOUNTING_LABELS[k], lang).split('（')[0]} {v} 户，"
+                                                      for k, v in out)
+        s += f"参与估计的 {n('estimated')} 户。"
+        if t["start_disagreements"]:
+            s += f"其中 {n('start_disagreements')} 户在不同季度报送的开始帮扶季度不一致，按最早的季度计。"
+        return s
+    s = f"{n('households')} households in the window: " + "".join(
+        f"{v} {label('excluded', ACCOUNTING_LABELS[k], lang).split(' (')[0]}; " for k, v in out)
+    s += f"{n('estimated')} in the estimation."
+    if t["start_disagreements"]:
+        s += f" Of these, {n('start_disagreements')} reported different start quarters; the earliest is used."
+    return s
 
 
 def earned_heading(lang: str = "zh") -> str:
@@ -164,26 +198,6 @@ def dose_heading(lang: str = "zh") -> str:
     return "## 产业补助分档" if lang == "zh" else "## Industry subsidy bins"
 
 
-def describe_excluded(panel: Panel, lang: str = "zh") -> str:
-    """What the table of left-out households says: of all households, how many are not in the estimation and why
-    (supported before the window, missing quarters), and how many reported start quarters that disagree (the
-    earliest is used)."""
-    e = panel.excluded.fillna(0)
-    n = int(e["households"].sum())
-    out = {k: int(e[k].sum()) for k in ("always_treated", "dropped_for_gaps", "start_disagreements") if k in e}
-    zh = lang == "zh"
-    left = [f"{label('excluded', k, lang).split('（')[0].split(' (')[0]} {v:,} 户" if zh else
-            f"{v:,} {label('excluded', k, lang).split(' (')[0]}" for k, v in out.items() if k != "start_disagreements" and v]
-    s = (f"窗口内共 {n:,} 户" + ("，未参与估计的有：" + "，".join(left) + "。" if left else "，全部参与估计。") if zh else
-         f"{n:,} households in the window" + ("; not in the estimation: " + "; ".join(left) + "." if left else
-                                                ", all in the estimation."))
-    if out.get("start_disagreements"):
-        k = out["start_disagreements"]
-        s += (f"另有 {k:,} 户在不同季度报送的开始帮扶季度不一致，按最早的季度计。" if zh else
-              f" {k:,} households reported different start quarters in different quarters; the earliest is used.")
-    return s
-
-
 def describe_cohorts(r: EffectsResult, lang: str = "zh") -> str:
     """What the cohort chart shows: how many start quarters and households, and whether starts are staggered
     (``findings.staggered_starts``), which is what the robust estimators are for."""
@@ -194,12 +208,12 @@ def describe_cohorts(r: EffectsResult, lang: str = "zh") -> str:
     n, k = int(sizes.sum()), len(sizes)
     if staggered_starts(sizes.tolist()):
         return (f"柱子是每个季度开始获得帮扶的户数：{n:,} 户分 {k} 个季度开始，开始时间不同（交错开始），所以用适合交错开始的稳健方法。"
-                "下表列出各县区未参与估计的农户数及原因。" if zh else
+                "下表按县区列出窗口内每户的去向：因何未参与估计，多少户参与估计。" if zh else
                 f"Bars: households by the quarter support started. {n:,} households started in {k} different quarters "
-                "(staggered starts), which is what the robust estimators are for. The table below counts, per county, the "
-                "households left out and why.")
+                "(staggered starts), which is what the robust estimators are for. The table below follows every household of the window, per county: "
+                "left out, and why, or in the estimation.")
     return (f"柱子是每个季度开始获得帮扶的户数：{n:,} 户都在同一个季度开始，没有交错开始。"
-            "下表列出各县区未参与估计的农户数及原因。" if zh else
+            "下表按县区列出窗口内每户的去向：因何未参与估计，多少户参与估计。" if zh else
             f"Bars: households by the quarter support started. All {n:,} started in the same quarter: no staggered "
             "starts. The table below counts, per county, the households left out and why.")
 
@@ -213,16 +227,29 @@ def plot_cohorts(r: EffectsResult, quarter: str, lang: str = "zh"):
     quarters = [index_quarter(c) for c in t.index]
     bottom = np.zeros(len(t))
     colors = {"industry": "#3a9e5c", "employment": "#1b6ca8", "both": "#7d5ba6"}
-    for col in [c for c in ("industry", "employment", "both") if c in t.columns]:
-        ax.bar(quarters, t[col], bottom=bottom, color=colors[col], label=label("first_program", col, lang))
-        bottom += t[col].to_numpy()
+    cols = [c for c in ("industry", "employment", "both") if c in t.columns]
+    if ((t[cols] > 0) & (t[cols] < 5)).to_numpy().any():
+        # a segment under 5 households would show a count the disclosure rule hides: totals only, and a total
+        # under 5 as a hatched bar of height 5 labelled "<5"
+        total = t[cols].sum(axis=1).to_numpy()
+        small = total < 5
+        ax.bar(quarters, np.where(small, 5, total), color=np.where(small, "white", "#555555"), edgecolor="#555555",
+               hatch=None, label=label("header", "households", lang))
+        for i, v in enumerate(total):
+            if small[i]:
+                ax.text(i, 5, "<5", ha="center", va="bottom", fontsize=9)
+    else:
+        for col in cols:
+            ax.bar(quarters, t[col], bottom=bottom, color=colors[col], label=label("first_program", col, lang))
+            bottom += t[col].to_numpy()
     never = int(r.cohorts.loc[r.cohorts["cohort"] == 0, "households"].sum())
     ax.set_title(("各季度开始获得帮扶的户数" if lang == "zh" else "Households by quarter support started"))
     ax.set_ylabel(label("header", "households", lang))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))          # households are whole numbers
     ax.tick_params(axis="x", rotation=45)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    figures.caption(fig, quarter, lang, (f"对照：窗口内未获帮扶 {never:,} 户" if lang == "zh" else f"{never:,} households never supported in the window"))
+    nv = disclose_value("count", float(never))
+    figures.caption(fig, quarter, lang, (f"对照：窗口内未获帮扶 {nv} 户" if lang == "zh" else f"{nv} households never supported in the window"))
     return fig
 
 
@@ -462,6 +489,9 @@ def conclusion(r: EffectsResult, lang: str = "zh", earned: EffectsResult | None 
                  f"{_effect_phrase(eo, er['att'], e_lo, e_hi, lang)} than without support"
                  + (f", {words('significant', e_sig, lang)}." if e_sig is not None else "."))
     text += few_cluster_sentence(row, o, lang)
+    doubt = words("county_check", county_check(sig, row.get("p_county", np.nan)), lang)
+    if doubt:
+        text += (f"主要结果显著，{doubt}。" if zh else f" The headline is significant, {doubt}.")
     return text
 
 
@@ -626,6 +656,7 @@ def show_dose(dose: pd.DataFrame, lang: str = "zh", outcome: str = "income_pc") 
     if outcome in SHARE_OUTCOMES:      # a share reads in percentage points
         dose = dose.assign(att=100 * dose["att"], se=100 * dose["se"])
     out = _label_dose(dose, lang).round({"att": digits, "se": digits})
+    out["treated_households"] = out["treated_households"].map(lambda v: disclose_value("count", float(v)))
     out = out.assign(note=[subgroup_note(n, lang) for n in dose["note"]])
     if not out["note"].astype(bool).any():
         out = out.drop(columns="note")
