@@ -114,7 +114,7 @@ def test_the_three_ways_of_computing_the_replications_give_the_same_numbers(pane
     V = power._draws(7, 0, 5, int(resample.max()) + 1)
     for design in (cur, power.next_quarter_design(cs, cur.F, cur.R)):
         st = power._Statistics(design, None)
-        engines = (power._ClustersEngine, power._DrawsEngine) + ((power._CellsEngine,) if not covariates else ())
+        engines = (power._ClustersEngine, power._DrawsEngine, power._CellsEngine)
         out = [e(st, resample)(V) for e in engines]
         for o in out[1:]:
             np.testing.assert_allclose(o, out[0], rtol=1e-8, atol=1e-8 * np.abs(out[0]).max())

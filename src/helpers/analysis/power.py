@@ -55,32 +55,33 @@ as observations (noncentral t with G-1 degrees of freedom) times the jackknife s
 estimate's, the same on the rows of both designs. On the bundled sample the simulated current MDE and the
 analytic one agree within 10% (``tests/test_power.py`` checks 25% on a simulated panel, and that data drawn
 afresh at the simulated MDE are detected about 80% of the time). The residuals of a fitted model are a little
-less dispersed than the errors (the fixed effects take some of the variance), so the simulated MDE leans a few
+less dispersed than the errors (the fixed effects take some of the variance), which pulls the simulated MDE a few
 percent low; ``se_simulated`` (root mean square of the replications' standard errors) beside ``se_headline``
-shows by how much.
+shows by how much (5% lower on the bundled sample; the simulated MDE 2-7% below the analytic one).
 
 **Speed.** Callaway-Sant'Anna is linear in the outcome for a given design (cells, comparison groups, covariates):
 the estimate and each household's influence function are linear maps of the outcome matrix. So ``F`` and ``D``
-are run through the estimator once each, and only the residual part changes between replications. Three ways
-to compute it, the same numbers (``tests/test_power.py``), chosen by cost:
+are run through the estimator once each (they give 0 and exactly ``delta``; computed, not assumed), and only the
+residual part changes between replications. Three ways to compute it, the same numbers (``tests/test_power.py``):
 
-- ``cells`` (no covariates, the normal interval): the closed form of the simple aggregate written over the
-  design's cells. Per cell the residuals are summed once per cluster; a replication is then a few products of
-  draws x clusters by clusters x cells matrices, and all replications are one batch. The first replication is
-  re-estimated by the estimator itself and must agree to 1e-7 (otherwise ``PowerError``), so the closed form can
-  never drift from the estimator. Hundreds of replications take well under a second at 2,500 households and
-  seconds at 200,000.
-- ``clusters`` (covariates, or the jackknife): the estimator run on each cluster's residuals alone (twice for the
-  next quarter: the old quarters and the new one), then every replication is a weighted sum of those runs:
-  G (or 2G) runs of the estimator, whatever the number of replications.
-- ``draws``: the estimator run on each replication's outcome, when that is fewer runs than ``clusters``.
+- ``cells`` (the normal interval, with or without covariates; the default): the closed form of the simple
+  aggregate written over the design's post-start cells. Per cell the residuals (and residuals times the
+  covariates) are summed once per cluster; a batch of replications is then a few products of draws x clusters by
+  clusters x cells matrices. The first replication is re-estimated by the estimator itself and must agree to 1e-7
+  (otherwise ``PowerError``), so the closed form can never drift from the estimator unnoticed. The replications
+  themselves take milliseconds; the time goes into the panel and the eight runs of the estimator around them.
+- ``clusters`` (the county jackknife, fewer than ``FEW_CLUSTERS`` clusters): the estimator, and its estimate
+  without each county, run on each cluster's residuals alone (twice for the next quarter: the observed quarters
+  and the new one); every replication is a weighted sum of those runs: G (or 2G) runs whatever the replications.
+- ``draws``: the estimator run on each replication's outcome (the reference the tests hold the others to).
 
 The frame (``power_frame``, the ``power`` artifact) has one row per design and effect: ``program, outcome,
 design, effect, power, reps, mde, mde_note, mde_analytic, se_headline, se_simulated, inference, clusters,
 resampling, engine, first_quarter, last_quarter, simulated_quarter, households, treated_households, control,
 covariates, cluster, seconds, design_note``. Codes, never words: ``inference`` is ``clustered_normal``,
-``unit_normal`` or ``county_jackknife_t``; ``resampling`` is ``wild_webb``; ``design_note`` says in key=value codes
-what the design assumes (``observed`` for the current one; ``one_more_quarter;no_new_starts;new_residuals=last``).
+``unit_normal`` or ``county_jackknife_t``; ``resampling`` is ``wild_webb``; ``design_note`` says in codes (``;``
+between them) what the design assumes (``observed`` for the current one,
+``one_more_quarter;no_new_starts;new_residuals=last`` for the next quarter).
 """
 from __future__ import annotations
 
@@ -299,12 +300,16 @@ class _Statistics:
 # ---- the residual part of the replications: three ways, the same numbers --------------------------------------------
 class _CellsEngine:
     """Closed form of the simple aggregate and its influence cluster sums over the design's post-start cells, for
-    residuals under per-cluster weights (no covariates; the normal interval)."""
+    residuals under per-cluster weights (the normal interval). Each cell is DRDID's outcome regression
+    (``callaway_santanna._cell_reg``, covariates at the cell's base period; without covariates the regression is
+    on an intercept alone, the difference in mean changes): every term of its estimate and influence function is a
+    cluster sum of the residuals, of the residuals times the covariates, or a constant of the design, so a batch
+    of replications is a few products of draws x clusters by clusters x cells matrices."""
 
     def __init__(self, st: _Statistics, resample: np.ndarray):
         d, res = st.d, st.d.res
         p, cells = res.panel, res.cells
-        ic, k = st.codes, st.k
+        ic, k, n = st.codes, st.k, res.n
         # every inference cluster lies in one resampling cluster (the same partition, possibly numbered otherwise)
         _, first = np.unique(ic, return_index=True)
         self.map = resample[first]
@@ -316,11 +321,16 @@ class _CellsEngine:
         self.pg = pgc[post]
         self.w = self.pg / self.pg.sum()
         never, obs = p.G == 0, p.observed
-        c = len(post)
-        self.cnt = {s: np.zeros((k, c)) for s in "DC"}
-        self.sj = {s: np.zeros((k, c)) for s in "DC"}
-        self.sb = {s: np.zeros((k, c)) for s in "DC"}
-        self.rj, self.rb = d.role[cells.j[post]], d.role[cells.b[post]]
+        c, q = len(post), 1 + (0 if p.X is None else p.X.shape[2])
+        self.c, self.q = c, q
+        cnt = np.zeros((k, c))                      # treated units per cluster
+        sD = {x: np.zeros((k, c)) for x in "jb"}     # treated units' residuals at the cell's period (j) and base (b)
+        aC = {x: np.zeros((k, c)) for x in "jb"}     # comparison units' residuals times x'u (the asymptotic term)
+        xr = {x: np.zeros((k, c, q)) for x in "jb"}  # comparison units' residuals times x (the regression)
+        xd = np.zeros((k, c, q))                     # treated units' x, less the comparison units' x x'u
+        self.inv = np.zeros((c, q, q))               # (X'X)^-1 of the comparison units
+        self.xbar = np.zeros((c, q))                 # treated units' mean x
+        nD = np.zeros(c)
         R = d.R
         for m, cc in enumerate(post):
             j, b = cells.j[cc], cells.b[cc]
@@ -328,20 +338,34 @@ class _CellsEngine:
             if not p.balanced:
                 both = obs[:, j] & obs[:, b]
                 D, C = D & both, C & both
-            for s, mask in (("D", D), ("C", C)):
-                cl = ic[mask]
-                self.cnt[s][:, m] = np.bincount(cl, minlength=k)
-                self.sj[s][:, m] = np.bincount(cl, R[mask, j], k)
-                self.sb[s][:, m] = np.bincount(cl, R[mask, b], k)
-        self.nD, self.nC = self.cnt["D"].sum(axis=0), self.cnt["C"].sum(axis=0)
-        n = res.n
-        self.coefD, self.coefC = self.w * n / self.nD, self.w * n / self.nC
+            X = np.ones((n, 1)) if p.X is None else np.column_stack([np.ones(n), p.X[:, b, :]])
+            xD, xC = X[D], X[C]
+            nD[m], n1 = len(xD), len(xD) + len(xC)
+            xtx = xC.T @ xC
+            self.inv[m] = np.linalg.inv(xtx)
+            u = np.linalg.solve(xtx / n1, xD.sum(axis=0) / n1)
+            self.xbar[m] = xD.mean(axis=0)
+            cD, cC, xu = ic[D], ic[C], xC @ u
+            cnt[:, m] = np.bincount(cD, minlength=k)
+            for x, col in (("j", j), ("b", b)):
+                sD[x][:, m] = np.bincount(cD, R[D, col], k)
+                aC[x][:, m] = np.bincount(cC, R[C, col] * xu, k)
+                for a in range(q):
+                    xr[x][:, m, a] = np.bincount(cC, R[C, col] * xC[:, a], k)
+            for a in range(q):
+                xd[:, m, a] = np.bincount(cD, xD[:, a], k) - np.bincount(cC, xC[:, a] * xu, k)
+        self.nD = nD
+        coef = self.w * n / nD                       # cell weight x the rescaling of its influence function
         self.roles = sorted(set(d.role.tolist()))
-        # cluster sums of each cell's outcome change under the weight of role r: the weight of the cell's period
-        # (rj) for its own quarter, of its base period (rb) for the base
-        self.A = {(s, r): self.sj[s] * (self.rj == r) - self.sb[s] * (self.rb == r) for s in "DC" for r in self.roles}
-        self.P = {r: self.A["D", r] @ self.coefD - self.A["C", r] @ self.coefC for r in self.roles}
-        self.cntD_coef, self.cntC_coef = self.cnt["D"] * self.coefD, self.cnt["C"] * self.coefC
+        rj, rb = d.role[cells.j[post]], d.role[cells.b[post]]
+        on = {(x, r): ((rj if x == "j" else rb) == r).astype(float) for x in "jb" for r in self.roles}
+        # under the weights of role r: treated sums (A), comparison x-sums (B, flattened cells x q), own terms (P)
+        self.A = {r: sD["j"] * on["j", r] - sD["b"] * on["b", r] for r in self.roles}
+        self.B = {r: (xr["j"] * on["j", r][None, :, None] - xr["b"] * on["b", r][None, :, None]).reshape(k, c * q)
+                  for r in self.roles}
+        self.P = {r: (self.A[r] - (aC["j"] * on["j", r] - aC["b"] * on["b", r])) @ coef for r in self.roles}
+        self.cnt_coef = cnt * coef
+        self.xd_coef = (xd * coef[None, :, None]).reshape(k, c * q)
         ug, ginv = np.unique(res.cells_g[post], return_inverse=True)
         self.gm = np.zeros((c, len(ug)))
         self.gm[np.arange(c), ginv.ravel()] = 1.0
@@ -352,13 +376,15 @@ class _CellsEngine:
 
     def __call__(self, V: dict[int, np.ndarray]) -> np.ndarray:
         W = {r: V[r][:, self.map] for r in self.roles}
-
-        mD = sum(W[r] @ self.A["D", r] for r in self.roles) / self.nD        # draws x cells: mean changes
-        mC = sum(W[r] @ self.A["C", r] for r in self.roles) / self.nC
-        att = mD - mC
+        B = len(W[self.roles[0]])
+        eta_treat = sum(W[r] @ self.A[r] for r in self.roles) / self.nD            # draws x cells
+        xdy = sum(W[r] @ self.B[r] for r in self.roles).reshape(B, self.c, self.q)
+        beta = np.einsum("bcp,cpq->bcq", xdy, self.inv)                            # the comparison regression
+        att = eta_treat - np.einsum("bcq,cq->bc", beta, self.xbar)
         est = att @ self.w
-        S = sum(W[r] * self.P[r][None, :] for r in self.roles) - mD @ self.cntD_coef.T + mC @ self.cntC_coef.T
-        bb = att @ self.pg
+        S = sum(W[r] * self.P[r][None, :] for r in self.roles) - att @ self.cnt_coef.T \
+            - beta.reshape(B, -1) @ self.xd_coef.T
+        bb = att @ self.pg                                                          # the estimated weights' term
         S = S + ((att @ self.gm) @ self.n_gk.T - bb[:, None] * self.N_k[None, :]) / self.S \
             - bb[:, None] * (self.n_gk @ self.cg - self.N_k * self.S)[None, :] / self.S ** 2
         return np.column_stack([est, S])
@@ -435,8 +461,8 @@ def simulate(d: pd.DataFrame, outcome: str = "income_pc", program: str = "any", 
     """Power at each effect and the MDE of the headline estimate on the sample ``d`` (columns ``household_id, time,
     cohort``, the outcome, the cluster and covariates, and ``county`` when the clusters are few), for each of
     ``designs``: the frame of the module docstring (``seconds`` left to the caller). ``engine`` forces one of
-    ``ENGINES`` (tests); by default the cheapest that applies. With ``quarters`` the integer periods are quarter
-    indices (as the estimation panel's ``time``) and are labelled ``YYYYQn``."""
+    ``ENGINES`` (tests); by default ``cells``, or ``clusters`` for the jackknife. With ``quarters`` the integer
+    periods are quarter indices (as the estimation panel's ``time``) and are labelled ``YYYYQn``."""
     reps = check_reps(reps)
     covariates = list(covariates or [])
     cluster = cluster or None
@@ -463,9 +489,9 @@ def simulate(d: pd.DataFrame, outcome: str = "income_pc", program: str = "any", 
     resample = p.cluster if p.cluster is not None else np.arange(n)
     n_resample = int(resample.max()) + 1
     if engine is None:
-        engine = "cells" if not covariates and not few else "clusters" if 2 * n_resample <= reps else "draws"
-    if engine == "cells" and (covariates or few):
-        raise PowerError("the closed form ('cells') is for the normal interval without covariates")
+        engine = "clusters" if few else "cells"
+    if engine == "cells" and few:
+        raise PowerError("the closed form ('cells') is for the normal interval; the jackknife is 'clusters'")
 
     label = (lambda t: index_quarter(t)) if quarters else (lambda t: str(int(t)))  # noqa: E731
     cur = current_design(cs)
