@@ -117,8 +117,10 @@ def test_report_notebook_runs_alone_and_builds_missing_results(sample, tmp_path)
     pm.execute_notebook(str(NOTEBOOKS / "04_report.ipynb"), str(out), kernel_name=KERNEL_NAME, progress_bar=False,
                         parameters=dict(quarter="2022Q2", processed_dir=str(paths.processed), reports_dir=str(reports)))
     results = {p.name for p in (reports / "2022Q2" / "results").iterdir()}
-    assert results == {"indicators.parquet", "ranking.parquet", "effects_any.parquet", "effects_industry.parquet",
-                       "effects_employment.parquet"}
+    programs = ("any", "industry", "employment")
+    assert results == {"indicators.parquet", "ranking.parquet", *(f"effects_{p}.parquet" for p in programs),
+                       *(f"effects_{p}_below_line__earned-False.parquet" for p in programs),
+                       *(f"distribution_{p}.parquet" for p in programs)}
     text = out.read_text(encoding="utf-8")
     assert "image/png" in text and "任一帮扶" in text
     import pandas as pd

@@ -149,8 +149,8 @@ def test_the_accounting_adds_up_on_a_real_panel(sample):
 
 # ---- every table and figure of the notebooks has its sentence -----------------------------------------------
 SHOWS = re.compile(r"figures\.save\(|show\.(indicator_table|by_category|ranking_table)\(|ranking_table\(|"
-                   r"ir\.(rows_by_county|reasons_table)\(|er\.(excluded_table|show_comparison|show_dose)\(|report\.headline\(")
-READS = re.compile(r"Markdown\((ir|er|rr|report|show)\.\w+\(")
+                   r"ir\.(rows_by_county|reasons_table)\(|er\.(excluded_table|show_comparison|show_dose)\(|report\.headline\(|po\.show_quantiles\(")
+READS = re.compile(r"Markdown\((ir|er|rr|po|report|show)\.\w+\(")
 
 
 @pytest.mark.parametrize("name", ["01_intake", "02_indicators", "03_effects", "04_report"])

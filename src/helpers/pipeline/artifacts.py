@@ -111,6 +111,19 @@ def _power(quarter: str, paths: Paths, inputs: dict, **params) -> pd.DataFrame:
     return power.power_frame(quarter, paths, **params)
 
 
+def _distribution(quarter: str, paths: Paths, inputs: dict, **params) -> pd.DataFrame:
+    from helpers.analysis import distribution
+
+    return distribution.distribution_frame(quarter, paths, **params)
+
+
+def _lines(p: dict):
+    """What an estimate reads of config/indicators.yaml: the monitoring lines (the below-line outcome)."""
+    from helpers.analysis import indicators as ind
+
+    return {"seed": SEED, "monitoring_line": ind.load_config().get("monitoring_line")}
+
+
 def _indicators_config(p: dict):
     from helpers.analysis import indicators as ind
 
@@ -145,12 +158,19 @@ REGISTRY: dict[str, Artifact] = {
                         lambda p: f"effects_{p['program']}.parquet" if p["outcome"] == "income_pc" else
                         f"effects_{p['program']}_{p['outcome']}.parquet",
                         _effects, "helpers.analysis.program_effects", dict(EFFECT_PARAMS),
-                        lambda p: [("household_quarters", {})], lambda p: {"seed": SEED}, ("program", "outcome")),
+                        lambda p: [("household_quarters", {})], _lines, ("program", "outcome")),
     "sensitivity": Artifact("sensitivity", None, "results",
                             lambda p: f"sensitivity_{p['program']}.parquet" if p["outcome"] == "income_pc" else
                             f"sensitivity_{p['program']}_{p['outcome']}.parquet",
                             _sensitivity, "helpers.analysis.robustness", dict(SENSITIVITY_PARAMS),
                             lambda p: [("household_quarters", {})], lambda p: None, ("program", "outcome")),
+    "distribution": Artifact("distribution", ("quarter", "program", "outcome", "quantile"), "results",
+                             lambda p: f"distribution_{p['program']}.parquet" if p["outcome"] == "income_pc" else
+                             f"distribution_{p['program']}_{p['outcome']}.parquet",
+                             _distribution, "helpers.analysis.distribution",
+                             {k: EFFECT_PARAMS[k] for k in ("program", "outcome", "control", "cluster", "balanced")}
+                             | {"reps": 199},
+                             lambda p: [("household_quarters", {})], lambda p: {"seed": SEED}, ("program", "outcome")),
     "power": Artifact("power", ("design", "effect"), "results",
                       lambda p: f"power_{p['program']}.parquet" if p["outcome"] == "income_pc" else
                       f"power_{p['program']}_{p['outcome']}.parquet",

@@ -1,0 +1,138 @@
+"""Effects in the terms of the policy (防止返贫), from the saved artifacts: the effect of a program on the
+probability of being below the monitoring line (the ``effects`` artifact with ``outcome="below_line"``) and on
+the 10th, 25th and 50th percentiles of income among the supported (the ``distribution`` artifact,
+changes-in-changes). Tables and sentences only; every qualitative word comes from a named predicate
+(``helpers.present.findings``: ``significant``, ``headline_interval``, ``intervals_overlap``) or from
+``bottom_vs_middle`` below, tested in both directions.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from helpers.domain.labels import label
+from helpers.present.findings import county_check, headline_interval, intervals_overlap, significant, words
+
+
+def _cs(frame: pd.DataFrame):
+    r = frame[(frame["estimator"] == "callaway_santanna") & (frame["aggregate"] == "simple")
+              & (frame["term"] == "overall") & (frame["outcome"] == "below_line")]
+    return r.iloc[0] if len(r) else None
+
+
+def _pp(x: float) -> str:
+    v = 100 * x
+    return "0.0" if round(v, 1) == 0 else f"{v:.1f}"
+
+
+def below_line_sentence(frame: pd.DataFrame, program: str, lang: str = "zh") -> str:
+    """'产业帮扶使低于监测线的概率降低 X 个百分点（95%区间 a 至 b），统计上显著' from the saved below-line
+    effects of a program (Callaway-Sant'Anna, the interval the significance claim rests on)."""
+    zh = lang == "zh"
+    row = _cs(frame)
+    name = label("program", program, lang)
+    if row is None:
+        return (f"{name}：没有低于监测线概率的估计。" if zh else f"{name}: no estimate of the below-line probability.")
+    lo, hi, basis = headline_interval(row)
+    sig = significant(lo, hi)
+    att = float(row["att"])
+    down = att < 0
+    doubt = words("county_check", county_check(sig, row.get("p_county", math.nan)), lang)
+    if zh:
+        s = (f"**{name}**使农户人均收入低于当年监测线的概率{'降低' if down else '提高'} **{_pp(abs(att))} 个百分点**"
+             f"（95%区间 {_pp(lo)} 至 {_pp(hi)} 个百分点），" + words("significant", sig, lang)
+             + ("（按少聚类检验判断）" if basis == "few_cluster" else ""))
+        return s + (f"，{doubt}" if doubt else "") + "。"
+    s = (f"**{label('program', program, lang).capitalize()}** {'lowers' if down else 'raises'} the probability that a "
+         f"household's income is below the year's monitoring line by **{_pp(abs(att))} percentage points** (95% CI "
+         f"{_pp(lo)} to {_pp(hi)}), " + words("significant", sig, lang)
+         + (" (by the few-cluster check)" if basis == "few_cluster" else ""))
+    return s + (f", {doubt}" if doubt else "") + "."
+
+
+def below_line_heading(lang: str = "zh") -> str:
+    if lang == "zh":
+        return ("## 帮扶与防止返贫：低于监测线的概率\n\n结果变量：农户本季度人均纯收入乘以4是否低于当年的防返贫监测收入线"
+                "（`config/indicators.yaml`）。效应是获得帮扶后低于监测线的概率比不帮扶时低（或高）多少个百分点，方法与上面相同。")
+    return ("## Support and the monitoring line: the probability of being below it\n\nOutcome: whether a household's "
+            "per-capita income this quarter times four is below the year's monitoring line (`config/indicators.yaml`). "
+            "The effect is how many percentage points lower (or higher) that probability is with support than without, "
+            "estimated as above.")
+
+
+# ---- quantile effects --------------------------------------------------------------------------------------
+def bottom_vs_middle(frame: pd.DataFrame) -> str:
+    """Whether support helps the lowest incomes most: 'bottom' when the 10th percentile's effect lies above the
+    median's and their 95% intervals do not overlap, 'middle' when below and not overlapping, 'similar' when the
+    intervals overlap, '' without both rows."""
+    q = frame.set_index("quantile")
+    if 0.1 not in q.index or 0.5 not in q.index:
+        return ""
+    lo, mid = q.loc[0.1], q.loc[0.5]
+    if any(pd.isna(x) for x in (lo["ci_low"], lo["ci_high"], mid["ci_low"], mid["ci_high"])):
+        return ""
+    if intervals_overlap(lo, mid):
+        return "similar"
+    return "bottom" if lo["qtt"] > mid["qtt"] else "middle"
+
+
+def show_quantiles(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The quantile effects as a table for people."""
+    zh = lang == "zh"
+    name = (lambda q: f"第{int(round(100 * q))}百分位数" if q != 0.5 else "中位数") if zh else \
+        (lambda q: f"{int(round(100 * q))}th percentile" if q != 0.5 else "median")
+    out = pd.DataFrame({
+        ("收入分位" if zh else "income percentile"): [name(q) for q in frame["quantile"]],
+        ("帮扶后（元/人/季）" if zh else "with support (yuan/person/quarter)"): frame["observed"].map(lambda v: f"{v:,.0f}"),
+        ("没有帮扶时（推算）" if zh else "without support (estimated)"): frame["counterfactual"].map(lambda v: f"{v:,.0f}"),
+        ("效应（元/人/季）" if zh else "effect (yuan/person/quarter)"): frame["qtt"].map(lambda v: f"{v:,.0f}"),
+        ("95%置信区间" if zh else "95% CI"): [f"[{a:,.0f}, {b:,.0f}]" for a, b in zip(frame["ci_low"], frame["ci_high"])],
+    })
+    return out.set_index(out.columns[0])
+
+
+def describe_quantiles(frame: pd.DataFrame, program: str, lang: str = "zh") -> str:
+    """The percentile effects in words, and whether support helps the lowest incomes most (``bottom_vs_middle``)."""
+    zh = lang == "zh"
+    if frame.empty:
+        return "没有分位数效应的估计。" if zh else "No quantile effects were estimated."
+    q = frame.set_index("quantile")
+    name = label("program", program, lang)
+    verdict = bottom_vs_middle(frame)
+    parts = []
+    for k in (0.1, 0.25, 0.5):
+        if k in q.index:
+            r = q.loc[k]
+            w = (f"第{int(100 * k)}百分位数" if k != 0.5 else "中位数") if zh else \
+                (f"the {int(100 * k)}th percentile" if k != 0.5 else "the median")
+            sig = significant(r["ci_low"], r["ci_high"])
+            tag = "" if sig else ("（不显著）" if zh else " (not significant)")
+            parts.append(f"{w}{'高' if r['qtt'] >= 0 else '低'} {abs(r['qtt']):,.0f} 元{tag}" if zh else
+                         f"{w} {abs(r['qtt']):,.0f} yuan {'higher' if r['qtt'] >= 0 else 'lower'}{tag}")
+    if zh:
+        s = f"在获得{name}的农户中，与没有帮扶时相比，人均季度收入的" + "，".join(parts) + "。"
+        s += {"bottom": "收入最低的一成农户得益最多：第10百分位数的效应高于中位数，两者的95%区间不重叠。",
+              "middle": "收入最低的一成农户得益少于中等收入的农户：第10百分位数的效应低于中位数，两者的95%区间不重叠，需关注。",
+              "similar": "各分位数的效应在统计上没有区别（95%区间重叠），不能说帮扶对收入最低的农户帮助更大或更小。",
+              "": ""}[verdict]
+        return s + "方法为逐批次的变化中的变化（Athey-Imbens），区间来自按村自助抽样。"
+    s = f"Among households receiving {name}, compared with no support, per-capita quarterly income at " + \
+        "; ".join(parts) + ". "
+    s += {"bottom": "The lowest tenth gains most: the 10th percentile's effect is above the median's, with intervals "
+                    "that do not overlap. ",
+          "middle": "The lowest tenth gains less than the middle: the 10th percentile's effect is below the median's, "
+                    "with intervals that do not overlap; this needs attention. ",
+          "similar": "The effects at these percentiles are not distinguishable (their 95% intervals overlap): support "
+                     "cannot be said to help the lowest incomes more or less. ",
+          "": ""}[verdict]
+    return s + "Method: changes-in-changes (Athey-Imbens) by cohort; intervals from a bootstrap over villages."
+
+
+def quantiles_heading(lang: str = "zh") -> str:
+    if lang == "zh":
+        return ("## 帮扶对收入分布的影响：收入最低的农户得益多少\n\n平均效应可能掩盖差别。下面比较获得帮扶的农户收入的第10、25百分位数和"
+                "中位数，与没有帮扶时推算的相应分位数之差。")
+    return ("## Effects along the income distribution: how much the lowest incomes gain\n\nAn average can hide "
+            "differences. Below, the 10th and 25th percentiles and the median of supported households' income are "
+            "compared with what they would have been without support.")

@@ -1,0 +1,51 @@
+"""The words of the policy-native effects (helpers.present.policy) follow the saved numbers, in both directions."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from helpers.present import policy
+
+NAN = math.nan
+
+
+def _below(att, lo, hi, p_county=NAN, clusters=60):
+    return pd.DataFrame([{"estimator": "callaway_santanna", "aggregate": "simple", "term": "overall", "outcome": "below_line",
+                          "att": att, "ci_low": lo, "ci_high": hi, "cluster": "village", "clusters": clusters,
+                          "p_county": p_county, "ci_county_low": NAN, "ci_county_high": NAN}])
+
+
+@pytest.mark.parametrize("att, lo, hi, has, lacks", [
+    (-0.05, -0.08, -0.02, ["降低 **5.0 个百分点**", "统计上显著"], ["不显著", "提高"]),
+    (0.006, -0.0005, 0.013, ["提高 **0.6 个百分点**", "不显著"], ["降低"]),
+])
+def test_below_line_sentence_reads_direction_and_significance(att, lo, hi, has, lacks):
+    text = policy.below_line_sentence(_below(att, lo, hi), "industry", "zh")
+    assert text.startswith("**产业帮扶**") and all(x in text for x in has) and not any(x in text for x in lacks), text
+    en = policy.below_line_sentence(_below(att, lo, hi), "industry", "en")
+    assert ("lowers" if att < 0 else "raises") in en and "percentage points" in en
+
+
+def test_below_line_sentence_doubts_a_significant_effect_the_county_check_does_not_bear_out():
+    assert "只按县区聚类时不显著" in policy.below_line_sentence(_below(-0.05, -0.08, -0.02, p_county=0.2), "any", "zh")
+
+
+def _quant(q10, q50, w10=20, w50=20):
+    return pd.DataFrame({"quantile": [0.1, 0.25, 0.5], "qtt": [q10, (q10 + q50) / 2, q50],
+                         "ci_low": [q10 - w10, (q10 + q50) / 2 - 20, q50 - w50],
+                         "ci_high": [q10 + w10, (q10 + q50) / 2 + 20, q50 + w50],
+                         "observed": [3000, 3600, 4300], "counterfactual": [2600, 3300, 4000]})
+
+
+def test_quantile_verdicts_in_both_directions_and_when_they_overlap():
+    assert policy.bottom_vs_middle(_quant(450, 250)) == "bottom"
+    assert policy.bottom_vs_middle(_quant(150, 350)) == "middle"
+    assert policy.bottom_vs_middle(_quant(300, 320, 50, 50)) == "similar"
+    assert "收入最低的一成农户得益最多" in policy.describe_quantiles(_quant(450, 250), "any", "zh")
+    assert "需关注" in policy.describe_quantiles(_quant(150, 350), "any", "zh")
+    similar = policy.describe_quantiles(_quant(300, 320, 50, 50), "any", "zh")
+    assert "没有区别" in similar and "得益最多" not in similar
+    assert "第10百分位数高 450 元" in policy.describe_quantiles(_quant(450, 250), "any", "zh")
+    assert "(not significant)" in policy.describe_quantiles(_quant(10, 320, 50, 50), "any", "en")
