@@ -104,3 +104,23 @@ def test_a_negative_effect_is_called_lowered_not_raised():
 def test_pretrend_power_sentence_reads_the_slopes():
     zh = rr.describe_pretrend_power(_frame(210, 290, 1.1), "income_pc", "zh")
     assert "80% 的把握" in zh and "15.5" in zh and "11.6" in zh
+
+
+def _power(mde_now, mde_next, note=""):
+    return pd.DataFrame([{"design": d, "effect": e, "power": np.nan, "reps": 1000, "mde": m, "mde_note": note,
+                          "mde_analytic": 57.0} for d, m in (("current", mde_now), ("next_quarter", mde_next))
+                         for e in (0.0, 50.0)])
+
+
+def _table(att):
+    return pd.DataFrame([{"estimator": "callaway_santanna", "aggregate": "simple", "att": att}])
+
+
+def test_power_sentence_says_whether_the_estimate_is_above_the_minimum_detectable_effect():
+    above = rr.describe_power(_power(54.5, 50.6), "income_pc", _table(330.0), "zh")
+    assert "**54 元**" in above or "**55 元**" in above
+    assert "大于这个值" in above and "51 元" in above
+    below = rr.describe_power(_power(54.5, 50.6), "income_pc", _table(30.0), "zh")
+    assert "小于这个值" in below and "不显著不等于没有效果" in below
+    assert "无法确定" in rr.describe_power(_power(np.nan, np.nan, "not_reached"), "income_pc", _table(30.0), "zh")
+    assert rr.detectable(-60.0, 54.5) is True and rr.detectable(np.nan, 54.5) is None

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from helpers.analysis.program_effects import HEADLINE
 from helpers.present import figures
 from helpers.present.effects import _unit, _v, outcome_label
 
@@ -139,3 +140,63 @@ def plot_sensitivity(frame: pd.DataFrame, outcome: str, quarter: str, lang: str 
                     "relative magnitudes (Rambachan-Roth, conditional least-favourable hybrid); dotted: breakdown value")
     fig.tight_layout()
     return fig
+
+
+# ---- could the data detect it? (the ``power`` artifact, helpers.analysis.power) ----------------------------------
+def _mde(frame: pd.DataFrame, design: str) -> tuple[float, str, float]:
+    r = frame[frame["design"] == design]
+    if not len(r):
+        return math.nan, "", math.nan
+    return float(r["mde"].iloc[0]), str(r["mde_note"].iloc[0]), float(r["mde_analytic"].iloc[0])
+
+
+def detectable(att: float, mde: float) -> bool | None:
+    """The estimated effect is at least the minimum detectable effect (None without both)."""
+    if any(x is None or (isinstance(x, float) and math.isnan(x)) for x in (att, mde)):
+        return None
+    return bool(abs(att) >= mde)
+
+
+def describe_power(frame: pd.DataFrame, outcome: str, table: pd.DataFrame, lang: str = "zh") -> str:
+    """The smallest effect the evaluation detects 80% of the time at 5% (simulated on the city's own data), now and
+    with one more quarter, and whether the page's headline estimate (the side-by-side ``table``'s headline row) is
+    above it (``detectable``)."""
+    zh = lang == "zh"
+    head = table[(table["estimator"] == HEADLINE[0]) & (table["aggregate"] == HEADLINE[1])]
+    att = float(head["att"].iloc[0]) if len(head) else math.nan
+    if frame is None or frame.empty:
+        return "最小可检测效应尚未计算（运行 `workbook power`）。" if zh else "The minimum detectable effect was not computed (run `workbook power`)."
+    now, note, analytic = _mde(frame, "current")
+    nxt, note_next, _ = _mde(frame, "next_quarter")
+    reps = int(frame["reps"].iloc[0])
+    if math.isnan(now):
+        why = {"not_reached": ("试过的效应都达不到 80% 的把握", "no effect tried reaches 80% power"),
+               "below_grid": ("试过的最小效应已达到 80% 的把握", "the smallest effect tried already reaches 80% power")}
+        w = why.get(note, ("无法确定", "cannot be determined"))[0 if zh else 1]
+        return f"最小可检测效应无法确定：{w}。" if zh else f"The minimum detectable effect cannot be determined: {w}."
+    a = lambda x: _amount(x, outcome, lang)  # noqa: E731
+    verdict = detectable(att, now)
+    if zh:
+        s = (f"按本市自己的数据模拟（{reps:,} 次：同样的农户、开始时间和村，残差按村重抽，加入已知效应，用同样的估计和检验），"
+             f"以现有数据，效应至少为 **{a(now)}** 时，才有 80% 的把握在 5% 水平上发现（按标准误的解析近似为 {a(analytic)}）")
+        s += (f"；再多一个季度的数据（不计新开始帮扶的农户），约为 {a(nxt)}。" if not math.isnan(nxt) else "。")
+        if verdict is True:
+            s += f"本页估计的效应（{a(att)}）大于这个值，这样大小的效应这些数据能够可靠地发现。"
+        elif verdict is False:
+            s += f"本页估计的效应（{a(att)}）小于这个值：即使效应真实存在，这样的数据也常常发现不了，不显著不等于没有效果。"
+        return s
+    s = (f"Simulated on the city's own data ({reps:,} replications: the same households, starts and villages, residuals "
+         f"redrawn by village, a known effect added, the same estimator and test): with the data so far an effect must be "
+         f"at least **{a(now)}** to be detected 80% of the time at 5% (analytic approximation from the standard error: "
+         f"{a(analytic)})")
+    s += (f"; with one more quarter (no new starts), about {a(nxt)}." if not math.isnan(nxt) else ".")
+    if verdict is True:
+        s += f" The page's estimate ({a(att)}) is above it: an effect of that size is reliably detected with these data."
+    elif verdict is False:
+        s += (f" The page's estimate ({a(att)}) is below it: even if real, such an effect would often go undetected, so "
+              "'not significant' does not mean 'no effect'.")
+    return s
+
+
+def power_heading(lang: str = "zh") -> str:
+    return "## 这些数据能发现多大的效应？" if lang == "zh" else "## How large an effect can these data detect?"
