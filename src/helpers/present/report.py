@@ -94,7 +94,9 @@ def effect_sentence(effects: pd.DataFrame, program: str, lang: str = "zh") -> st
     p = cs.get("p_county", np.nan)
     name = program_label(program, lang)
     what = quarterly_label(o, lang)
-    unit = "" if o.startswith("log_") else " " + label("unit", "元", lang)
+    from helpers.present.effects import _unit
+
+    unit = "" if o.startswith("log_") else " " + _unit(o, lang).split("/")[0]      # 元 (per person-quarter), 个百分点
     phrase = _effect_phrase(o, cs["att"], lo, hi, lang)      # the interval the claims rest on
     from helpers.present.effects import pretrend_caveat
 

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from helpers.analysis.construct import SHARE_OUTCOMES
 from helpers.analysis.program_effects import HEADLINE
 from helpers.present import figures
 from helpers.present.effects import _unit, _v, outcome_label
@@ -25,6 +26,8 @@ def _amount(x: float, outcome: str, lang: str, digits: int | None = None) -> str
     """An amount of the outcome with its unit: '213 元' / '213 yuan', or '0.050 对数点' / '0.050 log points'."""
     if outcome.startswith("log_"):
         return f"{_v(x, outcome)} {'对数点' if lang == 'zh' else 'log points'}"
+    if outcome in SHARE_OUTCOMES:
+        return f"{_v(x, outcome)} {'个百分点' if lang == 'zh' else 'percentage points'}"
     return f"{_v(x, outcome, digits)} {'元' if lang == 'zh' else 'yuan'}"
 
 
