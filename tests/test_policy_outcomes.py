@@ -240,7 +240,7 @@ BEFORE = {
     "raw/2021Q4/2021Q4_恩阳区.xlsx": "376449ee2149ca60",
     "raw/2021Q4/2021Q4_通江县.xlsx": "8aed270f15461597",
     "raw/SIMULATED.json": "7c1cb202993605e9",
-    "truth/README.md": "893c84b176ef628b",
+    "truth/README.md": "6f973d2087aec3b9",          # says what att_below is
     "truth/damaged_rows.csv": "d7b79d9c1547d2a9",
     "truth/households.csv": "a0f74355b90ac7b0",
     "truth/params.json": "5e61ba7f63949219",

@@ -753,7 +753,9 @@ def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: in
         (truth_dir / "README.md").write_text(
             f"# Simulator ground truth\n\nWritten by `workbook simulate` (seed {seed}, {households} households, "
             f"{first}..{last}).\n\n- `effects.csv`: true ATT by treatment (any, industry, employment), cohort and "
-            "event time, on per-capita quarterly income (`att`) and earned income (`att_earned`), 元 per person per quarter.\n"
+            "event time, on per-capita quarterly income (`att`) and earned income (`att_earned`), 元 per person per quarter, "
+            "and on the probability of being below the year's monitoring line (`att_below`, a share: -0.01 is 1 "
+            "percentage point lower).\n"
             "- `damaged_rows.csv`: every row the simulator damaged, with the mess and what intake should do.\n"
             "- `households.csv`: the households, with the personal data planted in the submissions (for scans).\n"
             + (f"\n`near_line_share` {near_line_share}: that share of households has untreated incomes near the "
