@@ -175,7 +175,7 @@ REGISTRY: dict[str, Artifact] = {
                       lambda p: f"power_{p['program']}.parquet" if p["outcome"] == "income_pc" else
                       f"power_{p['program']}_{p['outcome']}.parquet",
                       _power, "helpers.analysis.power", {**SENSITIVITY_PARAMS, "effects": "", "reps": 1000},
-                      lambda p: [("household_quarters", {})], lambda p: {"seed": SEED}, ("program", "outcome")),
+                      lambda p: [("household_quarters", {})], _lines, ("program", "outcome")),
 }
 
 
