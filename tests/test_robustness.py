@@ -67,9 +67,11 @@ def test_few_clusters_are_refused_with_the_rank_in_the_message():
     d = _panel(0.0, 3.0)
     d["village"] = d["household_id"] % 4
     f = robustness.sensitivity(_cs(d), _cs(d, "varying"))
-    assert (f["kind"] == "refused").any() and "rank" in f["reason"].iloc[0]
-    assert rr.sensitivity_verdict(f) == "refused" and "rank" in rr.describe_sensitivity(f, "income_pc", "zh")
-    assert "无法计算" in rr.describe_pretrend_power(f, "income_pc", "zh")
+    refused = f[f["kind"] == "refused"].iloc[0]
+    assert refused["code"] == "rank" and "rank" in refused["reason"]
+    zh = rr.describe_sensitivity(f, "income_pc", "zh")
+    assert rr.sensitivity_verdict(f) == "refused" and "秩只有" in zh and "rank" not in zh     # in the page's language
+    assert "聚类不足" in rr.describe_pretrend_power(f, "income_pc", "zh")
 
 
 # ---- the words, for every verdict -----------------------------------------------------------------------------
@@ -83,8 +85,10 @@ def _frame(lo, hi, b, target=250.0):
 
 
 @pytest.mark.parametrize("lo, hi, b, verdict, zh_has, zh_not", [
-    (210, 290, 1.11, "robust", ["**1.1 倍**", "帮扶提高了收入", "一样大"], ["需谨慎"]),
-    (210, 290, 0.78, "fragile", ["**0.8 倍**", "需谨慎"], ["一样大，结论也成立"]),
+    (210, 290, 1.11, "robust", ["**1.1 倍**", "帮扶在开始后前 4 个季度提高了收入", "一样大", "第 2–5 个季度"], ["需谨慎"]),
+    (210, 290, 0.78, "fragile", ["**0.7 倍**", "需谨慎"], ["一样大，结论也成立"]),
+    (210, 290, 0.97, "fragile", ["**0.9 倍**", "需谨慎"], ["1.0 倍"]),
+    (210, 290, 0.0, "none", ["稍有不同", "需谨慎"], ["0.0 倍"]),
     (-20, 290, 0.0, "not_significant", ["不能排除没有效果"], ["倍"]),
     (210, 290, math.inf, "unbounded", ["都成立"], ["倍"]),
 ])
@@ -98,7 +102,7 @@ def test_sensitivity_sentence_follows_the_verdict(lo, hi, b, verdict, zh_has, zh
 
 def test_a_negative_effect_is_called_lowered_not_raised():
     zh = rr.describe_sensitivity(_frame(-290, -210, 1.5, target=-250.0), "income_pc", "zh")
-    assert "帮扶降低了收入" in zh and "提高" not in zh
+    assert "降低了收入" in zh and "提高" not in zh
 
 
 def test_pretrend_power_sentence_reads_the_slopes():
@@ -124,3 +128,32 @@ def test_power_sentence_says_whether_the_estimate_is_above_the_minimum_detectabl
     assert "小于这个值" in below and "不显著不等于没有效果" in below
     assert "无法确定" in rr.describe_power(_power(np.nan, np.nan, "not_reached"), "income_pc", _table(30.0), "zh")
     assert rr.detectable(-60.0, 54.5) is True and rr.detectable(np.nan, 54.5) is None
+
+
+def test_the_claim_is_in_the_outcomes_terms_and_few_clusters_are_flagged():
+    below = rr.describe_sensitivity(_frame(-0.08, -0.02, 1.5, target=-0.05), "below_line", "zh")
+    assert "“帮扶在开始后前 4 个季度降低了低于监测线的概率”" in below and "收入" not in below
+    f = pd.concat([_frame(210, 290, 1.2), pd.DataFrame([dict(kind="clusters", m=np.nan, lb=np.nan, ub=np.nan, value=8,
+                                                               reason="", code="")])], ignore_index=True)
+    assert "只有 8 个聚类" in rr.describe_sensitivity(f, "income_pc", "zh")
+    assert "聚类" not in rr.describe_sensitivity(_frame(210, 290, 1.2), "income_pc", "zh")
+
+
+def test_a_design_whose_pre_start_terms_rest_on_one_or_two_households_is_refused():
+    d = _panel(0.0, 3.0, n=400)
+    treated = d["cohort"] > 0
+    keep = ~treated | (d["household_id"] < 3)                   # 3 supported households in one cohort
+    d = d[keep]
+    f = robustness.sensitivity(_cs(d))
+    assert f.loc[f["kind"] == "refused", "code"].iloc[0] == "few_treated"
+    assert "很少几户" in rr.describe_sensitivity(f, "income_pc", "zh")
+
+
+def test_a_significant_estimate_below_the_mde_is_called_likely_exaggerated_not_undetected():
+    t = pd.DataFrame([{"estimator": "callaway_santanna", "aggregate": "simple", "att": 45.0, "ci_low": 5.0, "ci_high": 85.0,
+                       "cluster": "village", "clusters": 60}])
+    p = _power(54.5, 50.6).assign(cluster="county")
+    text = rr.describe_power(p, "income_pc", t, "zh")
+    assert "高估了真实效应" in text and "不显著不等于没有效果" not in text and "按县(区)抽取" in text
+    t.loc[0, "ci_low"] = -5.0
+    assert "不显著不等于没有效果" in rr.describe_power(p, "income_pc", t, "zh")

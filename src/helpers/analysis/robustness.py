@@ -65,8 +65,9 @@ def event_study(cs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return times[keep], dyn["att"].to_numpy()[:-1][keep], covariance(inf[:, keep], cs.n, cs.cluster)
 
 
-def _row(kind, m=np.nan, lb=np.nan, ub=np.nan, value=np.nan, reason=""):
-    return {"kind": kind, "m": float(m), "lb": float(lb), "ub": float(ub), "value": float(value), "reason": reason}
+def _row(kind, m=np.nan, lb=np.nan, ub=np.nan, value=np.nan, reason="", code=""):
+    return {"kind": kind, "m": float(m), "lb": float(lb), "ub": float(ub), "value": float(value), "reason": reason,
+            "code": code}
 
 
 def sensitivity(cs_universal, cs_varying=None) -> pd.DataFrame:
@@ -75,10 +76,20 @@ def sensitivity(cs_universal, cs_varying=None) -> pd.DataFrame:
     times, beta, sigma = event_study(cs_universal)
     pre = [e for e in range(-PRE - 1, -1) if e in set(times)]
     post = [e for e in range(0, POST) if e in set(times)]
-    rows = []
+    clusters = None if cs_universal.cluster is None else int(cs_universal.cluster.max()) + 1
+    rows = [_row("clusters", value=np.inf if clusters is None else clusters)]
     if not pre or not post:
-        return pd.DataFrame([_row("refused", reason=f"the event study has {len(pre)} pre-start and {len(post)} "
-                                                    "post-start quarters in the window; at least one of each is needed")])
+        return pd.DataFrame(rows + [_row("refused", value=len(pre), m=len(post), code="window",
+                                         reason=f"the event study has {len(pre)} pre-start and {len(post)} post-start "
+                                                "quarters in the window; at least one of each is needed")])
+    # the pre-start test's rule: a term whose treated side rests on fewer than MIN_TERM_DF + 1 households has no
+    # usable variance (cohorts of one or two): the sensitivity analysis is not computed on it either
+    terms = cs_universal.pretest_terms()
+    weak = {int(t) for t, w in zip(terms["times"], terms["weak"]) if w}
+    if weak & set(pre):
+        return pd.DataFrame(rows + [_row("refused", value=len(weak & set(pre)), code="few_treated",
+                                         reason="pre-start terms rest on too few treated households: "
+                                                f"{sorted(weak & set(pre))}")])
     idx = [int(np.flatnonzero(times == e)[0]) for e in pre + post]
     b, s = beta[idx], sigma[np.ix_(idx, idx)]
     l_vec = np.full(len(post), 1.0 / len(post))
@@ -105,7 +116,8 @@ def sensitivity(cs_universal, cs_varying=None) -> pd.DataFrame:
                              value=breakdown(b, s, len(pre), len(post), "relative_magnitude", LEVEL, l_vec, **grid)))
         rows.append(_row("breakdown_smoothness", value=breakdown(b, s, len(pre), len(post), "smoothness", LEVEL, l_vec)))
     except SensitivityError as err:
-        rows = [_row("refused", reason=str(err))]
+        rank = np.linalg.matrix_rank(s / np.sqrt(np.outer(np.diag(s), np.diag(s))), tol=1e-10)
+        rows = rows[:1] + [_row("refused", value=rank, m=len(pre) + len(post), code="rank", reason=str(err))]
     if cs_varying is not None:
         rows += power_rows(cs_varying)
     return pd.DataFrame(rows)
@@ -118,11 +130,12 @@ def power_rows(cs) -> list[dict]:
     keep = ~t["weak"]
     times = t["times"][keep]
     if len(times) == 0:
-        return [_row("pretrend_slope_refused", reason="no pre-start term to test")]
+        return [_row("pretrend_slope_refused", code="no_terms", reason="no pre-start term to test")]
     sigma = covariance(t["inf"][:, keep], cs.n, cs.cluster)
     clusters = None if cs.cluster is None else int(cs.cluster.max()) + 1
     if clusters is not None and clusters - 1 <= len(times):
-        return [_row("pretrend_slope_refused", reason=f"{clusters} clusters are too few to test {len(times)} terms")]
+        return [_row("pretrend_slope_refused", value=clusters, m=len(times), code="few_clusters",
+                     reason=f"{clusters} clusters are too few to test {len(times)} terms")]
     try:
         out = []
         for power in (0.5, 0.8):
@@ -130,7 +143,7 @@ def power_rows(cs) -> list[dict]:
             out.append(_row(f"pretrend_slope_{int(power * 100)}", m=power, value=slope))
         return out
     except ValueError as err:
-        return [_row("pretrend_slope_refused", reason=str(err))]
+        return [_row("pretrend_slope_refused", code="other", reason=str(err))]
 
 
 def sensitivity_frame(quarter: str, paths: Paths | None = None, program: str = "any", outcome: str = "income_pc",

@@ -163,14 +163,14 @@ REGISTRY: dict[str, Artifact] = {
                             lambda p: f"sensitivity_{p['program']}.parquet" if p["outcome"] == "income_pc" else
                             f"sensitivity_{p['program']}_{p['outcome']}.parquet",
                             _sensitivity, "helpers.analysis.robustness", dict(SENSITIVITY_PARAMS),
-                            lambda p: [("household_quarters", {})], lambda p: None, ("program", "outcome")),
+                            lambda p: [("household_quarters", {})], _lines, ("program", "outcome")),
     "distribution": Artifact("distribution", ("quarter", "program", "outcome", "quantile"), "results",
                              lambda p: f"distribution_{p['program']}.parquet" if p["outcome"] == "income_pc" else
                              f"distribution_{p['program']}_{p['outcome']}.parquet",
                              _distribution, "helpers.analysis.distribution",
                              {k: EFFECT_PARAMS[k] for k in ("program", "outcome", "control", "cluster", "balanced")}
                              | {"reps": 199},
-                             lambda p: [("household_quarters", {})], lambda p: {"seed": SEED}, ("program", "outcome")),
+                             lambda p: [("household_quarters", {})], _lines, ("program", "outcome")),
     "power": Artifact("power", ("design", "effect"), "results",
                       lambda p: f"power_{p['program']}.parquet" if p["outcome"] == "income_pc" else
                       f"power_{p['program']}_{p['outcome']}.parquet",

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.construct import SHARE_OUTCOMES
-from helpers.analysis.program_effects import HEADLINE
+from helpers.analysis.program_effects import FEW_CLUSTERS, HEADLINE
+from helpers.domain.labels import label
 from helpers.present import figures
+from helpers.present.findings import headline_interval, significant
 from helpers.present.effects import _unit, _v, outcome_label
 
 
@@ -33,10 +35,11 @@ def _amount(x: float, outcome: str, lang: str, digits: int | None = None) -> str
 
 def sensitivity_verdict(frame: pd.DataFrame) -> str:
     """What the sensitivity analysis allows one to say about the target (the average effect over the first
-    post-start quarters): 'refused' (not computed: ``reason``), 'not_significant' (its usual 95% interval already
+    post-start quarters): 'refused' (not computed: ``code``), 'not_significant' (its usual 95% interval already
     includes zero: there is no conclusion to break), 'robust' (the breakdown Mbar is at least 1: the conclusion
-    survives post-start violations as large as the largest pre-start one), 'fragile' (breakdown below 1),
-    'unbounded' (no breakdown found on the grid searched)."""
+    survives post-start changes in the gap as large as the largest pre-start one), 'fragile' (breakdown above 0 and
+    below 1), 'none' (breakdown 0: any post-start change in the gap may overturn it), 'unbounded' (no breakdown on the
+    grid searched)."""
     if (frame["kind"] == "refused").any() or not (frame["kind"] == "original").any():
         return "refused"
     lo, hi = _value(frame, "original", "lb"), _value(frame, "original", "ub")
@@ -45,52 +48,109 @@ def sensitivity_verdict(frame: pd.DataFrame) -> str:
     b = _value(frame, "breakdown_relative_magnitude")
     if math.isinf(b):
         return "unbounded"
-    return "robust" if b >= 1 else "fragile"
+    return "robust" if b >= 1 else "fragile" if b > 0 else "none"
 
 
-def _window(frame: pd.DataFrame) -> int:
+def _window(frame: pd.DataFrame) -> tuple[int, str]:
+    """(number of post-start quarters of the target, the pre-start quarters compared) from the frame's window row."""
     r = frame[frame["kind"] == "window"]
     if not len(r):
-        return 0
-    post = r["reason"].iloc[0].split("post ")[-1]
+        return 0, ""
+    text = r["reason"].iloc[0]
+    pre, post = text.split(", post ")
     a, b = (int(x) for x in post.split(".."))
-    return b - a + 1
+    p0, p1 = (int(x) for x in pre.replace("pre ", "").split(".."))
+    return b - a + 1, f"{-p1}–{-p0}"
+
+
+def refusal(frame: pd.DataFrame, kind: str, lang: str = "zh") -> str:
+    """Why the sensitivity analysis (``refused``) or the pre-start test's power (``pretrend_slope_refused``) was not
+    computed, in the page's language, from the frame's codes."""
+    r = frame[frame["kind"] == kind]
+    if not len(r):
+        return ""
+    r = r.iloc[0]
+    code, v, m = r.get("code", ""), r["value"], r["m"]
+    zh = lang == "zh"
+    if code == "rank":
+        return (f"事件研究 {int(m)} 个系数的协方差矩阵的秩只有 {int(v)}（聚类太少，聚类稳健协方差的秩不超过聚类数减一），"
+                "无法计算。请按村聚类，或减少事件时间。" if zh else
+                f"the covariance of the event study's {int(m)} coefficients has rank {int(v)} only (too few clusters: a "
+                "cluster-robust covariance has rank at most the number of clusters minus one); cluster by village, or use "
+                "fewer event times.")
+    if code == "few_treated":
+        return ("开始前的部分系数只依据很少几户获帮扶的农户（每批一两户），没有可用的方差，与开始前检验的规则一致，不计算。" if zh else
+                "some pre-start terms rest on too few supported households (cohorts of one or two) and have no usable "
+                "variance; as for the pre-start test, nothing is computed.")
+    if code == "window":
+        return ("开始前或开始后的季度不足，无法计算。" if zh else "too few quarters before or after the start.")
+    if code == "few_clusters":
+        return (f"{int(v)} 个聚类不足以联合检验 {int(m)} 个开始前的系数。" if zh else
+                f"{int(v)} clusters are too few to test {int(m)} pre-start terms jointly.")
+    if code == "no_terms":
+        return "没有可检验的开始前系数。" if zh else "no pre-start term to test."
+    return "无法计算。" if zh else "it cannot be computed."
+
+
+def _claim(outcome: str, up: bool, n: int, lang: str) -> str:
+    """What the conclusion is, in the outcome's terms, for the target's quarters."""
+    if lang == "zh":
+        what = {"below_line": "低于监测线的概率", "earned_pc": "工资性和经营性收入"}.get(outcome, "收入")
+        return f"帮扶在开始后前 {n} 个季度{'提高' if up else '降低'}了{what}"
+    what = {"below_line": "the probability of being below the line", "earned_pc": "wage and business income"}.get(
+        outcome, "income")
+    return f"support {'raised' if up else 'lowered'} {what} over the first {n} quarters after the start"
+
+
+def _few_cluster_caveat(frame: pd.DataFrame, lang: str) -> str:
+    g = _value(frame, "clusters")
+    if math.isnan(g) or math.isinf(g) or g >= FEW_CLUSTERS:
+        return ""
+    return (f"注意：只有 {int(g)} 个聚类，这里的置信集合按正态近似计算，可能偏窄。" if lang == "zh" else
+            f" Note: with only {int(g)} clusters these sets rest on a normal approximation and may be too narrow.")
 
 
 def describe_sensitivity(frame: pd.DataFrame, outcome: str, lang: str = "zh") -> str:
-    """One or two sentences: whether the conclusion survives violations of parallel trends, and how large."""
+    """One or two sentences: whether the conclusion about the first post-start quarters survives violations of parallel
+    trends, and how large (the breakdown Mbar, rounded down: never a larger number than computed)."""
     zh = lang == "zh"
     verdict = sensitivity_verdict(frame)
     if verdict == "refused":
-        reason = "; ".join(frame.loc[frame["kind"] == "refused", "reason"]) or "—"
-        return (f"敏感性分析无法计算：{reason}" if zh else f"The sensitivity analysis could not be computed: {reason}")
-    n = _window(frame)
+        return (f"敏感性分析未计算：{refusal(frame, 'refused', lang)}" if zh else
+                f"The sensitivity analysis was not computed: {refusal(frame, 'refused', lang)}")
+    n, pre = _window(frame)
     target, lo, hi = _value(frame, "target"), _value(frame, "original", "lb"), _value(frame, "original", "ub")
-    up = target > 0
     what = (f"开始后前 {n} 个季度的平均效应为 {_amount(target, outcome, lang)}（95%区间 {_v(lo, outcome)} 至 "
             f"{_amount(hi, outcome, lang)}）" if zh else
             f"The average effect over the first {n} quarters after the start is {_amount(target, outcome, lang)} "
             f"(95% CI {_v(lo, outcome)} to {_amount(hi, outcome, lang)})")
+    caveat = _few_cluster_caveat(frame, lang)
     if verdict == "not_significant":
         return what + ("，本身就不能排除没有效果，敏感性分析没有可以推翻的结论。" if zh else
                        ": it does not rule out no effect, so there is no conclusion for the sensitivity analysis to test.")
-    claim = ("帮扶提高了收入" if up else "帮扶降低了收入") if zh else ("support raised income" if up else "support lowered income")
+    claim = _claim(outcome, target > 0, n, lang)
     b = _value(frame, "breakdown_relative_magnitude")
     if verdict == "unbounded":
         return what + (f"。在检查的范围内，“{claim}”的结论都成立。" if zh else
-                       f". The conclusion that {claim} holds over the whole range examined.")
-    times = f"{b:.1f}"
+                       f". The conclusion that {claim} holds over the whole range examined.") + caveat
+    if verdict == "none":
+        return what + (f"。但只要开始后两组差距的季度变化与开始前稍有不同，“{claim}”的结论就可能不成立，需谨慎。" if zh else
+                       f". But any change in the gap after the start beyond what parallel trends allow could overturn the "
+                       f"conclusion that {claim}: read with care.") + caveat
+    times = f"{math.floor(10 * b) / 10:.1f}"
     if zh:
-        s = (what + f"。只要开始帮扶后两组农户收入走势的差异不超过开始前最大差异的 **{times} 倍**，“{claim}”的结论就成立；"
-             "超过这个倍数，95%置信集合就包含零。")
-        s += ("即使开始后的走势差异和开始前最大的一样大，结论也成立。" if verdict == "robust" else
-              "开始后的走势差异还不到开始前最大差异的程度，结论就可能不成立，需谨慎。")
-        return s
-    s = (what + f". The conclusion that {claim} holds unless post-start trend differences exceed **{times} times** the "
-         "largest pre-start difference; beyond that the 95% confidence set includes zero.")
-    s += (" It survives post-start differences as large as the largest pre-start one." if verdict == "robust" else
-          " Post-start differences smaller than the largest pre-start one would already overturn it: read with care.")
-    return s
+        gap = "低于监测线比例的差距" if outcome == "below_line" else "收入差距"
+        s = (what + f"。这里的“走势差异”指两组农户{gap}每个季度的变化：与开始前第 {pre} 个季度中最大的一次季度间变化相比，"
+             f"只要开始后每个季度的变化不超过它的 **{times} 倍**，“{claim}”的结论就成立；超过这个倍数，95%置信集合就包含零。")
+        s += ("即使开始后的变化和开始前最大的一样大，结论也成立。" if verdict == "robust" else
+              "开始后的变化还没达到开始前最大的那一次，结论就可能不成立，需谨慎。")
+        return s + caveat
+    s = (what + f". Here a difference in trends is the quarter-to-quarter change in the gap between the two groups: "
+         f"the conclusion that {claim} holds as long as each post-start change is at most **{times} times** the largest "
+         f"change seen {pre} quarters before the start; beyond that the 95% confidence set includes zero.")
+    s += (" It survives post-start changes as large as the largest pre-start one." if verdict == "robust" else
+          " Post-start changes smaller than the largest pre-start one would already overturn it: read with care.")
+    return s + caveat
 
 
 def describe_pretrend_power(frame: pd.DataFrame, outcome: str, lang: str = "zh") -> str:
@@ -98,8 +158,8 @@ def describe_pretrend_power(frame: pd.DataFrame, outcome: str, lang: str = "zh")
     zh = lang == "zh"
     s50, s80 = _value(frame, "pretrend_slope_50"), _value(frame, "pretrend_slope_80")
     if math.isnan(s80):
-        reason = "; ".join(frame.loc[frame["kind"] == "pretrend_slope_refused", "reason"]) or "—"
-        return f"开始前检验的功效无法计算：{reason}。" if zh else f"The power of the pre-start test cannot be computed: {reason}."
+        reason = refusal(frame, "pretrend_slope_refused", lang) or ("无法计算。" if zh else "it cannot be computed.")
+        return f"开始前检验的功效未计算：{reason}" if zh else f"The power of the pre-start test was not computed: {reason}"
     a80, a50 = _amount(s80, outcome, lang, 1), _amount(s50, outcome, lang, 1)
     if zh:
         return (f"开始前的联合检验有 80% 的把握发现每季度扩大 {a80}的线性走势差异（50% 的把握：每季度 {a50}）。"
@@ -114,9 +174,12 @@ def plot_sensitivity(frame: pd.DataFrame, outcome: str, quarter: str, lang: str 
     them, and zero."""
     zh = lang == "zh"
     fig, ax = plt.subplots(figsize=(8, 4.2))
+    k = 100.0 if outcome in SHARE_OUTCOMES else 1.0        # a share is drawn in percentage points, as its label says
     rm = frame[frame["kind"] == "relative_magnitude"].sort_values("m")
+    rm = rm.assign(lb=k * rm["lb"], ub=k * rm["ub"])
     if (frame["kind"] == "original").any() and len(rm):
-        lo, hi, target = _value(frame, "original", "lb"), _value(frame, "original", "ub"), _value(frame, "target")
+        lo, hi, target = (k * _value(frame, "original", "lb"), k * _value(frame, "original", "ub"),
+                          k * _value(frame, "target"))
         step = float(np.diff(rm["m"]).min()) if len(rm) > 1 else 0.5
         x0 = float(rm["m"].min()) - step
         ax.plot([x0, x0], [lo, hi], color="#555555", lw=3, solid_capstyle="butt")
@@ -179,22 +242,34 @@ def describe_power(frame: pd.DataFrame, outcome: str, table: pd.DataFrame, lang:
         return f"最小可检测效应无法确定：{w}。" if zh else f"The minimum detectable effect cannot be determined: {w}."
     a = lambda x: _amount(x, outcome, lang)  # noqa: E731
     verdict = detectable(att, now)
+    row = head.iloc[0].to_dict() if len(head) else {}
+    lo, hi, _ = headline_interval(row) if row else (math.nan, math.nan, "")
+    sig = significant(lo, hi)
+    cl = str(frame["cluster"].iloc[0]) if "cluster" in frame and str(frame["cluster"].iloc[0]) else "household_id"
+    unit = label("cluster", cl, lang) if cl in ("village", "county", "household_id") else cl
     if zh:
-        s = (f"按本市自己的数据模拟（{reps:,} 次：同样的农户、开始时间和村，残差按村重抽，加入已知效应，用同样的估计和检验），"
-             f"以现有数据，效应至少为 **{a(now)}** 时，才有 80% 的把握在 5% 水平上发现（按标准误的解析近似为 {a(analytic)}）")
+        s = (f"按本市自己的数据模拟（{reps:,} 次：同样的农户、开始时间和聚类，残差乘以按{unit}抽取的随机权重，加入已知效应，"
+             f"用同样的估计和检验），以现有数据，真实效应至少为 **{a(now)}** 时，才有 80% 的把握在 5% 水平上发现"
+             f"（按标准误的解析近似为 {a(analytic)}）")
         s += (f"；再多一个季度的数据（不计新开始帮扶的农户），约为 {a(nxt)}。" if not math.isnan(nxt) else "。")
         if verdict is True:
-            s += f"本页估计的效应（{a(att)}）大于这个值，这样大小的效应这些数据能够可靠地发现。"
+            s += f"本页估计的效应（{a(att)}）大于这个值：如果真实效应有这么大，这样的数据有 80% 以上的把握发现它。"
+        elif verdict is False and sig:
+            s += (f"本页估计的效应（{a(att)}）统计上显著，但小于这个值：这样的数据下，显著的估计往往高估了真实效应"
+                  "（真实效应小的时候，只有偶然偏大的估计才会显著），读数需谨慎。")
         elif verdict is False:
             s += f"本页估计的效应（{a(att)}）小于这个值：即使效应真实存在，这样的数据也常常发现不了，不显著不等于没有效果。"
         return s
-    s = (f"Simulated on the city's own data ({reps:,} replications: the same households, starts and villages, residuals "
-         f"redrawn by village, a known effect added, the same estimator and test): with the data so far an effect must be "
-         f"at least **{a(now)}** to be detected 80% of the time at 5% (analytic approximation from the standard error: "
-         f"{a(analytic)})")
+    s = (f"Simulated on the city's own data ({reps:,} replications: the same households, starts and clusters, residuals "
+         f"multiplied by random weights drawn by {unit}, a known effect added, the same estimator and test): with the data "
+         f"so far a true effect must be at least **{a(now)}** to be detected 80% of the time at 5% (analytic "
+         f"approximation from the standard error: {a(analytic)})")
     s += (f"; with one more quarter (no new starts), about {a(nxt)}." if not math.isnan(nxt) else ".")
     if verdict is True:
-        s += f" The page's estimate ({a(att)}) is above it: an effect of that size is reliably detected with these data."
+        s += f" The page's estimate ({a(att)}) is above it: a true effect that large would be detected more than 80% of the time."
+    elif verdict is False and sig:
+        s += (f" The page's estimate ({a(att)}) is significant but below it: with such data, significant estimates tend to "
+              "exaggerate the true effect (when it is small, only estimates that happen to be large reach significance).")
     elif verdict is False:
         s += (f" The page's estimate ({a(att)}) is below it: even if real, such an effect would often go undetected, so "
               "'not significant' does not mean 'no effect'.")
