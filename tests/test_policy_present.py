@@ -18,7 +18,7 @@ def _below(att, lo, hi, p_county=NAN, clusters=60):
 
 
 @pytest.mark.parametrize("att, lo, hi, has, lacks", [
-    (-0.05, -0.08, -0.02, ["降低 **5.0 个百分点**", "统计上显著"], ["不显著", "提高"]),
+    (-0.05, -0.08, -0.02, ["降低 **5.0 个百分点**", "降低幅度的95%区间 2.0 至 8.0", "统计上显著"], ["不显著", "提高"]),
     (0.006, -0.0005, 0.013, ["提高 **0.6 个百分点**", "不显著"], ["降低"]),
 ])
 def test_below_line_sentence_reads_direction_and_significance(att, lo, hi, has, lacks):
@@ -43,9 +43,10 @@ def test_quantile_verdicts_in_both_directions_and_when_they_overlap():
     assert policy.bottom_vs_middle(_quant(450, 250)) == "bottom"
     assert policy.bottom_vs_middle(_quant(150, 350)) == "middle"
     assert policy.bottom_vs_middle(_quant(300, 320, 50, 50)) == "similar"
-    assert "收入最低的一成农户得益最多" in policy.describe_quantiles(_quant(450, 250), "any", "zh")
+    assert "分布低端（第10百分位数）提高得比中位数多" in policy.describe_quantiles(_quant(450, 250), "any", "zh")
     assert "需关注" in policy.describe_quantiles(_quant(150, 350), "any", "zh")
     similar = policy.describe_quantiles(_quant(300, 320, 50, 50), "any", "zh")
-    assert "没有区别" in similar and "得益最多" not in similar
+    assert "没有区别" in similar and "提高得比中位数多" not in similar
+    assert "不一定是同一批农户" in similar                # percentiles, not the same households (no rank invariance)
     assert "第10百分位数高 450 元" in policy.describe_quantiles(_quant(450, 250), "any", "zh")
     assert "(not significant)" in policy.describe_quantiles(_quant(10, 320, 50, 50), "any", "en")

@@ -39,14 +39,15 @@ def below_line_sentence(frame: pd.DataFrame, program: str, lang: str = "zh") -> 
     att = float(row["att"])
     down = att < 0
     doubt = words("county_check", county_check(sig, row.get("p_county", math.nan)), lang)
+    a, b = (-hi, -lo) if down else (lo, hi)          # the interval of the change as it is named (a reduction, or a rise)
     if zh:
         s = (f"**{name}**使农户人均收入低于当年监测线的概率{'降低' if down else '提高'} **{_pp(abs(att))} 个百分点**"
-             f"（95%区间 {_pp(lo)} 至 {_pp(hi)} 个百分点），" + words("significant", sig, lang)
+             f"（{'降低' if down else '提高'}幅度的95%区间 {_pp(a)} 至 {_pp(b)} 个百分点），" + words("significant", sig, lang)
              + ("（按少聚类检验判断）" if basis == "few_cluster" else ""))
         return s + (f"，{doubt}" if doubt else "") + "。"
     s = (f"**{label('program', program, lang).capitalize()}** {'lowers' if down else 'raises'} the probability that a "
-         f"household's income is below the year's monitoring line by **{_pp(abs(att))} percentage points** (95% CI "
-         f"{_pp(lo)} to {_pp(hi)}), " + words("significant", sig, lang)
+         f"household's income is below the year's monitoring line by **{_pp(abs(att))} percentage points** (95% CI of the "
+         f"{'reduction' if down else 'rise'}: {_pp(a)} to {_pp(b)}), " + words("significant", sig, lang)
          + (" (by the few-cluster check)" if basis == "few_cluster" else ""))
     return s + (f", {doubt}" if doubt else "") + "."
 
@@ -111,22 +112,21 @@ def describe_quantiles(frame: pd.DataFrame, program: str, lang: str = "zh") -> s
             parts.append(f"{w}{'高' if r['qtt'] >= 0 else '低'} {abs(r['qtt']):,.0f} 元{tag}" if zh else
                          f"{w} {abs(r['qtt']):,.0f} yuan {'higher' if r['qtt'] >= 0 else 'lower'}{tag}")
     if zh:
-        s = f"在获得{name}的农户中，与没有帮扶时相比，人均季度收入的" + "，".join(parts) + "。"
-        s += {"bottom": "收入最低的一成农户得益最多：第10百分位数的效应高于中位数，两者的95%区间不重叠。",
-              "middle": "收入最低的一成农户得益少于中等收入的农户：第10百分位数的效应低于中位数，两者的95%区间不重叠，需关注。",
-              "similar": "各分位数的效应在统计上没有区别（95%区间重叠），不能说帮扶对收入最低的农户帮助更大或更小。",
+        s = f"获得{name}的农户（按户-季合并）的人均季度收入分布，与没有帮扶时推算的分布相比：" + "，".join(parts) + "。"
+        s += {"bottom": "分布低端（第10百分位数）提高得比中位数多。",
+              "middle": "分布低端（第10百分位数）提高得比中位数少，需关注。",
+              "similar": "分布低端与中位数提高的幅度在统计上没有区别，不能说帮扶使分布低端提高得更多或更少。",
               "": ""}[verdict]
-        return s + "方法为逐批次的变化中的变化（Athey-Imbens），区间来自按村自助抽样。"
-    s = f"Among households receiving {name}, compared with no support, per-capita quarterly income at " + \
-        "; ".join(parts) + ". "
-    s += {"bottom": "The lowest tenth gains most: the 10th percentile's effect is above the median's, with intervals "
-                    "that do not overlap. ",
-          "middle": "The lowest tenth gains less than the middle: the 10th percentile's effect is below the median's, "
-                    "with intervals that do not overlap; this needs attention. ",
-          "similar": "The effects at these percentiles are not distinguishable (their 95% intervals overlap): support "
-                     "cannot be said to help the lowest incomes more or less. ",
+        return s + ("这比较的是分布的分位数，不一定是同一批农户的收入变化。方法为逐批次的变化中的变化（Athey-Imbens），"
+                    "区间来自按聚类自助抽样。")
+    s = (f"The distribution of per-capita quarterly income of households receiving {name} (household-quarters pooled), "
+         "against the distribution estimated without support: " + "; ".join(parts) + ". ")
+    s += {"bottom": "The low end of the distribution (10th percentile) rose more than the median. ",
+          "middle": "The low end of the distribution (10th percentile) rose less than the median; this needs attention. ",
+          "similar": "The low end and the median rose by amounts that cannot be told apart statistically. ",
           "": ""}[verdict]
-    return s + "Method: changes-in-changes (Athey-Imbens) by cohort; intervals from a bootstrap over villages."
+    return s + ("These are percentiles of the distribution, not necessarily the same households. Method: changes-in-"
+                "changes (Athey-Imbens) by cohort; intervals from a bootstrap over clusters.")
 
 
 def quantiles_heading(lang: str = "zh") -> str:
