@@ -272,3 +272,100 @@ def test_the_default_simulation_writes_what_it_wrote_before(tmp_path):
     assert list(effects.columns) == [*old[:6], "att_below", "n_households"]     # one column more, nothing else
     got["truth/effects.csv[original columns]"] = hashlib.sha256(effects[old].to_csv(index=False).encode()).hexdigest()[:16]
     assert got == BEFORE
+
+
+# ---- (e) the reviewer's three: the bottom-minus-median gap, the support diagnostic, few clusters -------------
+def _constant_effect(data: pd.DataFrame) -> pd.DataFrame:
+    """``_cic_panel``'s data with the supported incomes Y0 + 300 instead of 600 + 0.85 Y0: the same effect, 300, at
+    every percentile."""
+    treated = (data["cohort"] > 0) & (data["time"] >= data["cohort"])
+    y = data["income_pc"].where(~treated, (data["income_pc"] - 600) / 0.85 + 300)
+    return data.assign(income_pc=y)
+
+
+def test_the_gap_between_the_10th_percentile_and_the_median_has_its_own_interval_from_the_same_draws():
+    data, true = _cic_panel()
+    out = dist.changes_in_changes(data, "income_pc", "household_id", "time", "cohort", cluster="village", reps=99)
+    assert list(out["quantile"]) == list(dist.QUANTILES) and out["gap_10_50"].nunique() == 1
+    r = out.iloc[0]
+    assert r.gap_10_50 == pytest.approx(out["qtt"].iloc[0] - out["qtt"].iloc[2], rel=1e-12)
+    gap = true[0.1] - true[0.5]
+    assert gap > 0 and r.gap_ci_low > 0                           # larger at the bottom: the interval excludes zero
+    assert r.gap_ci_low < gap < r.gap_ci_high and r.gap_se > 0
+    # narrower than the two percentiles' intervals side by side would suggest (the draws move together)
+    assert r.gap_ci_high - r.gap_ci_low < (out["ci_high"] - out["ci_low"]).iloc[[0, 2]].sum()
+    flat = dist.changes_in_changes(_constant_effect(data), "income_pc", "household_id", "time", "cohort",
+                                   cluster="village", reps=99)
+    assert flat["qtt"].between(300 - 3 * flat["se"], 300 + 3 * flat["se"]).all()
+    f = flat.iloc[0]
+    assert f.gap_ci_low < 0 < f.gap_ci_high                       # the same effect everywhere: it includes zero
+    # the normal interval uses the gap's own bootstrap standard error; quantiles without 0.1 and 0.5 still get the gap
+    normal = dist.changes_in_changes(data, "income_pc", "household_id", "time", "cohort", cluster="village", reps=99,
+                                     interval="normal")
+    n = normal.iloc[0]
+    assert n.gap_ci_high - n.gap_10_50 == pytest.approx(1.959964 * n.gap_se, rel=1e-5)
+    assert n.gap_se == pytest.approx(r.gap_se, rel=1e-12)
+    other = dist.changes_in_changes(data, "income_pc", "household_id", "time", "cohort", quantiles=(0.25, 0.9), reps=0)
+    assert list(other["quantile"]) == [0.25, 0.9] and other["gap_10_50"].iloc[0] == pytest.approx(r.gap_10_50)
+    assert other["gap_ci_low"].isna().all() and other["qtt"].iloc[0] == pytest.approx(out["qtt"].iloc[1])
+
+
+def test_the_share_of_supported_incomes_outside_the_comparison_range_is_counted_cell_by_cell():
+    # never: 40 households, 1000 + 25 i + 10 t (range 1010..1985 at t = 1, 1020..1995 at t = 2);
+    # cohort 3: 20 households, 600 + 100 j + 10 t, +300 from t = 3; cohort 2: 10 at 700 + 10 t, 1 at 1000 + 10 t
+    # (the never households' lowest: inside), 9 at 1500 + 10 t, +300 from t = 2.
+    rows = []
+    for t in (1, 2, 3):
+        for i in range(40):
+            rows.append((f"n{i}", t, 0, 1000 + 25 * i + 10 * t))
+        for j in range(20):
+            rows.append((f"c{j}", t, 3, 600 + 100 * j + 10 * t + (300 if t >= 3 else 0)))
+        for j, base in enumerate([700] * 10 + [1000] + [1500] * 9):
+            rows.append((f"b{j}", t, 2, base + 10 * t + (300 if t >= 2 else 0)))
+    data = pd.DataFrame(rows, columns=["household_id", "time", "cohort", "income_pc"])
+    out = dist.changes_in_changes(data, "income_pc", "household_id", "time", "cohort", reps=0)
+    # cell (2, 2): compared with never and cohort 3 (610..2510 at t = 1): none outside;
+    # cell (2, 3): compared with never only (1010..1985): the ten at 710 below;
+    # cell (3, 3): cohort 3 at t = 2 (620..2520) against never (1020..1995): 620..920 below (4), 2020..2520 above (6)
+    assert out["cells"].iloc[0] == 3 and out["treated_obs"].iloc[0] == 60
+    np.testing.assert_allclose(out["outside_support"], 20 / 60, rtol=1e-12)
+    assert out.attrs["outside_below"] == 14 and out.attrs["outside_above"] == 6
+    # every supported income within the comparison's range: zero
+    inside = data[~data["household_id"].isin([f"b{j}" for j in range(10)] + [f"c{j}" for j in (0, 1, 2, 3, 14, 15, 16,
+                                                                                               17, 18, 19)])]
+    assert (dist.changes_in_changes(inside, "income_pc", "household_id", "time", "cohort", reps=0)["outside_support"]
+            == 0).all()
+
+
+def test_with_fewer_than_ten_clusters_the_intervals_are_withheld_with_a_reason():
+    data, _ = _cic_panel(n=2000)
+    kw = dict(outcome="income_pc", unit="household_id", time="time", cohort="cohort", reps=49)
+    by_village = dist.changes_in_changes(data, cluster="village", **kw)
+    assert (~by_village["few_clusters"]).all() and (by_village["note"] == "").all()
+    assert by_village[["ci_low", "ci_high", "se", "gap_ci_low", "gap_ci_high", "gap_se"]].notna().all().all()
+    for k, few in ((pe.FEW_CLUSTERS - 1, True), (pe.FEW_CLUSTERS, False), (5, True)):
+        out = dist.changes_in_changes(data.assign(county=data["village"] % k), cluster="county", **kw)
+        assert (out["clusters"] == k).all() and (out["few_clusters"] == few).all(), k
+        withheld = out[["ci_low", "ci_high", "se", "gap_ci_low", "gap_ci_high", "gap_se"]].isna().all().all()
+        assert withheld == few and (out["note"] == ("few_clusters" if few else "")).all()
+        assert (out["reps"] == (0 if few else 49)).all()
+        # the point estimates do not depend on the clusters
+        np.testing.assert_allclose(out[["qtt", "gap_10_50", "outside_support"]],
+                                   by_village[["qtt", "gap_10_50", "outside_support"]], rtol=1e-12)
+    households = dist.changes_in_changes(data, cluster=None, **kw)      # households are never few
+    assert (~households["few_clusters"]).all() and households["ci_low"].notna().all()
+    # through the panel: the tidy frame carries the columns (clustered by the five counties: few)
+    from helpers.domain.dictionary import COUNTIES
+
+    rows = []
+    rng = np.random.default_rng(5)
+    for h in range(120):
+        start = "2023Q1" if h % 5 < 2 else None
+        for q in QS:
+            y = 1500 + 10 * h + rng.normal(0, 50) + (300 if start and q >= start else 0)
+            rows.append(_row(f"h{h}", q, y, industry_start=start if start and q >= start else None,
+                             village=f"v{h % 12}", county=COUNTIES[h % 5]))
+    frame = dist.quantile_effects(build_panel(hq=_hq(rows)), "industry", cluster="county", reps=19)
+    assert list(frame.columns) == dist.COLUMNS and frame["few_clusters"].all() and frame["ci_low"].isna().all()
+    assert (frame["clusters"] == 5).all() and frame["qtt"].notna().all()
+    assert (frame["note"] == "few_clusters").all() and (frame["cluster"] == "county").all()

@@ -39,8 +39,26 @@ recomputed, ``reps`` times (default 199: enough for a standard error and a 95% i
 tenth of its width, in seconds on the city's data), seeded from ``helpers.config.SEED``. The interval is the
 bootstrap's 2.5th and 97.5th percentiles (``interval="percentile"``, the default) or the estimate plus or minus
 1.96 bootstrap standard errors (``"normal"``); ``se`` is the bootstrap standard deviation. A draw in which a cell
-has no comparison household leaves that cell out of that draw. With few clusters (fewer than about ten) a
-cluster bootstrap is unreliable: read the intervals with care.
+has no comparison household leaves that cell out of that draw. With fewer than ``FEW_CLUSTERS`` clusters
+(``helpers.analysis.program_effects``: ten) a cluster bootstrap is unreliable (with five counties its intervals can
+come out narrower than with sixty villages): no bootstrap is drawn, ``ci_low``, ``ci_high``, ``se`` and the gap's
+interval are NaN, ``reps`` is 0, ``few_clusters`` is True and ``note`` says ``"few_clusters"``; the point estimates
+stand. Households as clusters are never few.
+
+What the frame adds to each percentile's effect (the same values on every row, since each describes the whole
+estimate):
+
+- ``gap_10_50``: QTT(0.10) - QTT(0.50), how much more (positive) or less (negative) the 10th percentile gains than
+  the median, with ``gap_ci_low``, ``gap_ci_high`` and ``gap_se`` computed from the same bootstrap draws as the
+  percentiles' own (the difference taken draw by draw, the same kind of interval), so whether the lowest incomes
+  gain more than the middle is read off one interval, not off two overlapping ones. The 10th and 50th percentiles
+  are always estimated for it, whatever ``quantiles`` asks for. It is a column, not a row: the artifact's key
+  (quarter, program, outcome, quantile) admits no missing quantile, and every row stays one percentile.
+- ``outside_support``: the share of supported household-quarters (those pooled, ``treated_obs``) whose base-period
+  income lies strictly below the lowest or above the highest base-period income of their cell's comparison
+  households; their counterfactual is clamped to the comparison's lowest or highest income at t, not identified
+  (the attributes ``outside_below`` and ``outside_above`` count them by side).
+- ``few_clusters`` (bool) and ``note``: ``"few_clusters"`` when the intervals were withheld as above, else ``""``.
 
 The distributions are computed with integer frequency weights (1 for the estimate, a cluster's draw count in the
 bootstrap) on values sorted once, so no draw sorts the comparison incomes again; statsmodels' ``ECDF`` takes no
@@ -58,15 +76,19 @@ from scipy import stats
 
 from helpers.analysis.construct import PROGRAMS, Panel, build_panel
 from helpers.analysis.effects.panel import EstimationError, prepare
+from helpers.analysis.program_effects import FEW_CLUSTERS, few_clusters
 from helpers.config import SEED, Paths
 
 QUANTILES = (0.10, 0.25, 0.50)
+GAP = (0.10, 0.50)                 # gap_10_50 = QTT(0.10) - QTT(0.50)
+FEW_CLUSTERS_NOTE = "few_clusters"
 DEFAULT_REPS = 199
 CONTROLS = ("not_yet", "never")
 INTERVALS = ("percentile", "normal")
 DISTRIBUTION_OUTCOMES = ("income_pc", "earned_pc")     # continuous outcomes (log income gives the same percentiles)
 COLUMNS = ["program", "outcome", "quantile", "qtt", "ci_low", "ci_high", "se", "treated_obs", "reps", "observed",
-           "counterfactual", "control", "cluster", "clusters", "cells"]
+           "counterfactual", "control", "cluster", "clusters", "cells", "gap_10_50", "gap_ci_low", "gap_ci_high",
+           "gap_se", "outside_support", "few_clusters", "note"]
 
 
 @dataclass
@@ -125,6 +147,14 @@ def _counterfactual(c: _Cell, w: np.ndarray) -> np.ndarray | None:
     return c.ct_vals[np.minimum(k, len(c.ct_vals) - 1)]
 
 
+def _outside_support(cells: list[_Cell]) -> tuple[int, int, int]:
+    """Supported household-quarters whose base income lies below, and above, the range of their cell's comparison
+    base incomes (their counterfactual is clamped, not identified); and how many there are in all."""
+    below = sum(int((c.base < c.cb_vals[0]).sum()) for c in cells)
+    above = sum(int((c.base > c.cb_vals[-1]).sum()) for c in cells)
+    return below, above, sum(len(c.base) for c in cells)
+
+
 def _quantiles(values: np.ndarray, weights: np.ndarray, taus: np.ndarray) -> np.ndarray:
     """Weighted inf{y : F(y) >= tau} (numpy's ``inverted_cdf`` for unit weights)."""
     keep = weights > 0
@@ -159,9 +189,11 @@ def changes_in_changes(data: pd.DataFrame, outcome: str, unit: str, time: str, c
                        interval: str = "percentile") -> pd.DataFrame:
     """Quantile effects on the treated by changes-in-changes (module docstring) on long data: one row per unit and
     period, ``cohort`` the first treated period (0 or missing: never). Returns one row per quantile: ``qtt``,
-    ``ci_low``, ``ci_high``, ``se`` (bootstrap; NaN with ``reps`` 0), ``observed`` and ``counterfactual`` (the
-    percentile of supported household-quarters' income with and without support), ``treated_obs`` (supported
-    household-quarters pooled), ``reps`` (bootstrap draws that gave an estimate), ``clusters``, ``cells``."""
+    ``ci_low``, ``ci_high``, ``se`` (bootstrap; NaN with ``reps`` 0 or with fewer than ``FEW_CLUSTERS`` clusters),
+    ``observed`` and ``counterfactual`` (the percentile of supported household-quarters' income with and without
+    support), ``treated_obs`` (supported household-quarters pooled), ``reps`` (bootstrap draws that gave an
+    estimate), ``clusters``, ``cells``; and, the same on every row, ``gap_10_50``, ``gap_ci_low``, ``gap_ci_high``,
+    ``gap_se``, ``outside_support``, ``few_clusters``, ``note`` (module docstring)."""
     if control not in CONTROLS:
         raise EstimationError(f"control must be one of {list(CONTROLS)}, not {control!r}")
     if interval not in INTERVALS:
@@ -178,18 +210,24 @@ def changes_in_changes(data: pd.DataFrame, outcome: str, unit: str, time: str, c
         raise EstimationError("no cohort has a quarter after its start with comparison households observed in it "
                               f"and in the quarter before the start (control {control!r})")
     n = len(p.units)
+    k = len(taus)
+    # the percentiles asked for, then those of the gap (estimated even when not asked for; a repeat costs nothing)
+    all_taus = np.r_[taus, GAP]
     ones = np.ones(n, dtype="int64")
-    q1, q0, n_obs = _estimate(cells, ones, taus)
-    qtt = q1 - q0
+    q1, q0, n_obs = _estimate(cells, ones, all_taus)
+    est = q1 - q0
+    est = np.r_[est, est[k] - est[k + 1]]                        # the percentiles' effects, then the gap
     cl = p.cluster if p.cluster is not None else np.arange(n)
     n_cl = int(cl.max()) + 1
-    boot = np.full((int(reps), len(taus)), np.nan)
+    few = few_clusters(cluster, n_cl)                            # households (cluster None) are never few
+    boot = np.full((0 if few else int(reps), k + 3), np.nan)
     rng = np.random.default_rng(seed)
-    for r in range(int(reps)):
+    for r in range(len(boot)):
         draws = rng.multinomial(n_cl, np.full(n_cl, 1.0 / n_cl))
-        b1, b0, m = _estimate(cells, draws[cl].astype("int64"), taus)
+        b1, b0, m = _estimate(cells, draws[cl].astype("int64"), all_taus)
         if m:
-            boot[r] = b1 - b0
+            boot[r, :-1] = b1 - b0
+            boot[r, -1] = boot[r, k] - boot[r, k + 1]
     ok = ~np.isnan(boot).any(axis=1)
     boot = boot[ok]
     alpha = 1 - level
@@ -199,14 +237,19 @@ def changes_in_changes(data: pd.DataFrame, outcome: str, unit: str, time: str, c
             lo, hi = np.quantile(boot, alpha / 2, axis=0), np.quantile(boot, 1 - alpha / 2, axis=0)
         else:
             z = stats.norm.ppf(1 - alpha / 2)
-            lo, hi = qtt - z * se, qtt + z * se
+            lo, hi = est - z * se, est + z * se
     else:
-        se = lo = hi = np.full(len(taus), np.nan)
-    out = pd.DataFrame({"quantile": taus, "qtt": qtt, "ci_low": lo, "ci_high": hi, "se": se, "treated_obs": n_obs,
-                        "reps": int(ok.sum()), "observed": q1, "counterfactual": q0, "clusters": n_cl,
-                        "cells": len(cells)})
+        se = lo = hi = np.full(k + 3, np.nan)
+    below, above, pooled = _outside_support(cells)
+    out = pd.DataFrame({"quantile": taus, "qtt": est[:k], "ci_low": lo[:k], "ci_high": hi[:k], "se": se[:k],
+                        "treated_obs": n_obs, "reps": int(ok.sum()), "observed": q1[:k], "counterfactual": q0[:k],
+                        "clusters": n_cl, "cells": len(cells), "gap_10_50": est[-1], "gap_ci_low": lo[-1],
+                        "gap_ci_high": hi[-1], "gap_se": se[-1],
+                        "outside_support": (below + above) / pooled if pooled else np.nan,
+                        "few_clusters": few, "note": FEW_CLUSTERS_NOTE if few else ""})
     out.attrs.update(interval=interval, level=level, seed=seed, cells_without_comparison=empty,
-                     dropped=dict(p.dropped), units=n)
+                     dropped=dict(p.dropped), units=n, outside_below=below, outside_above=above,
+                     few_clusters_below=FEW_CLUSTERS)
     return out
 
 
