@@ -50,3 +50,18 @@ def test_quantile_verdicts_in_both_directions_and_when_they_overlap():
     assert "不一定是同一批农户" in similar                # percentiles, not the same households (no rank invariance)
     assert "第10百分位数高 450 元" in policy.describe_quantiles(_quant(450, 250), "any", "zh")
     assert "(not significant)" in policy.describe_quantiles(_quant(10, 320, 50, 50), "any", "en")
+
+
+def test_the_gap_interval_decides_and_withheld_intervals_are_said():
+    gap = lambda lo, hi: _quant(300, 320, 50, 50).assign(gap_10_50=(lo + hi) / 2, gap_ci_low=lo, gap_ci_high=hi)  # noqa: E731
+    assert policy.bottom_vs_middle(gap(10.0, 90.0)) == "bottom"          # intervals overlap, the gap's does not
+    assert policy.bottom_vs_middle(gap(-90.0, -10.0)) == "middle"
+    assert policy.bottom_vs_middle(gap(-40.0, 60.0)) == "similar"
+    few = _quant(300, 320).assign(ci_low=NAN, ci_high=NAN, gap_10_50=-20.0, gap_ci_low=NAN, gap_ci_high=NAN,
+                                  note="few_clusters", clusters=5)
+    text = policy.describe_quantiles(few, "any", "zh")
+    assert "只有 5 个聚类" in text and "不显著" not in text and "提高得比中位数" not in text
+    assert "—" in set(policy.show_quantiles(few, "zh").iloc[:, -1]) and "nan" not in policy.show_quantiles(few, "zh").to_string()
+    outside = _quant(300, 320).assign(outside_support=0.08)
+    assert "8% 的获帮扶户-季" in policy.describe_quantiles(outside, "any", "zh")
+    assert "超出对照户" not in policy.describe_quantiles(_quant(300, 320).assign(outside_support=0.01), "any", "zh")

@@ -64,9 +64,15 @@ def below_line_heading(lang: str = "zh") -> str:
 
 # ---- quantile effects --------------------------------------------------------------------------------------
 def bottom_vs_middle(frame: pd.DataFrame) -> str:
-    """Whether support helps the lowest incomes most: 'bottom' when the 10th percentile's effect lies above the
-    median's and their 95% intervals do not overlap, 'middle' when below and not overlapping, 'similar' when the
-    intervals overlap, '' without both rows."""
+    """Whether the low end of the distribution rises more than the middle: from the bootstrap interval of the gap
+    QTT(0.10) - QTT(0.50) ('bottom' when it lies above zero, 'middle' below zero, 'similar' when it contains zero);
+    without that interval (an older frame), from the two percentiles' intervals ('similar' when they overlap); ''
+    without the numbers (e.g. intervals withheld with few clusters)."""
+    if {"gap_10_50", "gap_ci_low", "gap_ci_high"} <= set(frame.columns) and len(frame):
+        lo, hi = float(frame["gap_ci_low"].iloc[0]), float(frame["gap_ci_high"].iloc[0])
+        if math.isnan(lo) or math.isnan(hi):
+            return ""
+        return "bottom" if lo > 0 else "middle" if hi < 0 else "similar"
     q = frame.set_index("quantile")
     if 0.1 not in q.index or 0.5 not in q.index:
         return ""
@@ -76,6 +82,10 @@ def bottom_vs_middle(frame: pd.DataFrame) -> str:
     if intervals_overlap(lo, mid):
         return "similar"
     return "bottom" if lo["qtt"] > mid["qtt"] else "middle"
+
+
+def _withheld(frame: pd.DataFrame) -> bool:
+    return "note" in frame and len(frame) and str(frame["note"].iloc[0]) == "few_clusters"
 
 
 def show_quantiles(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
@@ -88,7 +98,8 @@ def show_quantiles(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         ("帮扶后（元/人/季）" if zh else "with support (yuan/person/quarter)"): frame["observed"].map(lambda v: f"{v:,.0f}"),
         ("没有帮扶时（推算）" if zh else "without support (estimated)"): frame["counterfactual"].map(lambda v: f"{v:,.0f}"),
         ("效应（元/人/季）" if zh else "effect (yuan/person/quarter)"): frame["qtt"].map(lambda v: f"{v:,.0f}"),
-        ("95%置信区间" if zh else "95% CI"): [f"[{a:,.0f}, {b:,.0f}]" for a, b in zip(frame["ci_low"], frame["ci_high"])],
+        ("95%置信区间" if zh else "95% CI"): ["—" if pd.isna(a) or pd.isna(b) else f"[{a:,.0f}, {b:,.0f}]"
+                                             for a, b in zip(frame["ci_low"], frame["ci_high"])],
     })
     return out.set_index(out.columns[0])
 
@@ -108,7 +119,7 @@ def describe_quantiles(frame: pd.DataFrame, program: str, lang: str = "zh") -> s
             w = (f"第{int(100 * k)}百分位数" if k != 0.5 else "中位数") if zh else \
                 (f"the {int(100 * k)}th percentile" if k != 0.5 else "the median")
             sig = significant(r["ci_low"], r["ci_high"])
-            tag = "" if sig else ("（不显著）" if zh else " (not significant)")
+            tag = "" if sig is not False else ("（不显著）" if zh else " (not significant)")
             parts.append(f"{w}{'高' if r['qtt'] >= 0 else '低'} {abs(r['qtt']):,.0f} 元{tag}" if zh else
                          f"{w} {abs(r['qtt']):,.0f} yuan {'higher' if r['qtt'] >= 0 else 'lower'}{tag}")
     if zh:
@@ -117,6 +128,7 @@ def describe_quantiles(frame: pd.DataFrame, program: str, lang: str = "zh") -> s
               "middle": "分布低端（第10百分位数）提高得比中位数少，需关注。",
               "similar": "分布低端与中位数提高的幅度在统计上没有区别，不能说帮扶使分布低端提高得更多或更少。",
               "": ""}[verdict]
+        s += _quantile_notes(frame, lang)
         return s + ("这比较的是分布的分位数，不一定是同一批农户的收入变化。方法为逐批次的变化中的变化（Athey-Imbens），"
                     "区间来自按聚类自助抽样。")
     s = (f"The distribution of per-capita quarterly income of households receiving {name} (household-quarters pooled), "
@@ -125,8 +137,25 @@ def describe_quantiles(frame: pd.DataFrame, program: str, lang: str = "zh") -> s
           "middle": "The low end of the distribution (10th percentile) rose less than the median; this needs attention. ",
           "similar": "The low end and the median rose by amounts that cannot be told apart statistically. ",
           "": ""}[verdict]
+    s += _quantile_notes(frame, lang)
     return s + ("These are percentiles of the distribution, not necessarily the same households. Method: changes-in-"
                 "changes (Athey-Imbens) by cohort; intervals from a bootstrap over clusters.")
+
+
+def _quantile_notes(frame: pd.DataFrame, lang: str) -> str:
+    """Intervals withheld with few clusters; the share of supported incomes outside the comparison's range."""
+    zh, out = lang == "zh", ""
+    if _withheld(frame):
+        g = int(frame["clusters"].iloc[0]) if "clusters" in frame else 0
+        out += (f"只有 {g} 个聚类，按聚类自助抽样的区间不可靠，未给出，也不判断显著性。" if zh else
+                f"With only {g} clusters a cluster bootstrap is unreliable: no intervals, and no significance is judged. ")
+    if "outside_support" in frame and len(frame):
+        share = float(frame["outside_support"].iloc[0])
+        if share >= 0.05:
+            out += (f"有 {share:.0%} 的获帮扶户-季开始前的收入超出对照户的范围，其没有帮扶时的收入只能外推，分布两端的结果需谨慎。"
+                    if zh else f"{share:.0%} of supported household-quarters had base incomes outside the comparison "
+                               "households' range, so their counterfactual is extrapolated: read the tails with care. ")
+    return out
 
 
 def quantiles_heading(lang: str = "zh") -> str:
