@@ -4,7 +4,8 @@ The question: could this evaluation detect an effect of a given size at all? The
 design, not assumed from a formula: the same households, the same calendar of starts, the same clusters and the
 residual structure of the city's own outcomes, a *known* effect added, and the same estimator and the same
 inference as the headline; power at an effect is the share of replications whose test rejects "no effect" at 5%
-(two-sided), and the MDE is the smallest effect detected 80% of the time.
+(two-sided), and the MDE is the smallest effect detected 80% of the time. Where the simulation cannot be honest
+the MDE is withheld (NaN) with a code saying why (step 7), never printed optimistic.
 
 **What is simulated** (``simulate``):
 
@@ -16,14 +17,21 @@ inference as the headline; power at an effect is the share of replications whose
    difference-in-differences comparison finds exactly zero effect on it.
 3. *Residuals* ``R = Y - F``. On supported household-quarters ``Y - F`` also holds the real effect: its mean per
    cohort and quarter since start is taken out (as Borusyak, Jaravel and Spiess do for their variance), so ``R``
-   keeps the real spread of effects around those means and no average effect.
-4. *A synthetic outcome* ``Y* = F + v_c R + delta D``: ``v_c`` one weight per cluster of the run (every household
-   its own cluster when unclustered), Webb's six-point weights (mean 0, variance 1; the ones the few-cluster
-   bootstrap uses), drawn afresh in each replication; ``D`` is 1 on supported household-quarters from the start,
-   so the known effect ``delta`` is the same for every supported household and quarter. This is a wild cluster
-   bootstrap of residuals: it keeps each household's own pattern of residuals over the quarters (serial
-   correlation), the correlation between households of a cluster (they share a weight), and the different
-   dispersion of households and clusters; clusters are independent, as the headline's clustering assumes.
+   keeps the real spread of effects around those means and no average effect. Taking out the mean of n
+   households takes a share 1/n of their variance (half with two households), so the centred residuals are
+   multiplied by sqrt(n / (n - 1)) per cell; a cell of one household has nothing left (its residual is 0): the
+   design is ``thin_cells`` (step 7). The untreated residuals are not rescaled for the degrees of freedom of the
+   fixed effects: the estimator only uses each household's change between two quarters, in which its household
+   effect cancels, and the quarter effects take a share 1/(households) of the noise (on a simulated panel the
+   simulated SE before calibration is within 1-2% of the headline's, ``tests/test_power.py``).
+4. *A synthetic outcome* ``Y* = F + k v_c R + delta D``: ``k`` the ``residual_scale`` of step 6, ``v_c`` one weight
+   per cluster of the run (every household its own cluster when unclustered), Webb's six-point weights (mean 0,
+   variance 1; the ones the few-cluster bootstrap uses), drawn afresh in each replication; ``D`` is 1 on supported
+   household-quarters from the start, so the known effect ``delta`` is the same for every supported household and
+   quarter. This is a wild cluster bootstrap of residuals: it keeps each household's own pattern of residuals over
+   the quarters (serial correlation), the correlation between households of a cluster (they share a weight), and
+   the different dispersion of households and clusters; clusters are independent, as the headline's clustering
+   assumes.
    Resampling whole clusters (a block bootstrap) was not chosen: clusters differ in size and in their
    households' start quarters, so moving one cluster's residuals onto another's households breaks the calendar of
    starts, and drawing clusters with replacement changes the number of supported households from one replication
@@ -31,10 +39,34 @@ inference as the headline; power at an effect is the share of replications whose
 5. *The same estimator and inference*: Callaway-Sant'Anna's simple aggregate with the run's control group,
    covariates and clustering; the test rejects when the 95% interval excludes zero: the normal interval of the
    clustered (or unit-level) standard error, or with fewer than ``FEW_CLUSTERS`` clusters the county cluster
-   jackknife with t(G-1), the interval the page's conclusion then rests on (``program_effects``).
-6. *Power and MDE*: power at each effect of the grid; the MDE is where power first reaches 80%, interpolated
-   linearly between the two grid points around it (``mde_note``: ``not_reached`` when no effect of the grid reaches
-   80%, ``below_grid`` when the smallest one already does; the MDE is then NaN).
+   jackknife with t(G-1), the interval the page's conclusion then rests on (``program_effects``); its critical
+   value raised when it rejects too often at no effect (step 7).
+6. *Calibration to the headline's SE*: the residual part is multiplied by ``residual_scale`` = the headline's
+   SE over the root mean square of the current design's replicated SEs (``se_simulated_raw``), so that
+   ``se_simulated`` equals ``se_headline`` (both designs use the current design's factor). What the residuals
+   cannot reproduce is thus not allowed to make the MDE optimistic: above all the estimated cohort weights' term of
+   the headline SE, which grows with how much the real effects differ between cohorts and quarters since start
+   while the simulated effect is the same everywhere (5-7% of the SE on the bundled sample: the headline SE of
+   ``F + R`` is as far below the headline's as ``se_simulated_raw`` is), and with few treated households the noise
+   of the headline SE itself. The simulation is left to say what a formula cannot: the shape of the t statistic
+   (few treated households, skewed incomes) and what one more quarter changes.
+7. *Size, power and MDE*: ``size_at_zero`` is the share of replications at no effect that the headline's test
+   rejects (1.96, or t(G-1) for the jackknife) — the real size of the page's 95% interval on this design, 5% when
+   all is well. When it exceeds 5% by more than Monte Carlo error (two binomial standard errors: 6.4% with 1,000
+   replications) the critical value (``critical``) is raised to the 95th percentile of the replications' |t| at no
+   effect, so power is that of a test that rejects 5% of the time when there is no effect (``mde_note``
+   ``size_adjusted``); it is never lowered. With two treated households per cohort on a simulated panel the
+   headline's interval rejected 8.5% in data drawn afresh (the simulation: 11%), so a critical value of about 2.4.
+   Power at each effect of the grid; the MDE is where power first reaches 80%, interpolated linearly between the
+   two grid points around it. ``mde_note`` is one code, the first that applies: ``few_clusters`` (fewer than
+   ``FEW_CLUSTERS`` clusters: Webb weights on 5 clusters are 6^5 = 7,776 patterns of the same five blocks of
+   residuals, and the county jackknife-t's rejection rate at no effect under them was 0.5% to 9% on the bundled
+   sample, not 5%: the MDE is NaN and ``mde_analytic``, from the jackknife SE and t(G-1), is the one to read; power
+   and ``size_at_zero`` stay in the frame to show why), ``thin_cells`` (a post-start cell of the estimate has a
+   single treated or comparison household: neither the headline SE nor the simulation has that household's
+   deviation from its cell, the MDE is NaN), ``not_reached`` (no effect of the grid reaches 80%; NaN),
+   ``below_grid`` (the smallest one already does; NaN), ``size_adjusted`` (the MDE is that of the size-corrected
+   test), or empty.
 
 **Which quarter** (``design``). ``current``: the quarters observed up to the run's quarter, the design of the
 estimate the page shows. ``next_quarter``: the estimate as it will be made a quarter later, simulated: the same
@@ -52,12 +84,12 @@ more quarter changes. Both designs use the same draws (common random numbers).
 estimate is normal with the headline's standard error, ``NormalIndPower().solve_power(nobs1=1, ratio=0)`` times
 that standard error (about 2.80 SE); with few clusters the one-sample t power of ``TTestPower`` with the counties
 as observations (noncentral t with G-1 degrees of freedom) times the jackknife standard error. It is the current
-estimate's, the same on the rows of both designs. On the bundled sample the simulated current MDE and the
-analytic one agree within 10% (``tests/test_power.py`` checks 25% on a simulated panel, and that data drawn
-afresh at the simulated MDE are detected about 80% of the time). The residuals of a fitted model are a little
-less dispersed than the errors (the fixed effects take some of the variance), which pulls the simulated MDE a few
-percent low; ``se_simulated`` (root mean square of the replications' standard errors) beside ``se_headline``
-shows by how much (5% lower on the bundled sample; the simulated MDE 2-7% below the analytic one).
+estimate's, the same on the rows of both designs. With the SE calibrated (step 6) the simulated current MDE
+differs from the analytic one by the shape of the t statistic and the size correction only: on the bundled sample
+(village clusters) 1-8% above it (``tests/test_power.py`` checks 25% on a simulated panel, that data drawn afresh
+at the simulated MDE are detected about 80% of the time, and that with two treated households per cohort the test
+rejects 5% at no effect and the MDE is not below the analytic one). ``se_simulated_raw`` beside ``se_headline``
+shows how much calibration there was.
 
 **Speed.** Callaway-Sant'Anna is linear in the outcome for a given design (cells, comparison groups, covariates):
 the estimate and each household's influence function are linear maps of the outcome matrix. So ``F`` and ``D``
@@ -78,10 +110,11 @@ residual part changes between replications. Three ways to compute it, the same n
 The frame (``power_frame``, the ``power`` artifact) has one row per design and effect: ``program, outcome,
 design, effect, power, reps, mde, mde_note, mde_analytic, se_headline, se_simulated, inference, clusters,
 resampling, engine, first_quarter, last_quarter, simulated_quarter, households, treated_households, control,
-covariates, cluster, seconds, design_note``. Codes, never words: ``inference`` is ``clustered_normal``,
-``unit_normal`` or ``county_jackknife_t``; ``resampling`` is ``wild_webb``; ``design_note`` says in codes (``;``
-between them) what the design assumes (``observed`` for the current one,
-``one_more_quarter;no_new_starts;new_residuals=last`` for the next quarter).
+covariates, cluster, seconds, design_note, size_at_zero, critical, se_simulated_raw, residual_scale``. Codes, never
+words: ``inference`` is ``clustered_normal``, ``unit_normal`` or ``county_jackknife_t``; ``resampling`` is
+``wild_webb`` and ``cluster`` the column whose values get one weight each (``household_id`` when unclustered);
+``mde_note`` as in step 7; ``design_note`` says in codes (``;`` between them) what the design assumes
+(``observed`` for the current one, ``one_more_quarter;no_new_starts;new_residuals=last`` for the next quarter).
 """
 from __future__ import annotations
 
@@ -180,7 +213,9 @@ def analytic_mde(se: float, clusters: int | None = None) -> float:
 # ---- the design ---------------------------------------------------------------------------------------------------
 def untreated_model(p) -> tuple[np.ndarray, np.ndarray]:
     """Fitted untreated outcome ``F`` (household + quarter effects fitted on untreated cells; NaN where not observed)
-    and residuals ``R`` (0 where not observed), those of treated cells taken around their cohort x event-time mean."""
+    and residuals ``R`` (0 where not observed), those of treated cells taken around their cohort x event-time mean
+    and rescaled by sqrt(n / (n - 1)), n the treated households of the cell, so that they keep the variance the
+    centring takes (a single household's residual is 0: ``thin_cells``)."""
     obs, treated = p.observed, p.treated
     untreated = obs & ~treated
     y0 = np.where(untreated, p.Y, 0.0)
@@ -191,7 +226,9 @@ def untreated_model(p) -> tuple[np.ndarray, np.ndarray]:
     if len(ti):
         _, key = np.unique(np.column_stack([p.G[ti], p.periods[tj] - p.G[ti]]), axis=0, return_inverse=True)
         key = key.ravel()
-        R[ti, tj] -= (np.bincount(key, R[ti, tj]) / np.bincount(key))[key]
+        n = np.bincount(key).astype(float)
+        rescale = np.sqrt(n / np.maximum(n - 1, 1))
+        R[ti, tj] = (R[ti, tj] - (np.bincount(key, R[ti, tj]) / n)[key]) * rescale[key]
     return np.where(obs, F, np.nan), R
 
 
@@ -285,16 +322,71 @@ class _Statistics:
             return np.concatenate([[est], cluster_sums(psi, self.codes, self.k)[:, 0]])
         return np.array([est] + [s._overall_for_outcome(Y[keep], ["simple"])["simple"][0] for keep, s in self.subs])
 
+    @property
+    def critical(self) -> float:
+        """The headline's critical value: 1.96, or t(G-1) for the jackknife."""
+        return Z95 if self.jackknife is None else self.crit
+
+    def deviations(self, O: np.ndarray) -> np.ndarray:
+        """What the standard error is the root sum of squares of (times ``factor``), per row of statistic vectors:
+        the influence function's cluster sums, or the estimates without each county less the estimate."""
+        return O[:, 1:] if self.jackknife is None else O[:, 1:] - O[:, :1]
+
+    @property
+    def factor(self) -> float:
+        return self.scale / self.n ** 2 if self.jackknife is None else (self.k - 1) / self.k
+
     def test(self, O: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rejections at 5% (two-sided) and standard errors of a batch of statistic vectors (rows)."""
-        est, rest = O[:, 0], O[:, 1:]
-        if self.jackknife is None:
-            se = np.sqrt(self.scale * (rest ** 2).sum(axis=1)) / self.n
-            crit = Z95
-        else:
-            se = np.sqrt((self.k - 1) / self.k * ((rest - est[:, None]) ** 2).sum(axis=1))
-            crit = self.crit
-        return (np.abs(est) > crit * se) & (se > 0), se
+        """Rejections at 5% (two-sided, the headline's critical value) and standard errors of a batch of statistic
+        vectors (rows)."""
+        est, se = O[:, 0], np.sqrt(self.factor * (self.deviations(O) ** 2).sum(axis=1))
+        return (np.abs(est) > self.critical * se) & (se > 0), se
+
+
+@dataclass
+class _Replications:
+    """A design's replications reduced to what the test needs at any effect ``delta`` and any scale ``kappa`` of
+    the residual part (both are linear): the statistic vector of a replication is ``fF + delta fD + kappa O``, so
+    its estimate is ``fF[0] + delta fD[0] + kappa e`` and its squared standard error a quadratic in delta and kappa
+    of the deviations' cross products: ``p = dev(O).dev(fF)``, ``q = dev(O).dev(fD)``, ``s = |dev(O)|^2``."""
+
+    st: _Statistics
+    fF: np.ndarray
+    fD: np.ndarray
+    e: np.ndarray
+    p: np.ndarray
+    q: np.ndarray
+    s: np.ndarray
+
+    def stats(self, delta: float, kappa: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Estimates and standard errors of the replications at effect ``delta``, residuals scaled by ``kappa``."""
+        dF, dD = (self.st.deviations(x[None, :])[0] for x in (self.fF, self.fD))
+        a2 = float(((dF + delta * dD) ** 2).sum())
+        se2 = a2 + 2 * kappa * (self.p + delta * self.q) + kappa ** 2 * self.s
+        est = self.fF[0] + delta * self.fD[0] + kappa * self.e
+        return est, np.sqrt(self.st.factor * np.maximum(se2, 0.0))
+
+    def t(self, delta: float, kappa: float) -> tuple[np.ndarray, np.ndarray]:
+        """|estimate| / standard error (0 where the standard error is 0: never a rejection) and the SEs."""
+        est, se = self.stats(delta, kappa)
+        return np.where(se > 0, np.abs(est) / np.where(se > 0, se, 1.0), 0.0), se
+
+
+def _replicate(st: _Statistics, eng, design: Design, resample: np.ndarray, reps: int, batch: int, seed: int,
+               check: bool) -> _Replications:
+    """Run the engine over the replications in batches (the closed form checked on the first one)."""
+    fF, fD = st(design.F), st(design.D)            # exactly 0 and delta in theory; computed anyway
+    dF, dD = (st.deviations(x[None, :])[0] for x in (fF, fD))
+    parts = []
+    n_resample = int(resample.max()) + 1
+    for start in range(0, reps, batch):
+        V = _draws(seed, start, min(batch, reps - start), n_resample)
+        O = eng(V)
+        if check and start == 0:
+            _check(st, design, V, resample, O[0])
+        dev = st.deviations(O)
+        parts.append((O[:, 0], dev @ dF, dev @ dD, (dev ** 2).sum(axis=1)))
+    return _Replications(st, fF, fD, *(np.concatenate(x) for x in zip(*parts)))
 
 
 # ---- the residual part of the replications: three ways, the same numbers --------------------------------------------
@@ -429,6 +521,10 @@ def _draws(seed: int, start: int, size: int, clusters: int) -> dict[int, np.ndar
 
 
 # ---- the simulation -----------------------------------------------------------------------------------------------
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x))))
+
+
 def _mde(effects: np.ndarray, power: np.ndarray) -> tuple[float, str]:
     """Where power first reaches POWER, interpolated linearly between grid points; NaN with a note otherwise."""
     hit = np.flatnonzero(power >= POWER)
@@ -499,38 +595,47 @@ def simulate(d: pd.DataFrame, outcome: str = "income_pc", program: str = "any", 
     if "next_quarter" in designs:
         built["next_quarter"] = next_quarter_design(cs, cur.F, cur.R)
     batch = max(1, min(reps, BATCH // max(n_resample, 1)))
+    engines = {"cells": _CellsEngine, "clusters": _ClustersEngine, "draws": _DrawsEngine}
+    runs = {}
+    for name in dict.fromkeys(("current", *designs)):        # the current design always: it sets the scale
+        st = _Statistics(built[name], jk)
+        runs[name] = _replicate(st, engines[engine](st, resample), built[name], resample, reps, batch, seed,
+                                engine == "cells")
+    se_raw = _rms(runs["current"].stats(0.0)[1])
+    kappa = se_head / se_raw if math.isfinite(se_head) and se_head > 0 and se_raw > 0 else 1.0
+    margin = ALPHA + 2 * math.sqrt(ALPHA * (1 - ALPHA) / reps)      # 5% and two binomial standard errors
     rows = []
     for name in designs:
-        design = built[name]
-        st = _Statistics(design, None if jk is None else jk)
-        fixed_F, fixed_D = st(design.F), st(design.D)            # exactly 0 and delta in theory; computed anyway
-        eng = {"cells": _CellsEngine, "clusters": _ClustersEngine, "draws": _DrawsEngine}[engine](st, resample)
-        hits = np.zeros(len(grid))
-        se2 = 0.0
-        for start in range(0, reps, batch):
-            V = _draws(seed, start, min(batch, reps - start), n_resample)
-            O = eng(V)
-            if engine == "cells" and start == 0:
-                _check(st, design, V, resample, O[0])
-            for i, delta in enumerate(grid):
-                reject, se = st.test(fixed_F[None, :] + delta * fixed_D[None, :] + O)
-                hits[i] += reject.sum()
-                if i == 0:
-                    se2 += float((se ** 2).sum())
-        power = hits / reps
+        design, rep = built[name], runs[name]
+        nominal = rep.st.critical
+        t0, se0 = rep.t(0.0, kappa)
+        size0 = float(np.mean(t0 > nominal))
+        crit = nominal
+        if size0 > margin:                                   # the headline's interval rejects too often here
+            crit = max(nominal, float(np.quantile(t0, 1 - ALPHA, method="higher")))
+        power = np.array([np.mean(rep.t(float(delta), kappa)[0] > crit) for delta in grid])
         mde, note = _mde(grid, power)
-        last = design.res.panel.periods[-1]
+        res = design.res
+        thin = bool(res.cells.thin[(res.cells_g <= res.cells_t) & ~res.cells.reference].any())
+        if few:
+            mde, note = float("nan"), "few_clusters"
+        elif thin:
+            mde, note = float("nan"), "thin_cells"
+        elif not note and crit > nominal:
+            note = "size_adjusted"
+        last = res.panel.periods[-1]
         for delta, pw in zip(grid, power):
             rows.append({"program": program, "outcome": outcome, "design": name, "effect": float(delta),
                          "power": float(pw), "reps": reps, "mde": mde, "mde_note": note, "mde_analytic": mde_an,
-                         "se_headline": se_head, "se_simulated": math.sqrt(se2 / reps), "inference": inference,
-                         "clusters": int(st.k) if st.jackknife is not None or cluster else n,
+                         "se_headline": se_head, "se_simulated": _rms(se0), "inference": inference,
+                         "clusters": int(rep.st.k) if rep.st.jackknife is not None or cluster else n,
                          "resampling": "wild_webb", "engine": engine,
                          "first_quarter": label(p.periods[0]), "last_quarter": label(last),
                          "simulated_quarter": label(last) if design.simulated else "", "households": n,
                          "treated_households": int((p.G > 0).sum()), "control": control,
                          "covariates": ",".join(covariates), "cluster": cluster or "household_id",
-                         "design_note": design.note})
+                         "design_note": design.note, "size_at_zero": size0, "critical": crit,
+                         "se_simulated_raw": _rms(rep.stats(0.0)[1]), "residual_scale": kappa})
     return pd.DataFrame(rows)
 
 
