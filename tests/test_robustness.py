@@ -157,3 +157,11 @@ def test_a_significant_estimate_below_the_mde_is_called_likely_exaggerated_not_u
     assert "高估了真实效应" in text and "不显著不等于没有效果" not in text and "按县(区)抽取" in text
     t.loc[0, "ci_low"] = -5.0
     assert "不显著不等于没有效果" in rr.describe_power(p, "income_pc", t, "zh")
+
+
+def test_power_sentence_for_few_clusters_gives_the_analytic_value_and_thin_designs_say_why():
+    few = rr.describe_power(_power(np.nan, np.nan, "few_clusters"), "income_pc", _table(30.0), "zh")
+    assert "聚类太少" in few and "57 元" in few and "无法确定" not in few
+    assert "只有一户" in rr.describe_power(_power(np.nan, np.nan, "thin_cells"), "income_pc", _table(30.0), "zh")
+    adjusted = rr.describe_power(_power(54.5, 50.6, "size_adjusted"), "income_pc", _table(330.0), "zh")
+    assert "校正了检验水平" in adjusted

@@ -236,10 +236,17 @@ def describe_power(frame: pd.DataFrame, outcome: str, table: pd.DataFrame, lang:
     nxt, note_next, _ = _mde(frame, "next_quarter")
     reps = int(frame["reps"].iloc[0])
     if math.isnan(now):
+        a = lambda x: _amount(x, outcome, lang)  # noqa: E731
         why = {"not_reached": ("试过的效应都达不到 80% 的把握", "no effect tried reaches 80% power"),
-               "below_grid": ("试过的最小效应已达到 80% 的把握", "the smallest effect tried already reaches 80% power")}
-        w = why.get(note, ("无法确定", "cannot be determined"))[0 if zh else 1]
-        return f"最小可检测效应无法确定：{w}。" if zh else f"The minimum detectable effect cannot be determined: {w}."
+               "below_grid": ("试过的最小效应已达到 80% 的把握", "the smallest effect tried already reaches 80% power"),
+               "few_clusters": (f"聚类太少，模拟的检验水平不可靠，不用模拟；按刀切法标准误和 t 分布的解析值为 {a(analytic)}",
+                                f"too few clusters for the simulation's test to hold its size, so it is not used; the "
+                                f"analytic value from the jackknife standard error and the t distribution is {a(analytic)}"),
+               "thin_cells": ("有的批次在开始后的某个季度只有一户获帮扶或一户对照，无法如实模拟",
+                              "some cohort has a quarter after its start with a single supported or comparison household, "
+                              "so the design cannot be simulated honestly")}
+        w = why.get(note, ("无法确定", "for a reason the data do not say"))[0 if zh else 1]
+        return f"最小可检测效应未由模拟给出：{w}。" if zh else f"The minimum detectable effect is not simulated: {w}."
     a = lambda x: _amount(x, outcome, lang)  # noqa: E731
     verdict = detectable(att, now)
     row = head.iloc[0].to_dict() if len(head) else {}
@@ -252,6 +259,8 @@ def describe_power(frame: pd.DataFrame, outcome: str, table: pd.DataFrame, lang:
              f"用同样的估计和检验），以现有数据，真实效应至少为 **{a(now)}** 时，才有 80% 的把握在 5% 水平上发现"
              f"（按标准误的解析近似为 {a(analytic)}）")
         s += (f"；再多一个季度的数据（不计新开始帮扶的农户），约为 {a(nxt)}。" if not math.isnan(nxt) else "。")
+        if note == "size_adjusted":
+            s += "（本页的检验在模拟中拒绝率超过 5%，这里按模拟的临界值校正了检验水平。）"
         if verdict is True:
             s += f"本页估计的效应（{a(att)}）大于这个值：如果真实效应有这么大，这样的数据有 80% 以上的把握发现它。"
         elif verdict is False and sig:
@@ -265,6 +274,8 @@ def describe_power(frame: pd.DataFrame, outcome: str, table: pd.DataFrame, lang:
          f"so far a true effect must be at least **{a(now)}** to be detected 80% of the time at 5% (analytic "
          f"approximation from the standard error: {a(analytic)})")
     s += (f"; with one more quarter (no new starts), about {a(nxt)}." if not math.isnan(nxt) else ".")
+    if note == "size_adjusted":
+        s += " (The page's test rejected more than 5% of the time at zero in the simulation; its size was corrected.)"
     if verdict is True:
         s += f" The page's estimate ({a(att)}) is above it: a true effect that large would be detected more than 80% of the time."
     elif verdict is False and sig:
