@@ -126,7 +126,7 @@ def test_power_sentence_says_whether_the_estimate_is_above_the_minimum_detectabl
     assert "大于这个值" in above and "51 元" in above
     below = rr.describe_power(_power(54.5, 50.6), "income_pc", _table(30.0), "zh")
     assert "小于这个值" in below and "不显著不等于没有效果" in below
-    assert "无法确定" in rr.describe_power(_power(np.nan, np.nan, "not_reached"), "income_pc", _table(30.0), "zh")
+    assert "未由模拟给出" in rr.describe_power(_power(np.nan, np.nan, "not_reached"), "income_pc", _table(30.0), "zh")
     assert rr.detectable(-60.0, 54.5) is True and rr.detectable(np.nan, 54.5) is None
 
 
