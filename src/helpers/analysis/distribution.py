@@ -104,6 +104,7 @@ class _Cell:
     cb_vals: np.ndarray
     ct_units: np.ndarray       # comparison units sorted by income at t
     ct_vals: np.ndarray
+    j: np.ndarray | None = None    # for each supported household: how many comparison base incomes are <= its own
 
 
 def _cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str) -> tuple[list[_Cell], int]:
@@ -127,7 +128,10 @@ def _cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str) -> t
                 empty += 1
                 continue
             ob, ot = np.argsort(Y[cu, jb], kind="stable"), np.argsort(Y[cu, jt], kind="stable")
-            cells.append(_Cell(int(g), int(t), tr, Y[tr, jb], Y[tr, jt], cu[ob], Y[cu[ob], jb], cu[ot], Y[cu[ot], jt]))
+            tr = tr[np.argsort(Y[tr, jb], kind="stable")]       # by base income: each cell's counterfactuals come sorted
+            cb_vals = Y[cu[ob], jb]
+            cells.append(_Cell(int(g), int(t), tr, Y[tr, jb], Y[tr, jt], cu[ob], cb_vals, cu[ot], Y[cu[ot], jt],
+                               np.searchsorted(cb_vals, Y[tr, jb], side="right")))
     return cells, empty
 
 
@@ -139,7 +143,7 @@ def _counterfactual(c: _Cell, w: np.ndarray) -> np.ndarray | None:
     wb, wt = int(cb[-1]), int(ct[-1])
     if wb == 0 or wt == 0:
         return None
-    j = np.searchsorted(c.cb_vals, c.base, side="right")        # comparison base incomes <= y
+    j = c.j if c.j is not None else np.searchsorted(c.cb_vals, c.base, side="right")   # comparison base incomes <= y
     below = np.where(j > 0, cb[np.maximum(j - 1, 0)], 0)         # their weight: F_{c,g-1}(y) * wb
     # F^{-1}_{c,t}(u) = the first income whose cumulative weight reaches u * wt, compared exactly in integers:
     # ct * wb >= below * wt; u = 0 (below every comparison income) gives the lowest income with weight.
@@ -155,32 +159,46 @@ def _outside_support(cells: list[_Cell]) -> tuple[int, int, int]:
     return below, above, sum(len(c.base) for c in cells)
 
 
-def _quantiles(values: np.ndarray, weights: np.ndarray, taus: np.ndarray) -> np.ndarray:
-    """Weighted inf{y : F(y) >= tau} (numpy's ``inverted_cdf`` for unit weights)."""
-    keep = weights > 0
-    values, weights = values[keep], weights[keep]
-    if not len(values):
-        return np.full(len(taus), np.nan)
-    order = np.argsort(values, kind="stable")
+def _quantiles(values: np.ndarray, weights: np.ndarray, taus: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """Weighted inf{y : F(y) >= tau} (numpy's ``inverted_cdf`` for unit weights); ``order`` sorts ``values`` when it
+    is known already. Values of weight zero never count (their cumulative weight does not rise)."""
+    if order is None:
+        order = np.argsort(values, kind="stable")
     cw = np.cumsum(weights[order])
+    if not len(cw) or cw[-1] <= 0:
+        return np.full(len(taus), np.nan)
     k = np.searchsorted(cw, taus * cw[-1] * (1 - 1e-12), side="left")
     return values[order][np.minimum(k, len(values) - 1)]
 
 
 def _estimate(cells: list[_Cell], w: np.ndarray, taus: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Observed and counterfactual percentiles of the pooled supported household-quarters, and their number."""
-    y1, y0, wts = [], [], []
-    for c in cells:
+    """Observed and counterfactual percentiles of the pooled supported household-quarters, and their number.
+    The pooled observed incomes are the same in every draw (only their weights change): they are sorted once
+    (cached on the cells' list); each cell's counterfactuals come sorted (households ordered by base income, a
+    monotone map), so sorting the pooled ones merges sorted runs."""
+    y1, y0, wts, used = [], [], [], []
+    for i, c in enumerate(cells):
         cf = _counterfactual(c, w)
         if cf is None:
             continue
-        y1.append(c.post)
+        used.append(i)
         y0.append(cf)
         wts.append(w[c.treated])
-    if not y1:
+    if not y0:
         return np.full(len(taus), np.nan), np.full(len(taus), np.nan), 0
-    y1, y0, wts = np.concatenate(y1), np.concatenate(y0), np.concatenate(wts)
-    return _quantiles(y1, wts, taus), _quantiles(y0, wts, taus), int(wts.sum())
+    y0, wts = np.concatenate(y0), np.concatenate(wts)
+    key = tuple(used)
+    cache = _POST_ORDER.get(id(cells))
+    if cache is None or cache[0] is not cells or cache[1] != key:
+        post = np.concatenate([cells[i].post for i in used])
+        cache = (cells, key, post, np.argsort(post, kind="stable"))
+        _POST_ORDER.clear()
+        _POST_ORDER[id(cells)] = cache
+    post, order = cache[2], cache[3]
+    return _quantiles(post, wts, taus, order), _quantiles(y0, wts, taus), int(wts.sum())
+
+
+_POST_ORDER: dict = {}
 
 
 def changes_in_changes(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str,
