@@ -165,8 +165,32 @@ def _per_unit(u: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np
     return np.where(seen, lo, np.nan), seen & (hi > lo)
 
 
+_PANELS: dict = {}          # the last panel built from a file, by what it was built from (one entry)
+
+
 def build_panel(paths: Paths | None = None, quarter: str | None = None, balanced: bool = True,
                 hq: pd.DataFrame | None = None, indicators_config: Path | None = None) -> Panel:
+    """The estimation panel (``make_panel``); built from ``data/processed`` it is kept for the next call with the
+    same file (its path, size and modification time), quarter, balance and config, so the several results of one
+    page (effects, below-line effects, sensitivity, power, quantile effects) build it once. Callers must not modify
+    it (``Panel.sample`` returns copies)."""
+    if hq is not None:
+        return make_panel(paths, quarter, balanced, hq, indicators_config)
+    file = (paths or Paths()).processed / "household_quarters.parquet"
+    cfg = Path(indicators_config) if indicators_config else CONFIG_DIR / "indicators.yaml"
+    try:
+        st, cst = file.stat(), cfg.stat()
+    except OSError:
+        return make_panel(paths, quarter, balanced, hq, indicators_config)
+    key = (str(file.resolve()), st.st_size, st.st_mtime_ns, quarter, bool(balanced), str(cfg), cst.st_mtime_ns)
+    if key not in _PANELS:
+        _PANELS.clear()
+        _PANELS[key] = make_panel(paths, quarter, balanced, hq, indicators_config)
+    return _PANELS[key]
+
+
+def make_panel(paths: Paths | None = None, quarter: str | None = None, balanced: bool = True,
+               hq: pd.DataFrame | None = None, indicators_config: Path | None = None) -> Panel:
     """Build the estimation panel from data/processed up to ``quarter`` (default: all quarters).
 
     The monitoring lines of ``below_line`` are read from ``indicators_config`` (default config/indicators.yaml).
