@@ -193,12 +193,13 @@ def plot_sensitivity(frame: pd.DataFrame, outcome: str, quarter: str, lang: str 
         b = _value(frame, "breakdown_relative_magnitude")
         if np.isfinite(b) and b > 0:
             ax.axvline(b, color="#999999", lw=1, ls=":")
-            ax.text(b, ax.get_ylim()[1], f" {b:.1f}", va="top", ha="left", fontsize=9, color="#555555")
+            ax.text(b, ax.get_ylim()[1], f" {math.floor(10 * b) / 10:.1f}", va="top", ha="left", fontsize=9,
+                    color="#555555")                      # rounded down, as the sentence
     else:
         ax.text(0.5, 0.5, "敏感性分析无法计算" if zh else "The sensitivity analysis could not be computed",
                 transform=ax.transAxes, ha="center", va="center", color="#555555")
-    ax.set_xlabel("M̄：开始后走势差异相对开始前最大差异的倍数" if zh else
-                  "M̄: post-start trend differences relative to the largest pre-start one")
+    ax.set_xlabel("M̄：开始后每季度差距的变化，相对开始前最大一次季度间变化的倍数" if zh else
+                  "M̄: each post-start quarter's change in the gap, relative to the largest pre-start change")
     ax.set_ylabel(f"对{outcome_label(outcome, lang)}的效应（{_unit(outcome, lang)}）" if zh else
                   f"effect on {outcome_label(outcome, lang)} ({_unit(outcome, lang)})")
     ax.set_title("平行趋势不完全成立时的95%置信集合" if zh else "95% confidence sets when parallel trends hold only roughly")
