@@ -96,7 +96,7 @@ def show_comparison(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         h("estimator"): [estimator_label(x, lang) for x in table["estimator"]],
         h("aggregate"): [_paren(label("aggregate", x, lang), h("headline"), lang) if (n, x) == HEADLINE else
                          label("aggregate", x, lang) for n, x in zip(table["estimator"], table["aggregate"])],
-        _paren(h("effect"), unit, lang): shown(table["att"]).round(digits),
+        _paren(h("effect"), unit, lang): shown(table["att"]).round(digits) + 0.0,      # + 0.0: never "-0.0"
         h("se"): shown(table["se"]).round(digits),
         h("ci95"): [_ci(a, b, o) for a, b in zip(table["ci_low"], table["ci_high"])],
         f"{check} {h('p_value')}": table["p_county"].map(lambda p: "—" if pd.isna(p) else _p(p)),

@@ -160,8 +160,8 @@ def _quantile_notes(frame: pd.DataFrame, lang: str) -> str:
 
 def quantiles_heading(lang: str = "zh") -> str:
     if lang == "zh":
-        return ("## 帮扶对收入分布的影响：收入最低的农户得益多少\n\n平均效应可能掩盖差别。下面比较获得帮扶的农户收入的第10、25百分位数和"
+        return ("## 帮扶对收入分布的影响：分布低端提高了多少\n\n平均效应可能掩盖差别。下面比较获得帮扶的农户收入的第10、25百分位数和"
                 "中位数，与没有帮扶时推算的相应分位数之差。")
-    return ("## Effects along the income distribution: how much the lowest incomes gain\n\nAn average can hide "
+    return ("## Effects along the income distribution: how much the low end rose\n\nAn average can hide "
             "differences. Below, the 10th and 25th percentiles and the median of supported households' income are "
             "compared with what they would have been without support.")
