@@ -369,3 +369,16 @@ def test_with_fewer_than_ten_clusters_the_intervals_are_withheld_with_a_reason()
     assert list(frame.columns) == dist.COLUMNS and frame["few_clusters"].all() and frame["ci_low"].isna().all()
     assert (frame["clusters"] == 5).all() and frame["qtt"].notna().all()
     assert (frame["note"] == "few_clusters").all() and (frame["cluster"] == "county").all()
+
+
+def test_simulate_command_takes_a_near_line_share_and_refuses_a_bad_one(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "helpers.pipeline.cli", "simulate", "--out", str(tmp_path / "raw"), "--truth",
+           str(tmp_path / "truth"), "--households", "200", "--first", "2022Q1", "--last", "2022Q3", "--clean"]
+    bad = subprocess.run(cmd + ["--near-line-share", "1.5"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "between 0 and 1" in bad.stderr and "Traceback" not in bad.stderr
+    ok = subprocess.run(cmd + ["--near-line-share", "0.3"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert '"near_line_share": 0.3' in (tmp_path / "truth" / "params.json").read_text(encoding="utf-8")

@@ -38,6 +38,17 @@ def _intake(args) -> int:
     return 0
 
 
+def _share(text: str) -> float:
+    """A share between 0 and 1 (argparse turns the error into one line and exit code 2)."""
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a share between 0 and 1, not {text!r}")
+    return v
+
+
 def _simulate(args) -> int:
     from helpers.sim.simulate import simulate
 
@@ -47,7 +58,7 @@ def _simulate(args) -> int:
               file=sys.stderr)
         return 1
     truth = simulate(out, Path(args.truth) if args.truth else None, args.households, args.seed,
-                     args.first, args.last, mess=not args.clean)
+                     args.first, args.last, mess=not args.clean, near_line_share=args.near_line_share)
     print(f"wrote {len(truth.quarters)} quarters of submissions for {args.households} households to {out}"
           + (f"; truth in {args.truth}" if args.truth else ""))
     return 0
@@ -161,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--first", default="2021Q1", help="first quarter (default 2021Q1)")
     p.add_argument("--last", default="2023Q2", help="last quarter (default 2023Q2)")
     p.add_argument("--clean", action="store_true", help="write without injected mess")
+    p.add_argument("--near-line-share", type=_share, default=0.0, dest="near_line_share",
+                   help="share of households (0 to 1) whose untreated incomes sit near the monitoring line, so support "
+                        "has a sizeable known effect on being below it (truth/effects.csv: att_below; default 0)")
     p.add_argument("--force", action="store_true", help="allow writing into a non-empty data/raw")
     p.set_defaults(func=_simulate)
 
