@@ -130,7 +130,7 @@ from helpers.analysis.construct import OUTCOMES, PROGRAMS, build_panel
 from helpers.analysis.effects import WEBB, Z95, EstimationError, callaway_santanna
 from helpers.analysis.effects.callaway_santanna import _groups
 from helpers.analysis.effects.panel import cluster_sums, twoway_solve
-from helpers.analysis.program_effects import ESTIMATION_COLUMNS, few_clusters
+from helpers.analysis.program_effects import estimation_sample, few_clusters
 from helpers.config import SEED, Paths
 from helpers.domain.quarters import index_quarter
 
@@ -664,14 +664,10 @@ def power_frame(quarter: str, paths: Paths | None = None, program: str = "any", 
         raise PowerError(f"outcome must be one of {list(OUTCOMES)}, not {outcome!r}")
     panel = build_panel(paths, quarter, balanced=balanced, hq=hq)
     covs = [c.strip() for c in covariates.split(",") if c.strip()]
-    extra = [c for c in [*covs, cluster] if c and c not in ESTIMATION_COLUMNS]
-    unknown = [c for c in extra if c not in panel.data.columns]
-    if unknown:
-        usable = [c for c in panel.data.columns if c not in ("quarter", "cohort_quarter")]
-        raise PowerError(f"unknown covariate or cluster column(s) {unknown}; the panel has {usable}")
-    d = panel.sample(program, outcome, ESTIMATION_COLUMNS + extra)
-    if d.empty:
-        raise PowerError(f"no households in the sample for program {program!r}")
+    try:
+        d = estimation_sample(panel, program, outcome, covs, cluster)
+    except EstimationError as err:
+        raise PowerError(str(err)) from None
     out = simulate(d, outcome, program, control, covs, cluster or None, panel.balanced, grid, reps, SEED,
                    quarters=True)
     out["seconds"] = time.perf_counter() - t0

@@ -62,15 +62,14 @@ class Effects:
         return self.__dict__["_county"].reindex(result.panel.units).to_numpy()
 
 
-def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",
-             covariates: list[str] | None = None, cluster: str | None = "village") -> Effects:
-    """Run the three estimators on the program's sample, each with every option it takes: the panel's
-    balance, the cluster, the control group and covariates (Callaway-Sant'Anna). The imputation
-    estimator and TWFE take no covariates and TWFE no control group: their rows say so (``spec``)."""
-    covariates = list(covariates or [])
+def estimation_sample(panel: Panel, program: str, outcome: str, covariates: list[str] | None = None,
+                      cluster: str | None = "village") -> pd.DataFrame:
+    """The narrow copy of the program's sample every estimate of it runs on (the estimation columns, the covariates
+    and the cluster), checked: a known outcome, covariate and cluster columns that exist, at least one household
+    (``EstimationError`` otherwise)."""
     if outcome not in OUTCOMES:
         raise EstimationError(f"outcome must be one of {list(OUTCOMES)}, not {outcome!r}")
-    extra = [c for c in [*covariates, cluster] if c and c not in ESTIMATION_COLUMNS]
+    extra = [c for c in [*(covariates or []), cluster] if c and c not in ESTIMATION_COLUMNS]
     unknown = [c for c in extra if c not in panel.data.columns]
     if unknown:
         usable = [c for c in panel.data.columns if c not in ("quarter", "cohort_quarter")]
@@ -78,6 +77,16 @@ def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", con
     d = panel.sample(program, outcome, ESTIMATION_COLUMNS + extra)
     if d.empty:
         raise EstimationError(f"no households in the sample for program {program!r}")
+    return d
+
+
+def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",
+             covariates: list[str] | None = None, cluster: str | None = "village") -> Effects:
+    """Run the three estimators on the program's sample, each with every option it takes: the panel's
+    balance, the cluster, the control group and covariates (Callaway-Sant'Anna). The imputation
+    estimator and TWFE take no covariates and TWFE no control group: their rows say so (``spec``)."""
+    covariates = list(covariates or [])
+    d = estimation_sample(panel, program, outcome, covariates, cluster)
     balanced = panel.balanced
     cs = callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates or None,
                            cluster=cluster, balanced=balanced)

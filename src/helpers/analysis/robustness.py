@@ -32,9 +32,9 @@ import pandas as pd
 
 from helpers.analysis import pretrend_power as pp
 from helpers.analysis.construct import build_panel
-from helpers.analysis.effects import EstimationError, callaway_santanna
-from helpers.analysis.effects.panel import cluster_sums
-from helpers.analysis.program_effects import ESTIMATION_COLUMNS
+from helpers.analysis.effects import callaway_santanna
+from helpers.analysis.effects.panel import covariance_from_if as covariance
+from helpers.analysis.program_effects import estimation_sample
 from helpers.analysis.sensitivity import SensitivityError, breakdown, honest_did, honest_did_original
 from helpers.config import Paths
 
@@ -43,16 +43,6 @@ MBAR = (0.0, 0.5, 1.0, 1.5, 2.0)      # relative magnitudes shown
 M_STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)  # smoothness, in standard errors of the target
 LEVEL = 0.95
 GRID_SD, GRID_POINTS = 40, 2001       # the theta grid of the relative-magnitudes sets: target and 0 +- 40 SE
-
-
-def covariance(inf: np.ndarray, n: int, cluster: np.ndarray | None) -> np.ndarray:
-    """The covariance of estimates from their influence functions (columns), as ``se_from_if``: unit level, or
-    clustered with the G/(G-1) correction."""
-    if cluster is None:
-        return inf.T @ inf / n ** 2
-    sums = cluster_sums(inf, cluster)
-    g = len(sums)
-    return g / (g - 1) * sums.T @ sums / n ** 2
 
 
 def event_study(cs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -153,10 +143,7 @@ def sensitivity_frame(quarter: str, paths: Paths | None = None, program: str = "
     options (sample, control, covariates, cluster)."""
     panel = build_panel(paths, quarter, balanced=balanced)
     covs = [c.strip() for c in covariates.split(",") if c.strip()] or None
-    extra = [c for c in [*(covs or []), cluster] if c and c not in ESTIMATION_COLUMNS]
-    d = panel.sample(program, outcome, ESTIMATION_COLUMNS + extra)
-    if d.empty:
-        raise EstimationError(f"no households in the sample for program {program!r}")
+    d = estimation_sample(panel, program, outcome, covs, cluster)
     kw = dict(control=control, covariates=covs, cluster=cluster or None, balanced=panel.balanced)
     universal = callaway_santanna(d, outcome, "household_id", "time", "cohort", base_period="universal", **kw)
     varying = callaway_santanna(d, outcome, "household_id", "time", "cohort", **kw)

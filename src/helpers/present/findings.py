@@ -214,6 +214,15 @@ WORDS: dict[str, dict] = {
 }
 
 
+CHANGE = {"up": ("从 {a} 升至 {b}", "rose from {a} to {b}"), "down": ("从 {a} 降至 {b}", "fell from {a} to {b}"),
+          "same": ("从 {a} 持平", "stayed at {a}")}
+
+
+def change_phrase(way: str, a: str, b: str, lang: str = "zh") -> str:
+    """The words of a ``change_direction`` verdict with the two values as shown: '从 2.8% 降至 2.6%'."""
+    return pick(CHANGE[way], lang).format(a=a, b=b)
+
+
 def words(predicate: str, verdict, lang: str = "zh") -> str:
     """The phrase a predicate's verdict reads as, in the report language."""
     return pick(WORDS[predicate][verdict], lang)
@@ -221,4 +230,5 @@ def words(predicate: str, verdict, lang: str = "zh") -> str:
 
 __all__ = ["FEW_CLUSTERS", "LEVEL", "few_clusters", "headline_interval", "significant", "robust_estimates_agree",
            "twfe_position", "trend_direction", "forbidden_comparisons", "pretrends", "intervals_overlap",
-           "staggered_starts", "gap_direction", "rank_settled", "change_direction", "county_check", "submission_shrank", "words", "WORDS"]
+           "staggered_starts", "gap_direction", "rank_settled", "change_direction",
+           "county_check", "submission_shrank", "change_phrase", "words", "WORDS"]

@@ -439,7 +439,7 @@ def describe_trend(trend: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
     """What the trend figure shows: the city's elimination rate and spending progress against the previous quarter
     (``findings.change_direction`` at the precision shown), and which counties moved which way. Spending progress
     starts again each first quarter, so it is not compared across a year's turn."""
-    from helpers.present.findings import change_direction
+    from helpers.present.findings import change_direction, change_phrase
 
     quarters = sorted(trend["quarter"].unique())
     if quarter not in quarters or quarters.index(quarter) == 0:
@@ -461,10 +461,10 @@ def describe_trend(trend: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
                      and change_direction(a["value"], b["value"], resolution=0.001) == d] for d in ("up", "down")}
         a, b = percent_1(before["value"]), percent_1(now["value"])
         if zh:
-            s = f"全市{name}从 {a} " + {"up": f"升至 {b}", "down": f"降至 {b}", "same": "持平"}[way]
+            s = f"全市{name}{change_phrase(way, a, b, lang)}"
             s += "".join(f"，{_join(v, lang)}{'上升' if d == 'up' else '下降'}" for d, v in moved.items() if v)
         else:
-            s = f"the city's {name} " + {"up": f"rose from {a} to {b}", "down": f"fell from {a} to {b}", "same": f"stayed at {a}"}[way]
+            s = f"the city's {name} {change_phrase(way, a, b, lang)}"
             s += "".join(f"; {'up' if d == 'up' else 'down'}: {_join(v, lang)}" for d, v in moved.items() if v)
         out.append(s)
     prev_label = figures.quarter_label(prev) if zh else prev

@@ -231,7 +231,7 @@ def describe_intake(summary, lang: str = "zh") -> str:
 def describe_quality_trend(log: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
     """What the quality-trend figure shows: each county's share of household rows set aside against the previous
     quarter (``findings.change_direction`` at the 0.1 percentage point the sentence shows), and the city's."""
-    from helpers.present.findings import change_direction
+    from helpers.present.findings import change_direction, change_phrase
 
     q = log[(log["sheet"] == "农户监测") & (log["quarter"] <= quarter)]
     quarters = sorted(q["quarter"].unique())
@@ -249,10 +249,9 @@ def describe_quality_trend(log: pd.DataFrame, quarter: str, lang: str = "zh") ->
     a, b = f"{city[prev]:.1%}", f"{city[quarter]:.1%}"
     sep = "、" if zh else ", "
     if zh:
-        s = f"与{figures.quarter_label(prev)}相比，全市暂存比例从 {a} " + {"up": f"升至 {b}", "down": f"降至 {b}", "same": "持平"}[way]
+        s = f"与{figures.quarter_label(prev)}相比，全市暂存比例{change_phrase(way, a, b, lang)}"
         s += "".join(f"；暂存比例{'上升' if d == 'up' else '下降'}的有{sep.join(v)}" for d, v in moved.items() if v)
         return s + "。暂存比例上升的县区需要在下次拉练前核查填报流程。"
-    s = f"Against {prev}, the city's share set aside " + {"up": f"rose from {a} to {b}", "down": f"fell from {a} to {b}",
-                                                         "same": f"stayed at {a}"}[way]
+    s = f"Against {prev}, the city's share set aside {change_phrase(way, a, b, lang)}"
     s += "".join(f"; {'up' if d == 'up' else 'down'}: {sep.join(v)}" for d, v in moved.items() if v)
     return s + ". Counties whose share rose should check how they fill in the sheets before the next inspection."

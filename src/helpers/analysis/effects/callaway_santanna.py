@@ -14,7 +14,8 @@ from scipy import stats
 
 from helpers.config import SEED
 from helpers.analysis.effects.few_clusters import FewClusterInference
-from helpers.analysis.effects.panel import KINDS, Z95, EstimationError, Panel, cluster_sums, frame, prepare, se_from_if
+from helpers.analysis.effects.panel import (KINDS, Z95, EstimationError, Panel, cluster_sums, covariance_from_if,
+                                           frame, prepare, se_from_if)
 
 
 
@@ -419,7 +420,6 @@ def wald_test(att: np.ndarray, inf: np.ndarray, n: int, cluster: np.ndarray | No
     if k == 0:
         return {**out, "reason": "no pre-treatment periods to test", "reason_code": "no_pre_periods"}
     if cluster is None:
-        V = inf.T @ inf / n ** 2
         out["test"] = f"chi2 ({label})"
     else:
         n_cl = int(cluster.max()) + 1
@@ -427,8 +427,7 @@ def wald_test(att: np.ndarray, inf: np.ndarray, n: int, cluster: np.ndarray | No
         if n_cl - 1 <= k:
             return {**out, "test": "too few clusters", "reason_code": "few_clusters",
                     "reason": f"{n_cl} clusters are too few to test {k} pre-period terms jointly (more than {k + 1} needed)"}
-        sums = cluster_sums(inf, cluster, n_cl)
-        V = n_cl / (n_cl - 1) * sums.T @ sums / n ** 2
+    V = covariance_from_if(inf, n, cluster)
     if treated_df is not None and treated_df < k:
         return {**out, "reason_code": "few_treated", "reason": f"the {k} pre-period terms rest on too few treated "
                                                                f"households ({treated_df} degrees of freedom within their cohorts)"}

@@ -332,6 +332,17 @@ def se_from_if(inf: np.ndarray, n: int, cluster: np.ndarray | None) -> np.ndarra
     return np.sqrt(n_cl / (n_cl - 1) * (sums ** 2).sum(axis=0)) / n
 
 
+def covariance_from_if(inf: np.ndarray, n: int, cluster: np.ndarray | None) -> np.ndarray:
+    """The covariance of estimates from their unit-level influence functions (columns), as ``se_from_if`` gives its
+    diagonal: sum(psi psi')/n^2, or clustered (cluster sums, with the G/(G-1) correction)."""
+    inf = inf.reshape(len(inf), -1)
+    if cluster is None:
+        return inf.T @ inf / n ** 2
+    sums = cluster_sums(inf, cluster)
+    g = len(sums)
+    return g / (g - 1) * sums.T @ sums / n ** 2
+
+
 def cluster_sums(inf: np.ndarray, cluster: np.ndarray, n_cl: int | None = None) -> np.ndarray:
     """Sums of unit-level values within clusters (rows: clusters)."""
     n_cl = int(cluster.max()) + 1 if n_cl is None else n_cl
