@@ -117,9 +117,13 @@ def _diff_diff_results():
                                  reference_period=-1, interaction_indices={int(t): i for i, t in enumerate(TVEC)})
 
 
-@pytest.mark.parametrize("form, test, tol", [("wald", "wald", 1e-10), ("nis", "any_t", 1e-4)])
+# diff-diff computes the any-|t| acceptance with scipy's multivariate normal CDF, unseeded and at
+# scipy's default error target (abseps 1e-5): its power varies from run to run by about that much
+# (seen 7e-7 here and 1.1e-5 on CI), so the any_t comparison is held to a few times 1e-5.
+@pytest.mark.parametrize("form, test, tol, power_tol", [("wald", "wald", 1e-10, 1e-10),
+                                                         ("nis", "any_t", 1e-4, 5e-5)])
 @pytest.mark.parametrize("target", [0.5, 0.8])
-def test_slope_and_power_match_diff_diff(form, test, tol, target):
+def test_slope_and_power_match_diff_diff(form, test, tol, power_tol, target):
     """diff-diff 3.13's PreTrendsPower: pretest_form='wald' is the workbook's chi-squared test,
     'nis' (its default) R's any-|t| test with z = norm.ppf(0.975); its linear violation is |t - reference|."""
     diff_diff = pytest.importorskip("diff_diff")
@@ -131,7 +135,7 @@ def test_slope_and_power_match_diff_diff(form, test, tol, target):
     assert fit.covariance_source == "full_pre_period_vcov"
     assert np.allclose(fit.violation_weights, [3, 2, 1])
     assert rel(slope_for_power(S_PRE, T_PRE, target, test), fit.mdv) < tol   # measured: wald 2e-16, any_t 3.4e-6
-    assert abs(pretrend_power(S_PRE, T_PRE, 0.06, test) - fit.power) < 1e-5   # measured: wald 1e-16, any_t 7e-7
+    assert abs(pretrend_power(S_PRE, T_PRE, 0.06, test) - fit.power) < power_tol   # measured: wald 1e-16, any_t 7e-7..1.1e-5
 
 
 # --------------------------------------------------------------------------- the workbook's own test
