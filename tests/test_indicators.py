@@ -410,3 +410,17 @@ def test_a_rate_on_too_few_households_is_neither_judged_nor_ranked():
     r = composite.ranking(t, Q, spec).set_index("county")
     assert r.loc["恩阳区", "indicators_missing"] == 1 and r.loc["巴州区", "indicators_missing"] == 0
     assert r.loc["恩阳区", "composite"] == pytest.approx(0.0)     # ranked on spending alone, not on 30% growth of 7
+
+
+def test_a_share_of_draws_never_prints_a_certainty_the_draws_do_not_have():
+    """995 of 1,000 draws is “99.5%”, not “100%” beside a rank range of 3–4 (seen in 02 and 04); whole draws stay whole."""
+    assert display.share_shown(0.995) == "99.5%"
+    assert display.share_shown(0.9996) == "99.96%"
+    assert display.share_shown(1.0) == "100%"
+    assert display.share_shown(0.004) == "0.4%"
+    assert display.share_shown(0.0) == "0%"
+    assert display.share_shown(0.87) == "87%"
+    rank = pd.DataFrame({"county": ["平昌县", "恩阳区"], "composite": [0.48, 0.44], "rank": [3, 4], "rank_stability": [0.995, 1.0],
+                         "rank_best": [3, 3], "rank_worst": [4, 4], "indicators_missing": [0, 0]})
+    shown = display.ranking_table(rank).iloc[:, 2].tolist()
+    assert shown == ["99.5%", "100%"]

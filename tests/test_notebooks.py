@@ -100,7 +100,9 @@ def test_indicators_notebook_runs_on_the_bundled_sample(tmp_path):
     shown = _displayed(out)
     assert "NaN" not in shown and "没有这类项目" in shown
     assert str(tmp_path) not in shown and "saved:" not in shown
-    assert "> 7.7%" in shown and "项目支出进度 < 50%" in shown and "3.3个百分点" in shown
+    gap = ind[(ind["quarter"] == "2023Q2") & (ind["indicator"] == "income_growth_gap") & (ind["county"] == "全市")]
+    gap_pp = f"{100 * gap['value'].iloc[0]:.1f}个百分点"       # a difference of two rates, in points, never "%"
+    assert "> 7.7%" in shown and "项目支出进度 < 50%" in shown and gap_pp in shown
     assert "南江县未报送“务工人数”列" in shown and "未享受就业帮扶" in shown
     from helpers.analysis import composite
 

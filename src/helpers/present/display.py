@@ -27,6 +27,17 @@ def percent(v: float) -> str:
     return f"{_number(100 * v, 2)}%"
 
 
+def share_shown(v: float) -> str:
+    """A share of draws as a whole percentage, with a decimal more wherever rounding would otherwise print a
+    certainty the draws do not have: 0.995 -> '99.5%' (not '100%'), 0.0004 -> '0.04%' (not '0%'), 1 -> '100%'."""
+    v = float(v)
+    for d in range(0, 4):
+        text = f"{100 * v:.{d}f}"
+        if (float(text) < 100 or v >= 1) and (float(text) > 0 or v <= 0):
+            return text + "%"
+    return f"{100 * v:.4f}%"
+
+
 def format_threshold(key: str, value: float, lang: str = "zh") -> str:
     """An indicator's threshold as the rule applies it: with its comparison and the precision it has
     (7.7% is shown as “> 7.7%”, never rounded to 8%). A milestone that a count of projects is judged
@@ -153,7 +164,7 @@ def ranking_table(rank: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         h("county"): [county_label(c, lang) for c in rank["county"]],
         h("composite"): rank["composite"].map(lambda v: f"{v:.3f}"),
         h("rank"): rank["rank"],
-        h("rank_stability"): rank["rank_stability"].map(lambda v: f"{v:.0%}"),
+        h("rank_stability"): rank["rank_stability"].map(share_shown),
         h("rank_range"): [f"{a}–{b}" for a, b in zip(rank["rank_best"], rank["rank_worst"])],
         h("indicators_missing"): rank["indicators_missing"],
     })

@@ -16,7 +16,7 @@ from matplotlib.ticker import MultipleLocator
 from helpers.analysis import composite
 
 from helpers.present import figures
-from helpers.present.display import disclose_value, format_threshold, indicator_label, percent
+from helpers.present.display import disclose_value, format_threshold, indicator_label, percent, share_shown
 from helpers.domain.dictionary import COUNTIES
 from helpers.domain.labels import label
 from helpers.analysis.indicators import ALL, CITY, INDICATORS, judgeable
@@ -261,7 +261,8 @@ def plot_ranking(rank: pd.DataFrame, quarter: str, lang: str = "zh", spec: dict 
     ax.barh(labels, r["composite"], color=[figures.COUNTY_COLORS[c] for c in r["county"]])
     for i, (s, rk, a, b, st) in enumerate(zip(r["composite"], r["rank"], r["rank_best"], r["rank_worst"], r["rank_stability"])):
         ax.text(s + 0.01, i, f"{s:.2f}", va="center", fontsize=9)
-        rng_text = (f"第{rk}名（范围 {a}–{b}，{st:.0%} 不变）" if lang == "zh" else f"#{rk} (range {a}–{b}, {st:.0%} same)")
+        rng_text = (f"第{rk}名（范围 {a}–{b}，{share_shown(st)} 不变）" if lang == "zh"
+                    else f"#{rk} (range {a}–{b}, {share_shown(st)} same)")
         ax.text(1.03, i, rng_text, va="center", ha="left", fontsize=9, transform=ax.get_yaxis_transform(), clip_on=False)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_locator(MultipleLocator(0.2))
@@ -284,7 +285,7 @@ def describe_ranking(rank: pd.DataFrame, lang: str = "zh", spec: dict | None = N
         s = f"综合得分最高的是{top['county']}（{top['composite']:.2f}），最低的是{bottom['county']}（{bottom['composite']:.2f}）。"
         if composite.ranks_stable(rank, share):
             return s + (f"名次对权重不敏感：{st['draws']:,} 次权重扰动中，每个县区至少在 {share:.0%} 的抽样中名次不变。")
-        moving = "；".join(f"{r['county']}名次范围 {r['rank_best']}–{r['rank_worst']}，{r['rank_stability']:.0%} 的抽样中名次不变"
+        moving = "；".join(f"{r['county']}名次范围 {r['rank_best']}–{r['rank_worst']}，{share_shown(r['rank_stability'])} 的抽样中名次不变"
                           for _, r in unstable.iterrows())
         return s + f"名次随权重变化：{moving}（低于 {share:.0%}）。这些县区之间的名次差距不宜过度解读。"
     s = f"Highest composite score: {figures.county_label(top['county'], 'en')} ({top['composite']:.2f}); lowest: " \
@@ -292,7 +293,7 @@ def describe_ranking(rank: pd.DataFrame, lang: str = "zh", spec: dict | None = N
     if composite.ranks_stable(rank, share):
         return s + f"Ranks do not depend on the weights: every county keeps its rank in at least {share:.0%} of {st['draws']:,} draws."
     moving = "; ".join(f"{figures.county_label(r['county'], 'en')} ranks {r['rank_best']}–{r['rank_worst']}, same rank in "
-                       f"{r['rank_stability']:.0%} of draws" for _, r in unstable.iterrows())
+                       f"{share_shown(r['rank_stability'])} of draws" for _, r in unstable.iterrows())
     return s + f"Ranks move with the weights: {moving} (below {share:.0%}). Do not over-read the gaps between them."
 
 

@@ -723,13 +723,16 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
 
 
 
-def write_marker(out: Path, households: int, seed: int, first: str, last: str) -> Path:
+def write_marker(out: Path, households: int, seed: int, first: str, last: str,
+                 near_line_share: float = 0.0) -> Path:
     """Say, next to the quarter folders, that the submissions are simulated (intake records it and every
-    page then says so in a banner)."""
+    page then says so in a banner), with what drew them (``near_line_share`` only when not 0)."""
     path = Path(out) / SIMULATED_MARKER
-    path.write_text(json.dumps({"simulated": True, "written_by": "workbook simulate", "seed": seed,
-                                "households": households, "first": first, "last": last}, indent=1) + "\n",
-                    encoding="utf-8")
+    marker = {"simulated": True, "written_by": "workbook simulate", "seed": seed,
+              "households": households, "first": first, "last": last}
+    if near_line_share:
+        marker["near_line_share"] = near_line_share
+    path.write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
     return path
 
 
@@ -740,7 +743,7 @@ def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: in
     always wrote)."""
     truth = simulate_truth(households, seed, first, last, near_line_share=near_line_share)
     damage = write_submissions(truth, Path(out), mess=mess)
-    write_marker(Path(out), households, seed, first, last)
+    write_marker(Path(out), households, seed, first, last, near_line_share)
     if truth_dir is not None:
         truth_dir = Path(truth_dir)
         truth_dir.mkdir(parents=True, exist_ok=True)
