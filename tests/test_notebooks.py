@@ -46,7 +46,7 @@ def test_intake_notebook_runs_on_a_sample(sample, tmp_path):
                                         private_dir=str(paths.private), reports_dir=str(tmp_path / "reports"),
                                         corrections_file=str(paths.corrections), lang="zh"), progress_bar=False)
     figs = sorted(p.name for p in (tmp_path / "reports" / "2022Q2" / "figures").glob("*.png"))
-    assert figs == ["01_quality_trend.png", "01_quarantine_reasons.png", "01_rows_by_county.png"]
+    assert figs == ["01_quality_score.png", "01_quality_trend.png", "01_quarantine_reasons.png", "01_rows_by_county.png"]
     text = out.read_text(encoding="utf-8")
     assert "暂存最多的原因是" in text
     hh = sample["truth"].households

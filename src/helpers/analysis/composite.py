@@ -31,8 +31,10 @@ def load_spec(path: Path | None = None) -> dict:
         if item["key"] not in INDICATORS:
             raise ValueError(f"{path or 'config/composite.yaml'}: unknown indicator {item['key']!r}; "
                              f"choose from {sorted(INDICATORS)}")
-        if item["direction"] not in (1, -1) or item["weight"] <= 0:
-            raise ValueError(f"{item['key']}: direction must be 1 or -1 and weight positive")
+        if item["direction"] not in (1, -1) or not item["weight"] >= 0:
+            raise ValueError(f"{item['key']}: direction must be 1 or -1 and weight 0 or positive")
+    if not any(item["weight"] > 0 for item in spec["indicators"]):
+        raise ValueError(f"{path or 'config/composite.yaml'}: at least one indicator needs a positive weight")
     share = (spec.get("stability") or {}).get("stable_share", STABLE_SHARE_DEFAULT)
     if not 0 < float(share) <= 1:
         raise ValueError(f"stability.stable_share must lie in (0, 1], not {share!r}")
@@ -101,9 +103,13 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
 
 
 def ranking(indicators: pd.DataFrame, quarter: str, spec: dict | None = None) -> pd.DataFrame:
-    """Composite score, rank, components and rank stability per county."""
+    """Composite score, rank, components and rank stability per county. An indicator of weight 0 is shown
+    (its ``score_`` column) but takes no part in the score, the ranks, the weight draws or the count of missing
+    indicators, so adding one at weight 0 changes nothing else."""
     spec = spec or load_spec()
-    norm = normalized(indicators, quarter, spec)
+    shown = normalized(indicators, quarter, spec)
+    spec = {**spec, "indicators": [i for i in spec["indicators"] if i["weight"] > 0]}
+    norm = shown[[i["key"] for i in spec["indicators"]]]
     w = np.array([i["weight"] for i in spec["indicators"]], dtype=float)
     w = w / w.sum()
     base = _scores(norm.to_numpy(), w[None, :])[0]
@@ -114,7 +120,7 @@ def ranking(indicators: pd.DataFrame, quarter: str, spec: dict | None = None) ->
     ww = w[None, :] * factors
     ww = ww / ww.sum(axis=1, keepdims=True)
     ranks = _ranks(_scores(norm.to_numpy(), ww))
-    out = norm.copy()
+    out = shown.copy()
     out.columns = [f"score_{c}" for c in out.columns]
     out.insert(0, "composite", base)
     out.insert(1, "rank", base_rank)

@@ -36,3 +36,37 @@ REASONS: dict[str, tuple[str, str]] = {
 def sentence(code: str, lang: str = "zh") -> str:
     """The explanation of a reason code in Chinese (``zh``) or English (``en``)."""
     return pick(REASONS[code], lang)
+
+
+#: What the county does about a row set aside for each reason (the 处理建议 of its feedback workbook).
+ACTIONS: dict[str, tuple[str, str]] = {
+    "unknown_place": (
+        "核对县区、乡镇、行政村名称是否与行政村表和村名登记册一致（合并村写现村名，原村名填“原村名”列），改正后在下季度报送中更正。",
+        "Check the county, township and village names against the 行政村 sheet and the register (a merged village under its current name), and correct them in the next submission."),
+    "subtotal": (
+        "合计、小计行不要放在明细表中；删除该行即可，无需核实。",
+        "Leave subtotal rows out of the detail sheet; delete the row, nothing to verify."),
+    "household_code": (
+        "把户编码列设为文本格式，按系统中的18位户编码重新填写。",
+        "Format the household-code column as text and re-enter the 18-digit code from the system."),
+    "duplicate": (
+        "删除重复的行，每户只保留一行。",
+        "Delete the repeated row; one row per household."),
+    "conflicting_duplicate": (
+        "同一户出现多行且内容不同：核实哪一行正确，只保留正确的一行。",
+        "One household on several rows with different values: verify which row is right and keep only that one."),
+    "income_parts": (
+        "核对四项收入与家庭纯收入：改正录入错误，使四项之和等于家庭纯收入；核实后可报市局登记更正。",
+        "Check the four income parts against total net income, correct the entry so that they add up; once verified, the city can record a correction."),
+    "impossible_value": (
+        "核对所列单元格（家庭人口、劳动力、收入、资金）的数值和单位（元/万元），改正后重报。",
+        "Check the listed cells (household size, labour, income, funds) and their unit (元 or 万元), and submit them corrected."),
+    "bad_value": (
+        "所列单元格为空或无法识别：按填报说明填写数字、日期（如 2023-05-20）、季度（如 2023Q2）或“是/否”。",
+        "The listed cells are blank or unreadable: fill in a number, a date (e.g. 2023-05-20), a quarter (e.g. 2023Q2) or 是/否 as the instructions say."),
+}
+
+
+def action(code: str, lang: str = "zh") -> str:
+    """What the county does about a row set aside for ``code``, in Chinese (``zh``) or English (``en``)."""
+    return pick(ACTIONS[code], lang)

@@ -63,17 +63,23 @@ class ParsedSheet:
     corrections_applied: int = 0
     bad_detail: pd.Series | None = None   # per row: headers of blank or unreadable required values
     names: Names = field(default_factory=Names)   # people named in personal-data columns (the quarter's, once known)
+    column: pd.Series | None = None       # per row set aside: the headers (as written) of the cells at fault, "、"-joined
+    optional_absent: int = 0              # optional (non-personal) columns of the sheet's spec absent from the file
 
-    def flag(self, mask: pd.Series, code: str, detail: pd.Series | str = "") -> None:
+    def flag(self, mask: pd.Series, code: str, detail: pd.Series | str = "", columns: pd.Series | str = "") -> None:
         """Set rows in ``mask`` aside with ``code`` unless an earlier check already did (``detail``: one
-        text, or a Series holding at least the rows of ``mask``)."""
+        text, or a Series holding at least the rows of ``mask``; ``columns``: the headers of the cells at
+        fault, the same way; "" for the whole row)."""
         assert code in REASONS, code
         mask = pd.Series(np.asarray(mask, dtype=bool), index=self.reason.index) & self.reason.isna()
         if not mask.any():
             return
+        if self.column is None:
+            self.column = pd.Series("", index=self.reason.index, dtype=object)
         self.reason[mask] = code
-        self.detail[mask] = detail.reindex(mask.index[mask.to_numpy()]).to_numpy() if isinstance(detail, pd.Series) \
-            else detail
+        rows = mask.index[mask.to_numpy()]
+        self.detail[mask] = detail.reindex(rows).to_numpy() if isinstance(detail, pd.Series) else detail
+        self.column[mask] = columns.reindex(rows).to_numpy() if isinstance(columns, pd.Series) else columns
 
     @property
     def ok(self) -> pd.Series:
@@ -166,6 +172,7 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
         warnings.append(f"{where}: 重复的列只读第一列 / duplicated columns, the first one read: "
                         f"{'、'.join(_scrubbed(h) for h in hm.duplicated)}")
     found = {c.name: j for j, c in hm.columns.items()}
+    optional_absent = 0
     for col in spec.columns:
         if col.name not in found:
             if col.required:
@@ -173,6 +180,7 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
                                  f"the required column '{col.header}' is missing: add it to the header "
                                  f"(also accepted: {', '.join(col.synonyms) or 'none'}) and submit again.")
             if not col.personal:
+                optional_absent += 1
                 warnings.append(f"{where}: 缺少可选列“{col.header}”，按空值处理 / optional column '{col.header}' absent, left empty")
     # Personal columns are never materialized, except 户编码 (pseudonymized, kept for private lists).
     n = len(excel_rows)
@@ -189,7 +197,7 @@ def parse_sheet(sheet: RawSheet, spec: dd.Sheet, corrections: pd.DataFrame | Non
     detail = pd.Series("", index=raw.index, dtype=object)
     parsed = ParsedSheet(sheet.source_file, sheet.sheet, sheet.county, spec, excel_rows, raw,
                          pd.DataFrame(index=raw.index), reason, detail, headers, warnings, applied,
-                         names=names)
+                         names=names, optional_absent=optional_absent)
     probe = [raw[c] for c in ("household_code", "county", "township", "village", "project_id", "project_name",
                               "problem_id") if c in raw.columns]
     probe += [pd.Series(c, index=index) for c in columns[:2]]
@@ -235,7 +243,8 @@ def _scrubbed(text: object) -> str:
 
 def _bad_values(p: ParsedSheet) -> None:
     d = p.bad_detail
-    p.flag(d != "", "bad_value", "无法识别或为空 / unreadable or blank: " + d.str.rstrip("；"))
+    p.flag(d != "", "bad_value", "无法识别或为空 / unreadable or blank: " + d.str.rstrip("；"),
+           d.str.rstrip("；").str.replace("；", "、", regex=False))
 
 
 def _places(raw: pd.Series) -> pd.Series:
@@ -247,7 +256,7 @@ def _check_county(p: ParsedSheet) -> None:
     county = pd.Series(ps.map_unique(p.raw["county"], normalize_county), index=p.raw.index, dtype="string")
     p.values["county"] = county
     p.flag((written.notna() & county.isna()).to_numpy(), "unknown_place",
-           "县(区) / county: " + written.fillna("").astype(str))
+           "县(区) / county: " + written.fillna("").astype(str), p.headers["county"])
 
 
 def _check_places(p: ParsedSheet, crosswalk: Crosswalk, lists_villages: bool = False) -> None:
@@ -260,7 +269,7 @@ def _check_places(p: ParsedSheet, crosswalk: Crosswalk, lists_villages: bool = F
     township = _places(p.raw["township"])
     known = crosswalk.known_township(v["county"], township)
     p.flag(v["county"].notna() & township.notna() & ~known, "unknown_place",
-           "乡镇(街道) / township: " + township.fillna("").astype(str))
+           "乡镇(街道) / township: " + township.fillna("").astype(str), p.headers["township"])
     v["township"] = township.where(known)
     written = _places(p.raw["village"])
     resolved = crosswalk.resolve(v["county"], written)
@@ -270,7 +279,7 @@ def _check_places(p: ParsedSheet, crosswalk: Crosswalk, lists_villages: bool = F
         resolved = resolved.fillna(written.where(clean_name & known))
     v["village"] = resolved
     p.flag(v["county"].notna() & written.notna() & v["village"].isna(), "unknown_place",
-           "行政村 / village: " + written.fillna("").astype(str))
+           "行政村 / village: " + written.fillna("").astype(str), p.headers["village"])
 
 
 VILLAGE_NAME_RE = r"(?:村|社区|居委会|居民委员会)$"      # what a village added by the 行政村 sheet must end with
@@ -312,11 +321,13 @@ def _out_of_range(p: ParsedSheet, cfg: dict) -> tuple[pd.Series, pd.Series]:
 
 def _impossible(p: ParsedSheet, cfg: dict, extra: pd.Series | None = None) -> None:
     bad, which = _out_of_range(p, cfg)
+    columns = which.str.rstrip("；").str.replace("；", "、", regex=False)
     if extra is not None:
         which[extra & ~bad] = "劳动力与家庭人口不符 / labour and household size disagree；"
+        columns[extra & ~bad] = f"{p.headers['labour']}、{p.headers['household_size']}"
         bad = bad | extra
     if bad.any():
-        p.flag(bad, "impossible_value", "超出合理范围 / out of range: " + which[bad].str.rstrip("；"))
+        p.flag(bad, "impossible_value", "超出合理范围 / out of range: " + which[bad].str.rstrip("；"), columns)
 
 
 def validate_households(p: ParsedSheet, crosswalk: Crosswalk, cfg: dict) -> None:
@@ -327,7 +338,7 @@ def validate_households(p: ParsedSheet, crosswalk: Crosswalk, cfg: dict) -> None
     as_number = ps.map_unique(p.raw["household_code"], lambda x: isinstance(x, (int, float)) and x == x).astype(bool)
     p.flag(unusable, "household_code", pd.Series(np.where(
         as_number, "户编码 / household code: 数字格式 / stored as a number",
-        "户编码 / household code: 非18位 / not 18 digits"), index=p.raw.index))
+        "户编码 / household code: 非18位 / not 18 digits"), index=p.raw.index), p.headers["household_code"])
     _check_county(p)
     _check_places(p, crosswalk)
     _scrub_kept_text(p)
@@ -336,7 +347,7 @@ def validate_households(p: ParsedSheet, crosswalk: Crosswalk, cfg: dict) -> None
     parts = v[["income_wage", "income_business", "income_property", "income_transfer"]].sum(axis=1)
     _impossible(p, cfg, ((v["labour"] > v["household_size"]) | (v["household_size"] < 1)).fillna(False).astype(bool))
     p.flag(((parts - v["income_total"]).abs() > tol).fillna(False), "income_parts",
-           "差额 / difference: " + (v["income_total"] - parts).round(2).astype(str))
+           "差额 / difference: " + (v["income_total"] - parts).round(2).astype(str), p.headers["income_total"])
 
 
 def validate_other(p: ParsedSheet, register: Crosswalk, cfg: dict) -> None:
@@ -432,7 +443,7 @@ def load_corrections(path: Path, quarters: list[str] | None = None) -> pd.DataFr
 
 
 QUARANTINE_COLUMNS = ["quarter", "source_file", "sheet", "row", "county", "reason", "reason_zh", "reason_en",
-                      "detail", "household_id", "values"]
+                      "detail", "column", "household_id", "values"]
 _EMPTY_QUARANTINE = pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "string") for c in QUARANTINE_COLUMNS})
 
 
@@ -459,7 +470,9 @@ def _quarantine_frame(p: ParsedSheet, quarter: str, mask: pd.Series, key: Pseudo
         "county": p.county, "reason": reason.astype("string"),
         "reason_zh": reason.map(lambda r: REASONS[r][0]).astype("string"),
         "reason_en": reason.map(lambda r: REASONS[r][1]).astype("string"),
-        "detail": p.names.series(scrub(p.detail[idx].astype("string"))), "household_id": hid.astype("string"),
+        "detail": p.names.series(scrub(p.detail[idx].astype("string"))),
+        "column": (p.column[idx] if p.column is not None else pd.Series("", index=idx)).astype("string"),
+        "household_id": hid.astype("string"),
         "values": pd.Series(values, index=idx, dtype="string"),
     })
     private = shared.copy()
@@ -512,7 +525,9 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
                 warnings.append(msg)
                 log_rows.append(dict(quarter=quarter, county=county, source_file=source, sheet=spec.name,
                                      encoding="", rows_in=0, rows_clean=0, rows_quarantined=0,
-                                     corrections=0, warnings=msg, missing_sheet=True))
+                                     corrections=0, warnings=msg, missing_sheet=True,
+                                     optional_columns=sum(1 for c in spec.columns if not c.required and not c.personal),
+                                     optional_absent=sum(1 for c in spec.columns if not c.required and not c.personal)))
     for county in set(dd.COUNTIES) - set(counties):
         warnings.append(f"{quarter}: {county} 本季度没有提交 / no submission from {county} this quarter")
 
@@ -572,7 +587,8 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
             for code in ("duplicate", "conflicting_duplicate"):
                 hit = pd.Series(False, index=p.reason.index)
                 hit.loc[m[m == code].index] = True
-                p.flag(hit, code, "与同季度其他行重复 / repeats another row of the quarter")
+                p.flag(hit, code, "与同季度其他行重复 / repeats another row of the quarter",
+                       "、".join(p.headers[c] for c in keycols if c in p.headers))
 
     # Assemble clean tables, quarantine and the log.
     clean: dict[str, list[pd.DataFrame]] = {s.table: [] for s in dd.SHEETS}
@@ -599,7 +615,9 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
         log_rows.append(dict(quarter=quarter, county=county, source_file=p.source_file, sheet=p.sheet,
                              encoding=sheets[(county, name)].encoding or "xlsx", rows_in=rows_in,
                              rows_clean=rows_clean, rows_quarantined=rows_q, corrections=p.corrections_applied,
-                             warnings="; ".join(p.warnings), missing_sheet=False))
+                             warnings="; ".join(p.warnings), missing_sheet=False,
+                             optional_columns=sum(1 for c in p.spec.columns if not c.required and not c.personal),
+                             optional_absent=p.optional_absent))
         warnings.extend(p.warnings)
 
     tables = {}
@@ -749,11 +767,14 @@ def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, pro
                 write_table(res.tables[t], qdir / f"{t}.parquet", KEYS[t], f"{q}/{t}", {"key_fingerprint": key.fingerprint})
             pdir = private_dir(paths.private / q)                # 0700: household-level lists for evaluators only
             write_people_csv(res.private_quarantine, pdir / "quarantine.csv")
+            # the same rows unneutralized, for the county feedback workbooks (pipeline.feedback), privately
+            write_table(res.private_quarantine, pdir / "quarantine.parquet", None, f"{q}/quarantine")
+            private_permissions(pdir / "quarantine.parquet")
             if len(res.codes):
                 write_table(res.codes, pdir / "household_codes.parquet", ["household_id"], f"{q}/household_codes")
                 private_permissions(pdir / "household_codes.parquet")
             tables = {t: file_hash(qdir / f"{t}.parquet") for t in TABLES}
-            private = ["quarantine.csv"] + (["household_codes.parquet"] if len(res.codes) else [])
+            private = ["quarantine.csv", "quarantine.parquet"] + (["household_codes.parquet"] if len(res.codes) else [])
             atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res.warnings, "tables": tables,
                                                               "private": private}, ensure_ascii=False, indent=1))
             warnings.extend(res.warnings)

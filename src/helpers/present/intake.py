@@ -255,3 +255,86 @@ def describe_quality_trend(log: pd.DataFrame, quarter: str, lang: str = "zh") ->
     s = f"Against {prev}, the city's share set aside {change_phrase(way, a, b, lang)}"
     s += "".join(f"; {'up' if d == 'up' else 'down'}: {sep.join(v)}" for d, v in moved.items() if v)
     return s + ". Counties whose share rose should check how they fill in the sheets before the next inspection."
+
+
+def quality_table(qual: pd.DataFrame, quarter: str, lang: str = "zh") -> pd.DataFrame:
+    """The quarter's data-quality score per county (``analysis.quality``) with its four parts and what lies
+    behind them (rows set aside, sheets and optional columns missing, rows the city corrected)."""
+    from helpers.analysis.quality import COMPONENTS
+
+    q = qual[qual["quarter"] == quarter].copy()
+    q["county"] = pd.Categorical(q["county"], COUNTIES, ordered=True)
+    q = q.sort_values("county")
+    out = pd.DataFrame({_h("county", lang): [figures.county_label(c, lang) for c in q["county"].astype(str)]})
+    out[_h("quality_score", lang)] = [f"{100 * v:.1f}" for v in q["score"]]
+    for c in COMPONENTS:
+        out[_h(c, lang)] = [f"{100 * v:.1f}" for v in q[c]]
+    out[_h("rows_quarantined", lang)] = q["rows_set_aside"].map(_count).to_numpy()
+    out[_h("sheets_missing", lang)] = q["sheets_missing"].to_numpy()
+    out[_h("optional_absent", lang)] = q["optional_absent"].to_numpy()
+    out[_h("corrections", lang)] = q["corrections"].map(_count).to_numpy()
+    return out.set_index(out.columns[0])
+
+
+def plot_quality_score(qual: pd.DataFrame, quarter: str, lang: str = "zh"):
+    """Each county's data-quality score by quarter (``analysis.quality``)."""
+    q = qual[qual["quarter"] <= quarter]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for c in [c for c in COUNTIES if c in set(q["county"])]:
+        s = q[q["county"] == c]
+        ax.plot(s["quarter"], 100 * s["score"], marker="o", color=figures.COUNTY_COLORS[c], label=figures.county_label(c, lang))
+    ax.set_ylabel(_h("quality_score", lang))
+    ax.set_ylim(min(90.0, float(100 * q["score"].min()) - 1) if len(q) else 90.0, 100.5)
+    ax.set_title("各县区数据质量得分的季度变化" if lang == "zh" else "Data-quality score by county and quarter")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
+    figures.caption(fig, quarter, lang, "得分为四项比例的均值（见上表）" if lang == "zh"
+                    else "the score is the mean of the four shares (table above)")
+    return fig
+
+
+def describe_quality(qual: pd.DataFrame, quarter: str, lang: str = "zh") -> str:
+    """Which county's submission was cleanest and which least, what pulled the lowest score down (its weakest
+    part), and whether the city's score rose or fell against the previous quarter (at the 0.1 point shown)."""
+    from helpers.analysis.quality import COMPONENTS
+    from helpers.present.findings import change_direction, change_phrase
+
+    q = qual[qual["quarter"] == quarter].set_index("county")
+    if not len(q):
+        return "本季度没有报送数据。" if lang == "zh" else "Nothing was sent this quarter."
+    best, worst = q["score"].idxmax(), q["score"].idxmin()
+    weakest = min(COMPONENTS, key=lambda c: q.loc[worst, c])
+    name = lambda c: figures.county_label(c, lang)  # noqa: E731
+    pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
+    earlier = sorted(x for x in qual["quarter"].unique() if x < quarter)
+    zh = lang == "zh"
+    if q["score"].max() - q["score"].min() < 0.0005:
+        s = (f"各县区数据质量得分相同（{pct(q['score'].iloc[0])}）。" if zh
+             else f"Every county scores the same ({pct(q['score'].iloc[0])}). ")
+    elif zh:
+        s = (f"数据质量得分最高的是{name(best)}（{pct(q.loc[best, 'score'])}），最低的是{name(worst)}"
+             f"（{pct(q.loc[worst, 'score'])}），拉低它的主要是“{_h(weakest, lang).split('（')[0]}”"
+             f"（{pct(q.loc[worst, weakest])}%）。")
+    else:
+        s = (f"Highest data-quality score: {name(best)} ({pct(q.loc[best, 'score'])}); lowest: {name(worst)} "
+             f"({pct(q.loc[worst, 'score'])}), pulled down mostly by “{_h(weakest, lang).split(' (')[0]}” "
+             f"({pct(q.loc[worst, weakest])}%). ")
+    if earlier:
+        prev = qual[qual["quarter"] == earlier[-1]]
+        a, b = prev["score"].mean(), q["score"].mean()
+        way = change_direction(b, a)
+        s += (f"与{figures.quarter_label(earlier[-1])}相比，各县区平均得分{change_phrase(way, pct(a), pct(b), lang)}。" if zh
+              else f"Against {earlier[-1]}, the counties' mean score {change_phrase(way, pct(a), pct(b), lang)}.")
+    s += ("得分只用于数据质量反馈；它在综合评比中的权重默认为 0（config/composite.yaml），不影响名次。" if zh
+          else " The score serves feedback on data quality; its weight in the county comparison is 0 by default "
+               "(config/composite.yaml), so it does not change the ranks.")
+    return s
+
+
+def describe_feedback(n_files: int, quarter: str, lang: str = "zh") -> str:
+    """That the counties' checklists were written, and where (a folder of the project, never a local path)."""
+    if lang == "zh":
+        return (f"已为 {n_files} 个县区写出 {quarter} 核实清单（`private/{quarter}/反馈/`），请发给各县区核实整改；"
+                "清单含户编码，不得放入共享报告。")
+    return (f"Checklists for {n_files} counties written for {quarter} (`private/{quarter}/反馈/`): send each to its "
+            "county to check and fix. They hold household codes and never go into shared reports.")

@@ -26,6 +26,7 @@ import csv
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers.store.storage import atomic_write_bytes
@@ -114,5 +115,67 @@ def write_people_csv(frame: pd.DataFrame, path: Path) -> None:
     private_permissions(path)
 
 
+def _width(series: pd.Series, header: str) -> float:
+    """A column width (in characters) that shows the header and most cells: CJK characters count double."""
+    def w(text) -> int:
+        text = "" if text is None else str(text)
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    cells = series.dropna().astype(str)
+    longest = float(cells.map(w).quantile(0.95)) if len(cells) else 0.0
+    return min(60.0, max(8.0, w(header) + 2, longest + 2))
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame], notes: dict[str, str] | None = None,
+               number_formats: dict[str, str] | None = None) -> bytes:
+    """An Excel workbook of ``sheets`` (sheet name -> frame, index left out) for people to open: every text
+    cell (and header) neutralized (:func:`neutralize`), numbers kept as numbers, a bold frozen header row
+    with a filter, readable column widths, and, above the header, one line of ``notes`` per sheet when
+    given (then the header is on row 2). ``number_formats`` maps a column name to an Excel format."""
+    import io
+
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True, "nan_inf_to_errors": True,
+                                     "strings_to_formulas": False, "strings_to_urls": False,
+                                     "strings_to_numbers": False})
+    head = book.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True, "valign": "top"})
+    note_fmt = book.add_format({"italic": True, "font_color": "#555555"})
+    formats = {k: book.add_format({"num_format": v}) for k, v in (number_formats or {}).items()}
+    for name, frame in sheets.items():
+        ws = book.add_worksheet(name[:31])
+        frame = neutralize(frame.reset_index(drop=True))
+        top = 0
+        if notes and notes.get(name):
+            ws.write_string(0, 0, str(neutralize_cell(notes[name])), note_fmt)
+            top = 1
+        for j, col in enumerate(frame.columns):
+            ws.write_string(top, j, str(col), head)
+            values = frame.iloc[:, j]
+            ws.set_column(j, j, _width(values, str(col)), formats.get(str(col)))
+            for i, v in enumerate(values.tolist(), start=top + 1):
+                if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
+                    continue
+                if isinstance(v, bool):
+                    ws.write_boolean(i, j, v)
+                elif isinstance(v, (int, float, np.integer, np.floating)):
+                    ws.write_number(i, j, float(v))
+                else:
+                    ws.write_string(i, j, str(v))
+        ws.freeze_panes(top + 1, 0)
+        if frame.shape[1]:
+            ws.autofilter(top, 0, top + max(len(frame), 1), frame.shape[1] - 1)
+    book.close()
+    return buf.getvalue()
+
+
+def write_people_xlsx(sheets: dict[str, pd.DataFrame], path: Path, notes: dict[str, str] | None = None) -> None:
+    """:func:`xlsx_bytes` written for people, privately: atomically, into a 0700 folder, the file 0600."""
+    path = Path(path)
+    private_dir(path.parent)
+    atomic_write_bytes(path, xlsx_bytes(sheets, notes))
+    private_permissions(path)
+
+
 __all__ = ["FORMULA_START", "neutralize", "neutralize_cell", "people_csv_bytes", "private_dir",
-           "private_permissions", "write_people_csv"]
+           "private_permissions", "write_people_csv", "write_people_xlsx", "xlsx_bytes"]
