@@ -73,6 +73,30 @@ class Paths:
         return cls.make(raw=raw_dir or None, processed=processed_dir or None, private=private_dir or None,
                         reports=reports_dir or INTERACTIVE_REPORTS, corrections=corrections_file or None)
 
+    @property
+    def interactive(self) -> bool:
+        """True when a notebook was run by hand (its results go to reports/interactive/, not the published run's)."""
+        return self.reports == INTERACTIVE_REPORTS
+
+    def quarter_or_latest(self, quarter: str = "") -> str:
+        """``quarter``, or when it is empty the latest quarter folder (YYYYQn) in ``raw`` (a notebook opened in
+        JupyterLab evaluates the newest data without editing its parameters); failing that, the latest quarter
+        of the processed tables."""
+        import json
+        import re
+
+        if quarter:
+            return quarter
+        pattern = re.compile(r"^\d{4}Q[1-4]$")
+        found = sorted(p.name for p in self.raw.iterdir() if p.is_dir() and pattern.match(p.name)) \
+            if self.raw.is_dir() else []
+        if not found and (self.processed / "manifest.json").exists():
+            found = sorted(json.loads((self.processed / "manifest.json").read_text(encoding="utf-8")).get("quarters", []))
+        if not found:
+            raise FileNotFoundError(f"no quarter folder (such as 2023Q2/) in {self.raw} and no processed tables in "
+                                    f"{self.processed}: set the quarter parameter, or put the submissions in {self.raw}")
+        return found[-1]
+
 
 @lru_cache(maxsize=8)
 def _load_settings(path: str) -> dict:

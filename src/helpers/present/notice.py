@@ -34,3 +34,17 @@ def banner(info: dict | None, lang: str = "zh"):
 
     text = banner_text(info, lang)
     return HTML(f'<div class="simulated-banner" style="{BANNER_STYLE}">{text}</div>' if text else "")
+
+
+def hand_run_note(interactive: bool, quarter: str, lang: str = "zh") -> str:
+    """For a notebook run by hand in JupyterLab (``interactive``): which quarter it evaluates and where its results
+    and figures go, so that nobody takes them for the published run's ('' in a ``workbook run``, whose pages are
+    shared)."""
+    if not interactive:
+        return ""
+    if lang == "zh":
+        return (f"> 手动运行：评估 {quarter}（参数 `quarter` 为空时取 data/raw 中最新的季度）。本次的结果和图片写入 "
+                f"`reports/interactive/{quarter}/`，不会替换 `workbook run` 发布的 `reports/{quarter}/`。")
+    return (f"> Run by hand: evaluating {quarter} (an empty `quarter` parameter takes the latest quarter in data/raw). "
+            f"Results and figures go to `reports/interactive/{quarter}/`; the published `reports/{quarter}/` of "
+            "`workbook run` is not replaced.")
