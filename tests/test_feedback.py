@@ -181,3 +181,15 @@ def test_a_composite_with_only_zero_weights_is_refused(tmp_path):
     p.write_text("indicators:\n  - {key: data_quality, direction: 1, weight: 0}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="positive weight"):
         composite.load_spec(p)
+
+
+def test_amounts_carry_a_number_format_and_long_sentences_wrap(written):
+    _, files = written
+    ws = openpyxl.load_workbook(files[0])["疑似漏测"]
+    header = [c.value for c in ws[2]]
+    income = header.index("近四季度人均纯收入（元）") + 1
+    cells = [ws.cell(row=r, column=income) for r in range(3, ws.max_row + 1)]
+    assert all(isinstance(c.value, float) and c.number_format == "#,##0.00" for c in cells)
+    rows = openpyxl.load_workbook(files[0])["暂存行"]
+    col = [c.value for c in rows[2]].index("处理建议") + 1
+    assert rows.cell(row=3, column=col).alignment.wrap_text or rows.max_row < 3

@@ -146,6 +146,7 @@ def write_feedback(quarter: str, paths: Paths | None = None, cfg: dict | None = 
         note = (f"{county} {quarter} 核实清单：暂存 {n_rows} 行，疑似漏测等 {n_missed} 户，警告 {n_warn} 条。"
                 "本表含户编码，仅供本县区核实整改，不得外传。")
         path = feedback_path(paths, quarter, county)
-        write_people_xlsx(sheets, path, notes={s: note for s in SHEETS})
+        write_people_xlsx(sheets, path, notes={s: note for s in SHEETS},
+                          number_formats={"近四季度人均纯收入（元）": "#,##0.00", "当年监测线（元/人·年）": "#,##0", "行号": "0"})
         written.append(path)
     return written

@@ -141,7 +141,8 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], notes: dict[str, str] | None = N
                                      "strings_to_numbers": False})
     head = book.add_format({"bold": True, "bg_color": "#E8EEF4", "border": 1, "text_wrap": True, "valign": "top"})
     note_fmt = book.add_format({"italic": True, "font_color": "#555555"})
-    formats = {k: book.add_format({"num_format": v}) for k, v in (number_formats or {}).items()}
+    formats = {k: book.add_format({"num_format": v, "valign": "top"}) for k, v in (number_formats or {}).items()}
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})     # long sentences wrap inside their column
     for name, frame in sheets.items():
         ws = book.add_worksheet(name[:31])
         frame = neutralize(frame.reset_index(drop=True))
@@ -152,7 +153,8 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], notes: dict[str, str] | None = N
         for j, col in enumerate(frame.columns):
             ws.write_string(top, j, str(col), head)
             values = frame.iloc[:, j]
-            ws.set_column(j, j, _width(values, str(col)), formats.get(str(col)))
+            width = _width(values, str(col))
+            ws.set_column(j, j, width, formats.get(str(col), wrap if width >= 60 else None))
             for i, v in enumerate(values.tolist(), start=top + 1):
                 if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
                     continue
@@ -163,17 +165,22 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame], notes: dict[str, str] | None = N
                 else:
                     ws.write_string(i, j, str(v))
         ws.freeze_panes(top + 1, 0)
+        ws.set_landscape()                   # printed: landscape A4, every column on the page width, header repeated
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(top)
         if frame.shape[1]:
             ws.autofilter(top, 0, top + max(len(frame), 1), frame.shape[1] - 1)
     book.close()
     return buf.getvalue()
 
 
-def write_people_xlsx(sheets: dict[str, pd.DataFrame], path: Path, notes: dict[str, str] | None = None) -> None:
+def write_people_xlsx(sheets: dict[str, pd.DataFrame], path: Path, notes: dict[str, str] | None = None,
+                      number_formats: dict[str, str] | None = None) -> None:
     """:func:`xlsx_bytes` written for people, privately: atomically, into a 0700 folder, the file 0600."""
     path = Path(path)
     private_dir(path.parent)
-    atomic_write_bytes(path, xlsx_bytes(sheets, notes))
+    atomic_write_bytes(path, xlsx_bytes(sheets, notes, number_formats))
     private_permissions(path)
 
 
