@@ -31,3 +31,22 @@ def tables(paths, *names):
     import pandas as pd
 
     return [pd.read_parquet(Path(paths.processed) / f"{n}.parquet") for n in names]
+
+
+RUN_QUARTER = "2022Q2"
+
+
+@pytest.fixture(scope="session")
+def full_run(sample, tmp_path_factory):
+    """One full run on the simulated sample, with the PDF (skipped with a note without a browser), shared by the
+    tests of the run (tests/test_run.py) and of its office files (tests/test_office.py)."""
+    from helpers.config import Paths
+    from helpers.pipeline.run import run
+
+    root = tmp_path_factory.mktemp("run")
+    paths = Paths.make(raw=sample["paths"].raw, processed=sample["paths"].processed, private=sample["paths"].private,
+                       reports=root / "reports", corrections=sample["paths"].corrections)
+    params = root / "params.yaml"
+    params.write_text("03_effects:\n  bootstrap_reps: 199\n", encoding="utf-8")
+    manifest = run(RUN_QUARTER, paths, params, "zh", progress=lambda m: None, pdf=True)
+    return {"paths": paths, "manifest": manifest, "params": params, "root": root, "quarter": RUN_QUARTER}

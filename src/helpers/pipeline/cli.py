@@ -70,10 +70,13 @@ def _run(args) -> int:
     paths = Paths.make(raw=args.raw, processed=args.processed, private=args.private, reports=args.reports,
                        corrections=args.corrections)
     m = run(args.quarter, paths, args.params, args.lang, args.counties or "",
-            progress=lambda msg: print(msg, flush=True), workers=args.workers)
+            progress=lambda msg: print(msg, flush=True), workers=args.workers, pdf=args.pdf)
     q = m["quarter"]
     print(f"\n完成 / done: {q} in {m['seconds']:.0f} s")
     print(f"  shareable reports (no code, open offline): {paths.reports / q / 'share'}")
+    docs = m.get("documents", {})
+    print(f"  office files (Excel, Word{', PDF' if docs.get('pdf') else ''}):        "
+          + ", ".join(docs[k] for k in ("xlsx", "docx", "pdf") if docs.get(k)))
     print(f"  analyst reports (with code):               {paths.reports / q / 'analyst'}")
     print(f"  index of every quarter:                    {paths.reports / 'index.html'}")
     print(f"  household lists to act on (never shared):  {paths.private / q}")
@@ -150,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the quarterly run: every notebook, then HTML reports to share",
                        description="Run the notebooks in order with papermill (intake, indicators, effects for each "
                                    "program, report), export each as HTML with code (analyst/) and without (share/), "
-                                   "and write reports/<quarter>/manifest.json. Parameters are checked first.")
+                                   "write the results as Excel and the report as Word (and with --pdf as PDF) into "
+                                   "share/, and reports/<quarter>/manifest.json. Parameters are checked first.")
     p.add_argument("--quarter", help="quarter to evaluate, e.g. 2023Q2 (default: latest in data/raw)")
     _add_folders(p)
     p.add_argument("--reports", help="reports folder (default: reports)")
@@ -160,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
     p.add_argument("--workers", type=int, default=2,
                    help="notebooks run side by side where they do not depend on each other (default 2; 1: in order)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also print the summary report to PDF (A4) with headless Chromium; skipped with a note when "
+                        "no browser is installed")
     p.set_defaults(func=_run)
 
     p = sub.add_parser("simulate", help="write simulated county submissions with known truth",

@@ -5,7 +5,9 @@ effects notebook once per program, the report. Every parameter is checked first 
 what each notebook declares (``papermill.inspect_notebook``). Each executed notebook is
 exported twice: with code for analysts (``reports/<q>/analyst/``) and without code for
 sharing (``reports/<q>/share/``); exports are self-contained and work offline (template
-``templates/offline``: no script or style sheet from the network, images embedded).
+``templates/offline``: no script or style sheet from the network, images embedded). The report and its
+tables also go into ``share/`` as office files (``helpers.pipeline.documents``): ``<q>_评估结果.xlsx``,
+``<q>_季度评估报告.docx``, and with ``pdf=True`` (``workbook run --pdf``) the report printed to PDF by Chromium.
 ``reports/<q>/manifest.json`` records parameters, package versions, the git commit, the
 pseudonym key's fingerprint, hashes of every input and output, and each step's time.
 """
@@ -38,7 +40,7 @@ from helpers.store.storage import atomic_write_text, file_hash, read_json
 
 TEMPLATES = Path(__file__).parent / "templates"
 PACKAGES = ("pandas", "numpy", "pyarrow", "python-calamine", "pandera", "pyfixest", "statsmodels", "matplotlib",
-            "seaborn", "papermill", "nbconvert", "mplfonts", "rural-workbook")
+            "seaborn", "papermill", "nbconvert", "mplfonts", "xlsxwriter", "python-docx", "rural-workbook")
 
 
 class RunError(Exception):
@@ -305,6 +307,9 @@ REPORT_TITLES_EN = {"01_intake": "Intake check", "02_indicators": "Indicators an
                     "03_effects_employment": "Program effects: employment support", "04_report": "Quarterly evaluation (summary)"}
 
 
+DOCUMENT_LINKS = {".xlsx": "xlsx_link", ".docx": "docx_link", ".pdf": "pdf_link"}     # office files in share/
+
+
 def write_index(reports: Path) -> Path:
     """reports/index.html: every quarter's shareable reports, so the folder can be sent as it is.
 
@@ -315,14 +320,18 @@ def write_index(reports: Path) -> Path:
     for q in sorted((p.name for p in reports.iterdir()
                      if QUARTER_FOLDER.fullmatch(p.name) and (p / "share").is_dir()), reverse=True):
         files = sorted((reports / q / "share").glob("*.html"), key=lambda f: (f.stem != "04_report", f.stem))
+        documents = sorted(f for f in (reports / q / "share").iterdir() if f.suffix in DOCUMENT_LINKS)
         manifest = read_json(reports / q / "manifest.json")
         qlang = manifest.get("lang", "zh") if manifest.get("lang") in ("zh", "en") else "zh"
         titles = REPORT_TITLES if qlang == "zh" else REPORT_TITLES_EN
         quarters.append({"name": q, "title": label_zh(q) if qlang == "zh" else q, "lang": qlang,
                          "simulated": bool(manifest.get("simulated")),
-                         "reports": [{"href": quote(f.name), "title": titles.get(f.stem, f.stem)} for f in files]})
+                         "reports": [{"href": quote(f.name), "title": titles.get(f.stem, f.stem)} for f in files],
+                         "downloads": [{"href": quote(f.name), "title": label("office", DOCUMENT_LINKS[f.suffix], qlang)}
+                                       for f in sorted(documents, key=lambda f: list(DOCUMENT_LINKS).index(f.suffix))]})
     lang = quarters[0]["lang"] if quarters else "zh"          # the page speaks the newest quarter's language
     text = {k: label("index", k, lang) for k in ("title", "heading", "offline", "simulated_note", "simulated_tag")}
+    text["downloads"] = label("office", "downloads", lang)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     page = env.get_template("reports_index.html.j2").render(quarters=quarters, text=text, lang=lang,
@@ -333,11 +342,12 @@ def write_index(reports: Path) -> Path:
 
 
 def run(quarter: str | None = None, paths: Paths | None = None, params_file: str | Path | None = None,
-        lang: str = "zh", counties: str = "", progress=print, workers: int = 2) -> dict:
+        lang: str = "zh", counties: str = "", progress=print, workers: int = 2, pdf: bool = False) -> dict:
     """The quarterly run. Returns the manifest; raises RunError (or IntakeStop) on failure.
 
     ``workers`` notebooks that do not depend on each other (the three effects notebooks) run
-    side by side; 1 runs everything in order."""
+    side by side; 1 runs everything in order. ``pdf``: also print the summary report to PDF (skipped with a
+    note when no browser is installed)."""
     import papermill as pm
 
     from helpers.store.locks import processed_lock
@@ -403,6 +413,7 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
 
         try:
             steps = _execute_plan(plan, execute, workers)
+            documents = _documents(quarter, staged, plan, lang, stage, pdf, progress)
         except (RunError, Stop) as exc:
             failed = _keep_failed(stage, qdir)
             raise exc.__class__(f"{exc} 未完成的笔记本及其 HTML 在 {failed}；上次成功运行的报告保持不变。 / The partly executed "
@@ -422,13 +433,39 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
             "pseudonym_key_fingerprint": read_json(paths.processed / "manifest.json").get("key_fingerprint"),
             "simulated": read_json(paths.processed / "manifest.json").get("simulated"),
             "inputs": _hashes(p for p in inputs if p.exists()),
-            "steps": steps, "seconds": round(time.perf_counter() - t_all, 2),
+            "steps": steps, "documents": documents, "seconds": round(time.perf_counter() - t_all, 2),
             "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count()},
         }
         manifest["outputs"] = _hashes(p for sub in PUBLISHED for p in (qdir / sub).rglob("*"))
         atomic_write_text(qdir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
         write_index(paths.reports)                 # after the manifest: it says whether the data are simulated
         return manifest
+
+
+def _documents(quarter: str, staged: Paths, plan, lang: str, stage: Path, pdf: bool, progress) -> dict:
+    """The office files of the run in ``share/``: the results workbook from the artifacts the report read (with
+    04's parameters), the report as a Word document from the executed notebook 04, and with ``pdf`` the shareable
+    page printed to PDF. Returns their names (and why a PDF was skipped) for the manifest."""
+    from helpers.pipeline import documents as docs
+
+    t0 = time.perf_counter()
+    share = stage / "share"
+    params = next(p for s, p in plan if s.notebook == "04_report")
+    try:
+        out = {"xlsx": docs.results_workbook(quarter, staged, params, share, lang).name,
+               "docx": docs.report_docx(stage / "notebooks" / "04_report.ipynb", share).name}
+        if pdf:
+            try:
+                out["pdf"] = docs.print_pdf(share / "04_report.html", share / docs.report_file(quarter, lang, ".pdf")).name
+            except FileNotFoundError as exc:          # no browser here: one line, the rest of the run stands
+                progress(str(exc))
+                out["pdf_skipped"] = str(exc)
+    except (OSError, RuntimeError, ValueError, KeyError, subprocess.SubprocessError) as exc:
+        raise RunError(f"office documents (xlsx, docx, pdf): {type(exc).__name__}: {exc}") from None
+    out["seconds"] = round(time.perf_counter() - t0, 2)
+    progress(f"      office documents ({', '.join(v for k, v in out.items() if k in ('xlsx', 'docx', 'pdf'))}) "
+             f"done in {out['seconds']:.1f} s")
+    return out
 
 
 STAGING = ".staging"                       # reports/.staging/<q>/: the run in progress

@@ -55,20 +55,31 @@ def format_threshold(key: str, value: float, lang: str = "zh") -> str:
     return op + _number(value)
 
 
+def withheld(kind: str, value: float, denominator: float = np.nan, status: str = "ok", lang: str = "zh") -> str | None:
+    """The disclosure rule for one indicator value: the text shown *instead of* the number (“<5” for a count under
+    5, “—” for a rate or a difference of rates whose denominator is under 10 or a missing value, “未知” / “无数据”
+    for a value that cannot be computed), or None when the number itself may be shown. Every table that leaves
+    the analyst's notebook (the HTML pages through ``disclose_value``, the Excel workbook) asks this function."""
+    if status != "ok" or value is None or pd.isna(value):
+        return label("status", status, lang) if status in ("unknown", "no_data") else "—"
+    if kind == "count" and value < 5:
+        return "<5"
+    if kind in ("rate", "pp") and not pd.isna(denominator) and denominator < MIN_RATE_DENOMINATOR:
+        return "—"
+    return None
+
+
 def disclose_value(kind: str, value: float, denominator: float = np.nan, status: str = "ok", lang: str = "zh",
                    unit: str = "") -> str:
     """One indicator value as shown outside the analyst's notebook."""
-    if status != "ok" or value is None or pd.isna(value):
-        return label("status", status, lang) if status in ("unknown", "no_data") else "—"
+    hidden = withheld(kind, value, denominator, status, lang)
+    if hidden is not None:
+        return hidden
     if kind == "count":
-        return "<5" if value < 5 else f"{value:,.0f}"
+        return f"{value:,.0f}"
     if kind == "rate":
-        if not pd.isna(denominator) and denominator < MIN_RATE_DENOMINATOR:
-            return "—"
         return f"{100 * value:.1f}%"
     if kind == "pp":               # a difference of two rates: percentage points, never “%”
-        if not pd.isna(denominator) and denominator < MIN_RATE_DENOMINATOR:
-            return "—"
         return f"{100 * value:.1f}" + label("unit_after_number", "个百分点", lang)
     if kind == "ratio":
         return f"{value:,.0f}"
