@@ -196,6 +196,101 @@ def test_the_english_workbook_speaks_english():
         assert not [c.value for c in ws[1] if cjk.search(str(c.value))], ws.title
 
 
+# ---- the Word report on a hand-made executed notebook ---------------------------------------------------------
+def _executed_notebook(path: Path, lang: str = "en") -> pd.DataFrame:
+    """An executed report notebook as papermill leaves it: narrative cells in both languages, the banner, a printed
+    line with a local path, Markdown sentences, a DataFrame, a figure and an error."""
+    import nbformat
+    from PIL import Image
+
+    def out(data, metadata=None):
+        return nbformat.v4.new_output("display_data", data=data, metadata=metadata or {})
+
+    png = io.BytesIO()
+    Image.new("RGB", (1200, 600), "#1b6ca8").save(png, format="PNG", dpi=(150, 150))
+    table = pd.DataFrame({"score": ["0.809", "0.617"], "rank range": ["1–1", "2–3"]},
+                         index=pd.Index(["Bazhou", "Nanjiang"], name="county"))
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"parameters": {"quarter": "2023Q2", "lang": lang}}
+    md = lambda text, tag: nbformat.v4.new_markdown_cell(text, metadata={"tags": [tag]})  # noqa: E731
+    code = nbformat.v4.new_code_cell("x = 1")
+    code.outputs = [out({"text/html": '<div class="simulated-banner" style="x">Note: the data are simulated.</div>',
+                         "text/plain": "<HTML>"}),
+                    nbformat.v4.new_output("stream", name="stdout", text="reading /tmp/secret/processed\n"),
+                    out({"text/markdown": "**Any support**: 328 yuan higher, see `docs/methods.md`.\n\nSecond one.",
+                         "text/plain": "<Markdown>"}),
+                    out({"text/html": table._repr_html_(), "text/plain": table.to_string()}),
+                    out({"image/png": base64.b64encode(png.getvalue()).decode(), "text/plain": "<Image>"},
+                        {"image/png": {"alt": "County comparison"}}),
+                    nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=["boom"])]
+    nb.cells = [md("# 中文标题", "lang:zh"), md("# English title", "lang:en"), code,
+                md("## 第二部分", "lang:zh"), md("## Part two\n\nText with **bold**.\n\n---\nThe end.", "lang:en")]
+    nbformat.write(nb, path)
+    return table
+
+
+def test_the_word_report_keeps_the_pages_language_sentences_tables_and_figures(tmp_path):
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    from helpers.pipeline import documents
+
+    nb = tmp_path / "04_report.ipynb"
+    table = _executed_notebook(nb, "en")
+    path = documents.report_docx(nb, tmp_path)
+    assert path.name == "2023Q2_quarterly_report.docx"
+    doc = Document(path)
+    paras = [(p.style.name, p.text) for p in doc.paragraphs]
+    assert paras[0] == ("Title", "English title") and paras[1][1] == "Note: the data are simulated."
+    text = "\n".join(t for _, t in paras)
+    assert "中文标题" not in text and "第二部分" not in text                 # the other language's cells
+    assert "/tmp/secret" not in text and "boom" not in text                   # printed text and errors: analyst-only
+    sentence = next(p for p in doc.paragraphs if p.text.startswith("Any support"))
+    assert sentence.text == "Any support: 328 yuan higher, see docs/methods.md."
+    assert sentence.runs[0].text == "Any support" and sentence.runs[0].bold
+    assert next(r for r in sentence.runs if r.text == "docs/methods.md").font.name == documents.CODE_FONT
+    assert ("Normal", "Second one.") in paras and ("Heading 1", "Part two") in paras and ("Normal", "The end.") in paras
+    rule = doc.paragraphs[[t for _, t in paras].index("The end.") - 1]
+    assert rule._p.pPr.find(qn("w:pBdr")) is not None                        # the page's horizontal rule
+    (t,) = doc.tables
+    assert [[c.text for c in r.cells] for r in t.rows] == [["county", "score", "rank range"],
+                                                          *[[i, *row] for i, row in zip(table.index, table.values.tolist())]]
+    assert t.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None            # the header row repeats on every page
+    (shape,) = doc.inline_shapes
+    assert shape._inline.docPr.get("descr") == "County comparison"
+    assert abs(shape.width.cm - documents.TEXT_WIDTH_CM) < 0.01               # 20.3 cm at 150 dpi, fitted to the page
+    assert doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr")).find(
+        qn("w:lang")).get(qn("w:val")) == "en-US"
+
+
+def test_a_wide_table_wraps_its_text_columns_never_its_numbers():
+    from helpers.pipeline.documents import Table, column_widths
+
+    t = Table(["指标", "全市", "未达标县区"], [["两个收入增速差（脱贫户 − 一般农户）（个百分点）", "3.1个百分点",
+                                            "巴州区、恩阳区、通江县、南江县、平昌县、巴州区、恩阳区、通江县"]])
+    widths = column_widths(t)
+    assert abs(sum(widths) - 16.0) < 1e-6
+    assert widths[1] >= (len("3.1") * 1.15 + 4 * 2 + 4) * 9 / 72 * 2.54 / 2 - 1e-9       # the number fits on a line
+    assert widths[0] == pytest.approx(widths[2])                     # the two long text columns share what is left
+
+
+def test_without_a_browser_the_pdf_is_skipped_with_one_line_and_the_run_goes_on(monkeypatch, tmp_path):
+    from helpers.pipeline import documents, run as run_module
+
+    monkeypatch.setenv("WORKBOOK_BROWSER", str(tmp_path / "no-such-browser"))
+    assert documents.browser() is None
+    with pytest.raises(FileNotFoundError, match="PDF skipped: no Chromium found"):
+        documents.print_pdf(tmp_path / "page.html", tmp_path / "page.pdf")
+    monkeypatch.setattr(documents, "results_workbook", lambda q, p, params, out, lang: out / "a.xlsx")
+    monkeypatch.setattr(documents, "report_docx", lambda nb, out: out / "b.docx")
+    said = []
+    step = type("S", (), {"notebook": "04_report"})()
+    out = run_module._documents("2023Q2", None, [(step, {})], "zh", tmp_path, True, said.append)
+    assert out["xlsx"] == "a.xlsx" and out["docx"] == "b.docx" and "pdf" not in out
+    assert out["pdf_skipped"] == documents.NO_BROWSER and said[0] == documents.NO_BROWSER
+    assert len(documents.NO_BROWSER.splitlines()) == 1
+
+
 # ---- the run's office files -------------------------------------------------------------------------------------
 def _share(full_run) -> Path:
     return full_run["paths"].reports / full_run["quarter"] / "share"

@@ -75,8 +75,8 @@ def _run(args) -> int:
     print(f"\n完成 / done: {q} in {m['seconds']:.0f} s")
     print(f"  shareable reports (no code, open offline): {paths.reports / q / 'share'}")
     docs = m.get("documents", {})
-    print(f"  office files (Excel, Word{', PDF' if docs.get('pdf') else ''}):        "
-          + ", ".join(docs[k] for k in ("xlsx", "docx", "pdf") if docs.get(k)))
+    what = f"office files (Excel, Word{', PDF' if docs.get('pdf') else ''}):"
+    print(f"  {what:<43}" + ", ".join(docs[k] for k in ("xlsx", "docx", "pdf") if docs.get(k)))
     print(f"  analyst reports (with code):               {paths.reports / q / 'analyst'}")
     print(f"  index of every quarter:                    {paths.reports / 'index.html'}")
     print(f"  household lists to act on (never shared):  {paths.private / q}")

@@ -372,13 +372,19 @@ NUMERIC = re.compile(r"^(?:[<>≥≤=]?\s*[-+]?[\d,.]+\s*(?:%|个百分点| pp|�
 HALF_EM_CM = 9 / 72 * 2.54 / 2              # a Latin character (half a CJK one) at the tables' 9 pt
 
 
+def _longest_word(text: str) -> float:
+    """The widest word of a Latin header (“(yuan/person/quarter)”), which should not break; 0 for CJK text, which
+    breaks anywhere."""
+    return max([_text_width(w) for w in text.split() if not any(ord(ch) > 0x2E80 for ch in w)] or [0.0])
+
+
 def column_widths(t: Table, total_cm: float = TEXT_WIDTH_CM) -> list[float]:
     """Column widths (cm) that fill the text width: each column as wide as its longest cell (a header may wrap
-    over two lines); when they do not fit, only the widest columns give up width (they wrap), so a column of
-    numbers is never broken."""
+    over two lines, between words); when they do not fit, only the widest columns give up width (they wrap), so a
+    column of numbers is never broken."""
     ncol = len(t.header)
-    need = [max([math.ceil(_text_width(t.header[j]) / 2)] + [_text_width(r[j]) for r in t.rows if j < len(r)])
-            + 4 for j in range(ncol)]
+    need = [max([math.ceil(_text_width(t.header[j]) / 2), _longest_word(t.header[j])]
+                + [_text_width(r[j]) for r in t.rows if j < len(r)]) + 4 for j in range(ncol)]
     room = total_cm / HALF_EM_CM
     if sum(need) > room:
         lo, hi = 0.0, float(max(need))        # the cap c with sum(min(need, c)) == room

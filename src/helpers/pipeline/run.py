@@ -310,6 +310,16 @@ REPORT_TITLES_EN = {"01_intake": "Intake check", "02_indicators": "Indicators an
 DOCUMENT_LINKS = {".xlsx": "xlsx_link", ".docx": "docx_link", ".pdf": "pdf_link"}     # office files in share/
 
 
+def _document_names(quarter: str) -> set[str]:
+    """The names the run gives its office files in either language (any other file in share/ is not linked)."""
+    from helpers.domain.labels import LANGS
+    from helpers.pipeline.documents import report_file
+    from helpers.present.office import file_name
+
+    return {n for lg in LANGS for n in (file_name(quarter, lg), report_file(quarter, lg, ".docx"),
+                                        report_file(quarter, lg, ".pdf"))}
+
+
 def write_index(reports: Path) -> Path:
     """reports/index.html: every quarter's shareable reports, so the folder can be sent as it is.
 
@@ -320,7 +330,7 @@ def write_index(reports: Path) -> Path:
     for q in sorted((p.name for p in reports.iterdir()
                      if QUARTER_FOLDER.fullmatch(p.name) and (p / "share").is_dir()), reverse=True):
         files = sorted((reports / q / "share").glob("*.html"), key=lambda f: (f.stem != "04_report", f.stem))
-        documents = sorted(f for f in (reports / q / "share").iterdir() if f.suffix in DOCUMENT_LINKS)
+        documents = [f for f in (reports / q / "share").iterdir() if f.name in _document_names(q)]
         manifest = read_json(reports / q / "manifest.json")
         qlang = manifest.get("lang", "zh") if manifest.get("lang") in ("zh", "en") else "zh"
         titles = REPORT_TITLES if qlang == "zh" else REPORT_TITLES_EN

@@ -57,6 +57,7 @@ class Table:
     header: list[str]
     rows: list[list]
     notes: list[str] = field(default_factory=list)
+    right: tuple[int, ...] = ()    # columns of values: their text (“<5”, “—”) is right-aligned like the numbers
 
 
 def file_name(quarter: str, lang: str = "zh") -> str:
@@ -100,7 +101,8 @@ def indicators_table(indicators: pd.DataFrame, quarter: str, lang: str = "zh") -
         rows.append([display.indicator_label(key, lang), *cells, display.format_threshold(key, thr, lang),
                      "—" if pd.isna(met) else label("verdict", "met" if met else "not_met", lang),
                      ("、" if lang == "zh" else ", ").join(figures.county_label(c, lang) for c in not_met) or "—"])
-    return Table(label("office", "sheet_indicators", lang), header, rows, [_disclosure_note(lang), _colour_note(lang)])
+    return Table(label("office", "sheet_indicators", lang), header, rows, [_disclosure_note(lang), _colour_note(lang)],
+                 right=tuple(range(1, 1 + len(counties))))
 
 
 def _not_met(met) -> bool:
@@ -193,13 +195,13 @@ def effects_table(effects: dict[str, pd.DataFrame], below: dict[str, pd.DataFram
                              "—" if sig is None else label("yes_no", sig, lang),
                              "—" if pd.isna(p) else Number(float(p), P_FORMAT),
                              num(tw.iloc[0]["att"]) if len(tw) else "—", units,
-                             Number(int(cs["clusters"]), "#,##0")])
+                             "—" if pd.isna(cs["clusters"]) else Number(int(cs["clusters"]), "#,##0")])
     note = ("效应为获得帮扶后比不帮扶时高（负数为低）多少，是水平之差；低于监测线的概率以个百分点计。方法和各句判断见季度评估报告。"
             if lang == "zh" else
             "Effects are how much higher (negative: lower) the outcome is with support than without, a difference in "
             "levels; the probability of being below the monitoring line is in percentage points. Methods and the "
             "judgements in words: the quarterly report.")
-    return Table(label("office", "sheet_effects", lang), header, rows, [note])
+    return Table(label("office", "sheet_effects", lang), header, rows, [note], right=(2, 3, 4, 7, 8, 9, 10))
 
 
 # ---- DATA QUALITY: where the ``data_quality`` artifact plugs in ------------------------------------------------
@@ -231,7 +233,7 @@ def quality_table(quality: pd.DataFrame | None, quarter: str, lang: str = "zh") 
             if lang == "zh" else "The data-quality score is the mean of the four shares (rows taken in, optional columns "
             "present, sheets present, rows needing no correction), as on page 01; its weight in the county comparison "
             "is 0 by default.")
-    return Table(label("office", "sheet_quality", lang), header, rows, [note])
+    return Table(label("office", "sheet_quality", lang), header, rows, [note], right=tuple(range(2, len(header))))
 
 
 def about_table(quarter: str, simulated: dict | None, lang: str = "zh") -> Table:
@@ -278,7 +280,8 @@ def _shown(cell) -> str:
 def workbook_bytes(sheets: list[Table], banner: str = "", title: str = "") -> bytes:
     """The .xlsx file of ``sheets`` (xlsxwriter): numbers as numbers with their formats, text as text (a formula
     character first gets Excel's quote prefix), a bold frozen header row with a filter, the first column frozen,
-    readable widths, ``banner`` in a merged first row of every sheet when given, notes under each table."""
+    readable widths, ``banner`` in a merged first row of every sheet when given, notes under each table; printed on
+    A4 landscape with every column on the page width."""
     import xlsxwriter
 
     buf = io.BytesIO()
@@ -317,8 +320,12 @@ def workbook_bytes(sheets: list[Table], banner: str = "", title: str = "") -> by
             _write(ws, top, j, name, fmt, head)
         for i, row in enumerate(t.rows, start=top + 1):
             for j, cell in enumerate(row):
-                _write(ws, i, j, cell, fmt)
+                _write(ws, i, j, cell, fmt, {"align": "right"} if j in t.right else {"indent": 1} if j else None)
         ws.freeze_panes(top + 1, 1)
+        ws.set_paper(9)                       # printed: A4 landscape, every column on the page width,
+        ws.set_landscape()                    # the banner and header repeated on every page
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0, top)
         if t.rows:
             ws.autofilter(top, 0, top + len(t.rows), ncol - 1)
         for k, note in enumerate(t.notes):
