@@ -342,3 +342,14 @@ def test_few_cluster_and_aggregation_arguments_are_checked():
     np.testing.assert_allclose(cs.few_cluster_test(codes, "trend").leave_one_out, by_hand, atol=1e-10)
     with pytest.raises(EstimationError, match="is the jackknife"):
         cs.few_cluster_test(codes, "trend", method="wild")
+
+
+def test_no_rows_is_an_estimation_error_for_every_estimator():
+    """A subgroup with no household (a county that sent nothing this quarter) raised IndexError in validate_rows and
+    took the whole run down; it is an EstimationError every caller already handles."""
+    empty = panel([0] * 5 + [3] * 5).iloc[:0]
+    for fit in (lambda d: callaway_santanna(d, "y", "unit", "time", "cohort"),
+                lambda d: imputation(d, "y", "unit", "time", "cohort"),
+                lambda d: twfe(d, "y", "treated", "unit", "time")):
+        with pytest.raises(EstimationError, match="no rows"):
+            fit(empty)

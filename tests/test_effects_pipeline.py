@@ -58,6 +58,7 @@ def test_subsidy_bins_cover_the_industry_households_and_read_in_both_languages(s
     assert not any(c in zh.columns for c in ("att", "se", "treated_households"))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("program", ["any", "industry", "employment"])
 def test_effects_notebook_runs_for_each_program(sample, tmp_path_factory, program):
@@ -72,7 +73,7 @@ def test_effects_notebook_runs_for_each_program(sample, tmp_path_factory, progra
     assert set(res["outcome"]) == {"income_pc", "earned_pc"} and (res["program"] == program).all()
     figs = {p.name for p in (reports / "2022Q2" / "figures").glob(f"03_{program}_*.png")}
     assert figs == {f"03_{program}_cohorts.png", f"03_{program}_event_study.png", f"03_{program}_heterogeneity.png",
-                    f"03_{program}_sensitivity.png"}
+                    f"03_{program}_sensitivity.png", f"03_{program}_below_line_event_study.png"}
     text = out.read_text(encoding="utf-8")
     assert "结论" in text and "元" in text
     # the page names its program in its title and first line, and leads with its conclusion

@@ -36,7 +36,7 @@ def test_no_notebook_hard_codes_a_quarter_and_each_resolves_the_latest(path):
     line = next(l for l in params.source.splitlines() if l.startswith("quarter"))
     assert line.startswith('quarter: str = ""'), line
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "quarter = paths.quarter_or_latest(quarter)" in code and "hand_run_note(paths.interactive" in code
+    assert "quarter = paths.quarter_or_latest(quarter)" in code and "notice.hand_run(paths.interactive" in code
 
 
 def test_a_hand_run_says_where_it_writes_and_a_published_run_says_nothing():

@@ -19,13 +19,20 @@ def _below(att, lo, hi, p_county=NAN, clusters=60):
 
 @pytest.mark.parametrize("att, lo, hi, has, lacks", [
     (-0.05, -0.08, -0.02, ["降低 **5.0 个百分点**", "降低幅度的95%区间 2.0 至 8.0", "统计上显著"], ["不显著", "提高"]),
-    (0.006, -0.0005, 0.013, ["提高 **0.6 个百分点**", "不显著"], ["降低"]),
+    (0.006, -0.002, 0.013, ["点估计提高 0.6 个百分点", "从降低 0.2 到提高 1.3 个百分点", "不显著，不能排除没有效果"], ["使"]),
+    (-0.049, -0.066, 0.292, ["点估计降低 4.9 个百分点", "从降低 6.6 到提高 29.2", "不显著，不能排除没有效果"], ["使", "-6.6"]),
 ])
 def test_below_line_sentence_reads_direction_and_significance(att, lo, hi, has, lacks):
+    """Only a significant estimate is worded as what the program does (the reviewer's "使…降低 4.9 个百分点" beside an
+    interval of -6.6 to 29.2 was a claim the numbers do not imply); the interval runs from a reduction to a rise."""
     text = policy.below_line_sentence(_below(att, lo, hi), "industry", "zh")
     assert text.startswith("**产业帮扶**") and all(x in text for x in has) and not any(x in text for x in lacks), text
     en = policy.below_line_sentence(_below(att, lo, hi), "industry", "en")
-    assert ("lowers" if att < 0 else "raises") in en and "percentage points" in en
+    sig = lo > 0 or hi < 0
+    assert ((("lowers" if att < 0 else "raises") in en) == sig) and "percentage points" in en
+    assert ("cannot be ruled out" in en) == (not sig)
+    if sig:
+        assert "开始帮扶后" in text and "after support starts" in en           # the scope is said
 
 
 def test_below_line_sentence_doubts_a_significant_effect_the_county_check_does_not_bear_out():
@@ -43,10 +50,10 @@ def test_quantile_verdicts_in_both_directions_and_when_they_overlap():
     assert policy.bottom_vs_middle(_quant(450, 250)) == "bottom"
     assert policy.bottom_vs_middle(_quant(150, 350)) == "middle"
     assert policy.bottom_vs_middle(_quant(300, 320, 50, 50)) == "similar"
-    assert "分布低端（第10百分位数）提高得比中位数多" in policy.describe_quantiles(_quant(450, 250), "any", "zh")
+    assert "对分布低端（第10百分位数）的效应大于对中位数的效应" in policy.describe_quantiles(_quant(450, 250), "any", "zh")
     assert "需关注" in policy.describe_quantiles(_quant(150, 350), "any", "zh")
     similar = policy.describe_quantiles(_quant(300, 320, 50, 50), "any", "zh")
-    assert "没有区别" in similar and "提高得比中位数多" not in similar
+    assert "没有区别" in similar and "大于" not in similar
     assert "不一定是同一批农户" in similar                # percentiles, not the same households (no rank invariance)
     assert "第10百分位数高 450 元" in policy.describe_quantiles(_quant(450, 250), "any", "zh")
     assert "(not significant)" in policy.describe_quantiles(_quant(10, 320, 50, 50), "any", "en")
@@ -60,8 +67,30 @@ def test_the_gap_interval_decides_and_withheld_intervals_are_said():
     few = _quant(300, 320).assign(ci_low=NAN, ci_high=NAN, gap_10_50=-20.0, gap_ci_low=NAN, gap_ci_high=NAN,
                                   note="few_clusters", clusters=5)
     text = policy.describe_quantiles(few, "any", "zh")
-    assert "只有 5 个聚类" in text and "不显著" not in text and "提高得比中位数" not in text
+    assert "只有 5 个聚类" in text and "不显著" not in text and "大于" not in text
+    assert "自助抽样的区间不可靠" in text and "区间来自按聚类自助抽样" not in text     # no interval, so no method of it
     assert "—" in set(policy.show_quantiles(few, "zh").iloc[:, -1]) and "nan" not in policy.show_quantiles(few, "zh").to_string()
     outside = _quant(300, 320).assign(outside_support=0.08)
     assert "8% 的获帮扶户-季" in policy.describe_quantiles(outside, "any", "zh")
     assert "超出对照户" not in policy.describe_quantiles(_quant(300, 320).assign(outside_support=0.01), "any", "zh")
+
+
+def test_negative_quantile_effects_never_read_as_a_rise():
+    """QTT -50 / -120 / -200 with the gap's interval above 0: the low end's effect is larger (less negative), which
+    must not be worded as the low end rising (the reviewer's case)."""
+    neg = _quant(-50, -200).assign(gap_10_50=150.0, gap_ci_low=60.0, gap_ci_high=240.0)
+    zh, en = policy.describe_quantiles(neg, "any", "zh"), policy.describe_quantiles(neg, "any", "en")
+    assert "第10百分位数低 50 元" in zh and "中位数低 200 元" in zh
+    assert "效应大于对中位数的效应" in zh and "提高" not in zh
+    assert "rose" not in en and "larger than at the median" in en
+
+
+def test_each_quantile_table_is_captioned_with_its_program():
+    assert policy.quantiles_caption("any", "zh") == "**任一帮扶**：收入分位数的效应"
+    assert "employment" in policy.quantiles_caption("employment", "en").lower()
+
+
+def test_a_year_without_a_line_is_said_in_the_pages_language_without_a_path():
+    zh, en = policy.no_line_sentence((2024,), "zh"), policy.no_line_sentence((2024, 2025), "en")
+    assert "2024 年的防返贫监测收入线" in zh and "config/indicators.yaml" in zh and "/" not in zh.replace("config/indicators.yaml", "")
+    assert "2024, 2025" in en and "income effects are not affected" in en

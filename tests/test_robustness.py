@@ -85,7 +85,7 @@ def _frame(lo, hi, b, target=250.0):
 
 
 @pytest.mark.parametrize("lo, hi, b, verdict, zh_has, zh_not", [
-    (210, 290, 1.11, "robust", ["**1.1 倍**", "帮扶在开始后前 4 个季度提高了收入", "一样大", "第 2–5 个季度"], ["需谨慎"]),
+    (210, 290, 1.11, "robust", ["**1.1 倍**", "帮扶在开始后前 4 个季度提高了收入", "一样大", "第 5 个季度到第 1 个季度之间"], ["需谨慎", "2–5"]),
     (210, 290, 0.78, "fragile", ["**0.7 倍**", "需谨慎"], ["一样大，结论也成立"]),
     (210, 290, 0.97, "fragile", ["**0.9 倍**", "需谨慎"], ["1.0 倍"]),
     (210, 290, 0.0, "none", ["稍有不同", "需谨慎"], ["0.0 倍"]),
@@ -159,9 +159,23 @@ def test_a_significant_estimate_below_the_mde_is_called_likely_exaggerated_not_u
     assert "不显著不等于没有效果" in rr.describe_power(p, "income_pc", t, "zh")
 
 
-def test_power_sentence_for_few_clusters_gives_the_analytic_value_and_thin_designs_say_why():
+def test_power_sentence_for_few_clusters_withholds_the_number_and_thin_designs_say_why():
+    """With a handful of clusters the analytic MDE rests on a standard error that is itself unreliable (the reviewer saw
+    26 元 with 5 county clusters against 56 元 with 60 villages): no number, the reason instead."""
     few = rr.describe_power(_power(np.nan, np.nan, "few_clusters"), "income_pc", _table(30.0), "zh")
-    assert "聚类太少" in few and "57 元" in few and "无法确定" not in few
+    assert "聚类太少" in few and "57 元" not in few and "不给出" in few and "无法确定" not in few
+    assert "57 yuan" not in rr.describe_power(_power(np.nan, np.nan, "few_clusters"), "income_pc", _table(30.0), "en")
     assert "只有一户" in rr.describe_power(_power(np.nan, np.nan, "thin_cells"), "income_pc", _table(30.0), "zh")
     adjusted = rr.describe_power(_power(54.5, 50.6, "size_adjusted"), "income_pc", _table(330.0), "zh")
     assert "校正了检验水平" in adjusted
+
+
+def test_a_refused_analysis_draws_no_chart_and_the_axis_names_the_target():
+    refused = pd.DataFrame([{"kind": "clusters", "m": np.nan, "lb": np.nan, "ub": np.nan, "value": 5.0, "reason": "", "code": ""},
+                            {"kind": "refused", "m": 8.0, "lb": np.nan, "ub": np.nan, "value": 4.0, "reason": "", "code": "rank"}])
+    assert rr.plot_sensitivity(refused, "income_pc", "2023Q2", "zh") is None
+    sets = pd.DataFrame([dict(kind="relative_magnitude", m=m, lb=210 - 100 * m, ub=290 + 100 * m, value=np.nan, reason="")
+                         for m in (0.0, 0.5, 1.0)])
+    fig = rr.plot_sensitivity(pd.concat([_frame(210, 290, 1.11), sets], ignore_index=True), "income_pc", "2023Q2", "zh")
+    assert fig.axes[0].get_ylabel().startswith("开始后前 4 个季度的平均效应")
+    assert "通常区间" in [t.get_text() for t in fig.axes[0].get_xticklabels()]

@@ -48,3 +48,11 @@ def hand_run_note(interactive: bool, quarter: str, lang: str = "zh") -> str:
     return (f"> Run by hand: evaluating {quarter} (an empty `quarter` parameter takes the latest quarter in data/raw). "
             f"Results and figures go to `reports/interactive/{quarter}/`; the published `reports/{quarter}/` of "
             "`workbook run` is not replaced.")
+
+
+def hand_run(interactive: bool, quarter: str, lang: str = "zh"):
+    """``hand_run_note`` as something to display: the note as Markdown in a hand run, nothing visible otherwise."""
+    from IPython.display import HTML, Markdown
+
+    text = hand_run_note(interactive, quarter, lang)
+    return Markdown(text) if text else HTML("")

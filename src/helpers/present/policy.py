@@ -28,7 +28,10 @@ def _pp(x: float) -> str:
 
 def below_line_sentence(frame: pd.DataFrame, program: str, lang: str = "zh") -> str:
     """'产业帮扶使低于监测线的概率降低 X 个百分点（95%区间 a 至 b），统计上显著' from the saved below-line
-    effects of a program (Callaway-Sant'Anna, the interval the significance claim rests on)."""
+    effects of a program (Callaway-Sant'Anna, the interval the significance claim rests on). Only a significant
+    estimate is worded as what the program does; otherwise the sentence gives the point estimate and an interval
+    that runs from a reduction to a rise, and says that no change can be claimed. The scope is said: supported
+    household-quarters after support started."""
     zh = lang == "zh"
     row = _cs(frame)
     name = label("program", program, lang)
@@ -39,17 +42,30 @@ def below_line_sentence(frame: pd.DataFrame, program: str, lang: str = "zh") -> 
     att = float(row["att"])
     down = att < 0
     doubt = words("county_check", county_check(sig, row.get("p_county", math.nan)), lang)
-    a, b = (-hi, -lo) if down else (lo, hi)          # the interval of the change as it is named (a reduction, or a rise)
-    if zh:
-        s = (f"**{name}**使农户人均收入低于当年监测线的概率{'降低' if down else '提高'} **{_pp(abs(att))} 个百分点**"
-             f"（{'降低' if down else '提高'}幅度的95%区间 {_pp(a)} 至 {_pp(b)} 个百分点），" + words("significant", sig, lang)
-             + ("（按少聚类检验判断）" if basis == "few_cluster" else ""))
-        return s + (f"，{doubt}" if doubt else "") + "。"
-    s = (f"**{label('program', program, lang).capitalize()}** {'lowers' if down else 'raises'} the probability that a "
-         f"household's income is below the year's monitoring line by **{_pp(abs(att))} percentage points** (95% CI of the "
-         f"{'reduction' if down else 'rise'}: {_pp(a)} to {_pp(b)}), " + words("significant", sig, lang)
-         + (" (by the few-cluster check)" if basis == "few_cluster" else ""))
-    return s + (f", {doubt}" if doubt else "") + "."
+    few = ("（按少聚类检验判断）" if zh else " (by the few-cluster check)") if basis == "few_cluster" else ""
+    if sig:
+        a, b = (-hi, -lo) if down else (lo, hi)      # the interval of the change as it is named (a reduction, or a rise)
+        if zh:
+            s = (f"**{name}**使开始帮扶后的农户人均收入低于当年监测线的概率{'降低' if down else '提高'} "
+                 f"**{_pp(abs(att))} 个百分点**（{'降低' if down else '提高'}幅度的95%区间 {_pp(a)} 至 {_pp(b)} 个百分点），"
+                 + words("significant", sig, lang) + few)
+            return s + (f"，{doubt}" if doubt else "") + "。"
+        s = (f"**{name.capitalize()}** {'lowers' if down else 'raises'} the probability that a supported household's "
+             f"income is below the year's monitoring line, after support starts, by **{_pp(abs(att))} percentage "
+             f"points** (95% CI of the {'reduction' if down else 'rise'}: {_pp(a)} to {_pp(b)}), "
+             + words("significant", sig, lang) + few)
+        return s + (f", {doubt}" if doubt else "") + "."
+    if zh:                                           # not significant (or no interval): no claim of an effect
+        span = ("" if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) else
+                f"，95%区间从{'降低' if lo < 0 else '提高'} {_pp(abs(lo))} 到{'提高' if hi > 0 else '降低'} {_pp(abs(hi))} 个百分点")
+        return (f"**{name}**：开始帮扶后低于当年监测线的概率，点估计{'降低' if down else '提高'} {_pp(abs(att))} 个百分点"
+                f"{span}，" + words("significant", sig, lang) + few + "。")
+    span = ("" if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) else
+            f"; 95% CI from {_pp(abs(lo))} points {'lower' if lo < 0 else 'higher'} to {_pp(abs(hi))} points "
+            f"{'higher' if hi > 0 else 'lower'}")
+    return (f"**{name.capitalize()}**: the probability of being below the year's monitoring line after support starts is "
+            f"{_pp(abs(att))} percentage points {'lower' if down else 'higher'} as a point estimate{span}; "
+            + words("significant", sig, lang) + few + ".")
 
 
 def below_line_heading(lang: str = "zh") -> str:
@@ -124,22 +140,24 @@ def describe_quantiles(frame: pd.DataFrame, program: str, lang: str = "zh") -> s
                          f"{w} {abs(r['qtt']):,.0f} yuan {'higher' if r['qtt'] >= 0 else 'lower'}{tag}")
     if zh:
         s = f"获得{name}的农户（按户-季合并）的人均季度收入分布，与没有帮扶时推算的分布相比：" + "，".join(parts) + "。"
-        s += {"bottom": "分布低端（第10百分位数）提高得比中位数多。",
-              "middle": "分布低端（第10百分位数）提高得比中位数少，需关注。",
-              "similar": "分布低端与中位数提高的幅度在统计上没有区别，不能说帮扶使分布低端提高得更多或更少。",
+        s += {"bottom": "对分布低端（第10百分位数）的效应大于对中位数的效应（两者之差的95%区间在0以上）。",
+              "middle": "对分布低端（第10百分位数）的效应小于对中位数的效应（两者之差的95%区间在0以下），需关注。",
+              "similar": "对分布低端与对中位数的效应在统计上没有区别，不能说帮扶对分布低端的作用更大或更小。",
               "": ""}[verdict]
         s += _quantile_notes(frame, lang)
-        return s + ("这比较的是分布的分位数，不一定是同一批农户的收入变化。方法为逐批次的变化中的变化（Athey-Imbens），"
-                    "区间来自按聚类自助抽样。")
+        return s + ("这比较的是分布的分位数，不一定是同一批农户的收入变化。方法为逐批次的变化中的变化（Athey-Imbens）"
+                    + ("。" if _withheld(frame) else "，区间来自按聚类自助抽样。"))
     s = (f"The distribution of per-capita quarterly income of households receiving {name} (household-quarters pooled), "
          "against the distribution estimated without support: " + "; ".join(parts) + ". ")
-    s += {"bottom": "The low end of the distribution (10th percentile) rose more than the median. ",
-          "middle": "The low end of the distribution (10th percentile) rose less than the median; this needs attention. ",
-          "similar": "The low end and the median rose by amounts that cannot be told apart statistically. ",
+    s += {"bottom": "The effect at the low end of the distribution (10th percentile) is larger than at the median (the "
+                    "95% CI of their difference lies above 0). ",
+          "middle": "The effect at the low end of the distribution (10th percentile) is smaller than at the median (the "
+                    "95% CI of their difference lies below 0); this needs attention. ",
+          "similar": "The effects at the low end and at the median cannot be told apart statistically. ",
           "": ""}[verdict]
     s += _quantile_notes(frame, lang)
     return s + ("These are percentiles of the distribution, not necessarily the same households. Method: changes-in-"
-                "changes (Athey-Imbens) by cohort; intervals from a bootstrap over clusters.")
+                "changes (Athey-Imbens) by cohort" + ("." if _withheld(frame) else "; intervals from a bootstrap over clusters."))
 
 
 def _quantile_notes(frame: pd.DataFrame, lang: str) -> str:
@@ -158,10 +176,28 @@ def _quantile_notes(frame: pd.DataFrame, lang: str) -> str:
     return out
 
 
+def quantiles_caption(program: str, lang: str = "zh") -> str:
+    """The line above a program's quantile table, so that no table is read as another program's."""
+    name = label("program", program, lang)
+    return (f"**{name}**：收入分位数的效应" if lang == "zh" else f"**{name.capitalize()}**: effects at income percentiles")
+
+
 def quantiles_heading(lang: str = "zh") -> str:
     if lang == "zh":
-        return ("## 帮扶对收入分布的影响：分布低端提高了多少\n\n平均效应可能掩盖差别。下面比较获得帮扶的农户收入的第10、25百分位数和"
+        return ("## 帮扶对收入分布的影响：分布低端变化了多少\n\n平均效应可能掩盖差别。下面比较获得帮扶的农户收入的第10、25百分位数和"
                 "中位数，与没有帮扶时推算的相应分位数之差。")
-    return ("## Effects along the income distribution: how much the low end rose\n\nAn average can hide "
+    return ("## Effects along the income distribution: how much the low end moved\n\nAn average can hide "
             "differences. Below, the 10th and 25th percentiles and the median of supported households' income are "
             "compared with what they would have been without support.")
+
+
+def no_line_sentence(years, lang: str = "zh") -> str:
+    """Why the below-line effects are missing: a year of the window has no monitoring line in the config (the other
+    outcomes are estimated as usual), and what to do: no local path, no English on a Chinese page."""
+    shown = "、".join(str(int(y)) for y in years) if lang == "zh" else ", ".join(str(int(y)) for y in years)
+    if lang == "zh":
+        return (f"低于监测线概率的效应未估计：`config/indicators.yaml` 中没有 {shown} 年的防返贫监测收入线"
+                f"（monitoring_line）。省里公布 {shown} 年的监测线后，填入该文件重新运行即可；收入效应不受影响。")
+    return (f"The effects on the probability of being below the monitoring line were not estimated: "
+            f"`config/indicators.yaml` has no monitoring line (monitoring_line) for {shown}. Enter the province's line "
+            f"for {shown} there and run again; the income effects are not affected.")

@@ -51,16 +51,18 @@ def sensitivity_verdict(frame: pd.DataFrame) -> str:
     return "robust" if b >= 1 else "fragile" if b > 0 else "none"
 
 
-def _window(frame: pd.DataFrame) -> tuple[int, str]:
-    """(number of post-start quarters of the target, the pre-start quarters compared) from the frame's window row."""
+def _window(frame: pd.DataFrame) -> tuple[int, int]:
+    """(number of post-start quarters of the target, the earliest pre-start quarter of the window, counted back
+    from the start) from the frame's window row. The quarter-to-quarter changes compared run from that quarter to
+    the reference quarter (1 before the start), whose coefficient is 0 by construction."""
     r = frame[frame["kind"] == "window"]
     if not len(r):
-        return 0, ""
+        return 0, 0
     text = r["reason"].iloc[0]
     pre, post = text.split(", post ")
     a, b = (int(x) for x in post.split(".."))
-    p0, p1 = (int(x) for x in pre.replace("pre ", "").split(".."))
-    return b - a + 1, f"{-p1}–{-p0}"
+    p0, _ = (int(x) for x in pre.replace("pre ", "").split(".."))
+    return b - a + 1, -p0
 
 
 def refusal(frame: pd.DataFrame, kind: str, lang: str = "zh") -> str:
@@ -140,14 +142,16 @@ def describe_sensitivity(frame: pd.DataFrame, outcome: str, lang: str = "zh") ->
     times = f"{math.floor(10 * b) / 10:.1f}"
     if zh:
         gap = "低于监测线比例的差距" if outcome == "below_line" else "收入差距"
-        s = (what + f"。这里的“走势差异”指两组农户{gap}每个季度的变化：与开始前第 {pre} 个季度中最大的一次季度间变化相比，"
+        s = (what + f"。这里的“走势差异”指两组农户{gap}每个季度的变化：与开始前第 {pre} 个季度到第 1 个季度之间最大的一次"
+             f"季度间变化相比，"
              f"只要开始后每个季度的变化不超过它的 **{times} 倍**，“{claim}”的结论就成立；超过这个倍数，95%置信集合就包含零。")
         s += ("即使开始后的变化和开始前最大的一样大，结论也成立。" if verdict == "robust" else
               "开始后的变化还没达到开始前最大的那一次，结论就可能不成立，需谨慎。")
         return s + caveat
     s = (what + f". Here a difference in trends is the quarter-to-quarter change in the gap between the two groups: "
          f"the conclusion that {claim} holds as long as each post-start change is at most **{times} times** the largest "
-         f"change seen {pre} quarters before the start; beyond that the 95% confidence set includes zero.")
+         f"quarter-to-quarter change seen between {pre} quarters and 1 quarter before the start; beyond that the 95% "
+         "confidence set includes zero.")
     s += (" It survives post-start changes as large as the largest pre-start one." if verdict == "robust" else
           " Post-start changes smaller than the largest pre-start one would already overturn it: read with care.")
     return s + caveat
@@ -170,9 +174,13 @@ def describe_pretrend_power(frame: pd.DataFrame, outcome: str, lang: str = "zh")
 
 
 def plot_sensitivity(frame: pd.DataFrame, outcome: str, quarter: str, lang: str = "zh"):
-    """The robust 95% confidence sets of the target against Mbar (relative magnitudes), the usual interval beside
-    them, and zero."""
+    """The robust 95% confidence sets of the target (the average effect over the first post-start quarters, which
+    the y axis names) against Mbar (relative magnitudes), the usual interval beside them, and zero. None when the
+    analysis was refused or has no sets: the sentence says why, and no empty chart is shown."""
     zh = lang == "zh"
+    if sensitivity_verdict(frame) == "refused" or not (frame["kind"] == "relative_magnitude").any():
+        return None
+    n, _ = _window(frame)
     fig, ax = plt.subplots(figsize=(8, 4.2))
     k = 100.0 if outcome in SHARE_OUTCOMES else 1.0        # a share is drawn in percentage points, as its label says
     rm = frame[frame["kind"] == "relative_magnitude"].sort_values("m")
@@ -189,19 +197,16 @@ def plot_sensitivity(frame: pd.DataFrame, outcome: str, quarter: str, lang: str 
         ax.plot(rm.loc[open_top, "m"], rm.loc[open_top, "ub"], "^", color="#1b6ca8")
         ax.axhline(0, color="#c2413b", lw=1, ls="--")
         ticks = [x0] + rm["m"].tolist()
-        ax.set_xticks(ticks, ["原始区间" if zh else "original"] + [f"{m:g}" for m in rm["m"]])
+        ax.set_xticks(ticks, ["通常区间" if zh else "usual CI"] + [f"{m:g}" for m in rm["m"]])
         b = _value(frame, "breakdown_relative_magnitude")
         if np.isfinite(b) and b > 0:
             ax.axvline(b, color="#999999", lw=1, ls=":")
             ax.text(b, ax.get_ylim()[1], f" {math.floor(10 * b) / 10:.1f}", va="top", ha="left", fontsize=9,
                     color="#555555")                      # rounded down, as the sentence
-    else:
-        ax.text(0.5, 0.5, "敏感性分析无法计算" if zh else "The sensitivity analysis could not be computed",
-                transform=ax.transAxes, ha="center", va="center", color="#555555")
     ax.set_xlabel("M̄：开始后每季度差距的变化，相对开始前最大一次季度间变化的倍数" if zh else
                   "M̄: each post-start quarter's change in the gap, relative to the largest pre-start change")
-    ax.set_ylabel(f"对{outcome_label(outcome, lang)}的效应（{_unit(outcome, lang)}）" if zh else
-                  f"effect on {outcome_label(outcome, lang)} ({_unit(outcome, lang)})")
+    ax.set_ylabel(f"开始后前 {n} 个季度的平均效应（{_unit(outcome, lang)}）" if zh else
+                  f"average effect, first {n} quarters after start ({_unit(outcome, lang)})")
     ax.set_title("平行趋势不完全成立时的95%置信集合" if zh else "95% confidence sets when parallel trends hold only roughly")
     figures.caption(fig, quarter, lang, "相对幅度限制（Rambachan-Roth，条件-最不利混合方法）；虚点线为断点" if zh else
                     "relative magnitudes (Rambachan-Roth, conditional least-favourable hybrid); dotted: breakdown value")
@@ -240,9 +245,11 @@ def describe_power(frame: pd.DataFrame, outcome: str, table: pd.DataFrame, lang:
         a = lambda x: _amount(x, outcome, lang)  # noqa: E731
         why = {"not_reached": ("试过的效应都达不到 80% 的把握", "no effect tried reaches 80% power"),
                "below_grid": ("试过的最小效应已达到 80% 的把握", "the smallest effect tried already reaches 80% power"),
-               "few_clusters": (f"聚类太少，模拟的检验水平不可靠，不用模拟；按刀切法标准误和 t 分布的解析值为 {a(analytic)}",
-                                f"too few clusters for the simulation's test to hold its size, so it is not used; the "
-                                f"analytic value from the jackknife standard error and the t distribution is {a(analytic)}"),
+               "few_clusters": ("聚类太少：模拟的检验水平不可靠，标准误本身也估计得不准（例如按县区聚类只有几个县区），"
+                                "由它算出的最小可检测效应会偏乐观，因此不给出；请按村聚类查看",
+                                "too few clusters: the simulated test does not hold its size and the standard error itself is "
+                                "poorly estimated (e.g. a handful of counties), so a detectable effect computed from it would "
+                                "be optimistic and is not given; cluster by village to see it"),
                "thin_cells": ("有的批次在开始后的某个季度只有一户获帮扶或一户对照，无法如实模拟",
                               "some cohort has a quarter after its start with a single supported or comparison household, "
                               "so the design cannot be simulated honestly")}

@@ -180,6 +180,8 @@ class Rows:
 def validate_rows(data: pd.DataFrame, outcome: str, unit: str, time: str, extra: list[str]) -> Rows:
     """What every estimator needs of its rows: known columns, finite outcome, whole periods, unique (unit, period)."""
     check_columns(data, [outcome, unit, time, *extra])
+    if not len(data):              # e.g. a subgroup (a county that sent nothing this quarter) with no household left
+        raise EstimationError("no rows to estimate on")
     if data[unit].isna().any():
         raise EstimationError(f"unit column {unit!r} has {int(data[unit].isna().sum())} missing values")
     y = finite_outcome(data, outcome)
