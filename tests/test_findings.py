@@ -360,3 +360,14 @@ def test_effects_page_reconciles_a_significant_headline_with_a_county_check_that
     assert "统计上显著" in text and "只按县区聚类时不显著" in text
     t.loc[t["estimator"] == "callaway_santanna", "p_county"] = 0.004
     assert "只按县区聚类时不显著" not in er.conclusion(_with(e, t), "zh")
+
+
+def test_with_two_clusters_no_interval_is_used_and_no_significance_is_claimed():
+    """Two counties: the jackknife's t on one degree of freedom said 'significant' (p = 0.012); below
+    MIN_CLUSTERS_TO_JUDGE clusters nothing is judged, from three on the few-cluster check decides."""
+    two = {"att": 300.0, "ci_low": 290.0, "ci_high": 310.0, "cluster": "county", "clusters": 2,
+           "ci_county_low": 100.0, "ci_county_high": 500.0}
+    lo, hi, basis = f.headline_interval(two)
+    assert basis == "too_few" and f.significant(lo, hi) is None
+    three = {**two, "clusters": 3}
+    assert f.headline_interval(three) == (100.0, 500.0, "few_cluster") and f.significant(100.0, 500.0) is True

@@ -466,6 +466,11 @@ def conclusion(r: EffectsResult, lang: str = "zh", earned: EffectsResult | None 
     elif basis == "none":
         text += (f"只有 {clusters} 个聚类且少聚类检验无法计算，不判断显著性。" if zh else
                  f"With only {clusters} clusters and no few-cluster check, significance is not judged. ")
+    elif basis == "too_few":
+        text += (f"按{cluster_label(r.cluster, lang)}聚类只有 {clusters} 个聚类，任何检验（包括少聚类检验）都无法可靠判断，"
+                 "不判断显著性；请按村聚类。" if zh else
+                 f"With only {clusters} clusters no test (the few-cluster check included) can be relied on: significance "
+                 "is not judged; cluster by village. ")
     if sig is not None:
         text += ("这一效应" + words("significant", sig, lang) + "。") if zh else \
             f"The effect is {words('significant', sig, lang)}. "

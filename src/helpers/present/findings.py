@@ -42,9 +42,19 @@ def few_clusters(row) -> bool:
     return bool(cluster not in (None, "", "household_id") and clusters < FEW_CLUSTERS)
 
 
+# Below this many clusters no test is judged at all: a leave-one-cluster-out jackknife with two clusters is a t test
+# on one degree of freedom resting on two estimates, and a wild bootstrap has 2^G or 6^G sign draws (one reviewer saw
+# "significant" at p = 0.012 with two counties).
+MIN_CLUSTERS_TO_JUDGE = 3
+
+
 def headline_interval(row) -> tuple[float, float, str]:
     """The interval a claim rests on: the row's own, or with fewer than FEW_CLUSTERS clusters the
-    few-cluster check's (basis ''/'few_cluster'/'none' says which)."""
+    few-cluster check's (basis ''/'few_cluster'/'none' says which; 'too_few' with fewer than
+    MIN_CLUSTERS_TO_JUDGE clusters, where no interval is used)."""
+    clusters = _get(row, "clusters", math.inf)
+    if few_clusters(row) and not _missing(clusters) and clusters < MIN_CLUSTERS_TO_JUDGE:
+        return math.nan, math.nan, "too_few"
     if few_clusters(row):
         lo, hi = _get(row, "ci_county_low", math.nan), _get(row, "ci_county_high", math.nan)
         if _missing(lo) or _missing(hi):
