@@ -185,7 +185,7 @@ def effects_table(effects: dict[str, pd.DataFrame], below: dict[str, pd.DataFram
                 unit = label("unit", OUTCOME_UNITS[outcome], lang)
                 basis_text = {"": f"{o('basis_clustered')}（{cluster_label(cs['cluster'], lang)}）" if lang == "zh"
                               else f"{o('basis_clustered')} ({cluster_label(cs['cluster'], lang)})",
-                              "few_cluster": o("basis_few_cluster"), "none": "—"}[basis]
+                              "few_cluster": o("basis_few_cluster"), "none": "—", "too_few": "—"}[basis]
                 p = cs.get("p_county", math.nan)
                 units = display.withheld("count", cs["units"]) or Number(int(cs["units"]), "#,##0")
                 rows.append([program_label(program, lang),
