@@ -12,6 +12,14 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")     # for this process only: notebook kernels keep their own (inline) backend
 
 
+def pytest_collection_modifyitems(items):
+    """Every test of the whole run (the `full_run` fixture) is slow, besides those marked by hand (notebooks,
+    simulation studies): `pytest -m "not slow"` is the fast tests, run on Python 3.13 by scripts/test.sh."""
+    for item in items:
+        if "full_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def sample(tmp_path_factory):
     """A small simulated sample (600 households, 2021Q1..2022Q2) with its truth and intake run once."""

@@ -5,6 +5,8 @@ import pytest
 
 from helpers.sim import simcheck
 
+pytestmark = pytest.mark.slow       # 1,000 simulated draws: not in the fast tests
+
 
 @pytest.fixture(scope="module")
 def results():

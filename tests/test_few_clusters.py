@@ -95,6 +95,7 @@ def size():
     return {c: simcheck.few_cluster_size(results[results["clusters"] == c]) for c in (5, 8)}
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("clusters", [5, 8])
 def test_the_few_cluster_test_holds_its_size_where_the_normal_approximation_does_not(size, clusters):

@@ -37,6 +37,7 @@ def test_parameters_are_declared_for_papermill():
     assert params["quarter"]["inferred_type_name"] == "str"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_intake_notebook_runs_on_a_sample(sample, tmp_path):
     paths = sample["paths"]
@@ -70,6 +71,7 @@ def _displayed(path) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_indicators_notebook_runs_on_the_bundled_sample(tmp_path):
     """02_indicators end to end on the committed sample (intake into a temporary folder first)."""
@@ -94,9 +96,17 @@ def test_indicators_notebook_runs_on_the_bundled_sample(tmp_path):
     assert "综合得分最高的是" in text and "两个收入增速" in text
     codes = pd.read_parquet(paths.private / "2023Q2" / "household_codes.parquet")["户编码"]
     assert not any(c in text for c in codes)           # no household codes in the notebook's output
-    # spending progress of the linking funds only: 恩阳区 49.73%, below the 50% milestone (50.57% over all projects)
+    # spending progress of the linking funds only: 恩阳区 below the 50% milestone, though over all of its projects it
+    # is above (read from the data: 48.55% and 50.14% on the bundled sample)
+    from helpers.analysis.indicators import load_config
+
+    proj = pd.read_parquet(paths.processed / "projects.parquet")
+    proj = proj[(proj["quarter"] == "2023Q2") & (proj["county"] == "恩阳区")]
+    linking = proj[proj["fund_source"].isin(load_config()["linking_fund_sources"])]
+    own = linking["spent"].sum() / linking["funds_arrived"].sum()
+    every = proj["spent"].sum() / proj["funds_arrived"].sum()
     sp = ind[(ind["quarter"] == "2023Q2") & (ind["indicator"] == "spending_progress") & (ind["county"] == "恩阳区")].iloc[0]
-    assert round(100 * sp["value"], 2) == 49.73 and not sp["met"]
+    assert sp["value"] == pytest.approx(own, rel=1e-12) and own < 0.5 <= every and not sp["met"]
     shown = _displayed(out)
     assert "NaN" not in shown and "没有这类项目" in shown
     assert str(tmp_path) not in shown and "saved:" not in shown
@@ -110,6 +120,7 @@ def test_indicators_notebook_runs_on_the_bundled_sample(tmp_path):
     assert ("名次对权重不敏感" in shown) == stable
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_report_notebook_runs_alone_and_builds_missing_results(sample, tmp_path):
     """Interactive use without the run command: the report builds what it needs on demand."""
