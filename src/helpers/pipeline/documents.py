@@ -47,7 +47,7 @@ def report_file(quarter: str, lang: str = "zh", suffix: str = ".docx") -> str:
 def report_frames(quarter: str, paths: Paths, params: dict) -> dict:
     """The artifacts notebook 04 shows, asked for with the parameters the run gave it (``params``: 04's effective
     parameters), so the workbook's numbers are the report's: read when current, as 04 left them."""
-    from helpers.analysis.construct import PROGRAMS
+    from helpers.analysis.construct import PROGRAMS, MonitoringLineError
     from helpers.pipeline import artifacts
 
     chosen = dict(counties=params.get("counties", ""), indicators_config=params.get("indicators_config", ""),
@@ -58,9 +58,12 @@ def report_frames(quarter: str, paths: Paths, params: dict) -> dict:
            "ranking": artifacts.get("ranking", quarter=quarter, paths=paths,
                                     composite_config=params.get("composite_config", ""), **chosen),
            "effects": {p: artifacts.get("effects", quarter=quarter, paths=paths, program=p, **options)
-                       for p in PROGRAMS},
-           "below": {p: artifacts.get("effects", quarter=quarter, paths=paths, program=p,
-                                      **{**options, "outcome": "below_line", "earned": False}) for p in PROGRAMS}}
+                       for p in PROGRAMS}}
+    try:                       # a year without a monitoring line: no below-line rows, as 04 leaves them out
+        out["below"] = {p: artifacts.get("effects", quarter=quarter, paths=paths, program=p,
+                                         **{**options, "outcome": "below_line", "earned": False}) for p in PROGRAMS}
+    except MonitoringLineError:
+        out["below"] = {}
     # DATA QUALITY PLUG: the ``data_quality`` artifact (per county and quarter) is read from the registry as soon as
     # it declares one; until then the same table is made here from intake's log by the function that will produce
     # it (``analysis.quality.quality``), so the workbook has its data-quality sheet either way.
