@@ -64,15 +64,10 @@ def report_frames(quarter: str, paths: Paths, params: dict) -> dict:
                                          **{**options, "outcome": "below_line", "earned": False}) for p in PROGRAMS}
     except MonitoringLineError:
         out["below"] = {}
-    # DATA QUALITY PLUG: the ``data_quality`` artifact (per county and quarter) is read from the registry as soon as
-    # it declares one; until then the same table is made here from intake's log by the function that will produce
-    # it (``analysis.quality.quality``), so the workbook has its data-quality sheet either way.
-    if "data_quality" in artifacts.REGISTRY:
-        out["quality"] = artifacts.get("data_quality", quarter=quarter, paths=paths)
-    else:
-        from helpers.analysis.quality import quality
+    # the data-quality table of page 01, from intake's log by the same function (``analysis.quality.quality``)
+    from helpers.analysis.quality import quality
 
-        out["quality"] = quality(artifacts.get("intake_log", quarter=quarter, paths=paths), quarter)
+    out["quality"] = quality(artifacts.get("intake_log", quarter=quarter, paths=paths), quarter)
     return out
 
 
