@@ -94,3 +94,8 @@ def test_a_year_without_a_line_is_said_in_the_pages_language_without_a_path():
     zh, en = policy.no_line_sentence((2024,), "zh"), policy.no_line_sentence((2024, 2025), "en")
     assert "2024 年的防返贫监测收入线" in zh and "config/indicators.yaml" in zh and "/" not in zh.replace("config/indicators.yaml", "")
     assert "2024, 2025" in en and "income effects are not affected" in en
+
+
+def test_an_interval_end_that_rounds_to_zero_reads_as_zero_not_as_a_reduction_of_zero():
+    text = policy.below_line_sentence(_below(0.005, -0.0004, 0.009), "any", "zh")
+    assert "从 0 到提高 0.9 个百分点" in text and "降低 0.0" not in text

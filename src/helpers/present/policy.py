@@ -56,8 +56,9 @@ def below_line_sentence(frame: pd.DataFrame, program: str, lang: str = "zh") -> 
              + words("significant", sig, lang) + few)
         return s + (f", {doubt}" if doubt else "") + "."
     if zh:                                           # not significant (or no interval): no claim of an effect
+        end = lambda x, a, b: " 0" if _pp(abs(x)) == "0.0" else f"{a if x < 0 else b} {_pp(abs(x))}"  # noqa: E731
         span = ("" if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) else
-                f"，95%区间从{'降低' if lo < 0 else '提高'} {_pp(abs(lo))} 到{'提高' if hi > 0 else '降低'} {_pp(abs(hi))} 个百分点")
+                f"，95%区间从{end(lo, '降低', '提高')} 到{end(hi, '降低', '提高')} 个百分点")
         return (f"**{name}**：开始帮扶后低于当年监测线的概率，点估计{'降低' if down else '提高'} {_pp(abs(att))} 个百分点"
                 f"{span}，" + words("significant", sig, lang) + few + "。")
     span = ("" if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) else
