@@ -41,9 +41,15 @@ if [ "${have%-*}" = "${stamp%-*}" ]; then
   case "$extra:${have##*-}" in :*|bench:test) covered=yes ;; esac
 fi
 if [ "$have" != "$stamp" ] && [ "$covered" = no ]; then
-  echo "setup: installing the workbook and its pinned dependencies ($spec) into $venv ..."
+  echo "setup: installing the workbook and its pinned dependencies ($spec) into $venv (about 1-2 minutes the first time) ..."
+  t0=$SECONDS
   "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1
-  "$venv/bin/python" -m pip install --quiet -e "$spec" 2> >(grep -v "^WARNING: Location" >&2)
+  # progress: every tenth package pip collects, then how many it installed (pip's own output is hundreds of lines)
+  "$venv/bin/python" -m pip install --progress-bar off -e "$spec" 2> >(grep -v "^WARNING: Location" >&2) \
+    | awk '/^Collecting /{n++; if (n % 10 == 1) {printf "setup:   %d packages collected (%s) ...\n", n, $2; fflush()}}
+           /^Installing collected packages/{print "setup:   unpacking them into the environment ..."; fflush()}
+           /^Successfully installed/{printf "setup:   %d packages installed\n", NF - 2; fflush()}'
+  echo "setup: installed in $((SECONDS - t0)) s"
   "$venv/bin/python" -m ipykernel install --sys-prefix --name rural-workbook \
       --display-name "乡村振兴评估 (rural-workbook)" >/dev/null
   echo "$stamp" > "$venv/.workbook-stamp"
