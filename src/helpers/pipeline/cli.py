@@ -49,18 +49,48 @@ def _share(text: str) -> float:
     return v
 
 
-def _simulate(args) -> int:
-    from helpers.sim.simulate import simulate
+def _truth_dir(args, out: Path) -> Path:
+    """Where the truth goes: ``--truth``, else ``_truth/`` inside ``--out`` (beside the submissions it describes).
+    The repository's truth/ (the committed ground truth of the bundled sample) only with ``--force-truth``."""
+    from helpers.domain.errors import Stop
 
-    out = Path(args.out)
-    if out.resolve() == DATA_RAW.resolve() and any(out.iterdir()) and not args.force:
-        print(f"{out} already holds submissions; data/raw is written only deliberately: add --force to replace.",
-              file=sys.stderr)
-        return 1
-    truth = simulate(out, Path(args.truth) if args.truth else None, args.households, args.seed,
+    truth = Path(args.truth) if args.truth else out / "_truth"
+    if truth.resolve() == Path(TRUTH).resolve() and not args.force_truth:
+        raise Stop(f"{truth} is the committed ground truth of the bundled sample and is not replaced unless asked: "
+                   f"pass --truth truth --force-truth to replace it, or --truth DIR to write this simulation's truth "
+                   f"elsewhere (default: {out / '_truth'}).")
+    return truth
+
+
+def _simulate(args) -> int:
+    from helpers.domain.errors import Stop
+    from helpers.sim.simulate import next_quarter, simulate
+
+    if args.out is None and not args.next_quarter:
+        raise Stop("workbook simulate needs --out DIR (the folder for the quarter folders), or --next-quarter.")
+    out = Path(args.out) if args.out is not None else DATA_RAW
+    if args.next_quarter:
+        drawn = {"--households": (args.households, 2500), "--seed": (args.seed, SEED), "--first": (args.first, "2021Q1"),
+                 "--last": (args.last, "2023Q2"), "--clean": (args.clean, False),
+                 "--near-line-share": (args.near_line_share, 0.0), "--force": (args.force, False)}
+        given = [k for k, (v, default) in drawn.items() if v != default]
+        if given:
+            raise Stop(f"--next-quarter draws with the options recorded in {out / 'SIMULATED.json'}: drop "
+                       f"{', '.join(given)}.")
+    truth_dir = _truth_dir(args, out)
+    if args.next_quarter:
+        new, truth = next_quarter(out, truth_dir, progress=lambda m: print(f"  {m}", flush=True))
+        print(f"wrote {out / new} (the other quarter folders are unchanged) and the truth of "
+              f"{truth.quarters[0]}..{new} to {truth_dir}; evaluate it with: workbook run"
+              + ("" if out.resolve() == DATA_RAW.resolve() else f" --raw {out}"))
+        return 0
+    if out.resolve() == DATA_RAW.resolve() and out.exists() and any(out.iterdir()) and not args.force:
+        raise Stop(f"{out} already holds submissions; data/raw is written only deliberately: add --force to replace "
+                   f"them (or --next-quarter to add the next quarter).")
+    truth = simulate(out, truth_dir, args.households, args.seed,
                      args.first, args.last, mess=not args.clean, near_line_share=args.near_line_share)
-    print(f"wrote {len(truth.quarters)} quarters of submissions for {args.households} households to {out}"
-          + (f"; truth in {args.truth}" if args.truth else ""))
+    print(f"wrote {len(truth.quarters)} quarters of submissions for {args.households} households to {out}; "
+          f"truth in {truth_dir}")
     return 0
 
 
@@ -171,9 +201,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="write simulated county submissions with known truth",
                        description="Draw a seeded ground-truth household panel and write county submissions "
-                                   "(xlsx and GBK/UTF-8 CSV, with realistic mess) to OUT, and the truth to --truth.")
-    p.add_argument("--out", required=True, help="folder for the quarter folders of submissions")
-    p.add_argument("--truth", default=str(TRUTH), help="folder for the true effects and damaged-row log (default: truth/)")
+                                   "(xlsx and GBK/UTF-8 CSV, with realistic mess) to OUT, and the truth to --truth. "
+                                   "With --next-quarter, add the next quarter to the simulated sample in OUT (same "
+                                   "households, seed and options, read from OUT/SIMULATED.json), leaving its quarter "
+                                   "folders as they are.")
+    p.add_argument("--out", default=None,
+                   help="folder for the quarter folders of submissions (required, except with --next-quarter: "
+                        "default data/raw)")
+    p.add_argument("--next-quarter", action="store_true", dest="next_quarter",
+                   help="append the quarter after the last one of the simulated sample in --out (the options come "
+                        "from its SIMULATED.json; the existing quarter folders are checked and never rewritten)")
+    p.add_argument("--truth", default=None,
+                   help="folder for the true effects and damaged-row log (default: _truth/ inside --out); the "
+                        "committed truth/ only with --force-truth")
+    p.add_argument("--force-truth", action="store_true", dest="force_truth",
+                   help="allow --truth truth to replace the committed ground truth of the bundled sample")
     p.add_argument("--households", type=int, default=2500, help="number of households (default 2500)")
     p.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED}, config/workbook.yaml)")
     p.add_argument("--first", default="2021Q1", help="first quarter (default 2021Q1)")

@@ -21,7 +21,9 @@ from helpers.sim.simulate import simulate_truth
 
 def draw(seed: int, households: int = 400, first: str = "2021Q1", last: str = "2022Q4") -> pd.DataFrame:
     """One balanced estimation panel: unit, time, y (per-capita income), cohort (0 never), tau (true effect)."""
-    truth = simulate_truth(households, seed, first, last, personal=False)
+    # starts spread over the draw's own quarters (every household that takes up support starts inside them)
+    truth = simulate_truth(households, seed, first, last, personal=False,
+                           horizon=quarter_index(last) - quarter_index(first) + 1)
     p = truth.panel
     h = truth.households.set_index("household_code")
     start = np.where(h["industry_start_i"] < 0, h["employment_start_i"],

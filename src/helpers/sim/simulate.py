@@ -19,14 +19,26 @@ income, not necessarily for this 0/1 outcome: take-up follows the permanent leve
 often a household crosses the line from quarter to quarter depends on how close its level
 is to it. ``near_line_share`` (default 0: the draw is unchanged) moves that share of the
 households, chosen at random after take-up is drawn, to a permanent level at which their
-untreated income straddles the line (its mean over the window is the line, ± 250 元 a
-quarter), so that the below-line effect is sizeable and, among them, take-up does not depend
+untreated income straddles the line (its mean over the first ``REFERENCE`` quarters is the line,
+± 250 元 a quarter), so that the below-line effect is sizeable and, among them, take-up does not depend
 on how close they are to the line.
 
 ``write_submissions`` turns that panel into what counties send: one workbook per county
 per quarter (or GBK / UTF-8 CSV per sheet), title rows, merged headers, other counties'
 header words, and every kind of mess the submission spec lists, at realistic rates. Each
 damaged row is recorded with the outcome intake should reach.
+
+The draw is **prefix-stable**: simulating ``first..last`` and ``first..later`` with the same seed and options
+gives the same households, incomes, starts, monitoring, mess and files for every quarter up to ``last``
+(``Truth.until``), so a sample can be extended by a quarter (``next_quarter``, ``workbook simulate
+--next-quarter``). Household-level draws (places, types, levels, take-up, start quarters, the quarter a household
+is missing) are made once, against a fixed horizon of ``HORIZON`` quarters from ``first`` (2021Q1..2023Q4 for the
+bundled sample): starts are spread evenly over it, and a household whose start is after ``last`` is simply not
+supported yet (after the horizon no new cohort starts; effects keep growing with time since start). What changes
+from quarter to quarter (noise, monitoring entries and exits, workers, every mess of the submissions) comes from
+that quarter's own random stream (``np.random.default_rng([seed, quarter_index, purpose])``). The cohort factor of
+the effects and the centre of the near-line incomes are fixed by the first ``REFERENCE`` quarters (the bundled
+sample's window), not by ``last``.
 """
 from __future__ import annotations
 
@@ -34,6 +46,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +64,10 @@ SEASON = np.array([260.0, -180.0, -120.0, 40.0])     # additive per-capita seaso
 TREND = 55.0                                           # common per-capita growth per quarter (元)
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 GIVEN = list("明国华建文平志伟东海强晓光永林军春红英秀兰芳玉珍凤丽桂琴云德成福贵兴洪荣学刚勇波涛静敏燕霞婷")
+HORIZON = 12         # quarters from `first` over which start quarters and missing quarters are drawn (2021-2023)
+REFERENCE = 10       # quarters from `first` that fix the cohort factor and the near-line centre (the bundled window)
+# purposes of the per-quarter random streams: np.random.default_rng([seed, quarter_index, purpose])
+_PANEL_STREAM, _SUBMISSION_STREAM = 2, 3
 
 
 @dataclass
@@ -63,6 +80,28 @@ class Truth:
     quarters: list[str]
     seed: int
 
+    def until(self, last: str) -> "Truth":
+        """The truth as it stands at ``last`` (a quarter of the window): the panel up to it, the effects at calendar
+        quarters up to it, and starts after it not known yet (-1; ``first_program`` "none" for a household with
+        no start up to it). A draw of ``first..later`` cut at ``last`` equals the draw of ``first..last``."""
+        if last not in self.quarters:
+            raise ValueError(f"{last} is not a quarter of {self.quarters[0]}..{self.quarters[-1]}")
+        t = quarter_index(last)
+
+        def known(frame: pd.DataFrame) -> pd.DataFrame:
+            f = frame.copy()
+            for col in ("industry_start_i", "employment_start_i"):
+                f[col] = np.where(f[col] > t, -1, f[col]).astype(frame[col].dtype)
+            if "first_program" in f:
+                f.loc[(f["industry_start_i"] < 0) & (f["employment_start_i"] < 0), "first_program"] = "none"
+            return f
+
+        panel = known(self.panel[self.panel["t"] <= t]).reset_index(drop=True)
+        effects = self.effects
+        if len(effects):
+            effects = effects[effects["g"] + effects["event_time"] <= t].reset_index(drop=True)
+        return Truth(known(self.households), panel, effects, self.quarters[: self.quarters.index(last) + 1], self.seed)
+
 
 def _id_check_digit(body17: str) -> str:
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -72,21 +111,26 @@ def _id_check_digit(body17: str) -> str:
 def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q1",
                    last: str = "2023Q2", register: Path = VILLAGE_REGISTER,
                    effect_scale: float = 1.0, personal: bool = True, near_line_share: float = 0.0,
-                   indicators_config: Path | None = None) -> Truth:
+                   indicators_config: Path | None = None, horizon: int = HORIZON) -> Truth:
     """Draw the ground-truth household panel (see module docstring).
 
     ``personal=False`` skips names, ID and phone numbers and the effect table (for the fast
     in-memory draws of the simulation check). ``near_line_share`` puts that share of the households'
     untreated incomes near the monitoring line (of ``indicators_config``, default config/indicators.yaml);
-    0 leaves every draw as it was."""
+    0 leaves every other draw as it is. ``horizon``: the quarters from ``first`` over which starts (and the
+    quarter a household is missing) are spread (default ``HORIZON``; the simulation check passes its window's
+    length, so that every start falls inside it)."""
+    if horizon < 2:
+        raise ValueError(f"horizon must be at least 2 quarters, not {horizon!r}")
     if not 0.0 <= near_line_share <= 1.0:
         raise ValueError(f"near_line_share must be between 0 and 1, not {near_line_share!r}")
     # the lines serve the true below-line effects and near_line_share (the fast draws of simcheck need neither)
     lines, line_source = monitoring_lines(indicators_config) if personal or near_line_share else ({}, "")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)      # household-level draws: their number never depends on `last`
     quarters = quarter_range(first, last)
     T = len(quarters)
     qi0 = quarter_index(quarters[0])
+    last_i = qi0 + T - 1
     reg = pd.read_csv(register, dtype=str, keep_default_na=False, encoding="utf-8")
     n = households
 
@@ -118,19 +162,22 @@ def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q
     p_take = 1 / (1 + np.exp(-(-0.2 - 1.1 * z)))
     takes = rng.random(n) < p_take
     first_prog = np.where(rng.random(n) < 0.5, "industry", "employment")
-    if near_line_share > 0:     # after take-up, from a stream of its own: the default draw stays as it was
-        alpha = _near_line(alpha, near_line_share, quarters, lines, line_source, seed)
-    # Start quarter: some before the panel (always treated), the rest spread over the panel.
+    if near_line_share > 0:     # after take-up, from a stream of its own: the other draws are untouched
+        alpha = _near_line(alpha, near_line_share, quarter_range(first, index_quarter(qi0 + REFERENCE - 1)),
+                           lines, line_source, seed)
+    # Start quarter: some before the panel (always treated), the rest spread over the `horizon` quarters from
+    # `first`; drawn the same whatever `last` is, and a start after `last` is not in the data yet.
     pre = rng.random(n) < 0.12
-    start = np.where(pre, qi0 - rng.integers(1, 6, n), qi0 + rng.integers(1, T, n))
+    start = np.where(pre, qi0 - rng.integers(1, 6, n), qi0 + rng.integers(1, horizon, n))
     start = np.where(takes, start, -1)
     second = takes & (rng.random(n) < 0.35)
     second_start = np.where(second, start + rng.integers(2, 6, n), -1)
-    second_start = np.where(second_start > qi0 + T - 1, -1, second_start)
     ind_start = np.where(first_prog == "industry", start, second_start)
     emp_start = np.where(first_prog == "employment", start, second_start)
     ind_start = np.where(takes, ind_start, -1)
     emp_start = np.where(takes, emp_start, -1)
+    gap = rng.random(n) < 0.06                   # some households miss one quarter of the horizon
+    gap_i = np.where(gap, qi0 + rng.integers(1, horizon, n), -1)
     ind_type = rng.choice(["产业到户补助", "庭院经济", "入股分红"], n, p=[0.5, 0.3, 0.2])
     emp_type = rng.choice(["外出务工", "就近务工", "公益性岗位", "以工代赈"], n, p=[0.45, 0.3, 0.15, 0.1])
     # Industry subsidy per household (元, first quarter); larger subsidies go with larger projects and effects.
@@ -152,23 +199,27 @@ def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q
     else:
         names = ids = phones = [""] * n
 
+    # The truth as of `last`: a start after it has not happened yet.
+    ind_known = np.where(ind_start > last_i, -1, ind_start)
+    emp_known = np.where(emp_start > last_i, -1, emp_start)
     households_df = pd.DataFrame({
         "household_code": codes, "head_name": names, "head_id_number": ids, "phone": phones,
         "county": hh["county"], "township": hh["township"], "village": hh["village"],
         "village_written": hh["village_written"], "household_type0": hh_type, "relocated": relocated,
         "household_size": size, "labour": labour, "alpha": alpha,
-        "industry_start_i": ind_start, "employment_start_i": emp_start,
+        "industry_start_i": ind_known, "employment_start_i": emp_known,
         "industry_type": ind_type, "employment_type": emp_type,
-        "first_program": np.where(takes, first_prog, "none"),
+        "first_program": np.where((ind_known >= 0) | (emp_known >= 0), first_prog, "none"),
     })
 
-    # Effects: vary by cohort (earlier starters gain more) and grow with time since start.
-    last_i = qi0 + T - 1
+    # Effects: vary by cohort (earlier starters gain more, relative to the REFERENCE window, at least half as much)
+    # and grow with time since start.
+    ref_i = qi0 + REFERENCE - 1
 
     def effect(prog: str, start_i: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
         e = t - start_i
         on = (start_i >= 0) & (e >= 0)
-        cohort_factor = 1.0 + 0.08 * (last_i - np.maximum(start_i, qi0 - 4) - 4)
+        cohort_factor = np.maximum(0.5, 1.0 + 0.08 * (ref_i - np.maximum(start_i, qi0 - 4) - 4))
         if prog == "industry":
             tau = (120.0 + 45.0 * np.minimum(e, 8)) * cohort_factor * dose_factor
             earned_share = 0.7    # the rest is the subsidy (transfer)
@@ -179,9 +230,6 @@ def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q
         return tau, tau * earned_share
 
     rows = []
-    present = rng.random((n, T)) > 0.0
-    gap = rng.random(n) < 0.05                   # some households miss one quarter
-    present[np.flatnonzero(gap), rng.integers(1, T, gap.sum())] = False
     mon_type = np.where(hh_type == "监测户", rng.choice(["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"], n,
                                                     p=[0.45, 0.35, 0.20]), "")
     cur_type = hh_type.copy()
@@ -189,11 +237,12 @@ def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q
     elim_date = np.full(n, None, dtype=object)
     for k, q in enumerate(quarters):
         t = qi0 + k
+        qrng = np.random.default_rng([seed, t, _PANEL_STREAM])     # this quarter's own stream
         year, qn = int(q[:4]), int(q[-1])
         gamma = TREND * k + SEASON[qn - 1]
         tau_i, earned_i = effect("industry", ind_start, t)
         tau_e, earned_e = effect("employment", emp_start, t)
-        eps = rng.normal(0, 420, n)
+        eps = qrng.normal(0, 420, n)
         base = alpha + gamma
         total_pc = base + tau_i + tau_e + eps
         wage_pc = 0.45 * base + earned_e
@@ -202,14 +251,14 @@ def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q
         business_pc = total_pc - wage_pc - prop_pc - transfer_pc
         # New monitoring entrants among low-income households; risk elimination over time.
         if k > 0:
-            new_mon = (cur_type != "监测户") & (total_pc < 1900) & (rng.random(n) < 0.10)
+            new_mon = (cur_type != "监测户") & (total_pc < 1900) & (qrng.random(n) < 0.10)
             cur_type = np.where(new_mon, "监测户", cur_type)
             mon_type = np.where(new_mon, "突发严重困难户", mon_type)
-            elim = (cur_type == "监测户") & ~eliminated & (rng.random(n) < 0.12)
+            elim = (cur_type == "监测户") & ~eliminated & (qrng.random(n) < 0.12)
             eliminated |= elim
-            day = pd.Timestamp(year, 3 * qn - 2, 1) + pd.to_timedelta(rng.integers(0, 88, elim.sum()), unit="D")
+            day = pd.Timestamp(year, 3 * qn - 2, 1) + pd.to_timedelta(qrng.integers(0, 88, elim.sum()), unit="D")
             elim_date[elim] = list(day.date)
-        workers = np.minimum(labour, rng.binomial(labour, 0.55) + ((emp_start >= 0) & (emp_start <= t)))
+        workers = np.minimum(labour, qrng.binomial(labour, 0.55) + ((emp_start >= 0) & (emp_start <= t)))
         frame = pd.DataFrame({
             "household_code": codes, "quarter": q, "t": t,
             "household_type": cur_type, "monitor_type": np.where(cur_type == "监测户", mon_type, ""),
@@ -219,7 +268,7 @@ def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q
             "income_property": np.round(prop_pc * size, 2), "income_transfer": np.round(transfer_pc * size, 2),
             "tau_total": tau_i + tau_e, "tau_earned": earned_i + earned_e,
             "industry_on": (ind_start >= 0) & (ind_start <= t), "employment_on": (emp_start >= 0) & (emp_start <= t),
-            "workers": workers, "present": present[:, k],
+            "workers": workers, "present": gap_i != t,
         })
         rows.append(frame)
     panel = pd.concat(rows, ignore_index=True)
@@ -240,7 +289,8 @@ def simulate_truth(households: int = 2500, seed: int = SEED, first: str = "2021Q
 def _near_line(alpha: np.ndarray, share: float, quarters: list[str], lines: dict, source: str,
                seed: int) -> np.ndarray:
     """``alpha`` with a random ``share`` of households moved to a level at which their untreated quarterly
-    income, averaged over the window, is a quarter of the year's monitoring line, give or take 250 元."""
+    income, averaged over ``quarters`` (the REFERENCE window, whatever ``last`` is), is a quarter of the year's
+    monitoring line, give or take 250 元."""
     have = [k for k, q in enumerate(quarters) if int(q[:4]) in lines]
     if not have:
         raise ValueError(f"near_line_share needs a monitoring line for a year of {quarters[0]}..{quarters[-1]} "
@@ -600,11 +650,20 @@ def _sheet(sheet_spec, rows: list[dict], style: dict, q: str, county: str, names
     return SheetOut(sheet_spec.name, titles, [headers], data, [])
 
 
-def _write_xlsx(path: Path, sheets: list[SheetOut]) -> list[int]:
-    """Write sheets with xlsxwriter; returns, per sheet, the Excel row number of the first data row."""
+def _quarter_end(q: str) -> dt.datetime:
+    """The last day of the quarter (the creation date the simulated workbooks carry, so that they are reproducible)."""
+    year, qn = int(q[:4]), int(q[-1])
+    return dt.datetime(year, 3 * qn, 30 if qn in (2, 3) else 31)
+
+
+def _write_xlsx(path: Path, sheets: list[SheetOut], created: dt.datetime | None = None) -> list[int]:
+    """Write sheets with xlsxwriter; returns, per sheet, the Excel row number of the first data row. ``created``
+    fixes the workbook's creation date (else now)."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    if created is not None:
+        wb.set_properties({"created": created})
     datefmt = wb.add_format({"num_format": "yyyy-mm-dd"})
     bold = wb.add_format({"bold": True, "align": "center", "text_wrap": True})
     firsts = []
@@ -666,12 +725,16 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
                       register: Path = VILLAGE_REGISTER, force_xlsx: bool = False) -> pd.DataFrame:
     """Write one folder per quarter of county submissions; return the log of damaged rows.
 
-    ``force_xlsx`` writes every county as one workbook (no CSV), as the benchmark needs."""
-    rng = np.random.default_rng(truth.seed + 1 if seed is None else seed)
+    Each quarter's files come from that quarter's own random stream (``seed``, default the truth's), so a quarter
+    is written the same whichever other quarters are written with it, and the same bytes every time (workbooks
+    carry a fixed creation date). ``force_xlsx`` writes every county as one workbook (no CSV), as the benchmark
+    needs."""
+    base = truth.seed if seed is None else seed
     rates = DEFAULT_RATES if rates is None else rates
     reg = pd.read_csv(register, dtype=str, keep_default_na=False, encoding="utf-8")
     log = MessLog()
     for q in quarters or truth.quarters:
+        rng = np.random.default_rng([base, quarter_index(q), _SUBMISSION_STREAM])
         folder = out / q
         folder.mkdir(parents=True, exist_ok=True)
         for county in COUNTIES:
@@ -704,7 +767,7 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
                 fname = f"{q}_{county}.xlsx"
                 if mess and county == "巴州区":
                     sheets.append(SheetOut("填报说明", ["本表由乡镇填报，县乡村振兴局审核。"], [], [], []))
-                firsts = _write_xlsx(folder / fname, sheets)
+                firsts = _write_xlsx(folder / fname, sheets, created=_quarter_end(q))
                 files = [fname] * len(sheets)
             else:
                 firsts, files = [], []
@@ -721,52 +784,157 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
     return log.frame()
 
 
-
-
 def write_marker(out: Path, households: int, seed: int, first: str, last: str,
-                 near_line_share: float = 0.0) -> Path:
+                 near_line_share: float = 0.0, mess: bool = True) -> Path:
     """Say, next to the quarter folders, that the submissions are simulated (intake records it and every
-    page then says so in a banner), with what drew them (``near_line_share`` only when not 0)."""
+    page then says so in a banner), with what drew them (``near_line_share`` only when not 0, ``mess`` only when
+    false): ``next_quarter`` reads it to extend the sample."""
     path = Path(out) / SIMULATED_MARKER
     marker = {"simulated": True, "written_by": "workbook simulate", "seed": seed,
               "households": households, "first": first, "last": last}
     if near_line_share:
         marker["near_line_share"] = near_line_share
+    if not mess:
+        marker["mess"] = False
     path.write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
     return path
+
+
+TRUTH_COLUMNS = ["household_code", "head_name", "head_id_number", "phone", "county", "township", "village",
+                 "household_type0", "relocated", "household_size", "labour", "alpha", "industry_start_i",
+                 "employment_start_i", "first_program"]
+
+
+def write_truth(truth_dir: Path, truth: Truth, damage: pd.DataFrame, households: int, mess: bool = True,
+                near_line_share: float = 0.0) -> None:
+    """The ground truth of a simulated sample: effects.csv, damaged_rows.csv, households.csv, README.md,
+    params.json (``near_line_share`` recorded only when not 0)."""
+    truth_dir = Path(truth_dir)
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    seed, first, last = truth.seed, truth.quarters[0], truth.quarters[-1]
+    truth.effects.to_csv(truth_dir / "effects.csv", index=False, encoding="utf-8")
+    damage.to_csv(truth_dir / "damaged_rows.csv", index=False, encoding="utf-8")
+    truth.households[TRUTH_COLUMNS].to_csv(truth_dir / "households.csv", index=False, encoding="utf-8")
+    (truth_dir / "README.md").write_text(
+        f"# Simulator ground truth\n\nWritten by `workbook simulate` (seed {seed}, {households} households, "
+        f"{first}..{last}).\n\n- `effects.csv`: true ATT by treatment (any, industry, employment), cohort and "
+        "event time, on per-capita quarterly income (`att`) and earned income (`att_earned`), 元 per person per quarter, "
+        "and on the probability of being below the year's monitoring line (`att_below`, a share: -0.01 is 1 "
+        "percentage point lower).\n"
+        "- `damaged_rows.csv`: every row the simulator damaged, with the mess and what intake should do.\n"
+        "- `households.csv`: the households, with the personal data planted in the submissions (for scans); "
+        f"start quarters as known at {last} (-1: no start up to it).\n"
+        + (f"\n`near_line_share` {near_line_share}: that share of households has untreated incomes near the "
+           "monitoring line; `att_below` in `effects.csv` is the true effect on being below the line "
+           "(a difference in probability).\n" if near_line_share else ""),
+        encoding="utf-8")
+    params = {"seed": seed, "households": households, "first": first, "last": last, "mess": mess}
+    if near_line_share:
+        params["near_line_share"] = near_line_share
+    (truth_dir / "params.json").write_text(json.dumps(params), encoding="utf-8")
 
 
 def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: int = SEED,
              first: str = "2021Q1", last: str = "2023Q2", mess: bool = True, near_line_share: float = 0.0) -> Truth:
     """Draw the truth and write submissions to ``out`` and the truth to ``truth_dir`` (``near_line_share``: see
-    ``simulate_truth``; recorded in params.json and the README only when not 0, so the default writes what it
-    always wrote)."""
+    ``simulate_truth``; recorded in params.json and the README only when not 0)."""
     truth = simulate_truth(households, seed, first, last, near_line_share=near_line_share)
     damage = write_submissions(truth, Path(out), mess=mess)
-    write_marker(Path(out), households, seed, first, last, near_line_share)
+    write_marker(Path(out), households, seed, first, last, near_line_share, mess)
     if truth_dir is not None:
-        truth_dir = Path(truth_dir)
-        truth_dir.mkdir(parents=True, exist_ok=True)
-        truth.effects.to_csv(truth_dir / "effects.csv", index=False, encoding="utf-8")
-        damage.to_csv(truth_dir / "damaged_rows.csv", index=False, encoding="utf-8")
-        cols = ["household_code", "head_name", "head_id_number", "phone", "county", "township", "village",
-                "household_type0", "relocated", "household_size", "labour", "alpha", "industry_start_i",
-                "employment_start_i", "first_program"]
-        truth.households[cols].to_csv(truth_dir / "households.csv", index=False, encoding="utf-8")
-        (truth_dir / "README.md").write_text(
-            f"# Simulator ground truth\n\nWritten by `workbook simulate` (seed {seed}, {households} households, "
-            f"{first}..{last}).\n\n- `effects.csv`: true ATT by treatment (any, industry, employment), cohort and "
-            "event time, on per-capita quarterly income (`att`) and earned income (`att_earned`), 元 per person per quarter, "
-            "and on the probability of being below the year's monitoring line (`att_below`, a share: -0.01 is 1 "
-            "percentage point lower).\n"
-            "- `damaged_rows.csv`: every row the simulator damaged, with the mess and what intake should do.\n"
-            "- `households.csv`: the households, with the personal data planted in the submissions (for scans).\n"
-            + (f"\n`near_line_share` {near_line_share}: that share of households has untreated incomes near the "
-               "monitoring line; `att_below` in `effects.csv` is the true effect on being below the line "
-               "(a difference in probability).\n" if near_line_share else ""),
-            encoding="utf-8")
-        params = {"seed": seed, "households": households, "first": first, "last": last, "mess": mess}
-        if near_line_share:
-            params["near_line_share"] = near_line_share
-        (truth_dir / "params.json").write_text(json.dumps(params), encoding="utf-8")
+        write_truth(Path(truth_dir), truth, damage, households, mess, near_line_share)
     return truth
+
+
+def read_marker(out: Path) -> dict:
+    """What ``SIMULATED.json`` in ``out`` says drew the sample; ``Stop`` when there is none (only a simulated sample
+    can be extended) or it cannot be read."""
+    from helpers.domain.errors import Stop
+
+    path = Path(out) / SIMULATED_MARKER
+    if not path.is_file():
+        raise Stop(f"{path} 不存在：只有模拟样本才能续写下一季度。 / {path} does not exist: only a simulated sample "
+                   f"(written by workbook simulate) can be extended by a quarter.")
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+        opts = {"households": int(marker["households"]), "seed": int(marker["seed"]), "first": str(marker["first"]),
+                "last": str(marker["last"]), "near_line_share": float(marker.get("near_line_share", 0.0)),
+                "mess": bool(marker.get("mess", True))}
+        quarter_range(opts["first"], opts["last"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Stop(f"{path}: 无法读取模拟参数 / cannot read what drew the sample ({exc}): simulate it afresh with "
+                   f"workbook simulate --out {out}.") from None
+    return opts
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same submission: the same bytes, or for a workbook the same parts (its creation date aside)."""
+    if a.read_bytes() == b.read_bytes():
+        return True
+    if a.suffix.lower() != ".xlsx":
+        return False
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
+            names = sorted(n for n in za.namelist() if n != "docProps/core.xml")
+            if names != sorted(n for n in zb.namelist() if n != "docProps/core.xml"):
+                return False
+            return all(za.read(n) == zb.read(n) for n in names)
+    except zipfile.BadZipFile:
+        return False
+
+
+def next_quarter(out: Path, truth_dir: Path | None = None, progress=None) -> tuple[str, Truth]:
+    """Append the quarter after the last of the simulated sample in ``out``: draw ``first..last+1`` with the options
+    ``SIMULATED.json`` records, check that they reproduce every quarter folder already there (else ``Stop``: the
+    sample was written by another version of the simulator or edited since), write only the new quarter's folder
+    (it appears whole), record the new ``last`` in ``SIMULATED.json``, and write the truth of ``first..last+1`` to
+    ``truth_dir`` (None: not written). The existing quarter folders are never written. Returns the new quarter and
+    the truth."""
+    import os
+    import shutil
+    import tempfile
+
+    from helpers.domain.errors import Stop
+
+    say = progress or (lambda msg: None)
+    out = Path(out)
+    opts = read_marker(out)
+    old = quarter_range(opts["first"], opts["last"])
+    new = index_quarter(quarter_index(opts["last"]) + 1)
+    present = sorted(p.name for p in out.iterdir() if p.is_dir() and re.fullmatch(r"\d{4}Q[1-4]", p.name))
+    later = [q for q in present if q > opts["last"]]
+    if later or (out / new).exists():
+        extra = out / (later[0] if later else new)
+        raise Stop(f"{extra} 已存在 / already exists, but SIMULATED.json says the sample ends at {opts['last']}: "
+                   f"remove {extra} or simulate the sample afresh.")
+    missing = [q for q in old if q not in present]
+    if missing:
+        raise Stop(f"{out}: quarter folder {missing[0]} of the simulated sample ({opts['first']}..{opts['last']}, "
+                   f"SIMULATED.json) is missing: simulate the sample afresh.")
+    truth = simulate_truth(opts["households"], opts["seed"], opts["first"], new,
+                           near_line_share=opts["near_line_share"])
+    with tempfile.TemporaryDirectory(prefix=".simulate-", dir=out) as tmp:
+        tmp = Path(tmp)
+        say(f"checking that the recorded options reproduce {opts['first']}..{opts['last']}")
+        damage_old = []
+        for q in old:           # quarter by quarter (each from its own stream): the first difference stops
+            damage_old.append(write_submissions(truth, tmp, mess=opts["mess"], quarters=[q]))
+            have = sorted(p.name for p in (out / q).iterdir() if p.is_file())
+            want = sorted(p.name for p in (tmp / q).iterdir())
+            bad = sorted(set(have) ^ set(want)) or [f for f in want if not _same_file(out / q / f, tmp / q / f)]
+            if bad:
+                raise Stop(f"{out / q / bad[0]} 与记录的模拟参数不符，不能续写 / is not what the options recorded in "
+                           f"SIMULATED.json write (seed {opts['seed']}, {opts['households']} households): the sample was "
+                           f"written by another version of workbook simulate or changed since, so it cannot be "
+                           f"extended; simulate it afresh (workbook simulate --out {out} --last {new} ...).")
+            shutil.rmtree(tmp / q)
+        say(f"writing {new}")
+        damage_new = write_submissions(truth, tmp, mess=opts["mess"], quarters=[new])
+        os.replace(tmp / new, out / new)
+    write_marker(out, opts["households"], opts["seed"], opts["first"], new, opts["near_line_share"], opts["mess"])
+    if truth_dir is not None:
+        write_truth(Path(truth_dir), truth, pd.concat([*damage_old, damage_new], ignore_index=True),
+                    opts["households"], opts["mess"], opts["near_line_share"])
+    return new, truth
