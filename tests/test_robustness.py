@@ -179,3 +179,15 @@ def test_a_refused_analysis_draws_no_chart_and_the_axis_names_the_target():
     fig = rr.plot_sensitivity(pd.concat([_frame(210, 290, 1.11), sets], ignore_index=True), "income_pc", "2023Q2", "zh")
     assert fig.axes[0].get_ylabel().startswith("开始后前 4 个季度的平均效应")
     assert "通常区间" in [t.get_text() for t in fig.axes[0].get_xticklabels()]
+
+
+def test_when_the_sensitivity_analysis_is_refused_the_pre_start_tests_power_is_still_given_or_refused_with_a_reason():
+    """The reviewer saw "开始前检验的功效未计算：无法计算。" beside a pre-start test the page had just run: the early
+    returns of a refused sensitivity analysis skipped the power rows."""
+    d = _panel(0.0, 3.0, n=400)
+    keep = ~(d["cohort"] > 0) | (d["household_id"] < 3)
+    d = d[keep]
+    f = robustness.sensitivity(_cs(d), _cs(d, base="varying"))
+    assert (f["kind"] == "refused").any()
+    assert f["kind"].str.startswith("pretrend_slope").any()
+    assert "无法计算。" not in rr.describe_pretrend_power(f, "income_pc", "zh")

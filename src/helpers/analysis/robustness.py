@@ -68,10 +68,11 @@ def sensitivity(cs_universal, cs_varying=None) -> pd.DataFrame:
     post = [e for e in range(0, POST) if e in set(times)]
     clusters = None if cs_universal.cluster is None else int(cs_universal.cluster.max()) + 1
     rows = [_row("clusters", value=np.inf if clusters is None else clusters)]
+    power = power_rows(cs_varying) if cs_varying is not None else []      # the pre-start test's power, refused or not
     if not pre or not post:
         return pd.DataFrame(rows + [_row("refused", value=len(pre), m=len(post), code="window",
                                          reason=f"the event study has {len(pre)} pre-start and {len(post)} post-start "
-                                                "quarters in the window; at least one of each is needed")])
+                                                "quarters in the window; at least one of each is needed")] + power)
     # the pre-start test's rule: a term whose treated side rests on fewer than MIN_TERM_DF + 1 households has no
     # usable variance (cohorts of one or two): the sensitivity analysis is not computed on it either
     terms = cs_universal.pretest_terms()
@@ -79,7 +80,7 @@ def sensitivity(cs_universal, cs_varying=None) -> pd.DataFrame:
     if weak & set(pre):
         return pd.DataFrame(rows + [_row("refused", value=len(weak & set(pre)), code="few_treated",
                                          reason="pre-start terms rest on too few treated households: "
-                                                f"{sorted(weak & set(pre))}")])
+                                                f"{sorted(weak & set(pre))}")] + power)
     idx = [int(np.flatnonzero(times == e)[0]) for e in pre + post]
     b, s = beta[idx], sigma[np.ix_(idx, idx)]
     l_vec = np.full(len(post), 1.0 / len(post))
@@ -108,9 +109,7 @@ def sensitivity(cs_universal, cs_varying=None) -> pd.DataFrame:
     except SensitivityError as err:
         rank = np.linalg.matrix_rank(s / np.sqrt(np.outer(np.diag(s), np.diag(s))), tol=1e-10)
         rows = rows[:1] + [_row("refused", value=rank, m=len(pre) + len(post), code="rank", reason=str(err))]
-    if cs_varying is not None:
-        rows += power_rows(cs_varying)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows + power)
 
 
 def power_rows(cs) -> list[dict]:
