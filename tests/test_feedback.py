@@ -87,6 +87,8 @@ def test_the_column_and_value_as_typed_are_those_of_the_damaged_cell(written, sa
         codes = got[got["原因"].str.startswith("户编码")]
         written = COUNTY_STYLE[county]["synonyms"].get("户编码", "户编码")       # the header as the county writes it
         assert (codes["有问题的列"] == written).all()
+        assert (codes["填写的值"].astype(str).str.len() > 0).all()           # the code as typed, whatever its header
+        assert (codes["填写的值"] == codes["户编码"]).all()
     assert checked == len(d)
 
 
@@ -195,3 +197,17 @@ def test_amounts_carry_a_number_format_and_long_sentences_wrap(written):
     rows = openpyxl.load_workbook(files[0])["暂存行"]
     col = [c.value for c in rows[2]].index("处理建议") + 1
     assert rows.cell(row=3, column=col).alignment.wrap_text or rows.max_row < 3
+
+
+def test_the_intake_command_writes_the_checklists_too(sample, capsys):
+    """The issue asks for the checklists after intake: `workbook intake` writes them, not only notebook 01."""
+    from helpers.pipeline.cli import main
+
+    paths = sample["paths"]
+    for old in (paths.private / "2022Q2" / fb.FOLDER).glob("*.xlsx"):
+        old.unlink()
+    assert main(["intake", "--quarter", "2022Q2", "--raw", str(paths.raw), "--processed", str(paths.processed),
+                 "--private", str(paths.private), "--corrections", str(paths.corrections)]) == 0
+    assert sorted(p.name for p in (paths.private / "2022Q2" / fb.FOLDER).glob("*.xlsx")) == \
+        sorted(f"2022Q2_{c}_核实清单.xlsx" for c in COUNTIES)
+    assert "County checklists (5)" in capsys.readouterr().out

@@ -183,7 +183,8 @@ def test_the_data_quality_sheet_shows_what_page_01_shows_as_numbers(sample):
                 assert cell.value == str(shown), (name, cell.value, shown)
             else:
                 assert cell.data_type == "n"
-                text = f"{cell.value:.1f}" if cell.number_format == "0.0" else f"{cell.value:,.0f}"
+                text = (f"{100 * cell.value:.1f}" if cell.number_format == "0.0%"     # shares as shares, as in the
+                        else f"{cell.value:,.0f}")                                    # indicators sheet
                 assert text == str(shown), (name, cell.value, shown)
 
 

@@ -34,7 +34,11 @@ def _intake(args) -> int:
         print(f"\n{len(summary.warnings)} warnings ({len(warn)} shown):")
         for w in warn[:30]:
             print(f"  - {w}")
-    print(f"\nTables: {paths.processed}\nPrivate lists (quarantined rows with 户编码): {paths.private}/<quarter>/")
+    from helpers.pipeline.feedback import write_feedback
+
+    checklists = write_feedback(summary.quarter, paths)          # the counties' checklists, as notebook 01 writes them
+    print(f"\nTables: {paths.processed}\nPrivate lists (quarantined rows with 户编码): {paths.private}/<quarter>/"
+          f"\nCounty checklists ({len(checklists)}): {paths.private}/{summary.quarter}/反馈/")
     return 0
 
 

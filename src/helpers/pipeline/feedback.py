@@ -61,7 +61,10 @@ def rows_set_aside(quarantine: pd.DataFrame, county: str) -> pd.DataFrame:
     q = quarantine[quarantine["county"] == county].sort_values(["source_file", "sheet", "row"], kind="stable")
     code = q["户编码"] if "户编码" in q.columns else pd.Series("", index=q.index)
     column = q["column"].fillna("") if "column" in q.columns else pd.Series("", index=q.index)
-    typed = [c if col == "户编码" else _typed(v, col) for v, col, c in zip(q["values"], column, code.fillna(""))]
+    # the household code is personal, so not among the typed values: shown from its own column, whatever the county's
+    # header for it (户编码, 户编号, ...)
+    coded = q["reason"].isin(["household_code", "duplicate", "conflicting_duplicate"]).to_numpy()
+    typed = [c if is_code else _typed(v, col) for v, col, c, is_code in zip(q["values"], column, code.fillna(""), coded)]
     return pd.DataFrame({
         "来源文件": q["source_file"].to_numpy(), "工作表": q["sheet"].to_numpy(),
         "行号": q["row"].astype("int64").to_numpy(), "户编码": code.to_numpy(),

@@ -224,7 +224,7 @@ def quality_table(quality: pd.DataFrame | None, quarter: str, lang: str = "zh") 
     h = lambda key: label("header", key, lang)  # noqa: E731
     header = [label("office", "quarter", lang), h("county"), h("quality_score"), *[h(c) for c in COMPONENTS],
               h("rows_quarantined"), h("sheets_missing"), h("optional_absent"), h("corrections")]
-    pct = lambda v: "—" if pd.isna(v) else Number(100 * float(v), "0.0")  # noqa: E731  (the header says %)
+    pct = lambda v: "—" if pd.isna(v) else Number(float(v), "0.0%")  # noqa: E731  (a share, as in the indicators sheet)
     count = lambda v: display.withheld("count", float(v)) or Number(float(v), "#,##0")  # noqa: E731
     rows = [[r["quarter"], figures.county_label(r["county"], lang), pct(r["score"]), *[pct(r[c]) for c in COMPONENTS],
              count(r["rows_set_aside"]), Number(float(r["sheets_missing"]), "0"),
