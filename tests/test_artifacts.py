@@ -54,6 +54,7 @@ def test_the_producing_code_is_every_module_it_imports():
     assert not any(m.startswith(("helpers.present", "helpers.pipeline", "helpers.intake")) for m in mods)
 
 
+@pytest.mark.slow      # every result of a quarter built end to end
 @pytest.mark.timeout(600)
 def test_get_builds_what_is_missing_once_and_rebuilds_only_what_is_stale(sample, tmp_path, monkeypatch):
     src = sample["paths"]

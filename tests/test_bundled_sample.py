@@ -15,6 +15,7 @@ def _hashes(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow      # intake of every quarter of the bundled sample
 @pytest.mark.timeout(300)
 def test_the_bundled_sample_cleans_as_its_truth_says(tmp_path):
     before = _hashes(DATA_RAW)

@@ -77,6 +77,7 @@ def test_a_year_without_a_line_is_a_clear_error_naming_the_year_and_the_file(tmp
 
 
 # ---- (b) its effect, through intake, against the simulator's truth ------------------------------------------
+@pytest.mark.slow      # simulated, through intake, to the estimate
 def test_the_below_line_effect_is_recovered_and_reads_in_percentage_points(tmp_path):
     from helpers.config import Paths
     from helpers.intake.assemble import run_intake
