@@ -11,4 +11,12 @@
 - ``pipeline``: the quarterly run, the command line, the index page.
 - ``sim``: the simulator, the simulation check, the benchmark.
 """
+import os
+
 __version__ = "0.1.0"
+
+# OpenBLAS's idle threads sleep at once instead of spinning for about 0.1 s after each call (2^4 cycles rather than
+# 2^28): the run keeps two kernels on two cores, and a kernel's spinning BLAS thread took the core the other kernel
+# needed. The work is split between the same threads as before, so every number is the same. It only takes effect
+# when set before NumPy is first imported (notebooks import helpers first); a value set by the user stays.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")

@@ -78,6 +78,7 @@ from helpers.analysis.construct import PROGRAMS, Panel, build_panel
 from helpers.analysis.effects.panel import EstimationError, prepare
 from helpers.analysis.program_effects import FEW_CLUSTERS, few_clusters
 from helpers.config import SEED, Paths
+from helpers.store.memory import release
 
 QUANTILES = (0.10, 0.25, 0.50)
 GAP = (0.10, 0.50)                 # gap_10_50 = QTT(0.10) - QTT(0.50)
@@ -93,112 +94,196 @@ COLUMNS = ["program", "outcome", "quantile", "qtt", "ci_low", "ci_high", "se", "
 
 @dataclass
 class _Cell:
-    """One cohort g and one quarter t >= g: the supported households and the comparison households, sorted."""
+    """One cohort g and one quarter t >= g: the supported households, sorted by base income, and where their
+    comparison households are kept (``_Design``)."""
 
     g: int
     t: int
-    treated: np.ndarray        # unit positions of cohort g
+    treated: np.ndarray        # unit positions of cohort g observed at g-1 and t, by income at g-1
     base: np.ndarray           # their incomes at g-1
     post: np.ndarray           # their incomes at t (observed under support)
-    cb_units: np.ndarray       # comparison units sorted by income at g-1
-    cb_vals: np.ndarray
-    ct_units: np.ndarray       # comparison units sorted by income at t
-    ct_vals: np.ndarray
-    j: np.ndarray | None = None    # for each supported household: how many comparison base incomes are <= its own
+    low: float                 # the comparison households' lowest and highest income at g-1
+    high: float
+    group: int                 # its comparison households sorted by income at t (``_Design.ct_units``)
+    blocks: np.ndarray         # the blocks of comparison households sorted by income at g-1 that make up its own
+    pos: np.ndarray            # treated x blocks: how many of each block's incomes at g-1 are <= each base income
 
 
-def _cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str) -> tuple[list[_Cell], int]:
-    """Every (g, t) cell with supported and comparison households observed in both quarters; and how many cells
-    had none to compare with."""
-    cells, empty = [], 0
-    for g in np.unique(G[G > 0]):
-        jg = int(np.searchsorted(periods, g))
-        if jg == 0 or jg >= len(periods) or periods[jg] != g:
-            continue
-        jb = jg - 1
-        for jt in range(jg, len(periods)):
-            t = periods[jt]
-            both = ~np.isnan(Y[:, jb]) & ~np.isnan(Y[:, jt])
-            tr = np.flatnonzero((G == g) & both)
-            comp = (G == 0) if control == "never" else ((G == 0) | (G > t))
-            cu = np.flatnonzero(comp & both)
-            if not len(tr):
+class _Design:
+    """Every (g, t) cell with supported and comparison households observed in both quarters, laid out so that a
+    bootstrap draw costs little: the comparison households of the cells with the same quarter t and the same
+    households are sorted by income at t once (``ct_units``, shared); those of the cells of one cohort are cut into
+    blocks of households that are comparison households in the same cells (with a balanced panel and not-yet-treated
+    comparisons: the never supported, and each later cohort), each sorted by income at g-1 once, where that costs
+    less than sorting each cell's own (``block_units``); the incomes at t a counterfactual can take are numbered in
+    order (``values``), so the pooled counterfactuals are found by their ranks. All weights are integers: every sum
+    is exact, so the draws give the same numbers as the cell-by-cell computation of the module docstring."""
+
+    def __init__(self, Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str):
+        self.cells: list[_Cell] = []
+        self.empty = 0
+        self.block_units: list[np.ndarray] = []
+        self.ct_units: list[np.ndarray] = []
+        ct_vals, groups = [], {}
+        for g in np.unique(G[G > 0]):
+            jg = int(np.searchsorted(periods, g))
+            if jg == 0 or jg >= len(periods) or periods[jg] != g:
                 continue
-            if not len(cu):
-                empty += 1
+            jb = jg - 1
+            specs = []                                     # (t, jt, supported units, comparison mask)
+            for jt in range(jg, len(periods)):
+                t = periods[jt]
+                both = ~np.isnan(Y[:, jb]) & ~np.isnan(Y[:, jt])
+                tr = np.flatnonzero((G == g) & both)
+                comp = ((G == 0) if control == "never" else ((G == 0) | (G > t))) & both
+                if not len(tr):
+                    continue
+                if not comp.any():
+                    self.empty += 1
+                    continue
+                specs.append((t, jt, tr[np.argsort(Y[tr, jb], kind="stable")], comp))
+            if specs:
+                self._cohort(Y, int(g), jb, specs, ct_vals, groups)
+        if self.cells:
+            self.values = np.unique(np.concatenate(ct_vals))
+            self.ct_rank = [np.searchsorted(self.values, v) for v in ct_vals]
+            self.offsets = np.r_[0, np.cumsum([len(c.treated) for c in self.cells])]
+            post = np.concatenate([c.post for c in self.cells])
+            self.post_order = np.argsort(post, kind="stable")
+            self.post_sorted = post[self.post_order]
+
+    def _cohort(self, Y, g, jb, specs, ct_vals, groups) -> None:
+        """The cells of cohort g: their comparison blocks at g-1 and their comparison households at t."""
+        mem = np.column_stack([s[3] for s in specs])       # units x cells: comparison household of the cell
+        anyc = mem.any(axis=1)
+        if mem.shape[1] < 63:                             # each unit's cells as the bits of one integer
+            bits = mem[anyc].astype("int64") @ (np.int64(1) << np.arange(mem.shape[1], dtype="int64"))
+            code, which = np.unique(bits, return_inverse=True)
+            sig = ((code[:, None] >> np.arange(mem.shape[1], dtype="int64")[None, :]) & 1).astype(bool)
+        else:
+            sig, which = np.unique(mem[anyc], axis=0, return_inverse=True)
+        which = which.ravel()
+        n_tr = np.array([len(s[2]) for s in specs])
+        per_cell = int(mem.sum()) + int(n_tr.sum())                  # the work of a draw, sorted cell by cell
+        by_blocks = int(anyc.sum()) + int((n_tr * sig.sum(axis=0)).sum())   # ... in shared blocks
+        first = len(self.block_units)
+        vals = {}                                          # each block's incomes at g-1, sorted
+        if by_blocks < per_cell:
+            units = np.flatnonzero(anyc)
+            for k in range(len(sig)):
+                u = units[which == k]
+                order = np.argsort(Y[u, jb], kind="stable")
+                vals[len(self.block_units)] = Y[u, jb][order]
+                self.block_units.append(u[order])
+            blocks_of = [first + np.flatnonzero(sig[:, m]) for m in range(len(specs))]
+        else:
+            for t, jt, tr, comp in specs:
+                u = np.flatnonzero(comp)
+                order = np.argsort(Y[u, jb], kind="stable")
+                vals[len(self.block_units)] = Y[u, jb][order]
+                self.block_units.append(u[order])
+            blocks_of = [np.array([first + m]) for m in range(len(specs))]
+        for m, (t, jt, tr, comp) in enumerate(specs):
+            cu = np.flatnonzero(comp)
+            key = (jt, cu.tobytes())
+            if key not in groups:
+                groups[key] = len(self.ct_units)
+                u = cu[np.argsort(Y[cu, jt], kind="stable")]
+                self.ct_units.append(u)
+                ct_vals.append(Y[u, jt])
+            base = Y[tr, jb]
+            pos = np.column_stack([np.searchsorted(vals[b], base, side="right") for b in blocks_of[m]])
+            cb = Y[cu, jb]
+            self.cells.append(_Cell(g, int(t), tr, base, Y[tr, jt], float(cb.min()), float(cb.max()), groups[key],
+                                    blocks_of[m], pos))
+
+    def counterfactual_ranks(self, w: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """For each cell, the ranks (in ``values``) of its supported households' untreated incomes at t,
+        F^{-1}_{c,t}(F_{c,g-1}(base)), and their weights, with unit weights ``w`` (integers); a cell whose comparison
+        households have no weight gets weight 0 (it is left out of the draw)."""
+        cum = []
+        for u in self.block_units:                       # weight of a block's first k households at g-1: cum[k]
+            c = np.empty(len(u) + 1, dtype="int64")
+            c[0] = 0
+            np.cumsum(w[u], out=c[1:])
+            cum.append(c)
+        # the comparison households at t, each repeated as often as its weight: the v-th unit of cumulative weight
+        # (v = 1, 2, ...) belongs to the household at rank inv[v - 1]
+        inv = [np.repeat(r, w[u]) for u, r in zip(self.ct_units, self.ct_rank)]
+        ranks, wts = [], []
+        for c in self.cells:
+            tw = w[c.treated]
+            below = cum[c.blocks[0]][c.pos[:, 0]]        # comparison weight at g-1 at or below each base income
+            wb = cum[c.blocks[0]][-1]
+            for i in range(1, len(c.blocks)):
+                below = below + cum[c.blocks[i]][c.pos[:, i]]
+                wb = wb + cum[c.blocks[i]][-1]
+            ranked = inv[c.group]
+            wt = len(ranked)
+            if wb == 0 or wt == 0:
+                ranks.append(np.zeros(len(tw), dtype="int64"))
+                wts.append(np.zeros_like(tw))
                 continue
-            ob, ot = np.argsort(Y[cu, jb], kind="stable"), np.argsort(Y[cu, jt], kind="stable")
-            tr = tr[np.argsort(Y[tr, jb], kind="stable")]       # by base income: each cell's counterfactuals come sorted
-            cb_vals = Y[cu[ob], jb]
-            cells.append(_Cell(int(g), int(t), tr, Y[tr, jb], Y[tr, jt], cu[ob], cb_vals, cu[ot], Y[cu[ot], jt],
-                               np.searchsorted(cb_vals, Y[tr, jb], side="right")))
-    return cells, empty
+            # F^{-1}_{c,t}(u) = the first income whose cumulative weight reaches u * wt, compared exactly in integers:
+            # the first whose cumulative weight reaches v = ceil(below * wt / wb), at least 1 (u = 0, below every
+            # comparison income, gives the lowest income with weight); v <= wt as below <= wb.
+            ranks.append(ranked[-(-np.maximum(below * wt, 1) // wb) - 1])
+            wts.append(tw)
+        return ranks, wts
 
 
-def _counterfactual(c: _Cell, w: np.ndarray) -> np.ndarray | None:
-    """Each supported household's untreated income at t, F^{-1}_{c,t}(F_{c,g-1}(base)), with unit weights ``w``
-    (integers); None when the comparison households have no weight in one of the two quarters."""
-    cb = np.cumsum(w[c.cb_units])
-    ct = np.cumsum(w[c.ct_units])
-    wb, wt = int(cb[-1]), int(ct[-1])
-    if wb == 0 or wt == 0:
-        return None
-    j = c.j if c.j is not None else np.searchsorted(c.cb_vals, c.base, side="right")   # comparison base incomes <= y
-    below = np.where(j > 0, cb[np.maximum(j - 1, 0)], 0)         # their weight: F_{c,g-1}(y) * wb
-    # F^{-1}_{c,t}(u) = the first income whose cumulative weight reaches u * wt, compared exactly in integers:
-    # ct * wb >= below * wt; u = 0 (below every comparison income) gives the lowest income with weight.
-    k = np.searchsorted(ct * wb, np.maximum(below * wt, 1), side="left")
-    return c.ct_vals[np.minimum(k, len(c.ct_vals) - 1)]
+def _weighted_quantile_sorted(values: np.ndarray, cw: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """inf{y : F(y) >= tau} of sorted ``values`` with cumulative integer weights ``cw`` (numpy's ``inverted_cdf`` for
+    unit weights); values of weight zero never count (their cumulative weight does not rise)."""
+    if not len(cw) or cw[-1] <= 0:
+        return np.full(len(taus), np.nan)
+    k = np.searchsorted(cw, taus * cw[-1] * (1 - 1e-12), side="left")
+    return values[np.minimum(k, len(values) - 1)]
+
+
+def _quantiles(values: np.ndarray, weights: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """Weighted inf{y : F(y) >= tau} (numpy's ``inverted_cdf`` for unit weights)."""
+    order = np.argsort(values, kind="stable")
+    return _weighted_quantile_sorted(values[order], np.cumsum(weights[order]), taus)
+
+
+def _estimate(design: _Design, w: np.ndarray, taus: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Observed and counterfactual percentiles of the pooled supported household-quarters, and their number.
+
+    The pooled observed incomes are the same in every draw (only their weights change): sorted once. Each cell's
+    counterfactuals come sorted (households ordered by base income, a monotone map) and are ranks among the
+    comparison incomes, so the pooled percentile is found by bisection on the rank: the weight at or below a rank
+    is, cell by cell, a search in its sorted run. The same percentile as sorting the pooled values: the smallest
+    value whose cumulative weight reaches tau times the total (with the same tolerance)."""
+    ranks, wts = design.counterfactual_ranks(w)
+    wts = np.concatenate(wts)
+    total = int(wts.sum())
+    if total == 0:
+        return np.full(len(taus), np.nan), np.full(len(taus), np.nan), 0
+    q1 = _weighted_quantile_sorted(design.post_sorted, np.cumsum(wts[design.post_order]), taus)
+    m = len(design.values)
+    keys = np.concatenate([r + i * m for i, r in enumerate(ranks)])      # sorted: cell by cell, ranks ascending
+    cw = np.empty(len(wts) + 1, dtype="int64")
+    cw[0] = 0
+    np.cumsum(wts, out=cw[1:])
+    thr = taus * cw[-1] * (1 - 1e-12)
+    starts = cw[design.offsets[:-1]].sum()
+    cell_keys = np.arange(len(ranks), dtype="int64") * m
+    lo, hi = np.zeros(len(taus), dtype="int64"), np.full(len(taus), m - 1, dtype="int64")
+    while (lo < hi).any():
+        mid = (lo + hi) // 2
+        p = np.searchsorted(keys, (mid[:, None] + cell_keys[None, :]).ravel(), side="right")
+        ok = cw[p].reshape(len(taus), -1).sum(axis=1) - starts >= thr
+        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid + 1)
+    return q1, design.values[lo], total
 
 
 def _outside_support(cells: list[_Cell]) -> tuple[int, int, int]:
     """Supported household-quarters whose base income lies below, and above, the range of their cell's comparison
     base incomes (their counterfactual is clamped, not identified); and how many there are in all."""
-    below = sum(int((c.base < c.cb_vals[0]).sum()) for c in cells)
-    above = sum(int((c.base > c.cb_vals[-1]).sum()) for c in cells)
+    below = sum(int((c.base < c.low).sum()) for c in cells)
+    above = sum(int((c.base > c.high).sum()) for c in cells)
     return below, above, sum(len(c.base) for c in cells)
-
-
-def _quantiles(values: np.ndarray, weights: np.ndarray, taus: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
-    """Weighted inf{y : F(y) >= tau} (numpy's ``inverted_cdf`` for unit weights); ``order`` sorts ``values`` when it
-    is known already. Values of weight zero never count (their cumulative weight does not rise)."""
-    if order is None:
-        order = np.argsort(values, kind="stable")
-    cw = np.cumsum(weights[order])
-    if not len(cw) or cw[-1] <= 0:
-        return np.full(len(taus), np.nan)
-    k = np.searchsorted(cw, taus * cw[-1] * (1 - 1e-12), side="left")
-    return values[order][np.minimum(k, len(values) - 1)]
-
-
-def _estimate(cells: list[_Cell], w: np.ndarray, taus: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Observed and counterfactual percentiles of the pooled supported household-quarters, and their number.
-    The pooled observed incomes are the same in every draw (only their weights change): they are sorted once
-    (cached on the cells' list); each cell's counterfactuals come sorted (households ordered by base income, a
-    monotone map), so sorting the pooled ones merges sorted runs."""
-    y1, y0, wts, used = [], [], [], []
-    for i, c in enumerate(cells):
-        cf = _counterfactual(c, w)
-        if cf is None:
-            continue
-        used.append(i)
-        y0.append(cf)
-        wts.append(w[c.treated])
-    if not y0:
-        return np.full(len(taus), np.nan), np.full(len(taus), np.nan), 0
-    y0, wts = np.concatenate(y0), np.concatenate(wts)
-    key = tuple(used)
-    cache = _POST_ORDER.get(id(cells))
-    if cache is None or cache[0] is not cells or cache[1] != key:
-        post = np.concatenate([cells[i].post for i in used])
-        cache = (cells, key, post, np.argsort(post, kind="stable"))
-        _POST_ORDER.clear()
-        _POST_ORDER[id(cells)] = cache
-    post, order = cache[2], cache[3]
-    return _quantiles(post, wts, taus, order), _quantiles(y0, wts, taus), int(wts.sum())
-
-
-_POST_ORDER: dict = {}
 
 
 def changes_in_changes(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str,
@@ -223,7 +308,8 @@ def changes_in_changes(data: pd.DataFrame, outcome: str, unit: str, time: str, c
         raise EstimationError(f"reps must be a whole number, 0 or more, not {reps!r}")
     cluster = None if cluster in (None, "", unit, "household_id") else cluster
     p = prepare(data, outcome, unit, time, cohort, cluster=cluster, balanced=balanced)
-    cells, empty = _cells(p.Y, p.G, p.periods, control)
+    design = _Design(p.Y, p.G, p.periods, control)
+    cells, empty = design.cells, design.empty
     if not cells:
         raise EstimationError("no cohort has a quarter after its start with comparison households observed in it "
                               f"and in the quarter before the start (control {control!r})")
@@ -232,7 +318,7 @@ def changes_in_changes(data: pd.DataFrame, outcome: str, unit: str, time: str, c
     # the percentiles asked for, then those of the gap (estimated even when not asked for; a repeat costs nothing)
     all_taus = np.r_[taus, GAP]
     ones = np.ones(n, dtype="int64")
-    q1, q0, n_obs = _estimate(cells, ones, all_taus)
+    q1, q0, n_obs = _estimate(design, ones, all_taus)
     est = q1 - q0
     est = np.r_[est, est[k] - est[k + 1]]                        # the percentiles' effects, then the gap
     cl = p.cluster if p.cluster is not None else np.arange(n)
@@ -242,7 +328,7 @@ def changes_in_changes(data: pd.DataFrame, outcome: str, unit: str, time: str, c
     rng = np.random.default_rng(seed)
     for r in range(len(boot)):
         draws = rng.multinomial(n_cl, np.full(n_cl, 1.0 / n_cl))
-        b1, b0, m = _estimate(cells, draws[cl].astype("int64"), all_taus)
+        b1, b0, m = _estimate(design, draws[cl].astype("int64"), all_taus)
         if m:
             boot[r, :-1] = b1 - b0
             boot[r, -1] = boot[r, k] - boot[r, k + 1]
@@ -306,4 +392,5 @@ def distribution_frame(quarter: str, paths: Paths | None = None, hq: pd.DataFram
     panel = build_panel(paths, quarter, balanced=balanced, hq=hq)
     out = quantile_effects(panel, program, outcome, QUANTILES, control, cluster, reps, SEED, 0.95, interval)
     out.insert(0, "quarter", quarter)
+    release()
     return out

@@ -128,11 +128,12 @@ from scipy import stats
 
 from helpers.analysis.construct import OUTCOMES, PROGRAMS, build_panel
 from helpers.analysis.effects import WEBB, Z95, EstimationError, callaway_santanna
-from helpers.analysis.effects.callaway_santanna import _groups
+from helpers.analysis.effects.callaway_santanna import _Groups
 from helpers.analysis.effects.panel import cluster_sums, twoway_solve
-from helpers.analysis.program_effects import estimation_sample, few_clusters
+from helpers.analysis.program_effects import estimation_sample, few_clusters, headline_fit
 from helpers.config import SEED, Paths
 from helpers.domain.quarters import index_quarter
+from helpers.store.memory import release
 
 POWER, ALPHA = 0.8, 0.05
 REPS, MIN_REPS, MAX_REPS = 1000, 100, 100_000
@@ -412,7 +413,7 @@ class _CellsEngine:
         post = np.flatnonzero(res.cells_g <= res.cells_t)
         self.pg = pgc[post]
         self.w = self.pg / self.pg.sum()
-        never, obs = p.G == 0, p.observed
+        obs = p.observed
         c, q = len(post), 1 + (0 if p.X is None else p.X.shape[2])
         self.c, self.q = c, q
         cnt = np.zeros((k, c))                      # treated units per cluster
@@ -423,14 +424,16 @@ class _CellsEngine:
         self.inv = np.zeros((c, q, q))               # (X'X)^-1 of the comparison units
         self.xbar = np.zeros((c, q))                 # treated units' mean x
         nD = np.zeros(c)
-        R = d.R
+        Rt = np.ascontiguousarray(d.R.T)            # periods x units: a period's residuals in one run of memory
+        groups = _Groups(p, res.control)
+        ones = np.ones((n, 1)) if p.X is None else None
         for m, cc in enumerate(post):
             j, b = cells.j[cc], cells.b[cc]
-            D, C = _groups(p, cells.g[cc], j, b, res.control, never)
+            D, C = groups(cells.g[cc], j, b)
             if not p.balanced:
                 both = obs[:, j] & obs[:, b]
                 D, C = D & both, C & both
-            X = np.ones((n, 1)) if p.X is None else np.column_stack([np.ones(n), p.X[:, b, :]])
+            X = ones if p.X is None else np.column_stack([np.ones(n), p.X[:, b, :]])
             xD, xC = X[D], X[C]
             nD[m], n1 = len(xD), len(xD) + len(xC)
             xtx = xC.T @ xC
@@ -440,10 +443,11 @@ class _CellsEngine:
             cD, cC, xu = ic[D], ic[C], xC @ u
             cnt[:, m] = np.bincount(cD, minlength=k)
             for x, col in (("j", j), ("b", b)):
-                sD[x][:, m] = np.bincount(cD, R[D, col], k)
-                aC[x][:, m] = np.bincount(cC, R[C, col] * xu, k)
+                rD, rC = Rt[col][D], Rt[col][C]
+                sD[x][:, m] = np.bincount(cD, rD, k)
+                aC[x][:, m] = np.bincount(cC, rC * xu, k)
                 for a in range(q):
-                    xr[x][:, m, a] = np.bincount(cC, R[C, col] * xC[:, a], k)
+                    xr[x][:, m, a] = np.bincount(cC, rC * xC[:, a], k)
             for a in range(q):
                 xd[:, m, a] = np.bincount(cD, xD[:, a], k) - np.bincount(cC, xC[:, a] * xu, k)
         self.nD = nD
@@ -553,12 +557,14 @@ def _jackknife_codes(d: pd.DataFrame, units: np.ndarray) -> np.ndarray:
 def simulate(d: pd.DataFrame, outcome: str = "income_pc", program: str = "any", control: str = "not_yet",
              covariates: list[str] | None = None, cluster: str | None = "village", balanced: bool = True,
              effects: list[float] | None = None, reps: int = REPS, seed: int = SEED, designs=DESIGNS,
-             engine: str | None = None, quarters: bool = False) -> pd.DataFrame:
+             engine: str | None = None, quarters: bool = False, fit=None) -> pd.DataFrame:
     """Power at each effect and the MDE of the headline estimate on the sample ``d`` (columns ``household_id, time,
     cohort``, the outcome, the cluster and covariates, and ``county`` when the clusters are few), for each of
     ``designs``: the frame of the module docstring (``seconds`` left to the caller). ``engine`` forces one of
     ``ENGINES`` (tests); by default ``cells``, or ``clusters`` for the jackknife. With ``quarters`` the integer
-    periods are quarter indices (as the estimation panel's ``time``) and are labelled ``YYYYQn``."""
+    periods are quarter indices (as the estimation panel's ``time``) and are labelled ``YYYYQn``. ``fit`` is the
+    headline's Callaway-Sant'Anna result on ``d`` with these options when it was made already (it is not fitted
+    again)."""
     reps = check_reps(reps)
     covariates = list(covariates or [])
     cluster = cluster or None
@@ -567,8 +573,8 @@ def simulate(d: pd.DataFrame, outcome: str = "income_pc", program: str = "any", 
     unknown = [x for x in designs if x not in DESIGNS]
     if unknown:
         raise PowerError(f"designs must be among {DESIGNS}, not {unknown}")
-    cs = callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates or None,
-                           cluster=cluster, balanced=balanced)
+    cs = fit if fit is not None else callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control,
+                                                       covariates=covariates or None, cluster=cluster, balanced=balanced)
     p = cs.panel
     n = len(p.units)
     few = few_clusters(cluster, cs.spec["clusters"])
@@ -669,6 +675,8 @@ def power_frame(quarter: str, paths: Paths | None = None, program: str = "any", 
     except EstimationError as err:
         raise PowerError(str(err)) from None
     out = simulate(d, outcome, program, control, covs, cluster or None, panel.balanced, grid, reps, SEED,
-                   quarters=True)
+                   quarters=True, fit=headline_fit(panel, program, outcome, control, covs, cluster))
     out["seconds"] = time.perf_counter() - t0
+    del d
+    release()
     return out

@@ -19,6 +19,7 @@ from helpers.analysis.construct import OUTCOMES, Panel, build_panel
 from helpers.analysis.effects import EstimationError, callaway_santanna, imputation, twfe
 from helpers.config import SEED, Paths
 from helpers.domain.dictionary import COUNTIES
+from helpers.store.memory import release
 
 FEW_CLUSTERS = 10       # below this many clusters a clustered interval is too narrow: the few-cluster check decides
 # What the estimates and the figures built from them need of the panel (one narrow copy per estimate).
@@ -305,17 +306,19 @@ _LAST: dict = {}        # the last program's panel, estimates and results made i
 
 def run(panel: Panel, quarter: str, program: str = "any", outcome: str = "income_pc", control: str = "not_yet",
         covariates: list[str] | None = None, cluster: str | None = "village", few_cluster: str = "jackknife",
-        bootstrap_reps: int = 9999, earned: bool = True) -> tuple[Effects, EffectsResult, Effects | None,
-                                                                    EffectsResult | None]:
+        bootstrap_reps: int = 9999, earned: bool = True) -> tuple[Effects, EffectsResult, EffectsResult | None]:
     """The program's estimates and results for its outcome and, unless the outcome is earned income already
-    (or ``earned`` is off), for earned income with the same options."""
+    (or ``earned`` is off), the results for earned income with the same options. Earned income comes first and
+    its estimates are freed once summarized (only its results are kept), so the two sets of estimates are never
+    held at once; each estimate depends only on the panel and its options, so the order changes no number."""
+    er = None
+    if earned and outcome != "earned_pc":
+        er = summarize(estimate(panel, program, "earned_pc", control, covariates, cluster), quarter, bootstrap_reps,
+                       few_cluster)
+        release()
     e = estimate(panel, program, outcome, control, covariates, cluster)
     r = summarize(e, quarter, bootstrap_reps, few_cluster)
-    ee = er = None
-    if earned and outcome != "earned_pc":
-        ee = estimate(panel, program, "earned_pc", control, covariates, cluster)
-        er = summarize(ee, quarter, bootstrap_reps, few_cluster)
-    return e, r, ee, er
+    return e, r, er
 
 
 def effects_frame(quarter: str, paths: Paths | None = None, hq: pd.DataFrame | None = None, program: str = "any",
@@ -323,37 +326,60 @@ def effects_frame(quarter: str, paths: Paths | None = None, hq: pd.DataFrame | N
                   cluster: str = "village", balanced: bool = True, few_cluster: str = "jackknife",
                   bootstrap_reps: int = 9999, earned: bool = True) -> pd.DataFrame:
     """The ``effects`` artifact: the tidy results of the program for its outcome and earned income, from the
-    processed household quarters (``hq``, or read from ``paths.processed``). The panel, estimates and results stay
-    available to the page that asked for them in this process (``page_results``)."""
+    processed household quarters (``hq``, or read from ``paths.processed``). The panel, the estimates of the outcome
+    and the results stay available to the page that asked for them in this process (``page_results``); those of
+    the previous call are dropped first."""
     options = dict(program=program, outcome=outcome, control=control, covariates=covariates, cluster=cluster,
                    balanced=balanced, few_cluster=few_cluster, bootstrap_reps=bootstrap_reps, earned=earned)
+    _LAST.clear()
     panel = build_panel(paths, quarter, balanced=balanced, hq=hq)
     covs = [c.strip() for c in covariates.split(",") if c.strip()] or None
-    e, r, ee, er = run(panel, quarter, program, outcome, control, covs, cluster, few_cluster, bootstrap_reps, earned)
+    e, r, er = run(panel, quarter, program, outcome, control, covs, cluster, few_cluster, bootstrap_reps, earned)
     frame = r.frame if er is None else pd.concat([r.frame, er.frame], ignore_index=True)
-    _LAST.clear()
-    _LAST.update(panel=panel, effects=e, result=r, earned_effects=ee, earned=er,
+    _LAST.update(panel=panel, effects=e, result=r, earned=er, cluster=cluster or None,
                  key=_key(quarter, paths, options) if hq is None else None)
+    del e
+    release()
     return frame
+
+
+def headline_fit(panel: Panel, program: str, outcome: str, control: str = "not_yet",
+                 covariates: list[str] | None = None, cluster: str | None = "village"):
+    """The Callaway-Sant'Anna result of the program's estimate for ``outcome`` with these options when
+    ``effects_frame`` made it in this process from this very panel, else None. The sensitivity analysis (its
+    varying-base event study) and the power simulation (its design) start from this fit instead of fitting again:
+    the same sample, options and code give the same result (``tests/test_robustness.py``, ``tests/test_power.py``)."""
+    e = _LAST.get("effects")
+    if e is None or _LAST.get("panel") is not panel:
+        return None
+    if (e.program, e.outcome, e.control, list(e.covariates), _LAST.get("cluster")) != \
+            (program, outcome, control, list(covariates or []), cluster or None):
+        return None
+    return e.cs
 
 
 def _key(quarter: str, paths: Paths | None, options: dict) -> tuple:
     return quarter, str((paths or Paths()).processed), tuple(sorted(options.items()))
 
 
-def page_results(quarter: str, paths: Paths | None = None, saved: pd.DataFrame | None = None, **options) -> dict:
-    """What the effects page shows beside the saved frame: the panel, the estimates (``effects``,
-    ``earned_effects``) and the results (``result``, ``earned``) with these options: those ``effects_frame``
-    made in this process, else made again (same code, same options). With ``saved`` (the artifact's frame), the
-    results are checked to be the saved ones, so the page cannot show other numbers than the file 04 reads:
-    ``EstimationError`` when any estimate differs by more than 1e-9 (relative) or a row is missing."""
+def page_results(quarter: str, paths: Paths | None = None, saved: pd.DataFrame | None = None, estimates: bool = True,
+                 **options) -> dict:
+    """What the effects page shows beside the saved frame: the panel, the estimates (``effects``) and the results
+    (``result``, ``earned``) with these options: those ``effects_frame`` made in this process, else made again (same
+    code, same options). With ``saved`` (the artifact's frame), the results are checked to be the saved ones, so the
+    page cannot show other numbers than the file 04 reads: ``EstimationError`` when any estimate differs by more
+    than 1e-9 (relative) or a row is missing. With ``estimates=False`` the caller wants the results only: the
+    estimates are not returned and no longer kept in this process (they are the largest objects a page holds)."""
     defaults = dict(program="any", outcome="income_pc", control="not_yet", covariates="", cluster="village",
                     balanced=True, few_cluster="jackknife", bootstrap_reps=9999, earned=True)
     options = {**defaults, **options}
-    if _LAST.get("key") != _key(quarter, paths, options):
+    if _LAST.get("key") != _key(quarter, paths, options) or (estimates and _LAST.get("effects") is None):
         effects_frame(quarter, paths, **options)
     if saved is not None:
         same_as_saved(saved, _LAST["result"], _LAST["earned"])
+    if not estimates:
+        _LAST["effects"] = None
+        return {k: v for k, v in _LAST.items() if k != "effects"}
     return dict(_LAST)
 
 

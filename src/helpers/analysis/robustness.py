@@ -34,9 +34,10 @@ from helpers.analysis import pretrend_power as pp
 from helpers.analysis.construct import build_panel
 from helpers.analysis.effects import callaway_santanna
 from helpers.analysis.effects.panel import covariance_from_if as covariance
-from helpers.analysis.program_effects import estimation_sample
+from helpers.analysis.program_effects import estimation_sample, headline_fit
 from helpers.analysis.sensitivity import SensitivityError, breakdown, honest_did, honest_did_original
 from helpers.config import Paths
+from helpers.store.memory import release
 
 PRE, POST = 4, 4                      # event times -5..-2 (reference -1 left out) and 0..3
 MBAR = (0.0, 0.5, 1.0, 1.5, 2.0)      # relative magnitudes shown
@@ -139,14 +140,20 @@ def sensitivity_frame(quarter: str, paths: Paths | None = None, program: str = "
                       control: str = "not_yet", covariates: str = "", cluster: str = "village",
                       balanced: bool = True) -> pd.DataFrame:
     """The ``sensitivity`` artifact: the frame of ``sensitivity`` for the program and outcome with the headline's
-    options (sample, control, covariates, cluster)."""
+    options (sample, control, covariates, cluster). The headline's own fit is the varying-base result when the
+    effects artifact made it in this process (``program_effects.headline_fit``), else it is fitted here."""
     panel = build_panel(paths, quarter, balanced=balanced)
     covs = [c.strip() for c in covariates.split(",") if c.strip()] or None
     d = estimation_sample(panel, program, outcome, covs, cluster)
     kw = dict(control=control, covariates=covs, cluster=cluster or None, balanced=panel.balanced)
     universal = callaway_santanna(d, outcome, "household_id", "time", "cohort", base_period="universal", **kw)
-    varying = callaway_santanna(d, outcome, "household_id", "time", "cohort", **kw)
+    # the varying-base fit is the headline estimate's: the one the effects artifact made in this process, when it did
+    varying = headline_fit(panel, program, outcome, control, covs, cluster)
+    if varying is None:
+        varying = callaway_santanna(d, outcome, "household_id", "time", "cohort", **kw)
     out = sensitivity(universal, varying)
     out.insert(0, "outcome", outcome)
     out.insert(0, "program", program)
+    del universal, varying, d
+    release()
     return out

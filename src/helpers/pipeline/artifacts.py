@@ -238,16 +238,30 @@ def key(name: str, quarter: str, paths: Paths | None = None, **params) -> str:
     return _state(name, quarter, paths or Paths(), parameters(name, params))[0]
 
 
-def _state(name: str, quarter: str, paths: Paths, params: dict) -> tuple[str, dict]:
-    """(key, the inputs' frames for the producer); processed inputs are built when missing."""
+_HASHES: dict = {}      # processed file -> (its size, modification time and inode, its hash)
+
+
+def _processed_hash(file: Path) -> str:
+    """The processed table's hash, computed once per version of the file in this process (a page asks for five
+    artifacts made from the same 150 MB table at city scale; a rewritten file is a new inode with a new time)."""
     from helpers.store.storage import file_hash
 
+    st = file.stat()
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+    known = _HASHES.get(str(file))
+    if known is None or known[0] != stamp:
+        known = _HASHES[str(file)] = (stamp, file_hash(file))
+    return known[1]
+
+
+def _state(name: str, quarter: str, paths: Paths, params: dict) -> tuple[str, dict]:
+    """(key, the inputs' frames for the producer); processed inputs are built when missing."""
     art = artifact(name)
     if art.where == "processed":
         file = art.path(quarter, paths, params)
         if not _processed_current(file, quarter):
             _build_processed(quarter, paths)
-        return file_hash(file), {}
+        return _processed_hash(file), {}
     inputs, keys = {}, {}
     for inp, p in art.inputs(params):
         inp_params = parameters(inp, p)

@@ -389,8 +389,10 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
         # Intake first, in this process: a problem in the data stops here with its one message (exit code 2)
         # before any notebook runs; notebook 01 then finds every quarter in the cache.
         from helpers.intake.assemble import run_intake
+        from helpers.store.memory import release
 
         run_intake(quarter, paths, progress=progress)
+        release()        # intake's freed memory back to the system before the kernels start (docs/performance.md)
         shutil.rmtree(stage_root, ignore_errors=True)
         stage, qdir = stage_root / quarter, paths.reports / quarter
         nb_dir, analyst, share = stage / "notebooks", stage / "analyst", stage / "share"

@@ -64,7 +64,8 @@ class _Cells:
 def _cells(p: Panel, control: str, base_period: str) -> _Cells:
     """Every cell with treated and comparison units (R did's loop over groups and periods)."""
     periods, T = p.periods, len(p.periods)
-    never, observed = p.G == 0, p.observed
+    observed = p.observed
+    groups = _Groups(p, control)
     out = []
     for g in np.unique(p.G[p.G > 0]):
         last_pre = np.flatnonzero(periods < g)[-1]
@@ -73,7 +74,7 @@ def _cells(p: Panel, control: str, base_period: str) -> _Cells:
             if j == b:
                 out.append((g, periods[j], j, b, True, False))
                 continue
-            D, C = _groups(p, g, j, b, control, never)
+            D, C = groups(g, j, b)
             if not p.balanced:
                 both = observed[:, j] & observed[:, b]
                 D, C = D & both, C & both
@@ -93,20 +94,44 @@ def _groups(p: Panel, g, j, b, control, never) -> tuple[np.ndarray, np.ndarray]:
     return D, never | ((p.G > max(p.periods[j], p.periods[b])) & ~D)
 
 
+class _Groups:
+    """``_groups`` for the cells of one design, with the masks its cells share computed once: each cohort's units
+    and each period's later cohorts (the same masks, so the same estimates). The masks returned are shared: read
+    them, never write into them."""
+
+    def __init__(self, p: Panel, control: str):
+        self.p, self.control, self.never = p, control, p.G == 0
+        self._cohort, self._later = {}, {}
+
+    def __call__(self, g, j, b) -> tuple[np.ndarray, np.ndarray]:
+        D = self._cohort.get(g)
+        if D is None:
+            D = self._cohort[g] = self.p.G == g
+        if self.control == "never":
+            return D, self.never
+        m = max(self.p.periods[j], self.p.periods[b])
+        later = self._later.get(m)
+        if later is None:
+            later = self._later[m] = self.p.G > m
+        return D, self.never | (later & ~D)
+
+
 def _fit_cells(p: Panel, cells: _Cells, control: str, influence: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """ATT and influence function of every cell for the panel's outcome (linear in it); ATTs alone
     without ``influence`` (the cluster jackknife needs only estimates)."""
     n = len(p.Y)
-    never, observed = p.G == 0, p.observed
+    observed = p.observed
     atts = np.zeros(len(cells.g))
     inf_mat = np.zeros((n, len(cells.g)), order="F") if influence else None   # filled column by column
+    groups = _Groups(p, control)
+    Yt = np.ascontiguousarray(p.Y.T)           # periods x units: a period's outcomes in one run of memory
     for c in np.flatnonzero(~cells.reference):
         j, b = cells.j[c], cells.b[c]
-        D, C = _groups(p, cells.g[c], j, b, control, never)
+        D, C = groups(cells.g[c], j, b)
         if not p.balanced:
             both = observed[:, j] & observed[:, b]
             D, C = D & both, C & both
-        dy = p.Y[:, j] - p.Y[:, b]
+        dy = Yt[j] - Yt[b]
         if p.X is None:
             # outcome regression on an intercept: difference in mean changes; closed-form influence function
             dyD, dyC = dy[D], dy[C]
@@ -341,7 +366,7 @@ class CSResult(FewClusterInference):
     def _overall_for_outcome(self, Y: np.ndarray, kinds) -> dict:
         """Overall estimate and influence function of each aggregation for another outcome on the same design."""
         p = self.panel.with_outcome(Y)
-        other = _result(p, self.cells, self.control, self.covariates, self.base_period)
+        other = _result(p, self.cells, self.control, self.covariates, self.base_period, cell_se=False)
         return {k: (float(other.aggregate(k).loc["overall", "att"]), other.overall_influence(k)) for k in kinds}
 
     def _without(self, keep: np.ndarray) -> "CSResult":
@@ -446,11 +471,12 @@ def wald_test(att: np.ndarray, inf: np.ndarray, n: int, cluster: np.ndarray | No
 
 
 def _result(p: Panel, cells: _Cells, control: str, covariates: list[str], base_period: str,
-            influence: bool = True) -> CSResult:
-    """A result from a design's cells; with ``influence=False`` estimates only (no standard errors)."""
+            influence: bool = True, cell_se: bool = True) -> CSResult:
+    """A result from a design's cells; with ``influence=False`` estimates only (no standard errors); with
+    ``cell_se=False`` the cells' own standard errors are not computed (NaN: the aggregations' are)."""
     atts, inf_mat = _fit_cells(p, cells, control, influence)
     n = len(p.Y)
-    se = se_from_if(inf_mat, n, p.cluster) if influence else np.full(len(atts), np.nan)
+    se = se_from_if(inf_mat, n, p.cluster) if influence and cell_se else np.full(len(atts), np.nan)
     se[cells.reference | cells.thin] = np.nan
     att_gt = pd.DataFrame({"cohort": [p.label(g) for g in cells.g], "time": [p.label(t) for t in cells.t],
                            "att": atts, "se": se, "event_time": cells.t - cells.g})

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.effects.few_clusters import FewClusterInference
-from helpers.analysis.effects.panel import EstimationError, Panel, frame, period_components, prepare, se_from_if, twoway_solve
+from helpers.analysis.effects.panel import EstimationError, Panel, TwoWay, frame, period_components, prepare, se_from_if
 
 
 @dataclass
@@ -32,6 +32,14 @@ class _Design:
     e: np.ndarray             # event time of each treated observation
     key: np.ndarray           # cohort x event-time group of each treated observation
     n_keys: int
+    _two_way: TwoWay | None = field(default=None, repr=False)
+
+    @property
+    def two_way(self) -> TwoWay:
+        """The two-way system of the untreated cells, set up once for the outcome and every weight vector."""
+        if self._two_way is None:
+            self._two_way = TwoWay(self.untreated)
+        return self._two_way
 
 
 def _identified_design(p: Panel) -> tuple[Panel, _Design]:
@@ -72,7 +80,7 @@ def _identified_design(p: Panel) -> tuple[Panel, _Design]:
 def _fit(d: _Design, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Residuals of the untreated cells (0 elsewhere) and the effect of each treated cell, for outcome ``Y``."""
     Y0 = np.where(d.untreated, Y, 0.0)
-    a, l = twoway_solve(d.untreated, Y0.sum(axis=1), Y0.sum(axis=0))
+    a, l = d.two_way.solve(Y0.sum(axis=1), Y0.sum(axis=0))
     fitted = a[:, None] + l[None, :]
     resid0 = np.where(d.untreated, Y - fitted, 0.0)
     return resid0, Y[d.ti, d.tj] - fitted[d.ti, d.tj]
@@ -105,7 +113,7 @@ class ImputationResult(FewClusterInference):
         n, T = d.untreated.shape
         W = np.zeros((n, T))
         W[d.ti, d.tj] = w
-        av, lv = twoway_solve(d.untreated, W.sum(axis=1), W.sum(axis=0))
+        av, lv = d.two_way.solve(W.sum(axis=1), W.sum(axis=0))
         return -np.where(d.untreated, av[:, None] + lv[None, :], 0.0)
 
     def _estimate(self, w, v0, resid0, tau) -> tuple[float, np.ndarray]:

@@ -365,16 +365,26 @@ def twoway_solve(M: np.ndarray, values_by_unit: np.ndarray, values_by_time: np.n
     [diag(N_i) M; M' diag(n_t)] [a; l] = [values_by_unit; values_by_time], with l normalized to sum 0.
     Never forms a dummy matrix: the unit effects are eliminated, leaving a T x T system.
     The cells must connect every period (``period_components``): otherwise the solution is not unique."""
-    Mf = M.astype(float)
-    N_i = Mf.sum(axis=1)
-    inv = np.where(N_i > 0, 1.0 / np.where(N_i > 0, N_i, 1), 0.0)
-    A = np.diag(Mf.sum(axis=0)) - (Mf * inv[:, None]).T @ Mf
-    rhs = values_by_time - Mf.T @ (values_by_unit * inv)
-    T = A.shape[0]
-    A_aug = np.vstack([A, np.ones((1, T))])
-    l, *_ = np.linalg.lstsq(A_aug, np.append(rhs, 0.0), rcond=None)
-    a = (values_by_unit - Mf @ l) * inv
-    return a, l
+    return TwoWay(M).solve(values_by_unit, values_by_time)
+
+
+class TwoWay:
+    """``twoway_solve`` for one set of cells ``M`` and several right-hand sides: what depends on the cells alone
+    (the cells as numbers, the units' counts, the T x T system) is computed once; each ``solve`` is the same
+    arithmetic as ``twoway_solve``, so it gives the same numbers."""
+
+    def __init__(self, M: np.ndarray):
+        self.Mf = Mf = M.astype(float)
+        N_i = Mf.sum(axis=1)
+        self.inv = np.where(N_i > 0, 1.0 / np.where(N_i > 0, N_i, 1), 0.0)
+        A = np.diag(Mf.sum(axis=0)) - (Mf * self.inv[:, None]).T @ Mf
+        self.A_aug = np.vstack([A, np.ones((1, A.shape[0]))])
+
+    def solve(self, values_by_unit: np.ndarray, values_by_time: np.ndarray):
+        rhs = values_by_time - self.Mf.T @ (values_by_unit * self.inv)
+        l, *_ = np.linalg.lstsq(self.A_aug, np.append(rhs, 0.0), rcond=None)
+        a = (values_by_unit - self.Mf @ l) * self.inv
+        return a, l
 
 
 def period_components(M: np.ndarray) -> np.ndarray:
