@@ -99,3 +99,17 @@ def test_a_year_without_a_line_is_said_in_the_pages_language_without_a_path():
 def test_an_interval_end_that_rounds_to_zero_reads_as_zero_not_as_a_reduction_of_zero():
     text = policy.below_line_sentence(_below(0.005, -0.0004, 0.009), "any", "zh")
     assert "从 0 到提高 0.9 个百分点" in text and "降低 0.0" not in text
+
+
+@pytest.mark.parametrize("att, lo, hi", [(-0.05, -0.08, -0.02), (0.006, -0.002, 0.013)])
+def test_below_line_sentence_gives_the_base_rate_it_is_read_against(att, lo, hi):
+    """A county head cannot judge '5 points' without the level: the sentence gives the observed share of supported
+    household-quarters below the line and the share estimated without support (observed minus the effect)."""
+    frame = _below(att, lo, hi).assign(treated_mean=0.12)
+    zh, en = (policy.below_line_sentence(frame, "any", lang) for lang in ("zh", "en"))
+    without = 100 * (0.12 - att)
+    assert "有 12.0% 低于监测线" in zh and f"推算约为 {without:.1f}%" in zh, zh
+    assert "12.0% of these households' quarters" in en and f"an estimated {without:.1f}%" in en, en
+    # no level saved (an older file) or an impossible one: no reference clause, never a negative share
+    assert "参照" not in policy.below_line_sentence(_below(att, lo, hi), "any", "zh")
+    assert "参照" not in policy.below_line_sentence(_below(0.05, 0.02, 0.08).assign(treated_mean=0.01), "any", "zh")

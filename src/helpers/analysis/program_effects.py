@@ -176,6 +176,7 @@ def tidy(e: Effects, table: pd.DataFrame, quarter: str, trend: dict | None = Non
     cs_rows = out["estimator"] == "callaway_santanna"
     out["pretrend_p"] = np.where(cs_rows, pre["pvalue"], np.nan)
     out["pretrend_reason"] = np.where(cs_rows, pre.get("reason_code", "") or "", "")
+    out["treated_mean"] = treated_mean(e)       # observed mean of supported household-quarters after start
     out.insert(0, "outcome", e.outcome)
     out.insert(0, "program", e.program)
     out.insert(0, "quarter", quarter)

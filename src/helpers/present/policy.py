@@ -26,6 +26,23 @@ def _pp(x: float) -> str:
     return "0.0" if round(v, 1) == 0 else f"{v:.1f}"
 
 
+def _base_rate(row, lang: str) -> str:
+    """The level the effect is read against: the share of supported household-quarters after start that is below
+    the line (observed) and the share estimated without support (observed minus the effect). '' when the saved
+    frame has no level (an older file) or the estimate falls outside 0-100%."""
+    seen = float(row.get("treated_mean", math.nan)) if hasattr(row, "get") else math.nan
+    if math.isnan(seen):
+        return ""
+    without = seen - float(row["att"])
+    if not 0 <= without <= 1:
+        return ""
+    if lang == "zh":
+        return (f"参照：开始帮扶后，这些农户的户季中有 {_pp(seen)}% 低于监测线；"
+                f"没有帮扶时推算约为 {_pp(without)}%。")
+    return (f" For reference: after support started, {_pp(seen)}% of these households' quarters were below the line; "
+            f"without support an estimated {_pp(without)}%.")
+
+
 def below_line_sentence(frame: pd.DataFrame, program: str, lang: str = "zh") -> str:
     """'产业帮扶使低于监测线的概率降低 X 个百分点（95%区间 a 至 b），统计上显著' from the saved below-line
     effects of a program (Callaway-Sant'Anna, the interval the significance claim rests on). Only a significant
@@ -49,24 +66,24 @@ def below_line_sentence(frame: pd.DataFrame, program: str, lang: str = "zh") -> 
             s = (f"**{name}**使开始帮扶后的农户人均收入低于当年监测线的概率{'降低' if down else '提高'} "
                  f"**{_pp(abs(att))} 个百分点**（{'降低' if down else '提高'}幅度的95%区间 {_pp(a)} 至 {_pp(b)} 个百分点），"
                  + words("significant", sig, lang) + few)
-            return s + (f"，{doubt}" if doubt else "") + "。"
+            return s + (f"，{doubt}" if doubt else "") + "。" + _base_rate(row, lang)
         s = (f"**{name.capitalize()}** {'lowers' if down else 'raises'} the probability that a supported household's "
              f"income is below the year's monitoring line, after support starts, by **{_pp(abs(att))} percentage "
              f"points** (95% CI of the {'reduction' if down else 'rise'}: {_pp(a)} to {_pp(b)}), "
              + words("significant", sig, lang) + few)
-        return s + (f", {doubt}" if doubt else "") + "."
+        return s + (f", {doubt}" if doubt else "") + "." + _base_rate(row, lang)
     if zh:                                           # not significant (or no interval): no claim of an effect
         end = lambda x, a, b: " 0" if _pp(abs(x)) == "0.0" else f"{a if x < 0 else b} {_pp(abs(x))}"  # noqa: E731
         span = ("" if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) else
                 f"，95%区间从{end(lo, '降低', '提高')} 到{end(hi, '降低', '提高')} 个百分点")
         return (f"**{name}**：开始帮扶后低于当年监测线的概率，点估计{'降低' if down else '提高'} {_pp(abs(att))} 个百分点"
-                f"{span}，" + words("significant", sig, lang) + few + "。")
+                f"{span}，" + words("significant", sig, lang) + few + "。" + _base_rate(row, lang))
     span = ("" if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) else
             f"; 95% CI from {_pp(abs(lo))} points {'lower' if lo < 0 else 'higher'} to {_pp(abs(hi))} points "
             f"{'higher' if hi > 0 else 'lower'}")
     return (f"**{name.capitalize()}**: the probability of being below the year's monitoring line after support starts is "
             f"{_pp(abs(att))} percentage points {'lower' if down else 'higher'} as a point estimate{span}; "
-            + words("significant", sig, lang) + few + ".")
+            + words("significant", sig, lang) + few + "." + _base_rate(row, lang))
 
 
 def below_line_heading(lang: str = "zh") -> str:
