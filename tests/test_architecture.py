@@ -1,7 +1,7 @@
 """The import contract of the layers (docs/architecture.md), checked on every import statement of
 src/helpers, those inside functions included.
 
-- ``domain`` and ``store`` import only ``config``, ``domain`` and ``store``;
+- ``domain``, ``store`` and ``engine`` import only ``config``, ``domain`` and ``store``;
 - ``intake`` imports neither ``analysis``, ``present``, ``pipeline`` nor ``sim``;
 - ``analysis`` imports neither ``intake``, ``present``, ``pipeline`` nor ``sim``; it knows no language;
 - ``present`` imports no estimator (``helpers.analysis.effects``), nor ``intake``, ``pipeline`` or ``sim``;
@@ -20,6 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "helpers"
 FORBIDDEN = {
     "domain": {"intake", "analysis", "present", "pipeline", "sim", "effects"},
     "store": {"intake", "analysis", "present", "pipeline", "sim", "effects"},
+    "engine": {"intake", "analysis", "present", "pipeline", "sim", "effects"},
     "intake": {"analysis", "present", "pipeline", "sim", "effects"},
     "analysis": {"intake", "present", "pipeline", "sim", "effects"},
     "present": {"intake", "pipeline", "sim", "effects", "analysis.effects"},

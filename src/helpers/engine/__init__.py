@@ -1,0 +1,165 @@
+"""Where the work runs: on this process (``local``, the default) or on a Dask cluster (``dask``).
+
+One switch for the whole run (``workbook run|intake --engine local|dask [--scheduler ADDRESS] [--workers N]``, or
+``engine:`` in ``config/workbook.yaml``). ``dask`` without an address starts a ``distributed.LocalCluster`` of
+worker processes (one thread each, a memory limit per worker, spilling to ``.cache/dask``) and closes it at the end;
+with an address it connects to that scheduler (a cluster of many machines) and leaves it running.
+
+The layers above use two things from here: ``Engine.map`` (one task per item, in order; locally a plain loop) and
+``Engine.client`` (``None`` locally) for Dask DataFrame and the estimators' partition sums
+(``helpers.analysis.effects.distributed``). Nothing here knows what the tasks compute.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from helpers.config import ROOT, settings
+from helpers.domain.errors import Stop
+
+ENGINES = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """What the run was asked to run on: ``name`` (local or dask), ``scheduler`` (address of a running Dask
+    scheduler; empty: start a local cluster), ``workers`` (local cluster processes; 0: one per core),
+    ``memory_limit`` (per worker, e.g. "4GB"; "auto": the machine's memory shared evenly)."""
+
+    name: str = "local"
+    scheduler: str = ""
+    workers: int = 0
+    memory_limit: str = "auto"
+
+    @classmethod
+    def make(cls, name: str | None = None, scheduler: str | None = None, workers: int | None = None,
+             memory_limit: str | None = None, config: dict | None = None) -> "EngineSpec":
+        """The command line's choices over ``engine:`` in config/workbook.yaml over the defaults; checked."""
+        conf = (settings() if config is None else config).get("engine") or {}
+        spec = cls(name=str(name or conf.get("name") or "local"),
+                   scheduler=str(scheduler if scheduler is not None else conf.get("scheduler") or ""),
+                   workers=int(workers if workers is not None else conf.get("workers") or 0),
+                   memory_limit=str(memory_limit or conf.get("memory_limit") or "auto"))
+        if spec.name not in ENGINES:
+            raise Stop(f"--engine must be one of {', '.join(ENGINES)}, not {spec.name!r} (config/workbook.yaml "
+                       "engine.name or the command line)")
+        if spec.workers < 0:
+            raise Stop(f"--workers must be 0 (one per core) or more, not {spec.workers}")
+        if spec.name == "local" and spec.scheduler:
+            raise Stop("--scheduler needs --engine dask (the local engine runs in this process)")
+        return spec
+
+
+@dataclass
+class Engine:
+    """A running engine. ``client`` is the Dask client (None for the local engine)."""
+
+    spec: EngineSpec = field(default_factory=EngineSpec)
+    client: Any = None
+    cluster: Any = None
+    say: Callable[[str], None] = field(default=lambda s: print(s, file=sys.stderr, flush=True))
+
+    @property
+    def is_dask(self) -> bool:
+        return self.client is not None
+
+    @property
+    def workers(self) -> int:
+        """How many worker processes the work is spread over (1 for the local engine)."""
+        if self.client is None:
+            return 1
+        return max(1, len(self.client.scheduler_info(n_workers=-1).get("workers", {})))
+
+    def map(self, func: Callable, items: Iterable, label: str = "", **kwargs) -> list:
+        """``[func(item, **kwargs) for item in items]``, in order; on Dask one task per item, with progress
+        ("label: 3/12 done") for long steps. An error in a task is raised here as it was raised there."""
+        items = list(items)
+        if self.client is None or not items:
+            return [func(x, **kwargs) for x in items]
+        from distributed import as_completed
+        futures = self.client.map(func, items, pure=False, **kwargs)
+        done, n, last, start = 0, len(futures), 0.0, time.monotonic()
+        for _ in as_completed(futures):
+            done += 1
+            now = time.monotonic()
+            if label and (done == n or now - last > 5):
+                self.say(f"  {label}: {done}/{n} done ({now - start:.0f} s)")
+                last = now
+        return self.client.gather(futures)
+
+
+def _memory_limit(spec: EngineSpec, workers: int) -> str | int:
+    if spec.memory_limit != "auto":
+        return spec.memory_limit
+    import psutil
+    return int(psutil.virtual_memory().total * 0.8 / workers)
+
+
+@contextlib.contextmanager
+def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | None = None,
+                dashboard: bool = True) -> Iterator[Engine]:
+    """The engine for a run: nothing to start for ``local``; for ``dask`` a client on ``spec.scheduler`` or on a
+    new ``LocalCluster`` (closed at the end). The dashboard's address is said."""
+    spec = spec or EngineSpec()
+    kw = {"say": say} if say else {}
+    if spec.name == "local":
+        yield Engine(spec, **kw)
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:         # pragma: no cover - dask is a dependency
+        raise Stop("--engine dask needs the packages dask and distributed: run bash scripts/setup.sh") from None
+    eng = Engine(spec, **kw)
+    if spec.scheduler:
+        try:
+            client = Client(spec.scheduler, timeout="20s")
+        except (OSError, TimeoutError) as e:
+            raise Stop(f"could not reach the Dask scheduler at {spec.scheduler} ({type(e).__name__}): check the "
+                       "address (tcp://host:8786) and that the scheduler is running") from None
+        eng.client = client
+        eng.say(f"Dask: connected to {spec.scheduler}, {eng.workers} workers; dashboard {client.dashboard_link}")
+        try:
+            yield eng
+        finally:
+            client.close()
+        return
+    workers = spec.workers or os.cpu_count() or 1
+    space = ROOT / ".cache" / "dask"
+    space.mkdir(parents=True, exist_ok=True)
+    import dask
+    with dask.config.set({"distributed.worker.daemon": False,          # workers may start processes (Excel readers)
+                          "distributed.logging.distributed": "error"}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               memory_limit=_memory_limit(spec, workers), local_directory=str(space),
+                               dashboard_address=":0" if dashboard else None, silence_logs=40)
+        client = Client(cluster)
+        eng.client, eng.cluster = client, cluster
+        eng.say(f"Dask: a local cluster of {workers} worker processes ({cluster.workers[0].memory_manager.memory_limit / 1e9:.1f} GB "
+                f"each, spilling to {space}); dashboard {client.dashboard_link if dashboard else 'off'}")
+        try:
+            yield eng
+        finally:
+            client.close()
+            cluster.close()
+
+
+_ACTIVE: list[Engine] = []
+
+
+def current() -> Engine:
+    """The engine of the innermost ``use(...)`` (the local engine outside one)."""
+    return _ACTIVE[-1] if _ACTIVE else Engine()
+
+
+@contextlib.contextmanager
+def use(engine: Engine) -> Iterator[Engine]:
+    """Make ``engine`` the one ``current()`` returns within the block."""
+    _ACTIVE.append(engine)
+    try:
+        yield engine
+    finally:
+        _ACTIVE.pop()
