@@ -58,3 +58,12 @@ def full_run(sample, tmp_path_factory):
     params.write_text("03_effects:\n  bootstrap_reps: 199\n", encoding="utf-8")
     manifest = run(RUN_QUARTER, paths, params, "zh", progress=lambda m: None, pdf=True)
     return {"paths": paths, "manifest": manifest, "params": params, "root": root, "quarter": RUN_QUARTER}
+
+
+@pytest.fixture(scope="session")
+def dask_engine():
+    """The Dask engine as CI runs it: a LocalCluster of 2 worker processes (one thread each), started once for the
+    session and closed at its end (helpers.engine.open_engine)."""
+    from helpers.engine import EngineSpec, open_engine
+    with open_engine(EngineSpec(name="dask", workers=2, memory_limit="4GB"), dashboard=False) as engine:
+        yield engine

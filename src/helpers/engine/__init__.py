@@ -116,7 +116,7 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
     eng = Engine(spec, **kw)
     if spec.scheduler:
         try:
-            client = Client(spec.scheduler, timeout="20s")
+            client = Client(spec.scheduler, timeout="10s")
         except (OSError, TimeoutError) as e:
             raise Stop(f"could not reach the Dask scheduler at {spec.scheduler} ({type(e).__name__}): check the "
                        "address (tcp://host:8786) and that the scheduler is running") from None
