@@ -148,11 +148,40 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
 
 
 _ACTIVE: list[Engine] = []
+SCHEDULER_ENV = "WORKBOOK_DASK_SCHEDULER"      # set by the run for its notebooks' kernels
+_FROM_ENV: dict[str, Engine] = {}
 
 
 def current() -> Engine:
-    """The engine of the innermost ``use(...)`` (the local engine outside one)."""
-    return _ACTIVE[-1] if _ACTIVE else Engine()
+    """The engine of the innermost ``use(...)``; outside one, in a kernel of a run on Dask, a client on the run's
+    scheduler (``SCHEDULER_ENV``, connected once per process); otherwise the local engine."""
+    if _ACTIVE:
+        return _ACTIVE[-1]
+    address = os.environ.get(SCHEDULER_ENV, "")
+    if not address:
+        return Engine()
+    if address not in _FROM_ENV:
+        from distributed import Client
+        _FROM_ENV[address] = Engine(EngineSpec("dask", address), client=Client(address, timeout="10s"))
+    return _FROM_ENV[address]
+
+
+@contextlib.contextmanager
+def kernels_use(engine: Engine) -> Iterator[None]:
+    """Within the block, processes started from this one (the run's notebook kernels) use ``engine``'s scheduler
+    (nothing for the local engine)."""
+    if not engine.is_dask:
+        yield
+        return
+    before = os.environ.get(SCHEDULER_ENV)
+    os.environ[SCHEDULER_ENV] = engine.client.scheduler.address
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(SCHEDULER_ENV, None)
+        else:
+            os.environ[SCHEDULER_ENV] = before
 
 
 @contextlib.contextmanager

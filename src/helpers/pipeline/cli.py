@@ -14,12 +14,21 @@ from pathlib import Path
 from helpers.config import DATA_RAW, SEED, TRUTH, Paths
 
 
+def _engine_spec(args):
+    """The engine the command line asks for, over config/workbook.yaml (helpers.engine.EngineSpec.make)."""
+    from helpers.engine import EngineSpec
+
+    return EngineSpec.make(args.engine, args.scheduler, args.workers, args.memory_limit)
+
+
 def _intake(args) -> int:
+    from helpers.engine import open_engine, use
     from helpers.intake.assemble import run_intake
 
     paths = Paths.make(raw=args.raw, processed=args.processed, private=args.private,
                        corrections=args.corrections)
-    summary = run_intake(args.quarter, paths, progress=lambda m: print(f"  {m}", flush=True))
+    with open_engine(_engine_spec(args), say=lambda m: print(m, flush=True)) as engine, use(engine):
+        summary = run_intake(args.quarter, paths, progress=lambda m: print(f"  {m}", flush=True))
     log = summary.log
     print(f"\n入库完成 / intake done: {summary.quarters[0]}..{summary.quarter} "
           f"({len(summary.processed)} read, {len(summary.cached)} cached) in {summary.seconds:.1f} s; "
@@ -104,7 +113,8 @@ def _run(args) -> int:
     paths = Paths.make(raw=args.raw, processed=args.processed, private=args.private, reports=args.reports,
                        corrections=args.corrections)
     m = run(args.quarter, paths, args.params, args.lang, args.counties or "",
-            progress=lambda msg: print(msg, flush=True), workers=args.workers, pdf=args.pdf)
+            progress=lambda msg: print(msg, flush=True), workers=args.notebooks, pdf=args.pdf,
+            engine=_engine_spec(args))
     q = m["quarter"]
     print(f"\n完成 / done: {q} in {m['seconds']:.0f} s")
     print(f"  shareable reports (no code, open offline): {paths.reports / q / 'share'}")
@@ -163,6 +173,19 @@ def _bench(args) -> int:
     return bench_main(args)
 
 
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("engine (README: a province on Dask)")
+    g.add_argument("--engine", choices=["local", "dask"], default=None,
+                   help="local: this process (default, a city); dask: a Dask cluster (config/workbook.yaml engine:)")
+    g.add_argument("--scheduler", default=None,
+                   help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: start a local "
+                        "cluster of worker processes and close it at the end)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="the local Dask cluster's worker processes (default: config, 0 = one per core)")
+    g.add_argument("--memory-limit", default=None, dest="memory_limit",
+                   help="memory per Dask worker, e.g. 8GB (default: config, auto = 80%% of memory shared evenly)")
+
+
 def _add_folders(p: argparse.ArgumentParser) -> None:
     p.add_argument("--raw", help="folder of quarter folders (default: data/raw)")
     p.add_argument("--processed", help="processed tables (default: data/processed)")
@@ -182,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Unchanged quarters come from the cache.")
     p.add_argument("--quarter", help="quarter to bring the tables up to, e.g. 2023Q2 (default: latest)")
     _add_folders(p)
+    _add_engine(p)
     p.set_defaults(func=_intake)
 
     p = sub.add_parser("run", help="the quarterly run: every notebook, then HTML reports to share",
@@ -196,8 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", help="YAML file of notebook parameters (top-level: every notebook that declares "
                                      "them; or per notebook: '03_effects: {cluster: county}')")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
-    p.add_argument("--workers", type=int, default=2,
+    p.add_argument("--notebooks", type=int, default=2,
                    help="notebooks run side by side where they do not depend on each other (default 2; 1: in order)")
+    _add_engine(p)
     p.add_argument("--pdf", action="store_true",
                    help="also print the summary report to PDF (A4) with headless Chromium; skipped with a note when "
                         "no browser is installed")

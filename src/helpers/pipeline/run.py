@@ -352,12 +352,16 @@ def write_index(reports: Path) -> Path:
 
 
 def run(quarter: str | None = None, paths: Paths | None = None, params_file: str | Path | None = None,
-        lang: str = "zh", counties: str = "", progress=print, workers: int = 2, pdf: bool = False) -> dict:
+        lang: str = "zh", counties: str = "", progress=print, workers: int = 2, pdf: bool = False,
+        engine=None) -> dict:
     """The quarterly run. Returns the manifest; raises RunError (or IntakeStop) on failure.
 
     ``workers`` notebooks that do not depend on each other (the three effects notebooks) run
     side by side; 1 runs everything in order. ``pdf``: also print the summary report to PDF (skipped with a
-    note when no browser is installed)."""
+    note when no browser is installed). ``engine`` (a ``helpers.engine.EngineSpec``; default: config/workbook.yaml
+    ``engine:``): with ``dask`` the run starts (or connects to) a Dask cluster, runs intake on it, and the notebooks'
+    kernels use the same cluster (``helpers.engine.SCHEDULER_ENV``); the cluster it started is closed at the end."""
+    from helpers.engine import EngineSpec, kernels_use, open_engine, use
     import papermill as pm
 
     from helpers.store.locks import processed_lock
@@ -385,7 +389,8 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
                  f"the parameter defaults of notebooks/{nb}.ipynb differ from the committed version ({', '.join(names)}): "
                  f"this run uses the committed defaults.")
     # One writer of data/processed at a time; the run's kernels (notebook 01's intake) know the lock is theirs.
-    with processed_lock(paths.processed, progress):
+    spec = engine if engine is not None else EngineSpec.make()
+    with processed_lock(paths.processed, progress), open_engine(spec, say=progress) as eng, use(eng), kernels_use(eng):
         # Intake first, in this process: a problem in the data stops here with its one message (exit code 2)
         # before any notebook runs; notebook 01 then finds every quarter in the cache.
         from helpers.intake.assemble import run_intake
@@ -447,6 +452,8 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
             "inputs": _hashes(p for p in inputs if p.exists()),
             "steps": steps, "documents": documents, "seconds": round(time.perf_counter() - t_all, 2),
             "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count()},
+            "engine": {"name": spec.name, "scheduler": spec.scheduler or ("local cluster" if eng.is_dask else ""),
+                       "workers": eng.workers},
         }
         manifest["outputs"] = _hashes(p for sub in PUBLISHED for p in (qdir / sub).rglob("*"))
         atomic_write_text(qdir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
