@@ -191,7 +191,7 @@ class MemorySampler:
     def __init__(self, every: float = 0.1):
         import threading
 
-        self.every, self.samples = every, []
+        self.every, self.samples, self.single = every, [], []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -200,13 +200,18 @@ class MemorySampler:
 
         me = psutil.Process()
         while not self._stop.is_set():
-            total = 0
+            total, largest = 0, 0
             for p in [me, *me.children(recursive=True)]:
                 try:
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
                 except psutil.Error:       # a kernel that just ended
-                    pass
-            self.samples.append((time.time(), total))
+                    continue
+                total += rss
+                if p.pid != me.pid:
+                    largest = max(largest, rss)
+            now = time.time()
+            self.samples.append((now, total))
+            self.single.append((now, largest))
             self._stop.wait(self.every)
 
     def __enter__(self) -> "MemorySampler":
@@ -220,6 +225,10 @@ class MemorySampler:
     def peak(self, t0: float = 0.0, t1: float = float("inf")) -> float:
         """Highest total resident memory in GB between t0 and t1."""
         return max((m for t, m in self.samples if t0 <= t <= t1), default=0) / 2**30
+
+    def peak_single(self, t0: float = 0.0, t1: float = float("inf")) -> float:
+        """Highest resident memory of any one child process (a kernel or a Dask worker) in GB between t0 and t1."""
+        return max((m for t, m in self.single if t0 <= t <= t1), default=0) / 2**30
 
 
 def ensure_run_data(households: int, cache: Path) -> Path:
@@ -235,15 +244,16 @@ def ensure_run_data(households: int, cache: Path) -> Path:
     return base / "raw"
 
 
-def measure_run(households: int, cache: Path) -> dict:
+def measure_run(households: int, cache: Path, engine=None) -> dict:
     """The quarterly run at ``households``: a cold build of 12 quarters, then the re-run of a
-    new quarter (the first 11 from the caches), each step's time and peak memory."""
+    new quarter (the first 11 from the caches), each step's time and peak memory; on ``engine`` (an
+    ``EngineSpec``; default local), its processes' memory counted with the run's."""
     import shutil
 
     from helpers.pipeline.run import run
 
     raw = ensure_run_data(households, cache)
-    work = raw.parent / "work"
+    work = raw.parent / ("work" if engine is None or engine.name == "local" else f"work_{engine.name}")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     (work / "corrections.csv").write_text("quarter,source_file,sheet,row,column,old,new,reason,who\n", encoding="utf-8")
@@ -259,8 +269,10 @@ def measure_run(households: int, cache: Path) -> dict:
                 for old in (paths.processed / "_indicators").glob("2023Q4_*"):
                     old.unlink()
             t0 = time.time()
-            manifest = run("2023Q4", paths, progress=quiet)
+            t_start = time.perf_counter()
+            manifest = run("2023Q4", paths, progress=quiet, engine=engine)
             out[name] = {"seconds": manifest["seconds"], "peak_gb": mem.peak(t0, time.time()),
+                         "wall": time.perf_counter() - t_start, "peak_single_gb": mem.peak_single(t0, time.time()),
                          "steps": [{"step": s["step"], "seconds": s["seconds"],
                                     "peak_gb": mem.peak(s["started"], s["ended"])} for s in manifest["steps"]]}
     out["share_mb"] = max(f.stat().st_size for f in (paths.reports / "2023Q4" / "share").glob("*.html")) / 2**20
@@ -300,6 +312,29 @@ def _print_steps(r: dict) -> None:
 def bench_run(args, cache: Path) -> None:
     """The quarterly run at city scale, cold and with a new quarter, step by step."""
     _print_steps(measure_run(args.households, cache))
+
+
+def bench_engines(args, cache: Path) -> None:
+    """The same quarterly run on the local engine and on Dask (a LocalCluster of --workers processes) at each of
+    --sizes, in one process: times, peaks, and the ratio dask / local (wall time, intake included)."""
+    from helpers.engine import EngineSpec
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    dask = EngineSpec.make("dask", workers=args.workers or 2, config={})
+    print(f"\nLocal and Dask engines ({machine()}; Dask: LocalCluster of {dask.workers} worker processes)")
+    print(f"  {'households':>10}  {'engine':<6}{'cold build':>12}{'new quarter':>13}{'peak (all)':>12}"
+          f"{'largest process':>17}{'dask/local: cold':>18}{'new':>7}")
+    for h in sizes:
+        r = {name: measure_run(h, cache, spec) for name, spec in (("local", None), ("dask", dask))}
+        for name in ("local", "dask"):
+            m = r[name]
+            ratio = (f"{m['cold']['wall'] / r['local']['cold']['wall']:>18.2f}"
+                     f"{m['new']['wall'] / r['local']['new']['wall']:>7.2f}") if name == "dask" else ""
+            print(f"  {h:>10,}  {name:<6}{m['cold']['wall']:>10.1f} s{m['new']['wall']:>11.1f} s"
+                  f"{max(m['cold']['peak_gb'], m['new']['peak_gb']):>9.2f} GB"
+                  f"{max(m['cold']['peak_single_gb'], m['new']['peak_single_gb']):>14.2f} GB{ratio}", flush=True)
+    print("  (wall: the run from start to manifest, the cluster's start and stop included; peak (all): the run, its "
+          "kernels and the Dask workers together)")
 
 
 def bench_scaling(args, cache: Path) -> None:
@@ -370,7 +405,7 @@ def bench_inference(args, cache: Path) -> None:
 
 
 PARTS = {"intake": bench_intake, "effects": bench_effects, "run": bench_run, "scaling": bench_scaling,
-         "inference": bench_inference}
+         "inference": bench_inference, "engines": bench_engines}
 
 
 def main(args) -> int:
