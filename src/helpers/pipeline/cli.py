@@ -77,6 +77,7 @@ def _truth_dir(args, out: Path) -> Path:
 
 def _simulate(args) -> int:
     from helpers.domain.errors import Stop
+    from helpers.engine import open_engine
     from helpers.sim.simulate import next_quarter, simulate
 
     if args.out is None and not args.next_quarter:
@@ -92,7 +93,8 @@ def _simulate(args) -> int:
                        f"{', '.join(given)}.")
     truth_dir = _truth_dir(args, out)
     if args.next_quarter:
-        new, truth = next_quarter(out, truth_dir, progress=lambda m: print(f"  {m}", flush=True))
+        with open_engine(_engine_spec(args), say=lambda m: print(m, flush=True)) as engine:
+            new, truth = next_quarter(out, truth_dir, progress=lambda m: print(f"  {m}", flush=True), engine=engine)
         print(f"wrote {out / new} (the other quarter folders are unchanged) and the truth of "
               f"{truth.quarters[0]}..{new} to {truth_dir}; evaluate it with: workbook run"
               + ("" if out.resolve() == DATA_RAW.resolve() else f" --raw {out}"))
@@ -100,8 +102,9 @@ def _simulate(args) -> int:
     if out.resolve() == DATA_RAW.resolve() and out.exists() and any(out.iterdir()) and not args.force:
         raise Stop(f"{out} already holds submissions; data/raw is written only deliberately: add --force to replace "
                    f"them (or --next-quarter to add the next quarter).")
-    truth = simulate(out, truth_dir, args.households, args.seed,
-                     args.first, args.last, mess=not args.clean, near_line_share=args.near_line_share)
+    with open_engine(_engine_spec(args), say=lambda m: print(m, flush=True)) as engine:
+        truth = simulate(out, truth_dir, args.households, args.seed, args.first, args.last, mess=not args.clean,
+                         near_line_share=args.near_line_share, engine=engine)
     print(f"wrote {len(truth.quarters)} quarters of submissions for {args.households} households to {out}; "
           f"truth in {truth_dir}")
     return 0
@@ -254,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of households (0 to 1) whose untreated incomes sit near the monitoring line, so support "
                         "has a sizeable known effect on being below it (truth/effects.csv: att_below; default 0)")
     p.add_argument("--force", action="store_true", help="allow writing into a non-empty data/raw")
+    _add_engine(p)       # each (county, quarter) file is one task: on dask they are written side by side
     p.set_defaults(func=_simulate)
 
     p = sub.add_parser("power", help="minimum detectable effect of each program, by simulation on the data",

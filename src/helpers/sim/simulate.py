@@ -722,7 +722,7 @@ def _csv_text(s: SheetOut) -> tuple[str, int]:
 
 def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | None = None,
                       rates: dict | None = None, quarters: list[str] | None = None,
-                      register: Path = VILLAGE_REGISTER, force_xlsx: bool = False) -> pd.DataFrame:
+                      register: Path = VILLAGE_REGISTER, force_xlsx: bool = False, engine=None) -> pd.DataFrame:
     """Write one folder per quarter of county submissions; return the log of damaged rows.
 
     Each quarter's files come from that quarter's own random stream (``seed``, default the truth's), so a quarter
@@ -835,11 +835,12 @@ def write_truth(truth_dir: Path, truth: Truth, damage: pd.DataFrame, households:
 
 
 def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: int = SEED,
-             first: str = "2021Q1", last: str = "2023Q2", mess: bool = True, near_line_share: float = 0.0) -> Truth:
+             first: str = "2021Q1", last: str = "2023Q2", mess: bool = True, near_line_share: float = 0.0,
+             engine=None) -> Truth:
     """Draw the truth and write submissions to ``out`` and the truth to ``truth_dir`` (``near_line_share``: see
     ``simulate_truth``; recorded in params.json and the README only when not 0)."""
     truth = simulate_truth(households, seed, first, last, near_line_share=near_line_share)
-    damage = write_submissions(truth, Path(out), mess=mess)
+    damage = write_submissions(truth, Path(out), mess=mess, engine=engine)
     write_marker(Path(out), households, seed, first, last, near_line_share, mess)
     if truth_dir is not None:
         write_truth(Path(truth_dir), truth, damage, households, mess, near_line_share)
@@ -885,7 +886,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def next_quarter(out: Path, truth_dir: Path | None = None, progress=None) -> tuple[str, Truth]:
+def next_quarter(out: Path, truth_dir: Path | None = None, progress=None, engine=None) -> tuple[str, Truth]:
     """Append the quarter after the last of the simulated sample in ``out``: draw ``first..last+1`` with the options
     ``SIMULATED.json`` records, check that they reproduce every quarter folder already there (else ``Stop``: the
     sample was written by another version of the simulator or edited since), write only the new quarter's folder
