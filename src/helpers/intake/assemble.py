@@ -710,20 +710,31 @@ class IntakeSummary:
 
 
 def run_intake(quarter: str | None = None, paths: Paths | None = None, key: PseudonymKey | None = None,
-               progress=None) -> IntakeSummary:
+               progress=None, engine=None) -> IntakeSummary:
     """Bring data/processed up to ``quarter`` (default: the latest in data/raw).
 
     Every quarter folder up to ``quarter`` is read (or taken from the cache when nothing it
     depends on changed); the processed tables then cover all of them.
+
+    ``engine`` (default ``helpers.engine.current()``, the engine of the innermost ``with use(engine):``): with the
+    local engine a quarter is made in this process (``process_quarter``) and cached as one file per table
+    (``_cache/<q>/<table>.parquet``); with the Dask engine each county's files are one task on the workers and the
+    quarter's tables are written by them as partitions (``<table>/quarter=<q>/county=<c>/part-0.parquet``,
+    ``intake.partitioned``), which are then the quarter's cache. Either way the processed tables
+    (``<table>.parquet``) are the same rows in the same order with the same types, and the cache key does not
+    include the engine: a quarter cached by one engine is read from the cache by the other.
     """
+    from helpers.engine import current
     from helpers.store.locks import processed_lock
 
     paths = paths or Paths()
+    engine = engine if engine is not None else current()
     with processed_lock(paths.processed, progress):
-        return _run_intake(quarter, paths, key, progress)
+        return _run_intake(quarter, paths, key, progress, engine)
 
 
-def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, progress) -> IntakeSummary:
+def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, progress, engine) -> IntakeSummary:
+    from helpers.intake.partitioned import process_quarter_partitioned, remove_partitions
     from helpers.store.locks import remove_leftovers
 
     t0 = time.perf_counter()
@@ -755,14 +766,27 @@ def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, pro
         ck = cache_key(q, paths, key, corrections, cfg)
         qdir = cache_root / q
         stamp = read_json(qdir / "cache.json")
-        if stamp.get("key") == ck and _cache_intact(qdir, stamp) and _private_intact(paths.private / q, stamp):
+        if stamp.get("key") == ck and _cache_intact(qdir, stamp, paths.processed) and _private_intact(paths.private / q, stamp):
             cached.append(q)
             say(f"{q}: 未变化，使用缓存 / unchanged, cached")
             warnings.extend(stamp.get("warnings", []))
+        elif engine.is_dask:
+            say(f"{q}: 读取提交文件（Dask，每县区一个任务） / reading submissions (Dask, one task per county) ...")
+            (qdir / "cache.json").unlink(missing_ok=True)      # no stamp while the tables are being replaced
+            for t in TABLES:
+                (qdir / f"{t}.parquet").unlink(missing_ok=True)
+            remove_partitions(paths.processed, q)
+            res = process_quarter_partitioned(q, paths, key, corrections, register, cfg, engine, say)
+            qdir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res["warnings"], "parts": res["parts"],
+                                                              "private": res["private"]}, ensure_ascii=False, indent=1))
+            warnings.extend(res["warnings"])
+            processed.append(q)
         else:
             say(f"{q}: 读取提交文件 / reading submissions ...")
             res = process_quarter(q, paths, key, corrections, register, cfg)
             (qdir / "cache.json").unlink(missing_ok=True)      # no stamp while the tables are being replaced
+            remove_partitions(paths.processed, q)              # a quarter the Dask engine made before
             for t in TABLES:
                 write_table(res.tables[t], qdir / f"{t}.parquet", KEYS[t], f"{q}/{t}", {"key_fingerprint": key.fingerprint})
             pdir = private_dir(paths.private / q)                # 0700: household-level lists for evaluators only
@@ -799,12 +823,25 @@ def _private_intact(pdir: Path, stamp: dict) -> bool:
     return "private" in stamp and all((pdir / name).exists() for name in stamp["private"])
 
 
-def _cache_intact(qdir: Path, stamp: dict) -> bool:
+def _cache_intact(qdir: Path, stamp: dict, processed: Path | None = None) -> bool:
     """A quarter's cache is used only if its stamp was written after every table (the stamp records each
-    table's hash, written last) and every table is still the one the stamp recorded."""
+    table's hash, written last) and every table is still the one the stamp recorded: one file per table
+    (``tables``, the local engine) or the partitions the Dask engine wrote (``parts``, paths under ``processed``)."""
+    if "parts" in stamp:
+        parts = stamp["parts"]
+        return processed is not None and set(parts) == set(TABLES) and all(
+            (processed / rel).exists() and file_hash(processed / rel) == h for t in TABLES for rel, h, _ in parts[t])
     tables = stamp.get("tables", {})
     return set(tables) == set(TABLES) and all(
         (qdir / f"{t}.parquet").exists() and file_hash(qdir / f"{t}.parquet") == h for t, h in tables.items())
+
+
+def cache_sources(processed: Path, quarter: str, table: str) -> list[Path]:
+    """The files that hold ``table`` of ``quarter`` in the cache, in the order of its rows."""
+    stamp = read_json(processed / "_cache" / quarter / "cache.json")
+    if "parts" in stamp:
+        return [processed / rel for rel, _, _ in stamp["parts"][table]]
+    return [processed / "_cache" / quarter / f"{table}.parquet"]
 
 
 def build_households(hq: pd.DataFrame) -> pd.DataFrame:
@@ -848,13 +885,16 @@ def _write_processed(paths: Paths, cache_root: Path, key: PseudonymKey, quarters
     Returns the intake log."""
     meta = {"key_fingerprint": key.fingerprint, "quarters": ",".join(quarters)}
 
+    sources = {name: [(s, q) for q in quarters for s in cache_sources(paths.processed, q, name)] for name in TABLES}
+    quarter_of = {s: q for parts in sources.values() for s, q in parts}
+
     def own_quarter(source: Path, table: pa.Table) -> None:
-        q = source.parent.name
+        q = quarter_of[source]
         if len(table) and not pc.all(pc.equal(table["quarter"], q)).as_py():
             raise AssertionError(f"{source}: the cached table of {q} holds rows of another quarter")
 
-    rows = {name: stack_parquet([cache_root / q / f"{name}.parquet" for q in quarters],
-                                paths.processed / f"{name}.parquet", meta, own_quarter) for name in TABLES}
+    rows = {name: stack_parquet([s for s, _ in sources[name]], paths.processed / f"{name}.parquet", meta, own_quarter)
+            for name in TABLES}
     columns = ["household_id", "quarter", "county", "township", "village", "household_type", "relocated"]
     households = build_households(pq.read_table(paths.processed / "household_quarters.parquet", columns=columns).to_pandas())
     write_table(households, paths.processed / "households.parquet", ["household_id"], "households", meta)

@@ -106,19 +106,60 @@ def stack_parquet(sources: list[Path], path: Path, metadata: dict[str, str] | No
     source in memory at a time (a row group each). Types are unified (a column entirely missing
     in one file takes the others' type); the largest source's pandas metadata (the dtypes) goes
     with the result. ``check(source, table)`` may raise to refuse a part. Returns the rows written."""
-    files = [pq.ParquetFile(s) for s in sources]
-    largest = max(range(len(files)), key=lambda i: files[i].metadata.num_rows)
-    schema = pa.unify_schemas([f.schema_arrow.remove_metadata() for f in files], promote_options="permissive")
-    meta = _with_workbook_metadata(files[largest].schema_arrow.metadata, metadata)
+    schema, parts = _stacked(sources, metadata)
     rows = 0
-    with _atomic_target(path) as tmp, pq.ParquetWriter(tmp, schema.with_metadata(meta)) as writer:
-        for source, f in zip(sources, files):
-            table = f.read().replace_schema_metadata(None).select(schema.names).cast(schema)
+    with _atomic_target(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        for source, table in parts:
             if check:
                 check(source, table)
             writer.write_table(table)
             rows += table.num_rows
     return rows
+
+
+def _stacked(sources: list[Path], metadata: dict[str, str] | None = None):
+    """The schema of the stacked sources (types unified, the largest source's pandas metadata) and a generator of
+    (source, its table cast to that schema), one source read at a time."""
+    files = [pq.ParquetFile(s) for s in sources]
+    largest = max(range(len(files)), key=lambda i: files[i].metadata.num_rows)
+    schema = pa.unify_schemas([f.schema_arrow.remove_metadata() for f in files], promote_options="permissive")
+    schema = schema.with_metadata(_with_workbook_metadata(files[largest].schema_arrow.metadata, metadata))
+    plain = schema.remove_metadata()
+
+    def parts():
+        for source, f in zip(sources, files):
+            yield source, f.read().replace_schema_metadata(None).select(plain.names).cast(plain)
+    return schema, parts()
+
+
+def partition_files(folder: Path) -> list[Path]:
+    """The parquet files of a table written as partitions (``<table>/quarter=<q>/[county=<c>/]part-0.parquet``,
+    ``intake.partitioned``) in the order of their rows: by quarter, then by the ``order`` each file records (the
+    order of the quarter's submission files)."""
+    files = sorted(Path(folder).glob("quarter=*/**/*.parquet"))
+    files = [f for f in files if not f.name.startswith(".")]
+
+    def rank(f: Path):
+        quarter = next(p for p in f.relative_to(folder).parts if p.startswith("quarter="))
+        return quarter, int(table_metadata(f).get("order", "0"))
+    return sorted(files, key=rank)
+
+
+def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A processed table as a frame, from one parquet file or from a folder of partitions (``partition_files``):
+    both give the same frame (rows, order, dtypes) for the same rows, as ``stack_parquet`` stacks them."""
+    path = Path(path)
+    if not path.is_dir():
+        return pd.read_parquet(path, columns=columns)
+    sources = partition_files(path)
+    if not sources:
+        raise FileNotFoundError(f"{path}: no partitions")
+    schema, parts = _stacked(sources)
+    table = pa.Table.from_batches([b for _, t in parts for b in t.to_batches()], schema=schema.remove_metadata())
+    table = table.replace_schema_metadata(schema.metadata)
+    if columns is not None:
+        table = table.select(columns)
+    return table.to_pandas()
 
 
 def table_metadata(path: Path) -> dict[str, str]:
