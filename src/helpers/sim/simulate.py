@@ -413,45 +413,55 @@ class MessLog:
 
 
 def _household_rows(truth: Truth, q: str, county: str, style: dict, rng: np.random.Generator,
-                    mess: bool, rates: dict) -> tuple[list[list], list[tuple[str, str]], list[str]]:
+                    mess: bool, rates: dict, view: "_QuarterView | None" = None
+                    ) -> tuple[list[list], list[tuple[str, str]], list[str]]:
     """Rows of the 农户监测 sheet for one county and quarter, with mess and its expected outcome."""
-    p = truth.panel[truth.panel["quarter"] == q]
-    hh = truth.households.set_index("household_code")
-    p = p[p["household_code"].map(hh["county"]) == county]
-    h = hh.loc[p["household_code"]].to_dict("records")
+    view = view or _QuarterView(truth, q)
+    p, hh = view.by_county[county], view.hh
+    hx = hh.loc[p["household_code"]]
     date_form = style.get("date_form", 0)
     cols = [c for c in HOUSEHOLDS.columns if style["workers"] or c.name != "workers"]
     out, notes = [], []
-    pre_date_form = rng.integers(0, 5, len(p))
+    pre_date_form = rng.integers(0, 5, len(p)).tolist()
+    # column by column as Python values (the same values a row-by-row read gives, much faster)
     ind_start = np.where(p["industry_start_i"] >= 0, p["industry_start_i"], -1)
     emp_start = np.where(p["employment_start_i"] >= 0, p["employment_start_i"], -1)
     t = p["t"].to_numpy()
-    for k, (code, r) in enumerate(zip(p["household_code"], p.itertuples(index=False))):
-        hr = h[k]
-        ind_on = ind_start[k] >= 0 and ind_start[k] <= t[k]
-        emp_on = emp_start[k] >= 0 and emp_start[k] <= t[k]
+    ind_on = ((ind_start >= 0) & (ind_start <= t)).tolist()
+    emp_on = ((emp_start >= 0) & (emp_start <= t)).tolist()
+    ind_start, emp_start = ind_start.tolist(), emp_start.tolist()
+    subsidy = p["industry_subsidy"].to_numpy()
+    subsidy = (subsidy / 10000.0 if style.get("subsidy_wan") else subsidy).tolist()
+    pc = {c: p[c].tolist() for c in ("household_code", "household_type", "monitor_type", "risk_eliminated",
+                                      "risk_eliminated_date", "household_size", "income_wage", "income_business",
+                                      "income_property", "income_transfer", "income_total", "microcredit_wan",
+                                      "workers")}
+    hc = {c: hx[c].tolist() for c in ("head_name", "head_id_number", "phone", "township", "village_written",
+                                       "labour", "relocated", "industry_type", "employment_type")}
+    for k, code in enumerate(pc["household_code"]):
+        red = pc["risk_eliminated_date"][k]
         row = {
-            "household_code": code, "head_name": hr["head_name"], "head_id_number": hr["head_id_number"],
-            "phone": hr["phone"], "county": county, "township": hr["township"], "village": hr["village_written"],
-            "household_type": r.household_type, "monitor_type": r.monitor_type or None,
-            "risk_eliminated": r.risk_eliminated or None,
-            "risk_eliminated_date": (_date_text(r.risk_eliminated_date, date_form)
-                                     if r.risk_eliminated_date is not None else None),
-            "household_size": int(r.household_size), "labour": int(hr["labour"]),
-            "relocated": "是" if hr["relocated"] else "否",
-            "income_wage": r.income_wage, "income_business": r.income_business,
-            "income_property": r.income_property, "income_transfer": r.income_transfer,
-            "income_total": r.income_total,
-            "industry_support": hr["industry_type"] if ind_on else "无",
-            "industry_start": _start_text(ind_start[k], pre_date_form[k]) if ind_on else None,
-            "industry_subsidy": (r.industry_subsidy / 10000.0 if style.get("subsidy_wan") else r.industry_subsidy),
-            "employment_support": hr["employment_type"] if emp_on else "无",
-            "employment_start": _start_text(emp_start[k], pre_date_form[k] + 1) if emp_on else None,
-            "microcredit": r.microcredit_wan, "workers": int(r.workers),
+            "household_code": code, "head_name": hc["head_name"][k], "head_id_number": hc["head_id_number"][k],
+            "phone": hc["phone"][k], "county": county, "township": hc["township"][k],
+            "village": hc["village_written"][k],
+            "household_type": pc["household_type"][k], "monitor_type": pc["monitor_type"][k] or None,
+            "risk_eliminated": pc["risk_eliminated"][k] or None,
+            "risk_eliminated_date": _date_text(red, date_form) if red is not None else None,
+            "household_size": int(pc["household_size"][k]), "labour": int(hc["labour"][k]),
+            "relocated": "是" if hc["relocated"][k] else "否",
+            "income_wage": pc["income_wage"][k], "income_business": pc["income_business"][k],
+            "income_property": pc["income_property"][k], "income_transfer": pc["income_transfer"][k],
+            "income_total": pc["income_total"][k],
+            "industry_support": hc["industry_type"][k] if ind_on[k] else "无",
+            "industry_start": _start_text(ind_start[k], pre_date_form[k]) if ind_on[k] else None,
+            "industry_subsidy": subsidy[k],
+            "employment_support": hc["employment_type"][k] if emp_on[k] else "无",
+            "employment_start": _start_text(emp_start[k], pre_date_form[k] + 1) if emp_on[k] else None,
+            "microcredit": pc["microcredit_wan"][k], "workers": int(pc["workers"][k]),
             "remarks": None,
         }
         if rng.random() < 0.03:
-            row["remarks"] = f"联系人{hr['head_name']}，电话{hr['phone']}"
+            row["remarks"] = f"联系人{row['head_name']}，电话{row['phone']}"
         expected = "clean"
         kind = "none"
         if mess:
@@ -545,11 +555,12 @@ DEFAULT_RATES = {
 }
 
 
-def _villages_rows(truth: Truth, q: str, county: str, register: pd.DataFrame, rng) -> list[dict]:
+def _villages_rows(truth: Truth, q: str, county: str, register: pd.DataFrame, rng,
+                   view: "_QuarterView | None" = None) -> list[dict]:
     reg = register[register["county"] == county]
-    p = truth.panel[truth.panel["quarter"] == q].merge(
-        truth.households[["household_code", "county", "village", "relocated"]], on="household_code")
-    p = p[p["county"] == county]
+    view = view or _QuarterView(truth, q)
+    p = view.by_county[county].merge(truth.households[["household_code", "county", "village", "relocated"]],
+                                     on="household_code")
     out = []
     for r in reg.itertuples(index=False):
         sub = p[p["village"] == r.village]
@@ -720,26 +731,71 @@ def _csv_text(s: SheetOut) -> tuple[str, int]:
     return buf.getvalue(), len(s.titles) + len(s.header) + 1
 
 
-def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | None = None,
-                      rates: dict | None = None, quarters: list[str] | None = None,
-                      register: Path = VILLAGE_REGISTER, force_xlsx: bool = False, engine=None) -> pd.DataFrame:
-    """Write one folder per quarter of county submissions; return the log of damaged rows.
+@dataclass
+class SubmissionFile:
+    """One county's submission for one quarter, drawn and ready to be written: one workbook (``fmt`` "xlsx") or
+    one CSV per sheet ("csv-gbk", "csv-utf8") in ``folder``. Writing it draws nothing, so the files of a quarter
+    can be written in any order, on any process (``write_file``)."""
 
-    Each quarter's files come from that quarter's own random stream (``seed``, default the truth's), so a quarter
-    is written the same whichever other quarters are written with it, and the same bytes every time (workbooks
-    carry a fixed creation date). ``force_xlsx`` writes every county as one workbook (no CSV), as the benchmark
-    needs."""
-    base = truth.seed if seed is None else seed
-    rates = DEFAULT_RATES if rates is None else rates
-    reg = pd.read_csv(register, dtype=str, keep_default_na=False, encoding="utf-8")
-    log = MessLog()
-    for q in quarters or truth.quarters:
+    folder: Path
+    quarter: str
+    county: str
+    fmt: str
+    sheets: list[SheetOut]
+
+    def names(self) -> list[str]:
+        """The file each sheet goes to."""
+        if self.fmt == "xlsx":
+            return [f"{self.quarter}_{self.county}.xlsx"] * len(self.sheets)
+        return [f"{self.quarter}_{self.county}_{s.name}.csv" for s in self.sheets]
+
+
+def _first_row(s: SheetOut) -> int:
+    """The Excel (or CSV) row number of a sheet's first data row: after its title and header rows."""
+    return len(s.titles) + len(s.header) + 1
+
+
+def write_file(f: SubmissionFile) -> int:
+    """Write one county's submission for one quarter (the task ``write_submissions`` maps over the engine); returns
+    the bytes written."""
+    if f.fmt == "xlsx":
+        path = f.folder / f.names()[0]
+        _write_xlsx(path, f.sheets, created=_quarter_end(f.quarter))
+        return path.stat().st_size
+    size = 0
+    for s, fname in zip(f.sheets, f.names()):
+        text, _ = _csv_text(s)
+        data = text.encode("gb18030") if f.fmt == "csv-gbk" else ("\ufeff" + text).encode("utf-8")
+        (f.folder / fname).write_bytes(data)
+        size += len(data)
+    return size
+
+
+class _QuarterView:
+    """One quarter of the truth, split by county once (not once per county and sheet): the household rows with
+    their household's columns, in the panel's order."""
+
+    def __init__(self, truth: Truth, q: str):
+        p = truth.panel[truth.panel["quarter"] == q]
+        hh = truth.households.set_index("household_code")
+        county = p["household_code"].map(hh["county"])
+        self.by_county = {c: p[(county == c).to_numpy()] for c in COUNTIES}
+        self.hh = hh
+
+
+def _draw_files(truth: Truth, out: Path, mess: bool, base: int, rates: dict, quarters: list[str],
+                reg: pd.DataFrame, force_xlsx: bool, log: "MessLog"):
+    """Draw the county submissions quarter by quarter, county by county, from each quarter's own stream, in the
+    order the draws have always been made (so the same seed gives the same files); yield each file ready to write
+    and record its damaged rows in ``log``."""
+    for q in quarters:
         rng = np.random.default_rng([base, quarter_index(q), _SUBMISSION_STREAM])
         folder = out / q
         folder.mkdir(parents=True, exist_ok=True)
+        view = _QuarterView(truth, q)
         for county in COUNTIES:
             style = COUNTY_STYLE[county]
-            hrows, notes, names = _household_rows(truth, q, county, style, rng, mess, rates)
+            hrows, notes, names = _household_rows(truth, q, county, style, rng, mess, rates, view)
             # duplicates: an identical copy, and a copy with a different value
             if mess and len(hrows) > 20:
                 for kind in ("duplicate", "conflicting_duplicate"):
@@ -756,32 +812,77 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
                         hrows.insert(k + 1, copy)
                         notes.insert(k + 1, (kind, kind))
             sheets = [_sheet(HOUSEHOLDS, hrows, style, q, county, names),
-                      _sheet(VILLAGES, _villages_rows(truth, q, county, reg, rng), style, q, county),
+                      _sheet(VILLAGES, _villages_rows(truth, q, county, reg, rng, view), style, q, county),
                       _sheet(PROJECTS, _projects_rows(q, county, rng), style, q, county)]
+            del hrows
             # one county forgets the 问题整改 sheet in one quarter
             if not (mess and county == "南江县" and q.endswith("Q1")):
                 sheets.append(_sheet(RECTIFICATIONS, _rectification_rows(q, county, rng), style, q, county))
             fmt = "csv-utf8" if q in style.get("csv_quarters", ()) else style["fmt"]
             fmt = "xlsx" if force_xlsx else fmt
-            if fmt == "xlsx":
-                fname = f"{q}_{county}.xlsx"
-                if mess and county == "巴州区":
-                    sheets.append(SheetOut("填报说明", ["本表由乡镇填报，县乡村振兴局审核。"], [], [], []))
-                firsts = _write_xlsx(folder / fname, sheets, created=_quarter_end(q))
-                files = [fname] * len(sheets)
-            else:
-                firsts, files = [], []
-                for s in sheets:
-                    text, first = _csv_text(s)
-                    fname = f"{q}_{county}_{s.name}.csv"
-                    data = text.encode("gb18030") if fmt == "csv-gbk" else ("\ufeff" + text).encode("utf-8")
-                    (folder / fname).write_bytes(data)
-                    firsts.append(first)
-                    files.append(fname)
+            if fmt == "xlsx" and mess and county == "巴州区":
+                sheets.append(SheetOut("填报说明", ["本表由乡镇填报，县乡村振兴局审核。"], [], [], []))
+            f = SubmissionFile(folder, q, county, fmt, sheets)
+            first, fname = _first_row(sheets[0]), f.names()[0]
             for i, (kind, expected) in enumerate(notes):
                 if kind != "none":
-                    log.add(q, files[0], HOUSEHOLDS.name, firsts[0] + i, kind, expected)
+                    log.add(q, fname, HOUSEHOLDS.name, first + i, kind, expected)
+            yield f
+
+
+def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | None = None,
+                      rates: dict | None = None, quarters: list[str] | None = None,
+                      register: Path = VILLAGE_REGISTER, force_xlsx: bool = False, engine=None) -> pd.DataFrame:
+    """Write one folder per quarter of county submissions; return the log of damaged rows.
+
+    Each quarter's files come from that quarter's own random stream (``seed``, default the truth's), so a quarter
+    is written the same whichever other quarters are written with it, and the same bytes every time (workbooks
+    carry a fixed creation date). ``force_xlsx`` writes every county as one workbook (no CSV), as the benchmark
+    needs.
+
+    The draws are made here, in order (they share the quarter's stream); writing each (county, quarter) file is a
+    task of ``engine`` (default ``helpers.engine.current()``): on the local engine one after the other, on Dask on
+    the worker processes while the next files are drawn. Either way the files are the same bytes."""
+    from helpers.engine import current
+
+    engine = engine or current()
+    base = truth.seed if seed is None else seed
+    rates = DEFAULT_RATES if rates is None else rates
+    reg = pd.read_csv(register, dtype=str, keep_default_na=False, encoding="utf-8")
+    log = MessLog()
+    files = _draw_files(truth, Path(out), mess, base, rates, list(quarters or truth.quarters), reg, force_xlsx, log)
+    if not engine.is_dask:
+        for f in files:
+            write_file(f)
+    else:
+        _write_on(engine, files)
     return log.frame()
+
+
+def _write_on(engine, files) -> None:
+    """Write the files as tasks of a Dask engine while the next are drawn: at most two per worker waiting or
+    being written (the drawn rows of a province do not all fit in memory at once). Each file is one
+    ``Engine.map`` task; the first error stops the writing and is raised here."""
+    import concurrent.futures as cf
+    import warnings
+
+    window = 2 * max(1, engine.workers)
+    pending: set = set()
+    with warnings.catch_warnings(), cf.ThreadPoolExecutor(max_workers=window, thread_name_prefix="simulate") as pool:
+        warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*")
+        try:
+            for f in files:
+                while len(pending) >= window:
+                    done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                    for d in done:
+                        d.result()
+                pending.add(pool.submit(engine.map, write_file, [f]))
+            for d in cf.as_completed(pending):
+                d.result()
+        except BaseException:
+            for d in pending:
+                d.cancel()
+            raise
 
 
 def write_marker(out: Path, households: int, seed: int, first: str, last: str,
