@@ -22,7 +22,7 @@ Nothing here gathers the rows of the data in one process.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,7 @@ class _Runner:
             else:
                 parts = self.client.compute(parts.to_delayed())
         elif self.client is not None:
-            parts = self.client.scatter(list(parts))
+            parts = self.client.scatter(list(parts), hash=False)   # own keys: a second call never shares them
         self.parts = list(parts)
 
     def map(self, func, items, **kw):
@@ -473,3 +473,450 @@ def callaway_santanna_dask(engine, parts, outcome: str, unit: str, time: str, co
     sizes = _CohortSizes({g: v[0] for g, v in stats.items()}, n)
     return DaskCSResult(att_gt, inf, sizes, cells.g, cells.t, n, cl, info, control, [], base_period, cells,
                         Z=Z, groups=groups, unit_level=cluster is None)
+
+
+# ---------------------------------------------------------------------------------------------------- imputation
+
+@dataclass
+class _ImpPart:
+    """A partition for the imputation estimator: its units with an untreated period, treated and untreated cells."""
+
+    units: np.ndarray
+    Y: np.ndarray
+    G: np.ndarray
+    cl: np.ndarray | None
+    untreated: np.ndarray
+    ti: np.ndarray
+    tj: np.ndarray
+    e: np.ndarray
+    no_base: int
+    observations: int
+    resid0: np.ndarray | None = None
+    tau: np.ndarray | None = None
+    key: np.ndarray | None = None
+    unlinked: int = 0
+
+
+def _imp_design(part: _Part, periods) -> _ImpPart:
+    """``_identified_design``'s local part: units without an untreated period left out (counted)."""
+    obs = part.observed
+    treated = (part.G[:, None] > 0) & (periods[None, :] >= part.G[:, None]) & obs
+    untreated = obs & ~treated
+    no_base = treated.any(axis=1) & ~untreated.any(axis=1)
+    keep = ~no_base
+    treated, untreated = treated[keep], untreated[keep]
+    ti, tj = np.nonzero(treated)
+    G = part.G[keep]
+    return _ImpPart(part.units[keep], part.Y[keep], G, None if part.cl is None else part.cl[keep], untreated, ti, tj,
+                    periods[tj] - G[ti], int(no_base.sum()), int(obs[keep].sum()))
+
+
+def _two_way_parts(M: np.ndarray, by_unit: list[np.ndarray], by_time: list[np.ndarray]):
+    """A partition's share of ``TwoWay``: the T x T matrix and, for each right-hand side, the reduced T-vector."""
+    Mf = M.astype(float)
+    N_i = Mf.sum(axis=1)
+    inv = np.where(N_i > 0, 1.0 / np.where(N_i > 0, N_i, 1), 0.0)
+    A = np.diag(Mf.sum(axis=0)) - (Mf * inv[:, None]).T @ Mf
+    return A, [bt - Mf.T @ (bu * inv) for bu, bt in zip(by_unit, by_time)], Mf, inv
+
+
+def _solve(A: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``TwoWay.solve``'s period effects (sum 0) from the summed T x T system."""
+    l, *_ = np.linalg.lstsq(np.vstack([A, np.ones((1, A.shape[0]))]), np.append(rhs, 0.0), rcond=None)
+    return l
+
+
+def _imp_stats(part: _ImpPart, events) -> dict:
+    """The T x T system of the untreated cells, the outcome's reduced right-hand side, and per event time the
+    reduced right-hand side of its treated cells' indicator (any aggregation's weights are combinations of those)."""
+    T = part.untreated.shape[1]
+    Y0 = np.where(part.untreated, part.Y, 0.0)
+    nl = len(part.Y)
+    by_unit, by_time = [Y0.sum(axis=1)], [Y0.sum(axis=0)]
+    counts = np.zeros((len(events), T))
+    for k, h in enumerate(events):
+        m = part.e == h
+        by_unit.append(np.bincount(part.ti[m], minlength=nl).astype(float))
+        by_time.append(np.bincount(part.tj[m], minlength=T).astype(float))
+        counts[k] = by_time[-1]
+    A, rhs, Mf, _ = _two_way_parts(part.untreated, by_unit, by_time)
+    keys = pd.Series(1, index=pd.MultiIndex.from_arrays([part.G[part.ti], part.e])).groupby(level=[0, 1]).sum() \
+        if len(part.ti) else pd.Series(dtype="int64")
+    return {"A": A, "rhs": np.array(rhs), "link": Mf.T @ Mf, "untreated_t": Mf.sum(axis=0), "counts": counts,
+            "keys": keys, "units": nl, "no_base": part.no_base, "observations": part.observations,
+            "firsts": _first_units(_Part(part.units, part.Y, part.G, part.cl, {}))}
+
+
+def _imp_events(part: _Part, periods) -> np.ndarray:
+    obs = part.observed
+    treated = (part.G[:, None] > 0) & (periods[None, :] >= part.G[:, None]) & obs
+    ti, tj = np.nonzero(treated)
+    return np.unique(periods[tj] - part.G[ti])
+
+
+def _imp_fit(part: _ImpPart, l, comp, key_of) -> _ImpPart:
+    """``_fit`` with the global period effects: residuals of the untreated cells and each treated cell's effect."""
+    part = replace(part)                  # a new state: the one this task was given stays as it was
+    Y0 = np.where(part.untreated, part.Y, 0.0)
+    Mf = part.untreated.astype(float)
+    N_i = Mf.sum(axis=1)
+    inv = np.where(N_i > 0, 1.0 / np.where(N_i > 0, N_i, 1), 0.0)
+    a = (Y0.sum(axis=1) - Mf @ l) * inv
+    fitted = a[:, None] + l[None, :]
+    part.resid0 = np.where(part.untreated, part.Y - fitted, 0.0)
+    part.tau = part.Y[part.ti, part.tj] - fitted[part.ti, part.tj]
+    unit_comp = comp[np.argmax(part.untreated, axis=1)]
+    part.unlinked = int(((comp[None, :] != unit_comp[:, None]) & _treated(part)).sum())
+    part.key = key_of(part.G[part.ti], part.e)
+    return part
+
+
+def _treated(part: _ImpPart) -> np.ndarray:
+    out = np.zeros(part.untreated.shape, dtype=bool)
+    out[part.ti, part.tj] = True
+    return out
+
+
+class _KeyOf:
+    """Cohort x event-time group as one integer, as ``_identified_design`` numbers them."""
+
+    def __init__(self, cohorts, emin, width):
+        self.cohorts, self.emin, self.width = cohorts, emin, width
+
+    def __call__(self, G, e):
+        return np.searchsorted(self.cohorts, G) * self.width + (e - self.emin)
+
+
+def _imp_tau_sums(part: _ImpPart, n_keys: int) -> tuple[np.ndarray, int]:
+    return np.bincount(part.key, part.tau, n_keys), part.unlinked
+
+
+def _imp_scores(part: _ImpPart, weights, lvs, tau_bar, n: int, clustered: bool):
+    """Each aggregation's unit-level score (``_estimate`` with ``_v0``), times n: cluster sums or Gram."""
+    nl, T = part.untreated.shape
+    Mf = part.untreated.astype(float)
+    N_i = Mf.sum(axis=1)
+    inv = np.where(N_i > 0, 1.0 / np.where(N_i > 0, N_i, 1), 0.0)
+    scores = np.zeros((nl, len(weights)))
+    for k, (phi, lv, tb) in enumerate(zip(weights, lvs, tau_bar)):
+        w = phi(part.e)
+        Wsum = np.bincount(part.ti, w, nl)
+        av = (Wsum - Mf @ lv) * inv
+        v0 = -np.where(part.untreated, av[:, None] + lv[None, :], 0.0)
+        scores[:, k] = (v0 * part.resid0).sum(axis=1) + np.bincount(part.ti, w * (part.tau - tb[part.key]), nl)
+    scores *= n
+    if clustered:
+        return _sums_by_cluster(scores, part.cl)
+    return scores.T @ scores
+
+
+class _Phi:
+    """An aggregation's weight of a treated cell as a function of its event time."""
+
+    def __init__(self, events, values):
+        self.events, self.values = np.asarray(events), np.asarray(values, dtype=float)
+
+    def __call__(self, e):
+        return self.values[np.searchsorted(self.events, e)]
+
+
+@dataclass
+class DaskImputationResult:
+    """The imputation estimator's aggregations from partition sums (``ImputationResult``'s numbers)."""
+
+    n: int
+    panel: _PanelInfo
+    cluster: np.ndarray | None
+    frames: dict
+    influence: dict = field(repr=False)
+    tau: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["unit", "time", "cohort", "event_time", "tau"]), repr=False)
+
+    AGGREGATES = ("simple", "dynamic")
+
+    @property
+    def spec(self) -> dict:
+        return {"estimator": "imputation", **self.panel.spec(), "control": "untreated", "covariates": "",
+                "base_period": ""}
+
+    def aggregate(self, kind: str = "simple", horizons: list[int] | None = None) -> pd.DataFrame:
+        if kind not in self.AGGREGATES:
+            raise EstimationError("the imputation estimator aggregates as 'simple' or 'dynamic'")
+        if horizons is not None:
+            raise EstimationError("horizons are not available from partition sums: use the local engine")
+        return self.frames[kind]
+
+    def overall_influence(self, kind: str = "simple") -> np.ndarray:
+        """Rows of the overall estimate's score: cluster sums, or at unit level a square root of the Gram."""
+        return self.influence[kind]
+
+    def few_cluster_test(self, *args, **kwargs):
+        raise EstimationError("the few-cluster tests re-estimate on households and are not available from partition "
+                              "sums: use the local engine")
+
+
+def imputation_dask(engine, parts, outcome: str, unit: str, time: str, cohort: str, cluster: str | None = None,
+                    balanced: bool = True, covariates: list[str] | None = None) -> DaskImputationResult:
+    """``imputation`` on partitions of whole households, on ``engine``'s Dask client (module docstring)."""
+    if covariates:
+        raise EstimationError("the imputation estimator adjusts for unit and period effects only and takes no "
+                              f"covariates ({list(covariates)}); time-invariant ones are absorbed by the unit effects")
+    run = _Runner(engine, parts)
+    states, periods, quarters = _prepare_dask(run, outcome, unit, time, cohort, cluster, balanced)
+    lab = _label(quarters)
+    first = run.run(_cs_stats, states)                  # prepare's global checks, on the same summaries
+    dropped = _sum_dropped([s["dropped"] for s in first])
+    counts = {}
+    for s in first:
+        for g, v in s["cohorts"].items():
+            counts[g] = counts.get(g, 0) + v[0]
+    if not any(g > 0 and k for g, k in counts.items()):
+        raise EstimationError("no treated unit has a period before its start in the estimation sample "
+                              f"({dropped['treated_in_first_period']} were treated in the first period or before"
+                              + (f", {dropped['unbalanced_units']} left out for gaps)" if balanced else ")"))
+    if cluster and len(_cluster_order([s["firsts"] for s in first])) < 2:
+        raise EstimationError(f"cluster column {cluster!r} has one value in the sample: clustered standard errors "
+                              "need at least two clusters")
+    events = np.unique(np.concatenate([np.zeros(0, dtype="int64"), *run.run(_imp_events, states, periods=periods)]))
+    if not len(events):
+        raise EstimationError("no treated observations")
+    imp = run.map(_imp_design, states, periods=periods)
+    st = run.run(_imp_stats, imp, events=events)
+    A = sum(s["A"] for s in st)
+    rhs = sum(s["rhs"] for s in st)
+    n = sum(s["units"] for s in st)
+    ev_counts = sum(s["counts"] for s in st)                    # event times x periods: treated cells
+    untreated_t = sum(s["untreated_t"] for s in st)
+    dropped["no_untreated_period"] = sum(s["no_base"] for s in st)
+    from scipy.sparse.csgraph import connected_components
+    _, comp = connected_components(sum(s["link"] for s in st) > 0, directed=False)
+    comp[untreated_t == 0] = -1
+    empty = (comp < 0) & (ev_counts.sum(axis=0) > 0)
+    if empty.any():
+        raise EstimationError(
+            f"periods {', '.join(str(lab(t)) for t in periods[empty])} have no untreated household, so their "
+            "period effects are not identified and no counterfactual can be imputed for them (every unit is treated "
+            "by then and none is never treated). Use data with never-treated households, or end the window before "
+            f"{lab(periods[empty][0])}.")
+    keys = pd.concat([s["keys"] for s in st if len(s["keys"])]).groupby(level=[0, 1]).sum()
+    cohorts = np.unique(keys.index.get_level_values(0).to_numpy())
+    key_of = _KeyOf(cohorts, int(events.min()), int(events.max() - events.min() + 1))
+    n_keys = len(cohorts) * key_of.width
+    group_size = np.zeros(n_keys, dtype="int64")
+    group_size[key_of(keys.index.get_level_values(0).to_numpy(), keys.index.get_level_values(1).to_numpy())] = keys
+    # the aggregations' weights as functions of event time (``ImputationResult.aggregate``)
+    n_e = ev_counts.sum(axis=1)
+    N1 = n_e.sum()
+    kinds = {"simple": [("overall", np.full(len(events), 1.0 / N1))]}
+    dyn = [(int(h), np.where(events == h, 1.0 / n_e[k], 0.0)) for k, h in enumerate(events)]
+    dyn.append(("overall", np.mean([w for _, w in dyn], axis=0)))
+    kinds["dynamic"] = dyn
+    l = _solve(A, rhs[0])
+    fitted = run.map(_imp_fit, imp, l=l, comp=comp, key_of=key_of)
+    tsums = run.run(_imp_tau_sums, fitted, n_keys=n_keys)
+    unlinked = sum(u for _, u in tsums)
+    if unlinked:
+        groups = [", ".join(str(lab(t)) for t in periods[comp == c]) for c in np.unique(comp[comp >= 0])]
+        raise EstimationError(
+            f"the untreated observations fall into {len(groups)} groups of periods that share no household "
+            f"({'; '.join(groups)}): period effects across the groups are not identified, so "
+            f"{unlinked} treated observations have no counterfactual. Use a balanced panel or fewer gaps.")
+    sumtau = sum(s for s, _ in tsums)
+    key_e = np.tile(np.arange(key_of.width) + key_of.emin, len(cohorts))       # event time of each key
+    weights, lvs, tau_bar, ests, supported, rows = [], [], [], [], [], []
+    for kind, terms in kinds.items():
+        for row, values in terms:
+            phi = _Phi(events, values)
+            weights.append(phi)
+            lvs.append(_solve(A, values @ rhs[1:]))
+            wk = np.where(np.isin(key_e, events), phi(np.clip(key_e, events.min(), events.max())), 0.0) \
+                * (group_size > 0)
+            sw, swt = wk * group_size, wk * sumtau
+            tau_bar.append(np.divide(swt, sw, out=np.zeros_like(swt), where=sw != 0))
+            ests.append(float(swt.sum()))
+            used_t = (values[:, None] * ev_counts != 0).any(axis=0)
+            supported.append(bool((group_size[wk != 0] >= 2).any() and (untreated_t[used_t] >= 2).all()))
+            rows.append((kind, row))
+    pieces = run.run(_imp_scores, fitted, weights=weights, lvs=lvs, tau_bar=tau_bar, n=n, clustered=bool(cluster))
+    if cluster:
+        order = _cluster_order(run.run(_imp_firsts, fitted))
+        R, cl = _combine_cluster_sums(pieces, order, len(weights)), np.arange(len(order))
+    else:
+        R, cl, order = _rows_from_gram(sum(pieces)), None, None
+    se = se_from_if(R, n, cl)
+    se[~np.array(supported)] = np.nan
+    frames, influence = {}, {}
+    for kind in kinds:
+        idx = [i for i, (k, _) in enumerate(rows) if k == kind]
+        frames[kind] = frame([rows[i][1] for i in idx], [ests[i] for i in idx], se[idx],
+                             "event_time" if kind == "dynamic" else "aggregate")
+        influence[kind] = R[:, idx[-1]]
+    info = _PanelInfo(periods, quarters, balanced, n, sum(s["observations"] for s in st),
+                      len(order) if cluster else None, dropped)
+    return DaskImputationResult(n, info, cl, frames, influence)
+
+
+def _imp_firsts(part: _ImpPart) -> pd.Series:
+    return _first_units(_Part(part.units, part.Y, part.G, part.cl, {}))
+
+
+# ---------------------------------------------------------------------------------------------------- TWFE
+
+@dataclass
+class _TwPart:
+    """A partition for TWFE: cells kept (``M``), outcome and treatment per cell, cluster labels per unit."""
+
+    M: np.ndarray
+    Y: np.ndarray
+    D: np.ndarray
+    cl: np.ndarray | None
+    units: np.ndarray
+    dropped: int
+    yt: np.ndarray | None = None       # two-way residuals of the outcome and the treatment on M
+    dt: np.ndarray | None = None
+
+
+def _tw_layout(df: pd.DataFrame, periods, outcome, treatment, unit, time, cluster, balanced) -> _TwPart:
+    """``twfe``'s checks and layout of one partition's households on the global periods."""
+    T = len(periods)
+    if not len(df):
+        return _TwPart(np.zeros((0, T), dtype=bool), np.zeros((0, T)), np.zeros((0, T)),
+                       None if not cluster else np.array([], dtype=object), np.array([], dtype=object), 0)
+    rows = validate_rows(df, outcome, unit, time, [treatment, *([cluster] if cluster else [])])
+    D = _numbers(df[treatment].astype("float64") if df[treatment].dtype == bool else df[treatment])
+    bad = (D != 0) & (D != 1)
+    if bad.any():
+        raise EstimationError(f"treatment {treatment!r} must be 0/1 (or True/False), not {_examples(df[treatment][bad])}")
+    n = len(rows.units)
+    tj = np.searchsorted(periods, rows.tcodes)
+    keep = np.ones(len(D), dtype=bool)
+    dropped = 0
+    if balanced:
+        full = np.bincount(rows.u, minlength=n) == T
+        dropped = int((~full).sum())
+        keep = full[rows.u]
+    cl = None
+    if cluster:
+        if df[cluster].isna().any():
+            raise EstimationError(f"cluster column {cluster!r} has {int(df[cluster].isna().sum())} missing values")
+        codes, labels = pd.factorize(df[cluster])
+        cl = np.asarray(labels, dtype=object)[unit_constant(
+            codes, rows.u, n, f"cluster column {cluster!r} changes within a unit; clusters must contain whole units")]
+    M = np.zeros((n, T), dtype=bool)
+    Ym, Dm = np.zeros((n, T)), np.zeros((n, T))
+    M[rows.u[keep], tj[keep]] = True
+    Ym[rows.u[keep], tj[keep]] = rows.y[keep]
+    Dm[rows.u[keep], tj[keep]] = D[keep]
+    has = M.any(axis=1)
+    return _TwPart(M[has], Ym[has], Dm[has], None if cl is None else cl[has], rows.units[has], dropped)
+
+
+def _tw_stats(part: _TwPart) -> dict:
+    A, rhs, Mf, _ = _two_way_parts(part.M, [part.Y.sum(axis=1), part.D.sum(axis=1)],
+                                  [part.Y.sum(axis=0), part.D.sum(axis=0)])
+    d = part.D[part.M]
+    N_i = part.M.sum(axis=1)
+    single = N_i == 1                                 # pyfixest drops singleton fixed effects (fixef_rm="singleton")
+    return {"A": A, "rhs": rhs, "cells": int(part.M.sum()), "units": len(part.M), "dropped": part.dropped,
+            "dmin": float(d.min()) if len(d) else np.inf, "dmax": float(d.max()) if len(d) else -np.inf,
+            "single_units": int(single.sum()), "fit_cells": int(part.M[~single].sum()),
+            "period_cells_fit": part.M[~single].sum(axis=0),
+            "fit_clusters": set() if part.cl is None else set(part.cl[~single].tolist()),
+            "clusters": set() if part.cl is None else set(part.cl.tolist())}
+
+
+def _tw_residuals(part: _TwPart, l_y, l_d) -> tuple:
+    """Two-way residuals of outcome and treatment (``twoway_solve`` with the global period effects)."""
+    part = replace(part)
+    Mf = part.M.astype(float)
+    N_i = Mf.sum(axis=1)
+    inv = np.where(N_i > 0, 1.0 / np.where(N_i > 0, N_i, 1), 0.0)
+    a_y = (part.Y.sum(axis=1) - Mf @ l_y) * inv
+    a_d = (part.D.sum(axis=1) - Mf @ l_d) * inv
+    part.yt = np.where(part.M, part.Y - a_y[:, None] - l_y[None, :], 0.0)
+    part.dt = np.where(part.M, part.D - a_d[:, None] - l_d[None, :], 0.0)
+    return part
+
+
+def _tw_moments(part: _TwPart) -> tuple[float, float]:
+    return float((part.dt * part.yt).sum()), float((part.dt ** 2).sum())
+
+
+def _tw_scores(part: _TwPart, beta: float, clustered: bool):
+    """Each unit's score sum_t d~ (y~ - beta d~): cluster sums, or the sum of squares over units."""
+    s = (part.dt * (part.yt - beta * part.dt)).sum(axis=1)
+    if clustered:
+        return _sums_by_cluster(s, part.cl)
+    return float((s ** 2).sum())
+
+
+@dataclass
+class DaskTWFEResult:
+    """``TWFEResult``'s interface (``coef``, ``se``, ``spec``, ``aggregate('simple')``) from partition sums."""
+
+    coef: float
+    se: float
+    spec: dict = field(default_factory=dict)
+
+    def aggregate(self, kind: str = "simple") -> pd.DataFrame:
+        if kind != "simple":
+            raise EstimationError("TWFE gives one coefficient: aggregate('simple')")
+        return frame(["overall"], [self.coef], [self.se], "aggregate")
+
+
+def twfe_dask(engine, parts, outcome: str, treatment: str, unit: str, time: str, cluster: str | None = None,
+              balanced: bool = True) -> DaskTWFEResult:
+    """``twfe`` on partitions of whole households: the two-way normal equations summed over partitions (module
+    docstring), CRV1 standard errors with pyfixest's small-sample correction as ``twfe`` gets it
+    ((N-1)/(N-k) with k the coefficient, the period effects and one for the unit effects nested in the
+    clusters, times G/(G-1); N and G without singletons, which pyfixest drops)."""
+    run = _Runner(engine, parts)
+    scans = run.run(_scan, run.parts, outcome=outcome, unit=unit, time=time,
+                    extra=[treatment, *([cluster] if cluster else [])])
+    periods, quarters = _global_axis(run, scans, unit, time)
+    T = len(periods)
+    states = run.map(_tw_layout, run.parts, periods=periods, outcome=outcome, treatment=treatment, unit=unit,
+                     time=time, cluster=cluster, balanced=balanced)
+    st = run.run(_tw_stats, states)
+    clusters = set().union(*(s["clusters"] for s in st)) if cluster else set()
+    if cluster and len(clusters) < 2:
+        raise EstimationError(f"cluster column {cluster!r} has one value in the sample: clustered standard errors "
+                              "need at least two clusters")
+    cells = sum(s["cells"] for s in st)
+    if cells == 0 or min(s["dmin"] for s in st) == max(s["dmax"] for s in st):
+        raise EstimationError(f"{treatment} does not vary: nothing to estimate")
+    A = sum(s["A"] for s in st)
+    rhs = sum(np.array(s["rhs"]) for s in st)
+    l_y, l_d = _solve(A, rhs[0]), _solve(A, rhs[1])
+    res = run.map(_tw_residuals, states, l_y=l_y, l_d=l_d)
+    mom = run.run(_tw_moments, res)
+    dy, dd = sum(m[0] for m in mom), sum(m[1] for m in mom)
+    if dd <= 1e-9 * cells:
+        raise EstimationError(f"{treatment} is explained exactly by unit and period effects (every treated unit starts "
+                              "in the same period and none is never treated, or no unit changes status): two-way "
+                              "fixed effects cannot estimate its effect")
+    if cells < 10:
+        raise EstimationError("too few observations for two-way fixed effects")
+    beta = dy / dd
+    pieces = run.run(_tw_scores, res, beta=beta, clustered=bool(cluster))
+    units = sum(s["units"] for s in st)
+    N = sum(s["fit_cells"] for s in st)                     # pyfixest's observations: singletons left out
+    fit_units = units - sum(s["single_units"] for s in st)
+    fit_periods = int((sum(s["period_cells_fit"] for s in st) > 0).sum())
+    if cluster:
+        order = pd.Index(sorted(clusters, key=str), dtype=object)
+        S = _combine_cluster_sums(pieces, order, 1)[:, 0]
+        meat = float((S ** 2).sum())
+        G = len(set().union(*(s["fit_clusters"] for s in st)))
+    else:
+        meat = float(sum(pieces))
+        G = fit_units
+    # k: the coefficient, the period effects (T - 1) and, for the unit effects nested in the clusters (households
+    # are whole within clusters, checked in the layout), one: pyfixest's k_fixef="nonnested", as fixest does
+    k = 1 + (fit_periods - 1) + 1
+    se = float(np.sqrt((N - 1) / (N - k) * G / (G - 1) * meat) / dd)
+    spec = {"estimator": "twfe", "sample": "balanced" if balanced else "unbalanced", "units": int(units),
+            "observations": int(cells), "clusters": int(len(clusters)) if cluster else int(units),
+            "dropped_unbalanced_units": int(sum(s["dropped"] for s in st)), "control": "all", "covariates": "",
+            "base_period": ""}
+    return DaskTWFEResult(float(beta), se, spec)
