@@ -166,7 +166,8 @@ def test_the_command_with_the_dask_engine_exits_2_without_a_traceback(sample, tm
     lines = bad.read_bytes().split(b"\n")
     bad.write_bytes(b"\n".join(lines[:5] + [b"\xff\xff,\xff"] + lines[5:]))
     proc = subprocess.run([sys.executable, "-m", "helpers.pipeline.cli", "intake", "--engine", "dask", "--workers", "2",
-                           "--raw", str(raw), "--processed", str(tmp_path / "p"), "--private", str(tmp_path / "v")],
+                           "--raw", str(raw), "--processed", str(tmp_path / "p"), "--private", str(tmp_path / "v"),
+                           "--corrections", str(tmp_path / "corrections.csv")],
                           capture_output=True, text=True, encoding="utf-8", timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
