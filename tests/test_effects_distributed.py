@@ -116,8 +116,11 @@ def test_imputation_and_twfe_on_partitions_are_the_local_estimates(dask_engine, 
     _same(imputation(data, "income_pc", "household_id", "time", "cohort", cluster=cluster),
           imputation_dask(dask_engine, parts, "income_pc", "household_id", "time", "cohort", cluster=cluster),
           ("simple", "dynamic"))
-    _same(twfe(data, "income_pc", "treated", "household_id", "time", cluster=cluster),
-          twfe_dask(dask_engine, parts, "income_pc", "treated", "household_id", "time", cluster=cluster), ("simple",))
+    a = twfe(data, "income_pc", "treated", "household_id", "time", cluster=cluster)
+    b = twfe_dask(dask_engine, parts, "income_pc", "treated", "household_id", "time", cluster=cluster)
+    _same(a, b, ("simple",))
+    assert list(a.table.columns) == list(b.table.columns) and list(a.table.index) == list(b.table.index)
+    _close(a.table, b.table, "twfe table")
 
 
 def test_the_bundled_sample_estimation_panel_gives_the_same_numbers(dask_engine, sample):
@@ -158,5 +161,14 @@ def test_partition_by_unit_keeps_households_whole_and_every_row():
     assert sum(len(p) for p in parts) == len(data)
     owners = pd.concat([p[["household_id"]].assign(k=k) for k, p in enumerate(parts)]).drop_duplicates()
     assert owners["household_id"].is_unique
-    with pytest.raises(EstimationError):
+    with pytest.raises(EstimationError, match="covariates are not supported"):
         callaway_santanna_dask(None, parts, "income_pc", "household_id", "time", "cohort", covariates=["village"])
+    parts = [data.iloc[:0], *parts]                      # an empty partition adds nothing (engine None: this process)
+    _same(imputation(data, "income_pc", "household_id", "time", "cohort", cluster="village"),
+          imputation_dask(None, parts, "income_pc", "household_id", "time", "cohort", cluster="village"),
+          ("simple", "dynamic"))
+    _same(twfe(data, "income_pc", "treated", "household_id", "time", cluster="village"),
+          twfe_dask(None, parts, "income_pc", "treated", "household_id", "time", cluster="village"), ("simple",))
+    _same_cs(callaway_santanna(data, "income_pc", "household_id", "time", "cohort", control="not_yet", cluster="village"),
+             callaway_santanna_dask(None, parts, "income_pc", "household_id", "time", "cohort", control="not_yet",
+                                    cluster="village"))

@@ -183,7 +183,7 @@ def _cluster_order(firsts: list[pd.Series]) -> pd.Index:
 def _sums_by_cluster(values: np.ndarray, cl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Labels and sums (rows) of ``values`` (units x k) within the partition's clusters."""
     codes, labels = pd.factorize(pd.Series(cl, dtype=object))
-    values = values.reshape(len(values), -1)
+    values = values.reshape(len(values), values.shape[1] if values.ndim > 1 else 1)
     sums = np.column_stack([np.bincount(codes, values[:, j], len(labels)) for j in range(values.shape[1])]) \
         if len(labels) else np.zeros((0, values.shape[1]))
     return np.asarray(labels, dtype=object), sums
@@ -856,6 +856,7 @@ class DaskTWFEResult:
 
     coef: float
     se: float
+    table: pd.DataFrame
     spec: dict = field(default_factory=dict)
 
     def aggregate(self, kind: str = "simple") -> pd.DataFrame:
@@ -919,4 +920,9 @@ def twfe_dask(engine, parts, outcome: str, treatment: str, unit: str, time: str,
             "observations": int(cells), "clusters": int(len(clusters)) if cluster else int(units),
             "dropped_unbalanced_units": int(sum(s["dropped"] for s in st)), "control": "all", "covariates": "",
             "base_period": ""}
-    return DaskTWFEResult(float(beta), se, spec)
+    from scipy import stats
+    q, tval = stats.t.ppf(0.975, G - 1), beta / se          # pyfixest's CRV1: t with G - 1 degrees of freedom
+    table = pd.DataFrame({"Estimate": [beta], "Std. Error": [se], "t value": [tval],
+                          "Pr(>|t|)": [2 * stats.t.sf(abs(tval), G - 1)], "2.5%": [beta - q * se],
+                          "97.5%": [beta + q * se]}, index=pd.Index([treatment], name="Coefficient"))
+    return DaskTWFEResult(float(beta), se, table, spec)
