@@ -693,21 +693,94 @@ def _write_xlsx(path: Path, sheets: list[SheetOut], created: dt.datetime | None 
                     ws.merge_range(r, c0, r, c1, text, bold)
             r += 1
         firsts.append(r + 1)
-        for row in s.rows:
-            for j, v in enumerate(row):
-                if v is None:
-                    continue
-                if isinstance(v, str):
-                    ws.write_string(r, j, v)
-                elif isinstance(v, (dt.date, dt.datetime)):
-                    ws.write_datetime(r, j, dt.datetime(v.year, v.month, v.day), datefmt)
-                elif isinstance(v, (bool, np.bool_)):
-                    ws.write_string(r, j, "是" if v else "否")
-                else:
-                    ws.write_number(r, j, float(v))
-            r += 1
+        if not _stream_rows(ws, r, s.rows, datefmt):
+            for row in s.rows:
+                _write_row_cells(ws, r, row, datefmt)
+                r += 1
     wb.close()
     return firsts
+
+
+def _write_row_cells(ws, r: int, row: list, datefmt) -> None:
+    """One data row through xlsxwriter's cell methods: text as text, dates as dates, 是/否 for booleans, numbers."""
+    for j, v in enumerate(row):
+        if v is None:
+            continue
+        if isinstance(v, str):
+            ws.write_string(r, j, v)
+        elif isinstance(v, (dt.date, dt.datetime)):
+            ws.write_datetime(r, j, dt.datetime(v.year, v.month, v.day), datefmt)
+        elif isinstance(v, (bool, np.bool_)):
+            ws.write_string(r, j, "是" if v else "否")
+        else:
+            ws.write_number(r, j, float(v))
+
+
+def _stream_rows(ws, r0: int, rows: list[list], datefmt) -> bool:
+    """Write the data rows from ``r0`` straight into a constant_memory worksheet's row stream: the very XML
+    ``_write_row_cells`` makes xlsxwriter write (same cells, same order, same escapes; the tests compare the bytes),
+    without its per-cell bookkeeping, which is most of the simulator's time at scale. Returns False (nothing
+    written) when the worksheet is not in the plain state this assumes; the caller then writes cell by cell."""
+    from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
+
+    if (not rows or not ws.constant_memory or ws.row_info or ws.col_info or ws.comments
+            or ws.previous_row > r0 or r0 + len(rows) > ws.xls_rowmax or ws.excel_version != 2007):
+        return False
+    width = max(len(row) for row in rows)
+    if width > ws.xls_colmax:
+        return False
+    if any(isinstance(v, str) and len(v) > ws.xls_strmax // 2 for row in rows for v in row):
+        return False                                  # xlsxwriter may truncate: let it
+    if ws.previous_row < r0:
+        ws._write_single_row(r0)                      # the header's last row, as the first data cell would
+    names = [xl_col_to_name(j) for j in range(width)]
+    escape_ctl, escape = ws._escape_control_characters, ws._escape_data
+    date_number = ws._convert_date_time
+    date_attr = None
+    fh = ws.fh
+    cmin, cmax, first, last = None, None, None, None
+    for k, row in enumerate(rows):
+        r = r0 + k
+        cells = []
+        n = str(r + 1)
+        for j, v in enumerate(row):
+            if v is None:
+                continue
+            ref = names[j] + n
+            if isinstance(v, str) or isinstance(v, (bool, np.bool_)):
+                text = v if isinstance(v, str) else ("是" if v else "否")
+                text = escape_ctl(text)
+                if text.startswith("<r>") and text.endswith("</r>"):
+                    cells.append(f'<c r="{ref}" t="inlineStr"><is>{text}</is></c>')
+                else:
+                    t_attr = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+                    cells.append(f'<c r="{ref}" t="inlineStr"><is><t{t_attr}>{escape(text)}</t></is></c>')
+            elif isinstance(v, (dt.date, dt.datetime)):
+                if date_attr is None:
+                    date_attr = f' s="{datefmt._get_xf_index()}"' if datefmt is not None else ""
+                number = date_number(dt.datetime(v.year, v.month, v.day))
+                cells.append(f'<c r="{ref}"{date_attr}><v>{number:.16G}</v></c>')
+            else:
+                number = float(v)
+                if number != number or number in (float("inf"), float("-inf")):
+                    raise TypeError("NAN/INF not supported in write_number() without 'nan_inf_to_errors' Workbook() "
+                                    "option")
+                cells.append(f'<c r="{ref}"><v>{number:.16G}</v></c>')
+            cmin = j if cmin is None or j < cmin else cmin
+            cmax = j if cmax is None or j > cmax else cmax
+        if cells:
+            ws._write_row(r, None)
+            fh.write("".join(cells))
+            ws._xml_end_tag("row")
+            first = r if first is None else first
+            last = r
+    if last is not None:
+        ws.dim_rowmin = first if ws.dim_rowmin is None else min(ws.dim_rowmin, first)
+        ws.dim_rowmax = last if ws.dim_rowmax is None else max(ws.dim_rowmax, last)
+        ws.dim_colmin = cmin if ws.dim_colmin is None else min(ws.dim_colmin, cmin)
+        ws.dim_colmax = cmax if ws.dim_colmax is None else max(ws.dim_colmax, cmax)
+        ws.previous_row = last
+    return True
 
 
 def _csv_number(v: float) -> str:
@@ -939,7 +1012,8 @@ def simulate(out: Path, truth_dir: Path | None, households: int = 2500, seed: in
              first: str = "2021Q1", last: str = "2023Q2", mess: bool = True, near_line_share: float = 0.0,
              engine=None) -> Truth:
     """Draw the truth and write submissions to ``out`` and the truth to ``truth_dir`` (``near_line_share``: see
-    ``simulate_truth``; recorded in params.json and the README only when not 0)."""
+    ``simulate_truth``; recorded in params.json and the README only when not 0). ``engine``: where the files are
+    written (``write_submissions``: each (county, quarter) file one task; the same bytes on every engine)."""
     truth = simulate_truth(households, seed, first, last, near_line_share=near_line_share)
     damage = write_submissions(truth, Path(out), mess=mess, engine=engine)
     write_marker(Path(out), households, seed, first, last, near_line_share, mess)
@@ -993,7 +1067,7 @@ def next_quarter(out: Path, truth_dir: Path | None = None, progress=None, engine
     sample was written by another version of the simulator or edited since), write only the new quarter's folder
     (it appears whole), record the new ``last`` in ``SIMULATED.json``, and write the truth of ``first..last+1`` to
     ``truth_dir`` (None: not written). The existing quarter folders are never written. Returns the new quarter and
-    the truth."""
+    the truth. ``engine``: where the files are written (``write_submissions``)."""
     import os
     import shutil
     import tempfile
@@ -1022,7 +1096,7 @@ def next_quarter(out: Path, truth_dir: Path | None = None, progress=None, engine
         say(f"checking that the recorded options reproduce {opts['first']}..{opts['last']}")
         damage_old = []
         for q in old:           # quarter by quarter (each from its own stream): the first difference stops
-            damage_old.append(write_submissions(truth, tmp, mess=opts["mess"], quarters=[q]))
+            damage_old.append(write_submissions(truth, tmp, mess=opts["mess"], quarters=[q], engine=engine))
             have = sorted(p.name for p in (out / q).iterdir() if p.is_file())
             want = sorted(p.name for p in (tmp / q).iterdir())
             bad = sorted(set(have) ^ set(want)) or [f for f in want if not _same_file(out / q / f, tmp / q / f)]
@@ -1033,7 +1107,7 @@ def next_quarter(out: Path, truth_dir: Path | None = None, progress=None, engine
                            f"extended; simulate it afresh (workbook simulate --out {out} --last {new} ...).")
             shutil.rmtree(tmp / q)
         say(f"writing {new}")
-        damage_new = write_submissions(truth, tmp, mess=opts["mess"], quarters=[new])
+        damage_new = write_submissions(truth, tmp, mess=opts["mess"], quarters=[new], engine=engine)
         os.replace(tmp / new, out / new)
     write_marker(out, opts["households"], opts["seed"], opts["first"], new, opts["near_line_share"], opts["mess"])
     if truth_dir is not None:
