@@ -18,7 +18,16 @@ sqrt(G/(G-1) sum_k S_k^2)/n), so the results below keep one row per cluster wher
 unit (``inf`` of ``DaskCSResult``; clusters in the local code's order: by their first unit). At unit level the rows
 are a square root of the units' Gram matrix: every standard error, covariance and Wald test equals the local one,
 but the rows are not units (``simultaneous_band`` and the few-cluster tests need units or clusters and are refused).
-Nothing here gathers the rows of the data in one process.
+Nothing here gathers the rows of the data in one process: the driver receives per partition one 64-bit hash per
+household (the check that no household is cut), the first household of each cluster, and arrays of the size of the
+cells, periods and clusters.
+
+Not available from partition sums (each refused with an ``EstimationError`` that says so): Callaway-Sant'Anna with
+covariates, the imputation estimator's ``aggregate(..., horizons=...)``, the few-cluster tests, and the unit-level
+simultaneous band; ``DaskImputationResult.tau`` (one row per treated observation) is left empty. TWFE leaves out
+singleton households as pyfixest does, but not periods that only become singletons after that (pyfixest repeats the
+removal). On unbalanced panels TWFE's standard error is exact here, while pyfixest's iterative demeaning (tolerance
+1e-8) puts the local one within about 1e-7 of it; balanced, they agree to rounding.
 """
 from __future__ import annotations
 
@@ -31,6 +40,9 @@ from helpers.analysis.effects.callaway_santanna import CSResult, _Cells
 from helpers.analysis.effects.panel import (EstimationError, _examples, _numbers, cohort_codes, frame, se_from_if,
                                            unit_constant, validate_rows)
 from helpers.domain.quarters import index_quarter
+
+__all__ = ["DaskCSResult", "DaskImputationResult", "DaskTWFEResult", "callaway_santanna_dask", "imputation_dask",
+           "partition_by_unit", "twfe_dask"]
 
 
 # ---------------------------------------------------------------------------------------------------- partitions
