@@ -716,12 +716,16 @@ def _write_row_cells(ws, r: int, row: list, datefmt) -> None:
             ws.write_number(r, j, float(v))
 
 
+# anything xlsxwriter's _escape_control_characters changes: _xHHHH_ literals, control characters, U+FFFE, U+FFFF
+_CONTROL = re.compile("_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+
+
 def _stream_rows(ws, r0: int, rows: list[list], datefmt) -> bool:
     """Write the data rows from ``r0`` straight into a constant_memory worksheet's row stream: the very XML
     ``_write_row_cells`` makes xlsxwriter write (same cells, same order, same escapes; the tests compare the bytes),
     without its per-cell bookkeeping, which is most of the simulator's time at scale. Returns False (nothing
     written) when the worksheet is not in the plain state this assumes; the caller then writes cell by cell."""
-    from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
+    from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
 
     if (not rows or not ws.constant_memory or ws.row_info or ws.col_info or ws.comments
             or ws.previous_row > r0 or r0 + len(rows) > ws.xls_rowmax or ws.excel_version != 2007):
@@ -729,12 +733,10 @@ def _stream_rows(ws, r0: int, rows: list[list], datefmt) -> bool:
     width = max(len(row) for row in rows)
     if width > ws.xls_colmax:
         return False
-    if any(isinstance(v, str) and len(v) > ws.xls_strmax // 2 for row in rows for v in row):
-        return False                                  # xlsxwriter may truncate: let it
     if ws.previous_row < r0:
         ws._write_single_row(r0)                      # the header's last row, as the first data cell would
     names = [xl_col_to_name(j) for j in range(width)]
-    escape_ctl, escape = ws._escape_control_characters, ws._escape_data
+    escape_ctl, escape, strmax = ws._escape_control_characters, ws._escape_data, ws.xls_strmax
     date_number = ws._convert_date_time
     date_attr = None
     fh = ws.fh
@@ -749,11 +751,15 @@ def _stream_rows(ws, r0: int, rows: list[list], datefmt) -> bool:
             ref = names[j] + n
             if isinstance(v, str) or isinstance(v, (bool, np.bool_)):
                 text = v if isinstance(v, str) else ("是" if v else "否")
-                text = escape_ctl(text)
+                if len(text) > strmax // 2 and _utf16_len(text) > strmax:
+                    text = _utf16_truncate(text, strmax)
+                if _CONTROL.search(text):                 # what _escape_control_characters would change
+                    text = escape_ctl(text)
                 if text.startswith("<r>") and text.endswith("</r>"):
                     cells.append(f'<c r="{ref}" t="inlineStr"><is>{text}</is></c>')
                 else:
-                    t_attr = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+                    # xlsxwriter's ^\s or \s$: the same test as str.isspace on the first and last character
+                    t_attr = ' xml:space="preserve"' if text and (text[0].isspace() or text[-1].isspace()) else ""
                     cells.append(f'<c r="{ref}" t="inlineStr"><is><t{t_attr}>{escape(text)}</t></is></c>')
             elif isinstance(v, (dt.date, dt.datetime)):
                 if date_attr is None:
