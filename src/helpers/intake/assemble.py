@@ -734,7 +734,7 @@ def run_intake(quarter: str | None = None, paths: Paths | None = None, key: Pseu
 
 
 def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, progress, engine) -> IntakeSummary:
-    from helpers.intake.partitioned import process_quarter_partitioned, remove_partitions
+    from helpers.intake.partitioned import remove_partitions
     from helpers.store.locks import remove_leftovers
 
     t0 = time.perf_counter()
@@ -761,7 +761,7 @@ def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, pro
     corrections = load_corrections(paths.corrections, available_quarters(paths.raw))
     register = load_register(paths.register)
     cache_root = paths.processed / "_cache"
-    processed, cached, warnings = [], [], []
+    processed, cached, warnings, later = [], [], {}, []
     for q in quarters:
         ck = cache_key(q, paths, key, corrections, cfg)
         qdir = cache_root / q
@@ -769,19 +769,9 @@ def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, pro
         if stamp.get("key") == ck and _cache_intact(qdir, stamp, paths.processed) and _private_intact(paths.private / q, stamp):
             cached.append(q)
             say(f"{q}: 未变化，使用缓存 / unchanged, cached")
-            warnings.extend(stamp.get("warnings", []))
+            warnings[q] = stamp.get("warnings", [])
         elif engine.is_dask:
-            say(f"{q}: 读取提交文件（Dask，每县区一个任务） / reading submissions (Dask, one task per county) ...")
-            (qdir / "cache.json").unlink(missing_ok=True)      # no stamp while the tables are being replaced
-            for t in TABLES:
-                (qdir / f"{t}.parquet").unlink(missing_ok=True)
-            remove_partitions(paths.processed, q)
-            res = process_quarter_partitioned(q, paths, key, corrections, register, cfg, engine, say)
-            qdir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res["warnings"], "parts": res["parts"],
-                                                              "private": res["private"]}, ensure_ascii=False, indent=1))
-            warnings.extend(res["warnings"])
-            processed.append(q)
+            later.append((q, ck))                              # below: several quarters at once on the workers
         else:
             say(f"{q}: 读取提交文件 / reading submissions ...")
             res = process_quarter(q, paths, key, corrections, register, cfg)
@@ -801,11 +791,55 @@ def _run_intake(quarter: str | None, paths: Paths, key: PseudonymKey | None, pro
             private = ["quarantine.csv", "quarantine.parquet"] + (["household_codes.parquet"] if len(res.codes) else [])
             atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res.warnings, "tables": tables,
                                                               "private": private}, ensure_ascii=False, indent=1))
-            warnings.extend(res.warnings)
+            warnings[q] = res.warnings
             processed.append(q)
+    if later:
+        processed += _partitioned_quarters(later, paths, key, corrections, register, cfg, engine, say, warnings)
+    warnings = [w for q in quarters for w in warnings.get(q, [])]
     log = _write_processed(paths, cache_root, key, quarters, manifest_path)
     return IntakeSummary(quarter, quarters, processed, cached, log, warnings, key.fingerprint,
                          time.perf_counter() - t0)
+
+
+def _partitioned_quarters(todo: list[tuple[str, str]], paths: Paths, key: PseudonymKey, corrections: pd.DataFrame,
+                          register: pd.DataFrame, cfg: dict, engine, say, warnings: dict) -> list[str]:
+    """The quarters to read on the Dask engine (``intake.partitioned``), as many at once as there are workers (each
+    quarter's county tasks then fill the workers' gaps), each stamped in the cache when written. A quarter that
+    stops: the first such quarter's stop is raised, after the quarters that finished are stamped."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from helpers.intake.partitioned import process_quarter_partitioned, remove_partitions
+
+    for q, _ in todo:
+        qdir = paths.processed / "_cache" / q
+        (qdir / "cache.json").unlink(missing_ok=True)          # no stamp while the tables are being replaced
+        for t in TABLES:
+            (qdir / f"{t}.parquet").unlink(missing_ok=True)
+        remove_partitions(paths.processed, q)
+    say(f"{', '.join(q for q, _ in todo)}: 读取提交文件（Dask，每县区一个任务） / reading submissions (Dask, one task per county) ...")
+
+    def one(q: str):
+        try:
+            return process_quarter_partitioned(q, paths, key, corrections, register, cfg, engine, say), None
+        except Exception as exc:      # noqa: BLE001 - raised below, in the order of the quarters
+            return None, exc
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), engine.workers))) as pool:
+        results = list(pool.map(one, [q for q, _ in todo]))
+    done, first = [], None
+    for (q, ck), (res, exc) in zip(todo, results):
+        if exc is not None:
+            first = first or exc
+            continue
+        qdir = paths.processed / "_cache" / q
+        qdir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(qdir / "cache.json", json.dumps({"key": ck, "warnings": res["warnings"], "parts": res["parts"],
+                                                          "private": res["private"]}, ensure_ascii=False, indent=1))
+        warnings[q] = res["warnings"]
+        done.append(q)
+    if first is not None:
+        raise first
+    return done
 
 
 def _hash_or_why(path: Path) -> str:

@@ -137,7 +137,7 @@ def read_county(token: str, quarter: str, county: str, files: list, corrections:
     return out
 
 
-def check_villages(token: str, county: str, names: Hidden, register: pd.DataFrame, cfg: dict) -> dict:
+def check_villages(token: str, county: str, names: Hidden, register_only: Crosswalk, cfg: dict) -> dict:
     """Step 3: the quarter's names given to every sheet; the 行政村 sheet checked against the register."""
     parsed = _STATE[token][county]["parsed"]
     frames = []
@@ -145,7 +145,6 @@ def check_villages(token: str, county: str, names: Hidden, register: pd.DataFram
         for p in parsed.values():
             p.names = names.value
             p.warnings = [names.value.text(w) for w in p.warnings]
-        register_only = Crosswalk(register)
         for (_, name), p in parsed.items():
             if name == dd.VILLAGES.name:
                 A.validate_other(p, register_only, cfg)
@@ -365,7 +364,8 @@ def process_quarter_partitioned(quarter: str, paths: Paths, key: PseudonymKey, c
                              f"请核对 source_file 和 sheet。 / {len(qcorr)} corrections for {quarter}, but only {used} "
                              f"name a file and sheet of this quarter: check source_file and sheet.")
         hidden_names = Hidden(names)
-        villages = tasks.run(check_villages, {c: (token, c, hidden_names, register, cfg) for c in counties})
+        register_only = Crosswalk(register)
+        villages = tasks.run(check_villages, {c: (token, c, hidden_names, register_only, cfg) for c in counties})
         _raise_first([villages[c] for c in counties], ("villages",))
         frames = [f for c in counties for f in villages[c]["villages"]]
         crosswalk = Crosswalk(register, pd.concat(frames) if frames else None)
