@@ -32,13 +32,16 @@ removal). On unbalanced panels TWFE's standard error is exact here, while pyfixe
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from helpers.analysis.effects.callaway_santanna import CSResult, _Cells
+from helpers.analysis.effects.few_clusters import ClusterJackknife, FewClusterInference
 from helpers.analysis.effects.panel import (EstimationError, _examples, _numbers, cohort_codes, frame, se_from_if,
                                            unit_constant, validate_rows)
+from helpers.config import SEED
 from helpers.domain.quarters import index_quarter
 
 __all__ = ["DaskCSResult", "DaskImputationResult", "DaskTWFEResult", "callaway_santanna_dask", "imputation_dask",
@@ -72,17 +75,24 @@ class _Runner:
             parts = self.client.scatter(list(parts), hash=False)   # own keys: a second call never shares them
         self.parts = list(parts)
 
-    def map(self, func, items, **kw):
-        """Futures (values locally) of ``func(item, **kw)``, kept where they are."""
+    def map(self, func, items, *more, **kw):
+        """Futures (values locally) of ``func(item, *more_items, **kw)``, kept where they are."""
         if self.client is None:
-            return [func(x, **kw) for x in items]
-        return self.client.map(func, items, pure=False, **kw)
+            return [func(*x, **kw) for x in zip(items, *more)]
+        return self.client.map(func, items, *more, pure=False, **kw)
+
+    def share(self, value):
+        """``value`` on every worker once (a future), to pass to many tasks; itself locally."""
+        return value if self.client is None else self.client.scatter(value, broadcast=True, hash=False)
+
+    def alive(self) -> bool:
+        return self.client is None or getattr(self.client, "status", "running") == "running"
 
     def gather(self, items):
         return items if self.client is None else self.client.gather(items)
 
-    def run(self, func, items, **kw) -> list:
-        return self.gather(self.map(func, items, **kw))
+    def run(self, func, items, *more, **kw) -> list:
+        return self.gather(self.map(func, items, *more, **kw))
 
 
 def _scan(df: pd.DataFrame, outcome, unit, time, extra, cohort=None) -> dict | None:
@@ -276,6 +286,145 @@ def _prepare_dask(run: _Runner, outcome, unit, time, cohort, cluster, balanced):
     return states, periods, quarters
 
 
+# ---------------------------------------------------------------------------------------------------- few clusters
+
+def _unit_values(df: pd.DataFrame, part: _Part, unit: str, cluster) -> np.ndarray:
+    """The cluster of each laid out household of a partition: the value of column ``cluster`` (one per household,
+    checked), or of a Series indexed by household (NaN where it has none)."""
+    if not len(part.units):
+        return np.array([], dtype=object)
+    if isinstance(cluster, pd.Series):
+        return cluster.reindex(part.units).to_numpy(dtype=object)
+    if cluster not in df.columns:
+        raise EstimationError(f"unknown cluster column {cluster!r}; the partitions have {list(df.columns)}")
+    by = df.groupby(unit, sort=False, observed=True)[cluster]
+    changes = by.nunique(dropna=False)
+    if (changes > 1).any():
+        cut = changes.index[changes > 1]
+        raise EstimationError(f"cluster column {cluster!r} changes within {len(cut)} households ({unit}), e.g. "
+                              f"{_examples(cut, 3)}: a cluster must contain whole households")
+    return by.first().reindex(part.units).to_numpy(dtype=object)
+
+
+def _no_base(part: _Part, periods) -> np.ndarray:
+    """Households the imputation estimator leaves out: treated, with no untreated period (``_imp_design``)."""
+    treated = (part.G[:, None] > 0) & (periods[None, :] >= part.G[:, None]) & part.observed
+    return treated.any(axis=1) & ~(part.observed & ~treated).any(axis=1)
+
+
+def _values_summary(part: _Part, values: np.ndarray, periods, drop_no_base: bool) -> tuple[int, pd.Series]:
+    """Households of the estimate without a cluster, and the first household (sorted) of each cluster."""
+    keep = ~_no_base(part, periods) if drop_no_base else np.ones(len(part.units), dtype=bool)
+    v = pd.Series(values[keep], dtype=object)
+    missing = v.isna().to_numpy()
+    units = pd.Series(part.units[keep][~missing])
+    return int(missing.sum()), units.groupby(v[~missing].to_numpy(), sort=False).min()
+
+
+def _value_codes(values: np.ndarray, labels: pd.Index) -> np.ndarray:
+    return labels.get_indexer(pd.Index(values, dtype=object))
+
+
+def _drop_code(part: _Part, codes: np.ndarray, code: int) -> _Part:
+    """The partition without the households of one cluster (``Panel.subset`` without clusters)."""
+    keep = codes != code
+    return _Part(part.units[keep], part.Y[keep], part.G[keep], None, part.dropped)
+
+
+WILD_ON_PARTITIONS = ("the wild cluster restricted bootstrap runs the estimator, with its influence functions, on the "
+                      "two-way residuals of the outcome and of the treatment inside each cluster in turn (2G runs on "
+                      "outcomes the partitions do not hold), which is not implemented on the engine: use "
+                      "method='jackknife' (the default, whose size held with five counties) or the local engine")
+
+
+class _Rerun:
+    """What a result computed on partitions keeps to re-estimate without each cluster: the partitions laid out on
+    the workers (futures), the estimator with the call's options, and the leave-one-out runs per cluster column."""
+
+    def __init__(self, run: _Runner, states: list, periods: np.ndarray, unit: str, fit, drop_no_base: bool):
+        self.run, self.states, self.periods, self.unit = run, states, periods, unit
+        self.fit, self.drop_no_base = fit, drop_no_base
+        self.cache: dict = {}
+
+    def leave_one_out(self, cluster) -> tuple[pd.Index, list]:
+        """The clusters (in the local code's order: by their first household) and the estimate-only result without
+        each in turn; computed once per cluster column (an error too)."""
+        if isinstance(cluster, str):
+            key = ("column", cluster)
+        elif isinstance(cluster, pd.Series) and not isinstance(cluster.index, pd.RangeIndex):
+            cluster = cluster[~cluster.index.duplicated()]
+            key = ("series", pd.util.hash_pandas_object(cluster, index=True).to_numpy().tobytes())
+        else:
+            raise EstimationError("a result computed on partitions does not hold its households in this process: give "
+                                  "the clusters as the name of a column of the partitions (e.g. 'county') or as a "
+                                  "Series indexed by household")
+        if key not in self.cache:
+            try:
+                self.cache[key] = self._runs(cluster)
+            except EstimationError as err:
+                self.cache[key] = err
+        out = self.cache[key]
+        if isinstance(out, EstimationError):
+            raise out
+        return out
+
+    def _runs(self, cluster) -> tuple[pd.Index, list]:
+        run = self.run
+        if not run.alive():
+            raise EstimationError("the engine this result was computed on is closed: re-estimate to run the "
+                                  "few-cluster check")
+        what = cluster if isinstance(cluster, str) else "Series"
+        values = run.map(_unit_values, run.parts, self.states, unit=self.unit,
+                         cluster=cluster if isinstance(cluster, str) else run.share(cluster))
+        summaries = run.run(_values_summary, self.states, values, periods=self.periods,
+                            drop_no_base=self.drop_no_base)
+        missing = sum(m for m, _ in summaries)
+        if missing:
+            raise EstimationError(f"{missing} households of the estimate have no cluster in {what!r}: every "
+                                  "household needs one")
+        firsts = [f for _, f in summaries if len(f)]
+        labels = _cluster_order(firsts) if firsts else pd.Index([], dtype=object)
+        if len(labels) < 2:
+            raise EstimationError("the few-cluster test needs at least two clusters")
+        codes = run.map(_value_codes, values, labels=labels)
+        others = []
+        for g, label in enumerate(labels):
+            kept = run.map(_drop_code, self.states, codes, code=g)
+            try:
+                others.append(self.fit(kept, estimate_only=True))
+            except EstimationError as err:
+                raise EstimationError(f"the cluster jackknife needs the estimate without each cluster, and without "
+                                      f"cluster {label} it cannot be computed ({err})") from None
+        return labels, others
+
+
+class _FewClustersOnPartitions:
+    """``few_cluster_test`` of a result computed on partitions: the cluster jackknife re-runs the estimator on the
+    partitions without each cluster (on the workers; the driver receives the same sums as for the estimate)."""
+
+    def few_cluster_test(self, cluster, kind: str = "simple", method: str = "jackknife", reps: int = 9999,
+                         seed: int = SEED) -> ClusterJackknife:
+        """The cluster jackknife of an aggregation's overall estimate (or, for Callaway-Sant'Anna, the event-time
+        trend), clustered on ``cluster``: the name of a column of the partitions with one value per household
+        (e.g. ``"county"``), or a Series indexed by household. The local ``few_cluster_test``'s numbers;
+        ``method="wild"`` is refused (``WILD_ON_PARTITIONS``)."""
+        if kind not in self._statistics():
+            raise EstimationError(f"kind must be one of {self._statistics()}, not {kind!r}")
+        if method not in ("jackknife", "wild"):
+            raise EstimationError(f"method must be 'jackknife' or 'wild', not {method!r}")
+        if method == "wild":
+            raise EstimationError(WILD_ON_PARTITIONS)
+        if self._jk is None:
+            raise EstimationError("this result keeps no partitions to re-estimate on (it is a leave-one-out run)")
+        labels, others = self._jk.leave_one_out(cluster)
+        loo = np.array([self._leave_out_statistic(o, kind) for o in others])
+        if np.isnan(loo).any():
+            raise EstimationError(f"without cluster {labels[int(np.flatnonzero(np.isnan(loo))[0])]} the {kind} "
+                                  "statistic is not defined (a term it rests on has no treated unit left): the "
+                                  "cluster jackknife cannot be computed")
+        return ClusterJackknife(self._statistic(kind), loo)
+
+
 # ---------------------------------------------------------------------------------------------------- Callaway-Sant'Anna
 
 def _cs_stats(part: _Part) -> dict:
@@ -374,13 +523,15 @@ class _Count:
 
 
 @dataclass
-class DaskCSResult(CSResult):
+class DaskCSResult(_FewClustersOnPartitions, CSResult):
     """A ``CSResult`` from partition sums: ``inf`` holds one row per cluster (cluster sums, ``cluster`` = 0..G-1),
-    or at unit level rows whose Gram matrix is the units' (see the module docstring)."""
+    or at unit level rows whose Gram matrix is the units' (see the module docstring). ``few_cluster_test``: the
+    cluster jackknife on the partitions (``_FewClustersOnPartitions``)."""
 
     Z: np.ndarray | None = field(default=None, repr=False)    # the rows' sums of cohort indicators (per group)
     groups: np.ndarray | None = field(default=None, repr=False)
     unit_level: bool = False
+    _jk: _Rerun | None = field(default=None, repr=False, compare=False)
 
     def _alpha_rows(self, alpha: dict) -> np.ndarray:
         a = np.array([alpha.get(g, 0.0) for g in self.groups])
@@ -406,15 +557,11 @@ class DaskCSResult(CSResult):
                                   "partition sums do not keep: cluster the result (cluster=...) or use the local engine")
         return super().simultaneous_band(kind, reps, **({} if seed is None else {"seed": seed}), level=level)
 
-    def few_cluster_test(self, *args, **kwargs):
-        raise EstimationError("the few-cluster tests re-estimate on households and are not available from partition "
-                              "sums: use the local engine")
-
     def _without(self, keep):
-        self.few_cluster_test()
+        raise EstimationError("a result computed on partitions re-estimates on them: few_cluster_test(column, ...)")
 
     def _overall_for_outcome(self, Y, kinds):
-        self.few_cluster_test()
+        raise EstimationError(WILD_ON_PARTITIONS)
 
 
 def callaway_santanna_dask(engine, parts, outcome: str, unit: str, time: str, cohort: str, control: str = "never",
@@ -431,6 +578,17 @@ def callaway_santanna_dask(engine, parts, outcome: str, unit: str, time: str, co
                               "(each cell's regression needs a second pass of its own): use the local engine")
     run = _Runner(engine, parts)
     states, periods, quarters = _prepare_dask(run, outcome, unit, time, cohort, cluster, balanced)
+    fit = partial(_cs_from_states, run, periods=periods, quarters=quarters, control=control, base_period=base_period,
+                  balanced=balanced)
+    out = fit(states, cluster=cluster)
+    out._jk = _Rerun(run, states, periods, unit, fit, drop_no_base=False)
+    return out
+
+
+def _cs_from_states(run: _Runner, states: list, periods, quarters, control: str, base_period: str, balanced: bool,
+                    cluster: str | None = None, estimate_only: bool = False) -> DaskCSResult:
+    """The estimate on laid out partitions; ``estimate_only``: the cells' ATTs without influence functions and with
+    the local ``_without``'s checks (a leave-one-out run of the cluster jackknife)."""
     summaries = run.run(_cs_stats, states)
     stats, firsts = {}, []
     for s in summaries:
@@ -443,11 +601,24 @@ def callaway_santanna_dask(engine, parts, outcome: str, unit: str, time: str, co
                 stats[g] = (k, O, S)
     dropped = _sum_dropped([s["dropped"] for s in summaries])
     n = sum(v[0] for v in stats.values())
-    if not any(g > 0 and v[0] for g, v in stats.items()):
+    if not estimate_only and not any(g > 0 and v[0] for g, v in stats.items()):
         raise EstimationError("no treated unit has a period before its start in the estimation sample "
                               f"({dropped['treated_in_first_period']} were treated in the first period or before"
                               + (f", {dropped['unbalanced_units']} left out for gaps)" if balanced else ")"))
     stats = {g: v for g, v in stats.items() if v[0]}
+    lab = _label(quarters)
+    if estimate_only:                                   # CSResult._without's checks, then _cells and _result's
+        if not any(g > 0 for g in stats) or (control == "never" and 0 not in stats):
+            raise EstimationError("no treated or no comparison units left")
+        cells, nD, nC, sD, sC = _cs_cells(stats, periods, control, base_period, balanced)
+        live = ~cells.reference
+        atts = np.where(live, np.divide(sD, nD, out=np.zeros_like(sD), where=live)
+                        - np.divide(sC, nC, out=np.zeros_like(sC), where=live), 0.0)
+        att_gt = pd.DataFrame({"cohort": [lab(g) for g in cells.g], "time": [lab(t) for t in cells.t],
+                               "att": atts, "se": np.full(len(atts), np.nan), "event_time": cells.t - cells.g})
+        info = _PanelInfo(periods, quarters, balanced, n, sum(s["observations"] for s in summaries), None, dropped)
+        return DaskCSResult(att_gt, None, _CohortSizes({g: v[0] for g, v in stats.items()}, n), cells.g, cells.t, n,
+                            None, info, control, [], base_period, cells, groups=np.unique(cells.g))
     order = None
     if cluster:
         order = _cluster_order(firsts)
@@ -477,7 +648,6 @@ def callaway_santanna_dask(engine, parts, outcome: str, unit: str, time: str, co
     inf, Z = R[:, :len(cells.g)], R[:, len(cells.g):]
     se = se_from_if(inf, n, cl)
     se[cells.reference | cells.thin] = np.nan
-    lab = _label(quarters)
     att_gt = pd.DataFrame({"cohort": [lab(g) for g in cells.g], "time": [lab(t) for t in cells.t],
                            "att": atts, "se": se, "event_time": cells.t - cells.g})
     info = _PanelInfo(periods, quarters, balanced, n, sum(s["observations"] for s in summaries),
@@ -559,11 +729,8 @@ def _imp_stats(part: _ImpPart, events) -> dict:
             "firsts": _first_units(_Part(part.units, part.Y, part.G, part.cl, {}))}
 
 
-def _imp_events(part: _Part, periods) -> np.ndarray:
-    obs = part.observed
-    treated = (part.G[:, None] > 0) & (periods[None, :] >= part.G[:, None]) & obs
-    ti, tj = np.nonzero(treated)
-    return np.unique(periods[tj] - part.G[ti])
+def _imp_events(part: _ImpPart) -> np.ndarray:
+    return np.unique(part.e)
 
 
 def _imp_fit(part: _ImpPart, l, comp, key_of) -> _ImpPart:
@@ -633,8 +800,9 @@ class _Phi:
 
 
 @dataclass
-class DaskImputationResult:
-    """The imputation estimator's aggregations from partition sums (``ImputationResult``'s numbers)."""
+class DaskImputationResult(_FewClustersOnPartitions, FewClusterInference):
+    """The imputation estimator's aggregations from partition sums (``ImputationResult``'s numbers);
+    ``few_cluster_test``: the cluster jackknife on the partitions (``_FewClustersOnPartitions``)."""
 
     n: int
     panel: _PanelInfo
@@ -643,6 +811,7 @@ class DaskImputationResult:
     influence: dict = field(repr=False)
     tau: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["unit", "time", "cohort", "event_time", "tau"]), repr=False)
+    _jk: _Rerun | None = field(default=None, repr=False, compare=False)
 
     AGGREGATES = ("simple", "dynamic")
 
@@ -662,10 +831,6 @@ class DaskImputationResult:
         """Rows of the overall estimate's score: cluster sums, or at unit level a square root of the Gram."""
         return self.influence[kind]
 
-    def few_cluster_test(self, *args, **kwargs):
-        raise EstimationError("the few-cluster tests re-estimate on households and are not available from partition "
-                              "sums: use the local engine")
-
 
 def imputation_dask(engine, parts, outcome: str, unit: str, time: str, cohort: str, cluster: str | None = None,
                     balanced: bool = True, covariates: list[str] | None = None) -> DaskImputationResult:
@@ -675,24 +840,37 @@ def imputation_dask(engine, parts, outcome: str, unit: str, time: str, cohort: s
                               f"covariates ({list(covariates)}); time-invariant ones are absorbed by the unit effects")
     run = _Runner(engine, parts)
     states, periods, quarters = _prepare_dask(run, outcome, unit, time, cohort, cluster, balanced)
+    fit = partial(_imp_from_states, run, periods=periods, quarters=quarters, balanced=balanced)
+    out = fit(states, cluster=cluster)
+    out._jk = _Rerun(run, states, periods, unit, fit, drop_no_base=True)
+    return out
+
+
+def _imp_from_states(run: _Runner, states: list, periods, quarters, balanced: bool, cluster: str | None = None,
+                     estimate_only: bool = False) -> DaskImputationResult:
+    """The estimate on laid out partitions; ``estimate_only``: the aggregations' estimates without standard errors,
+    with the checks of the local ``_result`` on a subset of units (a leave-one-out run of the cluster jackknife)."""
     lab = _label(quarters)
-    first = run.run(_cs_stats, states)                  # prepare's global checks, on the same summaries
-    dropped = _sum_dropped([s["dropped"] for s in first])
-    counts = {}
-    for s in first:
-        for g, v in s["cohorts"].items():
-            counts[g] = counts.get(g, 0) + v[0]
-    if not any(g > 0 and k for g, k in counts.items()):
-        raise EstimationError("no treated unit has a period before its start in the estimation sample "
-                              f"({dropped['treated_in_first_period']} were treated in the first period or before"
-                              + (f", {dropped['unbalanced_units']} left out for gaps)" if balanced else ")"))
-    if cluster and len(_cluster_order([s["firsts"] for s in first])) < 2:
-        raise EstimationError(f"cluster column {cluster!r} has one value in the sample: clustered standard errors "
-                              "need at least two clusters")
-    events = np.unique(np.concatenate([np.zeros(0, dtype="int64"), *run.run(_imp_events, states, periods=periods)]))
+    dropped = {}
+    if not estimate_only:
+        first = run.run(_cs_stats, states)              # prepare's global checks, on the same summaries
+        dropped = _sum_dropped([s["dropped"] for s in first])
+        counts = {}
+        for s in first:
+            for g, v in s["cohorts"].items():
+                counts[g] = counts.get(g, 0) + v[0]
+        if not any(g > 0 and k for g, k in counts.items()):
+            raise EstimationError("no treated unit has a period before its start in the estimation sample "
+                                  f"({dropped['treated_in_first_period']} were treated in the first period or before"
+                                  + (f", {dropped['unbalanced_units']} left out for gaps)" if balanced else ")"))
+        if cluster and len(_cluster_order([s["firsts"] for s in first])) < 2:
+            raise EstimationError(f"cluster column {cluster!r} has one value in the sample: clustered standard "
+                                  "errors need at least two clusters")
+    imp = run.map(_imp_design, states, periods=periods)
+    # event times of the treated cells of the units kept (those with an untreated period), as the local design's
+    events = np.unique(np.concatenate([np.zeros(0, dtype="int64"), *run.run(_imp_events, imp)]))
     if not len(events):
         raise EstimationError("no treated observations")
-    imp = run.map(_imp_design, states, periods=periods)
     st = run.run(_imp_stats, imp, events=events)
     A = sum(s["A"] for s in st)
     rhs = sum(s["rhs"] for s in st)
@@ -749,6 +927,11 @@ def imputation_dask(engine, parts, outcome: str, unit: str, time: str, cohort: s
             used_t = (values[:, None] * ev_counts != 0).any(axis=0)
             supported.append(bool((group_size[wk != 0] >= 2).any() and (untreated_t[used_t] >= 2).all()))
             rows.append((kind, row))
+    if estimate_only:
+        frames = {kind: frame([r for k, r in rows if k == kind], [e for (k, _), e in zip(rows, ests) if k == kind],
+                              np.full(sum(k == kind for k, _ in rows), np.nan), "aggregate") for kind in kinds}
+        info = _PanelInfo(periods, quarters, balanced, n, sum(s["observations"] for s in st), None, dropped)
+        return DaskImputationResult(n, info, None, frames, {})
     pieces = run.run(_imp_scores, fitted, weights=weights, lvs=lvs, tau_bar=tau_bar, n=n, clustered=bool(cluster))
     if cluster:
         order = _cluster_order(run.run(_imp_firsts, fitted))
