@@ -11,7 +11,7 @@ docs/indicators.md is rendered from ``INDICATORS`` by ``render_markdown``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -94,31 +94,58 @@ def load_config(path: Path | None = None) -> dict:
         return yaml.safe_load(fh)
 
 
+def _table_path(processed: Path, name: str) -> Path:
+    """Where a processed table is kept: one file ``<name>.parquet``, or a folder of partitions
+    (``<name>/quarter=…/county=…/*.parquet``, as intake may write them for the dask engine; or ``<name>.parquet/``)."""
+    for p in (processed / f"{name}.parquet", processed / name):
+        if p.exists():
+            return p
+    return processed / f"{name}.parquet"
+
+
+def _read_pandas(path: Path, columns=None, read_dictionary=None) -> pd.DataFrame:
+    """A processed table as one pandas frame, from its file or its folder of partitions (partition columns, which
+    pyarrow reads as categoricals, are given back their own types: ``quarter`` text, the others as the file
+    would have them)."""
+    kw = {"read_dictionary": read_dictionary} if read_dictionary else {}
+    df = pd.read_parquet(path, columns=columns, **kw)
+    if path.is_dir():
+        for c in ("quarter", "county"):
+            if c in df and isinstance(df[c].dtype, pd.CategoricalDtype) and c not in (read_dictionary or ()):
+                df[c] = df[c].astype("str")
+    return df
+
+
 @dataclass
 class Inputs:
-    """The processed tables the indicators need."""
+    """The processed tables the indicators need (pandas frames). ``source`` is the processed folder they were read
+    from, if any: the dask engine then reads a table kept as a folder of partitions itself, on its workers."""
 
     hq: pd.DataFrame
     projects: pd.DataFrame
     rectifications: pd.DataFrame
     log: pd.DataFrame
+    source: Path | None = field(default=None, repr=False, compare=False)
+    _on_engine: dict = field(default_factory=dict, repr=False, compare=False)   # client id -> _DaskFrames
+
+    HQ_COLUMNS = ["household_id", "quarter", "county", "village", "household_type", "monitor_type", "risk_eliminated",
+                  "risk_eliminated_date", "household_size", "income_per_capita", "employment_support", "workers"]
+    # Codes, places and types as categoricals: at city scale, filtering and grouping millions of
+    # household-quarters then moves small integers instead of text.
+    HQ_CATEGORICAL = ["household_id", "county", "village", "household_type", "monitor_type", "employment_support"]
 
     @classmethod
     def load(cls, paths: Paths | None = None, quarter: str | None = None) -> "Inputs":
-        """The tables in ``paths.processed`` (analysis never runs intake: helpers.pipeline.artifacts builds
-        missing processed tables)."""
+        """The tables in ``paths.processed``, each a file or a folder of partitions (analysis never runs intake:
+        helpers.pipeline.artifacts builds missing processed tables)."""
         paths = paths or Paths()
-        if not (paths.processed / "household_quarters.parquet").exists():
+        hq_path = _table_path(paths.processed, "household_quarters")
+        if not hq_path.exists():
             raise FileNotFoundError(f"{paths.processed / 'household_quarters.parquet'} does not exist: run `workbook "
                                     "intake`, or ask helpers.pipeline.artifacts (it builds missing processed tables)")
-        cols = ["household_id", "quarter", "county", "village", "household_type", "monitor_type", "risk_eliminated",
-                "risk_eliminated_date", "household_size", "income_per_capita", "employment_support", "workers"]
-        read = lambda n, c=None, **kw: pd.read_parquet(paths.processed / f"{n}.parquet", columns=c, **kw)  # noqa: E731
-        # Codes, places and types as categoricals: at city scale, filtering and grouping millions of
-        # household-quarters then moves small integers instead of text.
-        names = ["household_id", "county", "village", "household_type", "monitor_type", "employment_support"]
-        return cls(read("household_quarters", cols, read_dictionary=names), read("projects"), read("rectifications"),
-                   read("intake_log"))
+        read = lambda n, c=None, d=None: _read_pandas(_table_path(paths.processed, n), c, d)  # noqa: E731
+        return cls(read("household_quarters", cls.HQ_COLUMNS, cls.HQ_CATEGORICAL), read("projects"),
+                   read("rectifications"), read("intake_log"), source=Path(paths.processed))
 
 
 def _row(quarter, county, key, value, num=np.nan, den=np.nan, category=ALL, status="ok", threshold=np.nan,
@@ -139,75 +166,284 @@ def _sent(log: pd.DataFrame, quarter: str, sheet: str) -> set[str]:
     return set(q.loc[~q["missing_sheet"].astype(bool), "county"])
 
 
+# ---- where the aggregations run ----------------------------------------------------------------------------------
+# Every indicator is computed in two steps, each written once:
+#   1. ``aggregate``: grouped aggregations of the processed tables (sums, counts, sizes by county and category),
+#      written with the operations pandas and Dask DataFrame share, so the same code runs on pandas frames (the
+#      local engine) and on partitioned Dask frames (the dask engine: partial aggregates on the workers' partitions,
+#      combined by Dask). The few operations the two spell differently (a household looked up in another set of
+#      rows) are methods of the frames object below.
+#   2. ``rows``: on the driver, from those small per-county aggregates, the county's and the city's (sums over its
+#      counties) values, numerators, denominators, statuses and verdicts: the formulas of the indicators.
+class _PandasFrames:
+    """The processed tables as pandas frames (the local engine): aggregations run as they are written."""
+
+    lazy = False
+
+    def __init__(self, inp: Inputs):
+        self.inp, self.hq, self.projects, self.rectifications, self.log = (inp, inp.hq, inp.projects,
+                                                                           inp.rectifications, inp.log)
+        self._quarters = None
+
+    @property
+    def quarters(self) -> list[str]:
+        """The quarters in the household table, in order."""
+        if self._quarters is None:
+            self._quarters = sorted(self.hq["quarter"].unique())
+        return self._quarters
+
+    @staticmethod
+    def sums(frame, by, **named):
+        """``frame.groupby(by).agg(**named)`` with missing keys kept as their own group and only observed categories
+        (one small frame: a row per county and category)."""
+        return frame.groupby(by, dropna=False, observed=True).agg(**named)
+
+    @staticmethod
+    def per_household(frame, **named):
+        """``frame.groupby("household_id").agg(**named)``: one row per household."""
+        return frame.groupby("household_id", observed=True).agg(**named)
+
+    @staticmethod
+    def flag_in(rows, column: str, other, name: str):
+        """``rows`` with a column ``name``: whether the row's ``column`` value occurs in ``other[column]``."""
+        return rows.assign(**{name: rows[column].isin(other[column].unique())})
+
+    @staticmethod
+    def by_household(rows, per):
+        """``rows`` (one per household, with the column ``household_id``) with the columns of ``per`` (indexed by
+        household; missing where a household has no row there)."""
+        return rows.set_index("household_id").join(per)
+
+    @staticmethod
+    def households_in(per, rows):
+        """``per`` (indexed by household) with the columns of ``rows`` (one per household, with the column
+        ``household_id``), for the households in both."""
+        return per.join(rows.set_index("household_id"), how="inner")
+
+    def collect(self, parts: dict) -> dict:
+        return parts
+
+
+class _DaskFrames(_PandasFrames):
+    """The processed tables as Dask DataFrames on the engine's cluster: read by the workers from a folder of
+    partitions when the table is kept as one (``quarter=…/county=…``), else the driver's frame cut into
+    ``npartitions`` row blocks and kept in the workers' memory (persisted) for every quarter computed with the same
+    inputs. The intake log (a row per county and sheet) stays on the driver."""
+
+    lazy = True
+
+    def __init__(self, inp: Inputs, client, npartitions: int):
+        import dask.dataframe as dd
+
+        self.inp, self.client, self.log = inp, client, inp.log
+        self._quarters = None
+
+        def table(name: str, frame: pd.DataFrame, columns=None):
+            src = _table_path(inp.source, name) if inp.source is not None else None
+            if src is not None and src.is_dir():      # each worker reads its partitions, for every computation
+                d = dd.read_parquet(str(src), columns=columns)
+                return d.assign(quarter=d["quarter"].astype("str")) if "quarter" in d.columns else d
+            d = dd.from_pandas(frame, npartitions=max(1, min(npartitions, len(frame))), sort=False)
+            return client.persist(d)                   # sent to the workers once
+
+        self.hq = table("household_quarters", inp.hq, list(inp.hq.columns))
+        self.projects = table("projects", inp.projects)
+        self.rectifications = table("rectifications", inp.rectifications)
+
+    @property
+    def quarters(self) -> list[str]:
+        if self._quarters is None:
+            self._quarters = sorted(self.client.compute(self.hq["quarter"].unique(split_out=1)).result())
+        return self._quarters
+
+    # One output partition for the aggregates (a row per household at most: the merges that use them are then
+    # broadcast to the partitions of the other side, no shuffle).
+    @staticmethod
+    def sums(frame, by, **named):
+        return frame.groupby(by, dropna=False, observed=True).agg(split_out=1, **named)
+
+    @staticmethod
+    def per_household(frame, **named):
+        return frame.groupby("household_id", observed=True).agg(split_out=1, **named)
+
+    @staticmethod
+    def flag_in(rows, column: str, other, name: str):
+        seen = other[[column]].drop_duplicates(split_out=1).assign(**{name: True})
+        out = rows.merge(seen, on=column, how="left")
+        return out.assign(**{name: out[name].fillna(False).astype(bool)})
+
+    @staticmethod
+    def by_household(rows, per):
+        return rows.merge(per, left_on="household_id", right_index=True, how="left")
+
+    @staticmethod
+    def households_in(per, rows):
+        return rows.merge(per, left_on="household_id", right_index=True, how="inner")
+
+    def collect(self, parts: dict) -> dict:
+        """The aggregates computed on the cluster (in one go) and brought to the driver as pandas frames."""
+        names = [k for k, v in parts.items() if v is not None]
+        got = self.client.gather(self.client.compute([parts[k] for k in names]))
+        return {**parts, **dict(zip(names, got))}
+
+
+# Rows per partition when the driver's frames are cut into partitions (at least two per worker).
+PARTITION_ROWS = 250_000
+
+
+def _frames(inp: Inputs, engine=None) -> _PandasFrames:
+    """The inputs as the engine computes on them: pandas frames locally; on the dask engine, Dask frames on its
+    cluster (made once per inputs and client, and reused)."""
+    from helpers.engine import current
+
+    engine = engine or current()
+    if engine.client is None:
+        return _PandasFrames(inp)
+    key = engine.client.id
+    if key not in inp._on_engine:
+        n = max(2 * engine.workers, -(-len(inp.hq) // PARTITION_ROWS))
+        inp._on_engine.clear()
+        inp._on_engine[key] = _DaskFrames(inp, engine.client, n)
+    return inp._on_engine[key]
+
+
+class _Totals:
+    """A collected aggregate (one row per county and category) ready to be summed over units: ``total(counties,
+    key=value, ...)`` is the sums of its columns over the rows of ``counties`` whose keys equal the values given (a
+    key given as ``ALL`` is not filtered), a county's or the city's numbers. Rows are summed in the order of their
+    keys, whatever order the engine gave them in."""
+
+    def __init__(self, a: pd.DataFrame | None, keys: list[str], columns: list[str]):
+        self.keys, self.columns = keys, columns
+        a = _flat(a) if a is not None else pd.DataFrame(columns=[*keys, *columns])
+        # a missing key (None, NaN or NA, as the engine gave it) is None: its own group, equal to no value asked for
+        labels = [tuple(None if pd.isna(x) else x for x in lab) for lab in zip(*(a[k].tolist() for k in keys))]
+        values = a[columns].to_numpy(dtype="float64", na_value=np.nan) if len(a) else np.zeros((0, len(columns)))
+        order = sorted(range(len(labels)), key=lambda i: [(x is None, str(x)) for x in labels[i]])
+        self.labels = [labels[i] for i in order]
+        self.values = values[order]
+
+    def total(self, counties, **where) -> dict:
+        counties = set(counties)
+        pos = [self.keys.index(k) for k, v in where.items() if v != ALL]
+        want = [v for v in where.values() if v != ALL]
+        take = [i for i, lab in enumerate(self.labels)
+                if lab[0] in counties and all(lab[p] == w for p, w in zip(pos, want))]
+        sums = self.values[take].sum(axis=0) if take else np.zeros(len(self.columns))
+        return dict(zip(self.columns, sums.tolist()))
+
+    def values_of(self, key: str, counties) -> list:
+        """The values of ``key`` in the rows of ``counties``, sorted, once each."""
+        p, counties = self.keys.index(key), set(counties)
+        return sorted({lab[p] for lab in self.labels if lab[0] in counties})
+
+
+def _unit_counties(counties) -> list[tuple[str, list[str]]]:
+    """(unit, its counties) for each county and the city."""
+    return [(c, [c]) for c in counties] + [(CITY, list(counties))]
+
+
+def _flat(a: pd.DataFrame) -> pd.DataFrame:
+    """An aggregate with its group keys as columns (text, whatever the engine gave them as)."""
+    a = a.reset_index()
+    for c in a.columns:
+        if isinstance(a[c].dtype, pd.CategoricalDtype):
+            a[c] = a[c].astype(object)
+    return a
+
+
 # ---------------------------------------------------------------------------------------
-def monitoring(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
-    """Monitoring counts, new entrants, risk elimination, by monitoring category."""
-    hq = inp.hq
-    cur = hq[hq["quarter"] == quarter]
-    mon = cur[cur["household_type"] == "监测户"]
-    earlier = hq[(hq["quarter"] < quarter) & (hq["household_type"] == "监测户")]["household_id"].unique()
-    mon = mon.assign(new=~mon["household_id"].isin(earlier))      # once: isin on text is slow
-    first_quarter = hq["quarter"].min() == quarter
+def _monitoring_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
+    """Per county and monitoring category: 监测户 this quarter, eliminated, active, their persons, new entrants
+    (never 监测户 in an earlier quarter), eliminated within the quarter."""
+    hq = f.hq
+    mon = hq[(hq["quarter"] == quarter) & (hq["household_type"] == "监测户")]
+    earlier = hq[(hq["quarter"] < quarter) & (hq["household_type"] == "监测户")]
+    mon = f.flag_in(mon, "household_id", earlier, "seen")         # once: isin on text is slow
     qstart = pd.Timestamp(int(quarter[:4]), 3 * int(quarter[-1]) - 2, 1)
     qend = qstart + pd.offsets.QuarterEnd(0)
+    elim = mon["risk_eliminated"].fillna(False).astype(bool)
+    d = mon["risk_eliminated_date"]
+    x = mon.assign(elim=elim, active=~elim, active_size=mon["household_size"].where(~elim), new=~mon["seen"],
+                   this_quarter=(d >= qstart) & (d <= qend))
+    return f.sums(x, ["county", "monitor_type"], households=("elim", "size"), elim=("elim", "sum"),
+                active=("active", "sum"), persons=("active_size", "sum"), new=("new", "sum"),
+                this_quarter=("this_quarter", "sum"))
+
+
+def _monitoring_rows(a, f: _PandasFrames, quarter: str, counties, cfg: dict) -> list[dict]:
+    """Monitoring counts, new entrants, risk elimination, by monitoring category."""
+    a = _Totals(a, ["county", "monitor_type"], ["households", "elim", "active", "persons", "new", "this_quarter"])
+    first_quarter = f.quarters[0] == quarter
     rows = []
-    for county, m in _units(mon, counties):
+    for county, units in _unit_counties(counties):
         for cat in (ALL, *MONITOR_TYPES):
-            mm = m if cat == ALL else m[m["monitor_type"] == cat]
-            elim = mm["risk_eliminated"].fillna(False).astype(bool)
-            active = mm[~elim]
-            rows.append(_row(quarter, county, "monitored_households", len(active), category=cat))
-            rows.append(_row(quarter, county, "monitored_persons", float(active["household_size"].sum()), category=cat))
-            new = mm["new"].sum()
-            rows.append(_row(quarter, county, "new_monitored", np.nan if first_quarter else int(new), category=cat,
+            s = a.total(units, monitor_type=cat)
+            n, elim = int(s["households"]), int(s["elim"])
+            rows.append(_row(quarter, county, "monitored_households", int(s["active"]), category=cat))
+            rows.append(_row(quarter, county, "monitored_persons", float(s["persons"]), category=cat))
+            rows.append(_row(quarter, county, "new_monitored", np.nan if first_quarter else int(s["new"]), category=cat,
                              status="unknown" if first_quarter else "ok"))
-            rows.append(_row(quarter, county, "risk_eliminated", int(elim.sum()), category=cat))
-            d = mm["risk_eliminated_date"]
-            rows.append(_row(quarter, county, "eliminated_this_quarter", int(((d >= qstart) & (d <= qend)).sum()),
-                             category=cat))
-            rows.append(_row(quarter, county, "elimination_rate", elim.sum() / len(mm) if len(mm) else np.nan,
-                             int(elim.sum()), len(mm), category=cat, status="ok" if len(mm) else "unknown"))
+            rows.append(_row(quarter, county, "risk_eliminated", elim, category=cat))
+            rows.append(_row(quarter, county, "eliminated_this_quarter", int(s["this_quarter"]), category=cat))
+            rows.append(_row(quarter, county, "elimination_rate", elim / n if n else np.nan, elim, n, category=cat,
+                             status="ok" if n else "unknown"))
     return rows
+
+
+def _income_flags(out, line):
+    """The income test's verdicts, row by row (the rule, once): ``out`` has per household ``t4_income`` (sum of
+    per-capita income over the four quarters), ``n`` (quarters observed of them), ``household_type`` and
+    ``risk_eliminated``."""
+    known = out["n"].fillna(0) == 4
+    out = out.assign(known=known, line=np.nan if line is None else float(line))
+    below = out["known"] & (out["t4_income"] < out["line"])
+    eliminated = out["risk_eliminated"].fillna(False).astype(bool)
+    monitored = (out["household_type"] == "监测户") & ~eliminated
+    return out.assign(below=below, monitored=monitored, missed=below & ~monitored,
+                      eliminated_below=below & (out["household_type"] == "监测户") & eliminated)
+
+
+def _income_test(f: _PandasFrames, quarter: str, cfg: dict):
+    window = quarter_range(previous(quarter, 3), quarter)
+    hq = f.hq
+    w = hq[hq["quarter"].isin(window)]
+    per = f.per_household(w, t4_income=("income_per_capita", "sum"), n=("income_per_capita", "size"))
+    cur = hq[hq["quarter"] == quarter][["household_id", "county", "village", "household_type", "risk_eliminated"]]
+    return _income_flags(f.by_household(cur, per), cfg["monitoring_line"].get(int(quarter[:4])))
 
 
 def income_test(hq: pd.DataFrame, quarter: str, cfg: dict) -> pd.DataFrame:
     """Per household present in ``quarter``: trailing four-quarter per-capita income, the year's
     monitoring line, and below / unknown (fewer than four quarters observed is unknown, not below)."""
-    window = quarter_range(previous(quarter, 3), quarter)
-    w = hq[hq["quarter"].isin(window)]
-    g = w.groupby("household_id")
-    t4 = g["income_per_capita"].sum()
-    n = g.size()
-    cur = hq[hq["quarter"] == quarter].set_index("household_id")
-    line = cfg["monitoring_line"].get(int(quarter[:4]))
-    out = cur[["county", "village", "household_type", "risk_eliminated"]].copy()
-    out["t4_income"] = t4.reindex(out.index)
-    out["known"] = n.reindex(out.index).fillna(0).to_numpy() == 4
-    out["line"] = np.nan if line is None else float(line)
-    out["below"] = out["known"] & (out["t4_income"] < out["line"])
-    eliminated = out["risk_eliminated"].fillna(False).astype(bool)
-    out["monitored"] = (out["household_type"] == "监测户") & ~eliminated
-    out["missed"] = out["below"] & ~out["monitored"]
-    out["eliminated_below"] = out["below"] & (out["household_type"] == "监测户") & eliminated
-    return out
+    out = _income_test(_PandasFrames(Inputs(hq, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())), quarter, cfg)
+    return out.drop(columns="n")
 
 
-def missed_monitoring(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
+def _missed_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
+    """Per county: households present, with four quarters observed, missed (漏测), eliminated below the line."""
+    t = _income_test(f, quarter, cfg)
+    return f.sums(t, "county", households=("known", "size"), known=("known", "sum"), missed=("missed", "sum"),
+                eliminated_below=("eliminated_below", "sum"))
+
+
+def _missed_rows(a, f: _PandasFrames, quarter: str, counties, cfg: dict) -> list[dict]:
     """漏测 counts (shared outputs show counts only) and risk eliminated while below the line."""
-    t = income_test(inp.hq, quarter, cfg)
+    a = _Totals(a, ["county"], ["households", "known", "missed", "eliminated_below"])
     no_line = int(quarter[:4]) not in cfg["monitoring_line"]
     rows = []
-    for county, x in _units(t.reset_index(), counties):
-        known = int(x["known"].sum())
+    for county, units in _unit_counties(counties):
+        s = a.total(units)
+        known = int(s["known"])
         st = "unknown" if no_line or known == 0 else "ok"
-        missed = int(x["missed"].sum())
+        missed = int(s["missed"])
         rows.append(_row(quarter, county, "missed_monitoring", missed if st == "ok" else np.nan, status=st,
                          threshold=0, met=(missed == 0) if st == "ok" else pd.NA))
         rows.append(_row(quarter, county, "missed_monitoring_rate", missed / known if st == "ok" else np.nan, missed, known,
                          status=st, threshold=0, met=(missed == 0) if st == "ok" else pd.NA))
-        rows.append(_row(quarter, county, "eliminated_below_line", int(x["eliminated_below"].sum()) if st == "ok" else np.nan,
+        rows.append(_row(quarter, county, "eliminated_below_line", int(s["eliminated_below"]) if st == "ok" else np.nan,
                          status=st))
-        rows.append(_row(quarter, county, "income_unknown", int((~x["known"]).sum())))
+        rows.append(_row(quarter, county, "income_unknown", int(s["households"]) - known))
     return rows
 
 
@@ -226,54 +462,67 @@ def missed_monitoring_list(inp: Inputs, quarter: str, cfg: dict, paths: Paths) -
     return out
 
 
-def income_growth(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
-    """两个收入增速 for 脱贫户 and 一般农户, with intervals by bootstrap over villages."""
-    hq = inp.hq
-    now_w = quarter_range(previous(quarter, 3), quarter)
-    before_w = quarter_range(previous(quarter, 7), previous(quarter, 4))
+def _growth_windows(quarter: str):
+    return quarter_range(previous(quarter, 3), quarter), quarter_range(previous(quarter, 7), previous(quarter, 4))
+
+
+def _growth_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
+    """Per county, village and household type, over households observed in all eight quarters of both windows:
+    the sums of their trailing four-quarter per-capita income now and a year before, and how many there are.
+    None when the data do not reach back to the earlier window."""
+    now_w, before_w = _growth_windows(quarter)
+    if before_w[0] < f.quarters[0]:
+        return None
+    hq = f.hq
+    w = hq[hq["quarter"].isin(now_w + before_w)]
+    inc = w["income_per_capita"]
+    w = w.assign(now=inc.where(w["quarter"].isin(now_w)), before=inc.where(w["quarter"].isin(before_w)))
+    per = f.per_household(w, now=("now", "sum"), before=("before", "sum"), n=("now", "size"))
+    cur = hq[hq["quarter"] == quarter][["household_id", "county", "village", "household_type"]]
+    x = f.households_in(per[per["n"] == 8], cur)
+    return f.sums(x, ["county", "village", "household_type"], now=("now", "sum"), before=("before", "sum"),
+                households=("now", "size"))
+
+
+def _growth_rows(a, f: _PandasFrames, quarter: str, counties, cfg: dict) -> list[dict]:
+    """两个收入增速 for 脱贫户 and 一般农户, with intervals by bootstrap over villages (on the driver, from the
+    per-village sums)."""
     year = int(quarter[:4])
     official = cfg.get("official_rural_income_growth", {}).get(year)
     official_v = official["value"] if official else np.nan
     rows = []
-    if before_w[0] < hq["quarter"].min():
-        for county, _ in _units(hq.head(0), counties):
-            for key in ("alleviated_income_growth", "general_income_growth", "income_growth_gap"):
+    keys = ("alleviated_income_growth", "general_income_growth", "income_growth_gap")
+    if a is None:
+        for county, _ in _unit_counties(counties):
+            for key in keys:
                 rows.append(_row(quarter, county, key, np.nan, status="unknown"))
         return rows
-    w = hq[hq["quarter"].isin(now_w + before_w)]
-    g = w.groupby("household_id")
-    full = g.size() == 8
-    per = pd.DataFrame({
-        "now": w[w["quarter"].isin(now_w)].groupby("household_id")["income_per_capita"].sum(),
-        "before": w[w["quarter"].isin(before_w)].groupby("household_id")["income_per_capita"].sum(),
-    })[full]
-    cur = hq[hq["quarter"] == quarter].set_index("household_id")[["county", "village", "household_type"]]
-    per = per.join(cur, how="inner")
+    a = _flat(a)
     boot = cfg.get("bootstrap", {})
     rng = np.random.default_rng(boot.get("seed", 20230711))
     draws = int(boot.get("draws", 999))
-    for county, x in _units(per.reset_index(), counties):
+    for county, units in _unit_counties(counties):
+        x = a[a["county"].isin(units)]
         villages = sorted(x["village"].unique())
-        vidx = pd.Series(range(len(villages)), index=villages)
         sums = {}
         for grp in ("脱贫户", "一般农户"):
             s = x[x["household_type"] == grp].groupby("village")[["now", "before"]].sum()
             sums[grp] = s.reindex(villages).fillna(0.0)
         if len(villages) == 0 or sums["脱贫户"]["before"].sum() == 0 or sums["一般农户"]["before"].sum() == 0:
-            for key in ("alleviated_income_growth", "general_income_growth", "income_growth_gap"):
+            for key in keys:
                 rows.append(_row(quarter, county, key, np.nan, status="unknown"))
             continue
         counts = np.stack([np.bincount(rng.integers(0, len(villages), len(villages)), minlength=len(villages))
                            for _ in range(draws)])
         est, bs = {}, {}
         for grp in ("脱贫户", "一般农户"):
-            a, b = sums[grp]["now"].to_numpy(), sums[grp]["before"].to_numpy()
-            est[grp] = a.sum() / b.sum() - 1
+            av, bv = sums[grp]["now"].to_numpy(), sums[grp]["before"].to_numpy()
+            est[grp] = av.sum() / bv.sum() - 1
             with np.errstate(invalid="ignore", divide="ignore"):
-                bs[grp] = (counts @ a) / (counts @ b) - 1
+                bs[grp] = (counts @ av) / (counts @ bv) - 1
         gap_bs = bs["脱贫户"] - bs["一般农户"]
-        n_alle = int((x["household_type"] == "脱贫户").sum())
-        n_gen = int((x["household_type"] == "一般农户").sum())
+        n_alle = int(x.loc[x["household_type"] == "脱贫户", "households"].sum())
+        n_gen = int(x.loc[x["household_type"] == "一般农户", "households"].sum())
         q = lambda v: (np.nanpercentile(v, 2.5), np.nanpercentile(v, 97.5))  # noqa: E731
         lo, hi = q(bs["脱贫户"])
         rows.append(_row(quarter, county, "alleviated_income_growth", est["脱贫户"], den=n_alle, low=lo, high=hi,
@@ -287,56 +536,79 @@ def income_growth(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
     return rows
 
 
-def employment(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
+def _employment_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
+    """Per quarter (this one and the same one last year), county and employment-support type: members in work,
+    rows that report them, rows."""
+    hq = f.hq
+    x = hq[hq["quarter"].isin([quarter, previous(quarter, 4)])]
+    return f.sums(x, ["quarter", "county", "employment_support"], workers=("workers", "sum"),
+                reported=("workers", "count"), households=("workers", "size"))
+
+
+def _employment_rows(a, f: _PandasFrames, quarter: str, counties, cfg: dict) -> list[dict]:
     """Members in work by employment-support type, against the same quarter last year."""
-    hq = inp.hq
+    a = _Totals(a, ["county", "quarter", "employment_support"], ["workers", "reported", "households"])
     last = previous(quarter, 4)
+    sent = lambda q, cs: a.total(cs, quarter=q)["reported"] > 0  # noqa: E731
+    sent_now_c = {c for c in counties if sent(quarter, [c])}
+    sent_old_c = {c for c in counties if sent(last, [c])}
     rows = []
-    cur_all, old_all = hq[hq["quarter"] == quarter], hq[hq["quarter"] == last]
-    sent_now_c = set(cur_all.loc[cur_all["workers"].notna(), "county"]) & set(counties)
-    sent_old_c = set(old_all.loc[old_all["workers"].notna(), "county"]) & set(counties)
-    for county in [*counties, CITY]:
-        sel = hq["county"].isin(counties) if county == CITY else hq["county"] == county
-        cur = hq[sel & (hq["quarter"] == quarter)]
-        old = hq[sel & (hq["quarter"] == last)]
-        sent_now = cur["workers"].notna().any()
-        sent_old = old["workers"].notna().any()
+    for county, units in _unit_counties(counties):
+        sent_now, sent_old = sent(quarter, units), sent(last, units)
+        old_empty = a.total(units, quarter=last)["households"] == 0
         if county == CITY and sent_now and sent_old:
             # The city's change compares like with like: only counties that sent the column in both quarters
             # (the presentation says which counties the city's figures cover).
-            both = sent_now_c & sent_old_c
-            cur_chg, old_chg = cur[cur["county"].isin(both)], old[old["county"].isin(both)]
+            chg = [c for c in units if c in sent_now_c & sent_old_c]
         else:
-            cur_chg, old_chg = cur, old
+            chg = units
         for cat in (ALL, *EMPLOYMENT_SUPPORT):
-            c = cur if cat == ALL else cur[cur["employment_support"] == cat]
-            o = old if cat == ALL else old[old["employment_support"] == cat]
             if not sent_now:
                 rows.append(_row(quarter, county, "workers", np.nan, category=cat, status="no_data"))
                 rows.append(_row(quarter, county, "workers_change", np.nan, category=cat, status="no_data"))
                 continue
-            now_v = float(c["workers"].sum())
+            now_v = float(a.total(units, quarter=quarter, employment_support=cat)["workers"])
             rows.append(_row(quarter, county, "workers", now_v, category=cat))
             if not sent_old:
                 rows.append(_row(quarter, county, "workers_change", np.nan, category=cat,
-                                 status="unknown" if old.empty else "no_data"))
+                                 status="unknown" if old_empty else "no_data"))
             else:
-                c2 = cur_chg if cat == ALL else cur_chg[cur_chg["employment_support"] == cat]
-                o2 = old_chg if cat == ALL else old_chg[old_chg["employment_support"] == cat]
-                now_c, before = float(c2["workers"].sum()), float(o2["workers"].sum())
+                now_c = float(a.total(chg, quarter=quarter, employment_support=cat)["workers"])
+                before = float(a.total(chg, quarter=last, employment_support=cat)["workers"])
                 rows.append(_row(quarter, county, "workers_change", now_c / before - 1 if before else np.nan,
                                  now_c, before, category=cat, status="ok" if before else "unknown"))
     return rows
 
 
-def funds(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
+def _funds_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
+    """Per county and project type: linking funds arrived and spent (and arrived for 产业发展), projects not
+    started, under construction and behind the quarter's milestone, reach, income increase, spending."""
+    p = f.projects
+    p = p[p["quarter"] == quarter]
+    milestone = cfg["spending_milestones"][int(quarter[-1])]
+    linking = p["fund_source"].isin(cfg["linking_fund_sources"])  # 衔接资金: the linking funds both fund indicators name
+    arrived = p["funds_arrived"]
+    building = p["status"] == "在建"
+    x = p.assign(lk_arrived=arrived.where(linking), lk_spent=p["spent"].where(linking),
+                 industry_arrived=arrived.where(linking & (p["project_type"] == "产业发展")),
+                 not_started=p["status"] == "未开工", building=building,
+                 behind=building & ((p["spent"] / arrived.where(arrived > 0)) < milestone))
+    return f.sums(x, ["county", "project_type"], lk_arrived=("lk_arrived", "sum"), lk_spent=("lk_spent", "sum"),
+                industry_arrived=("industry_arrived", "sum"), projects=("building", "size"),
+                not_started=("not_started", "sum"), building=("building", "sum"), behind=("behind", "sum"),
+                households_reached=("households_reached", "sum"), persons_reached=("persons_reached", "sum"),
+                income_increase=("income_increase", "sum"), spent=("spent", "sum"))
+
+
+def _funds_rows(a, f: _PandasFrames, quarter: str, counties, cfg: dict) -> list[dict]:
     """Spending progress and industry share of the linking funds (中央 and 省级衔接资金, ``linking_fund_sources``),
     projects not started or behind, reach, income per 万元 (these four over every project)."""
-    p = inp.projects[inp.projects["quarter"] == quarter]
-    sent = _sent(inp.log, quarter, "项目资金")
+    a = _Totals(a, ["county", "project_type"], ["lk_arrived", "lk_spent", "industry_arrived", "projects",
+                                                "not_started", "building", "behind", "households_reached",
+                                                "persons_reached", "income_increase", "spent"])
+    sent = _sent(f.log, quarter, "项目资金")
     milestone = cfg["spending_milestones"][int(quarter[-1])]
     share_cfg = cfg.get("industry_share_threshold", {}).get(int(quarter[:4]))
-    linking = cfg["linking_fund_sources"]
     rows = []
     for county in [*counties, CITY]:
         have = (set(counties) & sent) if county == CITY else ({county} & sent)
@@ -344,39 +616,45 @@ def funds(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
             for key in ("spending_progress", "industry_share", "projects_not_started", "projects_behind"):
                 rows.append(_row(quarter, county, key, np.nan, status="no_data"))
             continue
-        x = p[p["county"].isin(have)]
-        lk = x[x["fund_source"].isin(linking)]          # 衔接资金: the linking funds both fund indicators name
-        arrived, spent = lk["funds_arrived"].sum(), lk["spent"].sum()
+        have = [c for c in counties if c in have]
+        s = a.total(have)
+        arrived, spent = s["lk_arrived"], s["lk_spent"]
         prog = spent / arrived if arrived else np.nan
         rows.append(_row(quarter, county, "spending_progress", prog, spent, arrived, threshold=milestone,
                          met=(prog >= milestone) if arrived else pd.NA, status="ok" if arrived else "unknown"))
-        ind = lk.loc[lk["project_type"] == "产业发展", "funds_arrived"].sum()
-        tot = lk["funds_arrived"].sum()
+        ind, tot = s["industry_arrived"], s["lk_arrived"]
         share = ind / tot if tot else np.nan
         rows.append(_row(quarter, county, "industry_share", share, ind, tot,
                          threshold=share_cfg["value"] if share_cfg else np.nan,
                          met=(share >= share_cfg["value"]) if share_cfg and tot else pd.NA,
                          status="ok" if tot else "unknown"))
-        rows.append(_row(quarter, county, "projects_not_started", int((x["status"] == "未开工").sum()), den=len(x)))
-        building = x[x["status"] == "在建"]
-        behind = (building["spent"] / building["funds_arrived"].where(building["funds_arrived"] > 0)) < milestone
-        rows.append(_row(quarter, county, "projects_behind", int(behind.sum()), den=len(building), threshold=milestone))
+        rows.append(_row(quarter, county, "projects_not_started", int(s["not_started"]), den=int(s["projects"])))
+        rows.append(_row(quarter, county, "projects_behind", int(s["behind"]), den=int(s["building"]),
+                         threshold=milestone))
         for t in PROJECT_TYPES:
-            y = x[x["project_type"] == t]
-            if y.empty:
+            y = a.total(have, project_type=t)
+            if not y["projects"]:
                 continue
-            rows.append(_row(quarter, county, "households_reached", float(y["households_reached"].sum()), category=t))
-            rows.append(_row(quarter, county, "persons_reached", float(y["persons_reached"].sum()), category=t))
-            wan = y["spent"].sum() / 10000
-            rows.append(_row(quarter, county, "income_per_wan", y["income_increase"].sum() / wan if wan else np.nan,
-                             y["income_increase"].sum(), wan, category=t, status="ok" if wan else "unknown"))
+            rows.append(_row(quarter, county, "households_reached", float(y["households_reached"]), category=t))
+            rows.append(_row(quarter, county, "persons_reached", float(y["persons_reached"]), category=t))
+            wan = y["spent"] / 10000
+            rows.append(_row(quarter, county, "income_per_wan", y["income_increase"] / wan if wan else np.nan,
+                             y["income_increase"], wan, category=t, status="ok" if wan else "unknown"))
     return rows
 
 
-def problems(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
+def _problems_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
+    """Per county and source: problems found and fixed."""
+    r = f.rectifications
+    r = r[r["quarter"] == quarter]
+    x = r.assign(fixed=r["fix_status"] == "已整改")
+    return f.sums(x, ["county", "source"], found=("fixed", "size"), fixed=("fixed", "sum"))
+
+
+def _problems_rows(a, f: _PandasFrames, quarter: str, counties, cfg: dict) -> list[dict]:
     """Problems found and fixed and the fixing rate, by source."""
-    r = inp.rectifications[inp.rectifications["quarter"] == quarter]
-    sent = _sent(inp.log, quarter, "问题整改")
+    a = _Totals(a, ["county", "source"], ["found", "fixed"])
+    sent = _sent(f.log, quarter, "问题整改")
     rows = []
     for county in [*counties, CITY]:
         have = (set(counties) & sent) if county == CITY else ({county} & sent)
@@ -385,9 +663,8 @@ def problems(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
                 for key in ("problems_found", "problems_fixed", "fixing_rate"):
                     rows.append(_row(quarter, county, key, np.nan, category=cat, status="no_data"))
                 continue
-            x = r[r["county"].isin(have)]
-            x = x if cat == ALL else x[x["source"] == cat]
-            found, fixed = len(x), int((x["fix_status"] == "已整改").sum())
+            s = a.total(have, source=cat)
+            found, fixed = int(s["found"]), int(s["fixed"])
             rows.append(_row(quarter, county, "problems_found", found, category=cat))
             rows.append(_row(quarter, county, "problems_fixed", fixed, category=cat))
             rows.append(_row(quarter, county, "fixing_rate", fixed / found if found else np.nan, fixed, found,
@@ -395,12 +672,13 @@ def problems(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
     return rows
 
 
-def data_quality(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
+def _quality_rows(a, f: _PandasFrames, quarter: str, counties, cfg: dict) -> list[dict]:
     """数据质量得分: ``analysis.quality``'s score of the quarter's submissions (the city's from the summed rows,
-    columns and sheets of its counties, never an average of county scores); no_data for a county that sent nothing."""
+    columns and sheets of its counties, never an average of county scores); no_data for a county that sent nothing.
+    From the intake log (a row per county and sheet), on the driver on every engine."""
     from helpers.analysis.quality import quality
 
-    log = inp.log[inp.log["quarter"] == quarter]
+    log = f.log[f.log["quarter"] == quarter]
     accounted = {"rows_in", "rows_quarantined", "corrections", "missing_sheet"} <= set(log.columns)
     rows = []
     for county, x in _units(log, counties):
@@ -412,7 +690,24 @@ def data_quality(inp: Inputs, quarter: str, counties, cfg: dict) -> list[dict]:
     return rows
 
 
-SECTIONS = (monitoring, missed_monitoring, income_growth, employment, funds, problems, data_quality)
+@dataclass(frozen=True)
+class Section:
+    """One section of indicators: ``aggregate(frames, quarter, cfg)`` (grouped aggregations on either engine's
+    frames; None when nothing needs aggregating) and ``rows(aggregate, frames, quarter, counties, cfg)`` (the
+    indicator rows from the collected aggregate)."""
+
+    name: str
+    aggregate: object
+    rows: object
+
+
+SECTIONS = (Section("monitoring", _monitoring_aggregate, _monitoring_rows),
+            Section("missed_monitoring", _missed_aggregate, _missed_rows),
+            Section("income_growth", _growth_aggregate, _growth_rows),
+            Section("employment", _employment_aggregate, _employment_rows),
+            Section("funds", _funds_aggregate, _funds_rows),
+            Section("problems", _problems_aggregate, _problems_rows),
+            Section("data_quality", lambda f, q, cfg: None, _quality_rows))
 # A rate (or a difference of rates) on fewer than this many households or items is too small to show, to judge
 # against a standard or to rank on (analysis.md, disclosure): its verdict is unknown and the composite leaves it out.
 MIN_RATE_DENOMINATOR = 10
@@ -429,19 +724,35 @@ def judgeable(indicators: pd.DataFrame) -> pd.Series:
     return pd.Series(~small, index=indicators.index)
 
 
-def compute(inp: Inputs, quarter: str, cfg: dict | None = None, counties=None) -> pd.DataFrame:
-    """Every indicator for one quarter, by county and for the city, as one tidy table."""
+def compute(inp: Inputs, quarter: str, cfg: dict | None = None, counties=None, engine=None) -> pd.DataFrame:
+    """Every indicator for one quarter, by county and for the city, as one tidy table.
+
+    On the engine given or current (``helpers.engine.current()``): locally with pandas; on the dask engine the
+    grouped aggregations run on Dask DataFrames of the tables (partitioned, on the cluster's workers) and only the
+    per-county aggregates come back to the driver, which makes the same rows with the same numbers (to rounding:
+    sums of the same values taken in another order; tests/test_indicators_engine.py)."""
+    return compute_quarters(inp, [quarter], cfg, counties, engine)[0]
+
+
+def compute_quarters(inp: Inputs, quarters, cfg: dict | None = None, counties=None, engine=None) -> list[pd.DataFrame]:
+    """``compute`` for each of ``quarters``, with the aggregations of all of them collected in one go (on the dask
+    engine one computation on the cluster instead of one per quarter)."""
     cfg = cfg or load_config()
     counties = [c for c in COUNTIES if counties is None or c in counties]
-    rows = []
-    for section in SECTIONS:
-        rows.extend(section(inp, quarter, counties, cfg))
-    out = pd.DataFrame(rows)
-    out["met"] = out["met"].astype("boolean")
-    for c in ("value", "numerator", "denominator", "ci_low", "ci_high", "threshold"):
-        out[c] = out[c].astype("float64")
-    out.loc[~judgeable(out), "met"] = pd.NA            # too few to judge: no verdict (nor a colour, nor a rank)
-    return out
+    f = _frames(inp, engine)
+    got = f.collect({(q, s.name): s.aggregate(f, q, cfg) for q in quarters for s in SECTIONS})
+    tables = []
+    for q in quarters:
+        rows = []
+        for section in SECTIONS:
+            rows.extend(section.rows(got[(q, section.name)], f, q, counties, cfg))
+        out = pd.DataFrame(rows)
+        out["met"] = out["met"].astype("boolean")
+        for c in ("value", "numerator", "denominator", "ci_low", "ci_high", "threshold"):
+            out[c] = out[c].astype("float64")
+        out.loc[~judgeable(out), "met"] = pd.NA            # too few to judge: no verdict (nor a colour, nor a rank)
+        tables.append(out)
+    return tables
 
 
 def _cache_key(processed: Path, quarter: str, cfg: dict, counties) -> str | None:
@@ -474,22 +785,28 @@ def compute_trend(inp: Inputs, quarter: str, cfg: dict | None = None, counties=N
     re-run computes only the new quarter."""
     from helpers.store.storage import write_table
 
+    from helpers.engine import current
+
     cfg = cfg or load_config()
     available = sorted(q for q in inp.hq["quarter"].unique() if q <= quarter)[-quarters:]
-    parts = []
+    paths, parts = {}, {}
     for q in available:
         key = _cache_key(cache, q, cfg, counties) if cache is not None else None
-        path = cache / "_indicators" / f"{q}_{key}.parquet" if key else None
-        if path is not None and path.exists():
-            part = pd.read_parquet(path)
-        else:
-            part = compute(inp, q, cfg, counties)
-            if path is not None:
-                for old in path.parent.glob(f"{q}_*.parquet"):
-                    old.unlink()
-                write_table(part, path, ["quarter", "county", "indicator", "category"], f"indicators {q}")
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+        paths[q] = cache / "_indicators" / f"{q}_{key}.parquet" if key else None
+        if paths[q] is not None and paths[q].exists():
+            parts[q] = pd.read_parquet(paths[q])
+    missing = [q for q in available if q not in parts]
+    if current().client is not None and len(missing) > 1:       # on the cluster: every quarter in one computation
+        made = dict(zip(missing, compute_quarters(inp, missing, cfg, counties)))
+    else:
+        made = {q: compute(inp, q, cfg, counties) for q in missing}
+    for q, part in made.items():
+        if paths[q] is not None:
+            for old in paths[q].parent.glob(f"{q}_*.parquet"):
+                old.unlink()
+            write_table(part, paths[q], ["quarter", "county", "indicator", "category"], f"indicators {q}")
+        parts[q] = part
+    return pd.concat([parts[q] for q in available], ignore_index=True)
 
 
 def render_markdown() -> str:
