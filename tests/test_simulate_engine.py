@@ -1,6 +1,6 @@
-"""The simulator on the engine (issue 15): each (county, quarter) submission is written as one task, so on Dask the
-files are written side by side on worker processes; the files are the same bytes on either engine, and the bundled
-sample in data/raw (and its truth in truth/) is still exactly what its recorded command writes."""
+"""The simulator on the engine (issue 15): each quarter's county submissions are drawn and written in one task, so on
+Dask the quarters are written side by side on worker processes; the files are the same bytes on either engine, and
+the bundled sample in data/raw (and its truth in truth/) is still exactly what its recorded command writes."""
 from __future__ import annotations
 
 import hashlib
@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.config import DATA_RAW, SIMULATED_MARKER, TRUTH
+from helpers.config import DATA_RAW, SIMULATED_MARKER, TRUTH, VILLAGE_REGISTER
 from helpers.engine import Engine
 from helpers.pipeline import cli
-from helpers.sim.simulate import SubmissionFile, simulate, simulate_truth, write_file, write_submissions
+from helpers.sim.simulate import DEFAULT_RATES, _QuarterJob, _quarter_truth, simulate, simulate_truth, write_quarter, write_submissions
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -53,21 +53,24 @@ def test_local_and_dask_engines_write_the_same_files(small_truth, dask_engine, t
     assert any(f.endswith(".csv") for f in lh) and any(f.endswith(".xlsx") for f in lh)
 
 
-def test_the_files_are_written_on_the_workers(small_truth, dask_engine, tmp_path):
-    """The writing runs in the worker processes (the drawing stays here, in the order of the quarter's stream)."""
+def test_a_quarter_is_drawn_and_written_on_a_worker_from_its_slice_of_the_truth(small_truth, dask_engine, tmp_path):
+    """The task a quarter is: sent only its quarter of the panel, it writes the same files and damaged rows on a
+    worker process as the whole truth does here."""
     import os
 
-    f = SubmissionFile(tmp_path, "2021Q2", "巴州区", "xlsx", [])
-    from helpers.sim.simulate import SheetOut
-    f.sheets = [SheetOut("农户监测", ["标题"], [["户编码"]], [["5119"]], [])]
-    pids = dask_engine.map(_write_and_pid, [f])
-    assert pids[0] != os.getpid() and (tmp_path / "2021Q2_巴州区.xlsx").stat().st_size > 0
+    reg = pd.read_csv(VILLAGE_REGISTER, dtype=str, keep_default_na=False, encoding="utf-8")
+    args = dict(mess=True, base=small_truth.seed, rates=DEFAULT_RATES, reg=reg, force_xlsx=False)
+    here = write_quarter(_QuarterJob(small_truth, "2022Q3", tmp_path / "here", **args))
+    (there, pid), = dask_engine.map(_write_quarter_and_pid,
+                                    [_QuarterJob(_quarter_truth(small_truth, "2022Q3"), "2022Q3", tmp_path / "there",
+                                                 **args)])
+    assert pid != os.getpid() and there == here and len(here) > 0
+    assert _hashes(tmp_path / "here") == _hashes(tmp_path / "there") and len(_hashes(tmp_path / "here")) == 11
 
 
-def _write_and_pid(f):
+def _write_quarter_and_pid(job):
     import os
-    write_file(f)
-    return os.getpid()
+    return write_quarter(job), os.getpid()
 
 
 def test_the_bundled_sample_is_what_its_recorded_command_writes(tmp_path):

@@ -919,49 +919,66 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
     carry a fixed creation date). ``force_xlsx`` writes every county as one workbook (no CSV), as the benchmark
     needs.
 
-    The draws are made here, in order (they share the quarter's stream); writing each (county, quarter) file is a
-    task of ``engine`` (default ``helpers.engine.current()``): on the local engine one after the other, on Dask on
-    the worker processes while the next files are drawn. Either way the files are the same bytes."""
+    Each quarter is one task of ``engine`` (default ``helpers.engine.current()``; ``Engine.map``): it draws its five
+    county submissions from the quarter's stream, in the order they have always been drawn, and writes each as soon
+    as it is drawn. On the local engine the quarters run one after the other; on Dask side by side on the worker
+    processes, each sent only its quarter of the panel. The files are the same bytes either way. (The five counties
+    of a quarter share the quarter's stream, so splitting a quarter into one task per county would change the
+    draws.)"""
     from helpers.engine import current
 
     engine = engine or current()
     base = truth.seed if seed is None else seed
     rates = DEFAULT_RATES if rates is None else rates
     reg = pd.read_csv(register, dtype=str, keep_default_na=False, encoding="utf-8")
+    quarters = list(quarters or truth.quarters)
+    args = dict(out=Path(out), mess=mess, base=base, rates=rates, reg=reg, force_xlsx=force_xlsx)
     log = MessLog()
-    files = _draw_files(truth, Path(out), mess, base, rates, list(quarters or truth.quarters), reg, force_xlsx, log)
     if not engine.is_dask:
-        for f in files:
-            write_file(f)
-    else:
-        _write_on(engine, files)
+        for q in quarters:
+            log.records += write_quarter(_QuarterJob(truth, q, **args))
+        return log.frame()
+    batch = 2 * max(1, engine.workers)           # quarters in flight: their slices of the panel, not the whole of it
+    for i in range(0, len(quarters), batch):
+        jobs = [_QuarterJob(_quarter_truth(truth, q), q, **args) for q in quarters[i:i + batch]]
+        for records in engine.map(write_quarter, jobs, label="simulate: quarters written"):
+            log.records += records
     return log.frame()
 
 
-def _write_on(engine, files) -> None:
-    """Write the files as tasks of a Dask engine while the next are drawn: at most two per worker waiting or
-    being written (the drawn rows of a province do not all fit in memory at once). Each file is one
-    ``Engine.map`` task; the first error stops the writing and is raised here."""
-    import concurrent.futures as cf
-    import warnings
+@dataclass
+class _QuarterJob:
+    """What one task needs to draw and write one quarter's submissions."""
 
-    window = 2 * max(1, engine.workers)
-    pending: set = set()
-    with warnings.catch_warnings(), cf.ThreadPoolExecutor(max_workers=window, thread_name_prefix="simulate") as pool:
-        warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*")
-        try:
-            for f in files:
-                while len(pending) >= window:
-                    done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                    for d in done:
-                        d.result()
-                pending.add(pool.submit(engine.map, write_file, [f]))
-            for d in cf.as_completed(pending):
-                d.result()
-        except BaseException:
-            for d in pending:
-                d.cancel()
-            raise
+    truth: Truth
+    quarter: str
+    out: Path
+    mess: bool
+    base: int
+    rates: dict
+    reg: pd.DataFrame
+    force_xlsx: bool
+
+
+# the household columns the submissions are drawn from
+_SUBMISSION_HOUSEHOLD_COLUMNS = ["household_code", "county", "village", "village_written", "township", "relocated",
+                                 "labour", "head_name", "head_id_number", "phone", "industry_type", "employment_type"]
+
+
+def _quarter_truth(truth: Truth, q: str) -> Truth:
+    """The part of the truth a quarter's submissions are drawn from (what a Dask task is sent)."""
+    panel = truth.panel[truth.panel["quarter"] == q].reset_index(drop=True)
+    return Truth(truth.households[_SUBMISSION_HOUSEHOLD_COLUMNS], panel, pd.DataFrame(), [q], truth.seed)
+
+
+def write_quarter(job: _QuarterJob) -> list[dict]:
+    """Draw and write one quarter's county submissions (one task of ``write_submissions``); returns the records of
+    the rows it damaged, in order."""
+    log = MessLog()
+    for f in _draw_files(job.truth, job.out, job.mess, job.base, job.rates, [job.quarter], job.reg,
+                         job.force_xlsx, log):
+        write_file(f)
+    return log.records
 
 
 def write_marker(out: Path, households: int, seed: int, first: str, last: str,
