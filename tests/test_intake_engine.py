@@ -172,3 +172,15 @@ def test_the_command_with_the_dask_engine_exits_2_without_a_traceback(sample, tm
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
     assert bad.name in proc.stderr and "第 6 行" in proc.stderr
+
+
+def test_load_table_reads_the_partitions_where_the_file_is_not(on_dask, tmp_path):
+    from helpers.intake.assemble import load_table
+
+    paths = on_dask["paths"]
+    only = Paths.make(raw=paths.raw, processed=tmp_path / "processed", private=tmp_path / "private")
+    shutil.copytree(paths.processed / "household_quarters", only.processed / "household_quarters")
+    pd.testing.assert_frame_equal(load_table("household_quarters", only), load_table("household_quarters", paths))
+    pd.testing.assert_frame_equal(load_table("household_quarters", only, columns=["household_id", "income_total"]),
+                                  pd.read_parquet(paths.processed / "household_quarters.parquet",
+                                                  columns=["household_id", "income_total"]))

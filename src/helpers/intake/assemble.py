@@ -940,13 +940,18 @@ def _write_processed(paths: Paths, cache_root: Path, key: PseudonymKey, quarters
 
 
 def load_table(name: str, paths: Paths | None = None, columns: list[str] | None = None) -> pd.DataFrame:
-    """A processed table by name (households, household_quarters, villages, projects, ...)."""
+    """A processed table by name (households, household_quarters, villages, projects, ...): its file, or where only
+    the Dask engine's partitions of it are (``<name>/quarter=<q>/county=<c>/``), the same frame read from them
+    (``storage.read_table``)."""
+    from helpers.store.storage import read_table
+
     paths = paths or Paths()
     path = paths.processed / f"{name}.parquet"
+    if not path.exists() and (paths.processed / name).is_dir():
+        path = paths.processed / name
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist yet: run `workbook intake` first.")
-    frame = pd.read_parquet(path, columns=columns)
-    return frame
+    return read_table(path, columns=columns)
 
 
 __all__ = ["run_intake", "process_quarter", "parse_sheet", "IntakeStop", "load_table", "available_quarters",
