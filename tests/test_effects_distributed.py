@@ -172,3 +172,144 @@ def test_partition_by_unit_keeps_households_whole_and_every_row():
     _same_cs(callaway_santanna(data, "income_pc", "household_id", "time", "cohort", control="not_yet", cluster="village"),
              callaway_santanna_dask(None, parts, "income_pc", "household_id", "time", "cohort", control="not_yet",
                                     cluster="village"))
+
+
+# ---------------------------------------------------------------------------------------------------- the county jackknife
+
+def _with_county(data: pd.DataFrame, counties: int = 5) -> pd.DataFrame:
+    """A county per household: whole villages (village mod ``counties``), as the data's counties hold whole villages."""
+    return data.assign(county=[f"县{v % counties}" for v in data["village"]])
+
+
+def _county_codes(data: pd.DataFrame, res) -> np.ndarray:
+    """The local caller's codes (program_effects.Effects.county_codes): one county per unit of the result."""
+    return data.groupby("household_id")["county"].first().reindex(res.panel.units).to_numpy()
+
+
+def _same_jackknife(a, b, what):
+    assert a.clusters == b.clusters, what
+    _close(a.estimate, b.estimate, f"{what} estimate")
+    _close(a.leave_one_out, b.leave_one_out, f"{what} leave-one-out")
+    _close(a.pvalue(0.0), b.pvalue(0.0), f"{what} p-value")
+    _close(a.ci(0.95), b.ci(0.95), f"{what} interval")
+
+
+def _same_or_same_error(local, dist, what):
+    """Both give the same jackknife, or both refuse with the same message."""
+    try:
+        a = local()
+    except EstimationError as err:
+        with pytest.raises(EstimationError) as got:
+            dist()
+        assert str(got.value) == str(err), what
+        return
+    _same_jackknife(a, dist(), what)
+
+
+@pytest.fixture(scope="module")
+def counties():
+    data = _with_county(_panel(seed=3))
+    return data, partition_by_unit(data, "household_id", 4)
+
+
+def test_the_county_jackknife_on_partitions_is_the_local_one(dask_engine, counties):
+    data, parts = counties
+    local = callaway_santanna(data, "income_pc", "household_id", "time", "cohort", control="not_yet", cluster="village")
+    dist = callaway_santanna_dask(dask_engine, parts, "income_pc", "household_id", "time", "cohort", control="not_yet",
+                                  cluster="village")
+    for kind in ("simple", "dynamic", "trend", "group", "calendar"):
+        _same_jackknife(local.few_cluster_test(_county_codes(data, local), kind), dist.few_cluster_test("county", kind),
+                        f"cs {kind}")
+    assert len(dist._jk.cache) == 1                     # the five leave-one-out runs, once for every statistic
+    by_household = data.groupby("household_id")["county"].first()           # a Series indexed by household
+    _same_jackknife(local.few_cluster_test(_county_codes(data, local), "trend"),
+                    dist.few_cluster_test(by_household, "trend"), "cs trend, Series")
+    _close(local.few_cluster_ci(_county_codes(data, local)), dist.few_cluster_ci("county"), "few_cluster_ci")
+    local = imputation(data, "income_pc", "household_id", "time", "cohort", cluster="village")
+    dist = imputation_dask(dask_engine, parts, "income_pc", "household_id", "time", "cohort", cluster="village")
+    for kind in ("simple", "dynamic"):
+        _same_jackknife(local.few_cluster_test(_county_codes(data, local), kind), dist.few_cluster_test("county", kind),
+                        f"imputation {kind}")
+    _close(local.few_cluster_pvalue(_county_codes(data, local), "dynamic"), dist.few_cluster_pvalue("county", "dynamic"),
+           "few_cluster_pvalue")
+    dist.release_partitions()                           # the workers free them; the runs made stay
+    _close(local.few_cluster_pvalue(_county_codes(data, local)), dist.few_cluster_pvalue("county"), "after release")
+    with pytest.raises(EstimationError, match="partitions were released"):
+        dist.few_cluster_test("village")
+
+
+def test_the_county_jackknife_unbalanced_at_unit_level_and_with_households_left_out(dask_engine):
+    data = _with_county(_panel(n=600, seed=5, gaps=0.08), 4)
+    # a household treated in every period it is seen (no untreated period: the imputation estimator leaves it out),
+    # with an event time no other household has, in a county of its own (which the local check then never sees)
+    data = pd.concat([data, pd.DataFrame({"household_id": [10_000], "time": [7], "cohort": [2], "village": [1],
+                                          "income_pc": [5000.0], "treated": [1], "county": ["其他"]})], ignore_index=True)
+    parts = partition_by_unit(data, "household_id", 3)
+    for control, cluster in (("never", None), ("not_yet", "village")):
+        kw = dict(control=control, cluster=cluster, balanced=False)
+        local = callaway_santanna(data, "income_pc", "household_id", "time", "cohort", **kw)
+        dist = callaway_santanna_dask(dask_engine, parts, "income_pc", "household_id", "time", "cohort", **kw)
+        for kind in ("simple", "dynamic", "trend"):
+            _same_or_same_error(lambda: local.few_cluster_test(_county_codes(data, local), kind),
+                                lambda: dist.few_cluster_test("county", kind), f"cs {control} {kind}")
+    local = imputation(data, "income_pc", "household_id", "time", "cohort", balanced=False)
+    dist = imputation_dask(dask_engine, parts, "income_pc", "household_id", "time", "cohort", balanced=False)
+    _same(local, dist, ("simple", "dynamic"))              # event times of the households kept only
+    for kind in ("simple", "dynamic"):
+        a, b = local.few_cluster_test(_county_codes(data, local), kind), dist.few_cluster_test("county", kind)
+        assert b.clusters == 4
+        _same_jackknife(a, b, f"imputation {kind}")
+
+
+def test_the_county_jackknife_refuses_as_the_local_one(dask_engine):
+    data = _panel(n=400, seed=7)
+    # every never-treated household in one county: without it there is no comparison (never) and, for the
+    # imputation estimator, no untreated household in the last periods
+    data["county"] = np.where(data["cohort"] == 0, "甲", np.array(["乙", "丙", "丁"])[data["village"] % 3])
+    data["province"], data["wave"] = "省", data["time"] % 2      # one value; a value that changes within households
+    parts = partition_by_unit(data, "household_id", 3)
+    local = callaway_santanna(data, "income_pc", "household_id", "time", "cohort", control="never", cluster="village")
+    dist = callaway_santanna_dask(dask_engine, parts, "income_pc", "household_id", "time", "cohort", control="never",
+                                  cluster="village")
+    imp_local = imputation(data, "income_pc", "household_id", "time", "cohort", cluster="village")
+    imp_dist = imputation_dask(dask_engine, parts, "income_pc", "household_id", "time", "cohort", cluster="village")
+    for a, b in ((local, dist), (imp_local, imp_dist)):
+        with pytest.raises(EstimationError, match="without cluster 甲 it cannot be computed") as err:
+            a.few_cluster_test(_county_codes(data, a), "simple")
+        with pytest.raises(EstimationError) as got:
+            b.few_cluster_test("county", "simple")
+        assert str(got.value) == str(err.value)
+    with pytest.raises(EstimationError, match="wild cluster restricted bootstrap .* not implemented on the engine"):
+        dist.few_cluster_test("county", "simple", "wild", 999)
+    with pytest.raises(EstimationError, match="kind must be one of"):
+        imp_dist.few_cluster_test("county", "trend")
+    with pytest.raises(EstimationError, match="name of a column of the partitions"):
+        dist.few_cluster_test(_county_codes(data, local), "simple")
+    with pytest.raises(EstimationError, match="unknown cluster column 'region'"):
+        dist.few_cluster_test("region", "simple")
+    with pytest.raises(EstimationError, match="the few-cluster test needs at least two clusters"):
+        dist.few_cluster_test("province", "simple")
+    with pytest.raises(EstimationError, match=r"cluster column 'wave' changes within \d+ households \(household_id\), "
+                                              r"e\.g\. .*: a cluster must contain whole households"):
+        imp_dist.few_cluster_test("wave", "dynamic")
+
+
+def test_the_county_jackknife_on_the_bundled_sample(dask_engine, sample):
+    panel = build_panel(sample["paths"])
+    d = pe.estimation_sample(panel, "any", "income_pc", [], "village")
+    parts = partition_by_unit(d, "household_id", 3)
+    kw = dict(cluster="village", balanced=panel.balanced)
+    local = callaway_santanna(d, "income_pc", "household_id", "time", "cohort", control="not_yet", **kw)
+    dist = callaway_santanna_dask(dask_engine, parts, "income_pc", "household_id", "time", "cohort", control="not_yet",
+                                  **kw)
+    for kind in ("simple", "dynamic", "trend"):
+        _same_or_same_error(lambda: local.few_cluster_test(_county_codes(d, local), kind),
+                            lambda: dist.few_cluster_test("county", kind), f"sample cs {kind}")
+    # household ids are categorical here: clusters in the local order (by the categories), so the same draws too
+    a, b = local.simultaneous_band(reps=199), dist.simultaneous_band(reps=199)
+    _close(a[["cb_low", "cb_high"]], b[["cb_low", "cb_high"]], "sample band")
+    local = imputation(d, "income_pc", "household_id", "time", "cohort", **kw)
+    dist = imputation_dask(dask_engine, parts, "income_pc", "household_id", "time", "cohort", **kw)
+    for kind in ("simple", "dynamic"):
+        _same_or_same_error(lambda: local.few_cluster_test(_county_codes(d, local), kind),
+                            lambda: dist.few_cluster_test("county", kind), f"sample imputation {kind}")

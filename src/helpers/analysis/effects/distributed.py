@@ -17,14 +17,26 @@ Clustered standard errors use only cluster sums of the influence functions (``se
 sqrt(G/(G-1) sum_k S_k^2)/n), so the results below keep one row per cluster where the local results keep one per
 unit (``inf`` of ``DaskCSResult``; clusters in the local code's order: by their first unit). At unit level the rows
 are a square root of the units' Gram matrix: every standard error, covariance and Wald test equals the local one,
-but the rows are not units (``simultaneous_band`` and the few-cluster tests need units or clusters and are refused).
+but the rows are not units (``simultaneous_band`` needs units or clusters and is refused).
 Nothing here gathers the rows of the data in one process: the driver receives per partition one 64-bit hash per
 household (the check that no household is cut), the first household of each cluster, and arrays of the size of the
 cells, periods and clusters.
 
+The few-cluster check (``few_cluster_test``, the cluster jackknife) of both robust estimators' results: the result
+keeps its partitions laid out on the workers (futures) and the call's options; given the name of a column of the
+partitions with one value per household (``"county"``; a value that changes within a household is refused), or a
+Series indexed by household, the workers read each household's cluster and the estimator is run again on the
+partitions without each cluster in turn (a filter on the workers; estimates only, from the same sums), as the local
+``_without`` does on the laid out panel (same periods, same households left out). Clusters come in the local code's
+order (by their first household), the leave-one-out runs are kept per column, and a cluster without which the estimate
+cannot be computed is named in the same ``EstimationError``: the local ``ClusterJackknife`` to rounding, for every
+statistic (Callaway-Sant'Anna's four aggregations and the event-time trend; the imputation estimator's two).
+
 Not available from partition sums (each refused with an ``EstimationError`` that says so): Callaway-Sant'Anna with
-covariates, the imputation estimator's ``aggregate(..., horizons=...)``, the few-cluster tests, and the unit-level
-simultaneous band; ``DaskImputationResult.tau`` (one row per treated observation) is left empty. TWFE leaves out
+covariates, the imputation estimator's ``aggregate(..., horizons=...)``, the wild cluster restricted bootstrap
+(``few_cluster_test(..., method="wild")``: it runs the estimator with its influence functions on two-way residuals
+inside each cluster), and the unit-level simultaneous band; ``DaskImputationResult.tau`` (one row per treated
+observation) is left empty. TWFE leaves out
 singleton households as pyfixest does, but not periods that only become singletons after that (pyfixest repeats the
 removal). On unbalanced panels TWFE's standard error is exact here, while pyfixest's iterative demeaning (tolerance
 1e-8) puts the local one within about 1e-7 of it; balanced, they agree to rounding.
@@ -151,10 +163,23 @@ class _Part:
     cl: np.ndarray | None          # raw cluster labels per unit
     dropped: dict
     D: np.ndarray | None = None    # n x T treatment (TWFE)
+    order: np.ndarray | None = None   # the units' places in the local code's sort order, where that is not theirs
 
     @property
     def observed(self):
         return ~np.isnan(self.Y)
+
+    @property
+    def sort_key(self) -> np.ndarray:
+        return self.units if self.order is None else self.order
+
+
+def _unit_order(column: pd.Series, units: np.ndarray) -> np.ndarray | None:
+    """Where ``validate_rows`` does not sort units by value (categorical ids are sorted by their categories), each
+    unit's place in that order, comparable across partitions of the same dtype; None otherwise."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.Categorical(units, dtype=column.dtype).codes.astype("int64")
+    return None
 
 
 def _layout(df: pd.DataFrame, periods, outcome, unit, time, cohort, cluster, balanced) -> _Part:
@@ -186,14 +211,17 @@ def _layout(df: pd.DataFrame, periods, outcome, unit, time, cohort, cluster, bal
     early = (G > 0) & (G <= periods[0])
     dropped["treated_in_first_period"] = int((early & keep).sum())
     keep &= ~early
-    return _Part(rows.units[keep], Y[keep], G[keep], None if cl is None else cl[keep], dropped)
+    order = _unit_order(df[unit], rows.units)
+    return _Part(rows.units[keep], Y[keep], G[keep], None if cl is None else cl[keep], dropped,
+                 order=None if order is None else order[keep])
 
 
 def _first_units(part: _Part) -> pd.Series:
-    """The first unit (in sorted order) of each cluster: the local code numbers clusters in that order."""
+    """The first unit (in the local code's sort order) of each cluster: the local code numbers clusters in that
+    order."""
     if part.cl is None or not len(part.units):
         return pd.Series(dtype=object)
-    return pd.Series(part.units).groupby(pd.Series(part.cl, dtype=object), sort=False).min()
+    return pd.Series(part.sort_key).groupby(pd.Series(part.cl, dtype=object), sort=False).min()
 
 
 def _cluster_order(firsts: list[pd.Series]) -> pd.Index:
@@ -317,7 +345,7 @@ def _values_summary(part: _Part, values: np.ndarray, periods, drop_no_base: bool
     keep = ~_no_base(part, periods) if drop_no_base else np.ones(len(part.units), dtype=bool)
     v = pd.Series(values[keep], dtype=object)
     missing = v.isna().to_numpy()
-    units = pd.Series(part.units[keep][~missing])
+    units = pd.Series(part.sort_key[keep][~missing])
     return int(missing.sum()), units.groupby(v[~missing].to_numpy(), sort=False).min()
 
 
@@ -328,7 +356,8 @@ def _value_codes(values: np.ndarray, labels: pd.Index) -> np.ndarray:
 def _drop_code(part: _Part, codes: np.ndarray, code: int) -> _Part:
     """The partition without the households of one cluster (``Panel.subset`` without clusters)."""
     keep = codes != code
-    return _Part(part.units[keep], part.Y[keep], part.G[keep], None, part.dropped)
+    return _Part(part.units[keep], part.Y[keep], part.G[keep], None, part.dropped,
+                 order=None if part.order is None else part.order[keep])
 
 
 WILD_ON_PARTITIONS = ("the wild cluster restricted bootstrap runs the estimator, with its influence functions, on the "
@@ -368,8 +397,15 @@ class _Rerun:
             raise out
         return out
 
+    def release(self) -> None:
+        """Let the workers free the partitions; the runs made so far stay."""
+        self.run = self.states = self.fit = None
+
     def _runs(self, cluster) -> tuple[pd.Index, list]:
         run = self.run
+        if run is None:
+            raise EstimationError("this result's partitions were released (release_partitions): re-estimate to run "
+                                  "the few-cluster check on another column")
         if not run.alive():
             raise EstimationError("the engine this result was computed on is closed: re-estimate to run the "
                                   "few-cluster check")
@@ -423,6 +459,12 @@ class _FewClustersOnPartitions:
                                   "statistic is not defined (a term it rests on has no treated unit left): the "
                                   "cluster jackknife cannot be computed")
         return ClusterJackknife(self._statistic(kind), loo)
+
+    def release_partitions(self) -> None:
+        """Let the workers free the partitions this result keeps for ``few_cluster_test`` (the leave-one-out runs
+        already made stay usable)."""
+        if self._jk is not None:
+            self._jk.release()
 
 
 # ---------------------------------------------------------------------------------------------------- Callaway-Sant'Anna
@@ -677,6 +719,7 @@ class _ImpPart:
     tau: np.ndarray | None = None
     key: np.ndarray | None = None
     unlinked: int = 0
+    order: np.ndarray | None = None    # as ``_Part.order``
 
 
 def _imp_design(part: _Part, periods) -> _ImpPart:
@@ -690,7 +733,8 @@ def _imp_design(part: _Part, periods) -> _ImpPart:
     ti, tj = np.nonzero(treated)
     G = part.G[keep]
     return _ImpPart(part.units[keep], part.Y[keep], G, None if part.cl is None else part.cl[keep], untreated, ti, tj,
-                    periods[tj] - G[ti], int(no_base.sum()), int(obs[keep].sum()))
+                    periods[tj] - G[ti], int(no_base.sum()), int(obs[keep].sum()),
+                    order=None if part.order is None else part.order[keep])
 
 
 def _two_way_parts(M: np.ndarray, by_unit: list[np.ndarray], by_time: list[np.ndarray]):
@@ -726,7 +770,7 @@ def _imp_stats(part: _ImpPart, events) -> dict:
         if len(part.ti) else pd.Series(dtype="int64")
     return {"A": A, "rhs": np.array(rhs), "link": Mf.T @ Mf, "untreated_t": Mf.sum(axis=0), "counts": counts,
             "keys": keys, "units": nl, "no_base": part.no_base, "observations": part.observations,
-            "firsts": _first_units(_Part(part.units, part.Y, part.G, part.cl, {}))}
+            "firsts": _first_units(_Part(part.units, part.Y, part.G, part.cl, {}, order=part.order))}
 
 
 def _imp_events(part: _ImpPart) -> np.ndarray:
@@ -952,7 +996,7 @@ def _imp_from_states(run: _Runner, states: list, periods, quarters, balanced: bo
 
 
 def _imp_firsts(part: _ImpPart) -> pd.Series:
-    return _first_units(_Part(part.units, part.Y, part.G, part.cl, {}))
+    return _first_units(_Part(part.units, part.Y, part.G, part.cl, {}, order=part.order))
 
 
 # ---------------------------------------------------------------------------------------------------- TWFE
