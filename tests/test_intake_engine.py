@@ -184,3 +184,26 @@ def test_load_table_reads_the_partitions_where_the_file_is_not(on_dask, tmp_path
     pd.testing.assert_frame_equal(load_table("household_quarters", only, columns=["household_id", "income_total"]),
                                   pd.read_parquet(paths.processed / "household_quarters.parquet",
                                                   columns=["household_id", "income_total"]))
+
+
+def test_a_household_in_two_counties_files_is_a_conflict_on_the_dask_engine_too(dask_engine, tmp_path):
+    """Duplicates across county files (different tasks) are found from the key columns, as the local engine finds
+    them: identical repeats keep the first, conflicting ones keep none."""
+    from builders import household, paths_for, write_workbook
+
+    q = "2023Q2"
+    write_workbook(tmp_path / "raw" / q / f"{q}_通江县.xlsx", [household(1), household(2), household(3)])
+    other = household(1, **{"县(区)": "平昌县", "乡镇(街道)": "澌岸镇", "行政村": "梭滩村"})
+    write_workbook(tmp_path / "raw" / q / f"{q}_平昌县.xlsx", [other, household(2)], county="平昌县")
+    frames = {}
+    for name, engine in (("local", Engine()), ("dask", dask_engine)):
+        paths = paths_for(tmp_path / name)
+        paths = Paths.make(raw=tmp_path / "raw", processed=paths.processed, private=paths.private,
+                           corrections=paths.corrections)
+        run_intake(q, paths, engine=engine)
+        frames[name] = {t: pd.read_parquet(paths.processed / f"{t}.parquet") for t in ALL}
+    for t in ALL:
+        pd.testing.assert_frame_equal(frames["dask"][t], frames["local"][t], obj=t)
+    qr = frames["dask"]["quarantine"]
+    assert sorted(qr.loc[qr["sheet"] == "农户监测", "reason"]) == ["conflicting_duplicate"] * 2 + ["duplicate"]
+    assert len(frames["dask"]["household_quarters"]) == 2

@@ -927,8 +927,8 @@ def _write_processed(paths: Paths, cache_root: Path, key: PseudonymKey, quarters
         if len(table) and not pc.all(pc.equal(table["quarter"], q)).as_py():
             raise AssertionError(f"{source}: the cached table of {q} holds rows of another quarter")
 
-    rows = {name: stack_parquet([s for s, _ in sources[name]], paths.processed / f"{name}.parquet", meta, own_quarter)
-            for name in TABLES}
+    rows = {name: stack_parquet([s for s, _ in sources[name]], paths.processed / f"{name}.parquet", meta, own_quarter,
+                                group=quarter_of.get) for name in TABLES}
     columns = ["household_id", "quarter", "county", "township", "village", "household_type", "relocated"]
     households = build_households(pq.read_table(paths.processed / "household_quarters.parquet", columns=columns).to_pandas())
     write_table(households, paths.processed / "households.parquet", ["household_id"], "households", meta)

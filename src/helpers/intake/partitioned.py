@@ -201,11 +201,10 @@ def duplicate_values(token: str, county: str, wanted: dict, key: Hidden) -> dict
     return out
 
 
-def write_county(token: str, county: str, order: int, quarter: str, marks: dict, key: Hidden,
-                 processed: str, private: str) -> dict:
-    """Step 7: duplicates set aside, tables assembled, accounted, checked and written as this county's partitions."""
-    from helpers.intake.schemas import validate_quarter
-
+def assemble_county(token: str, county: str, quarter: str, marks: dict, key: Hidden) -> dict:
+    """Step 7: duplicates set aside and the county's pieces of every table assembled (kept here). Back: an empty
+    frame of each piece's columns and types, from which the driver finds the types the local engine's one frame
+    per quarter has (pandas' rule for concatenating frames of different types)."""
     state = _STATE[token][county]
     parsed, secret = state["parsed"], key.value
     clean: dict[str, list[pd.DataFrame]] = {s.table: [] for s in dd.SHEETS}
@@ -246,11 +245,42 @@ def write_county(token: str, county: str, order: int, quarter: str, marks: dict,
                              optional_columns=sum(1 for col in p.spec.columns if not col.required and not col.personal),
                              optional_absent=p.optional_absent))
         warnings.extend(p.warnings)
-    tables = {}
+    pieces = {s.table: [f for f in clean[s.table] if len(f)] for s in dd.SHEETS}
+    pieces["quarantine"] = quarantine
+    state["out"] = {"pieces": pieces, "private_rows": private_rows, "codes": codes, "log": log_rows,
+                    "warnings": warnings}
+    return {"stop": None, "protos": {t: [f.iloc[:0] for f in frames] for t, frames in pieces.items()}}
+
+
+def quarter_types(protos: list[dict]) -> dict[str, dict]:
+    """The column types of each table of the quarter as the local engine's concatenation gives them: the counties'
+    pieces (empty frames with their types) concatenated in order; a table without rows: ``assemble._empty_table``."""
+    out = {}
     for spec in dd.SHEETS:
-        frames = [f for f in clean[spec.table] if len(f)]
-        tables[spec.table] = (pd.concat(frames, ignore_index=True) if frames else A._empty_table(spec)).reset_index(drop=True)
-    tables["quarantine"] = pd.concat(quarantine, ignore_index=True) if quarantine else A._EMPTY_QUARANTINE.copy()
+        frames = [f for p in protos for f in p[spec.table]]
+        out[spec.table] = (pd.concat(frames, ignore_index=True) if frames else A._empty_table(spec)).dtypes.to_dict()
+    frames = [f for p in protos for f in p["quarantine"]]
+    out["quarantine"] = (pd.concat(frames, ignore_index=True) if frames else A._EMPTY_QUARANTINE).dtypes.to_dict()
+    return out
+
+
+def write_county(token: str, county: str, order: int, quarter: str, types: dict, key: Hidden,
+                 processed: str, private: str) -> dict:
+    """Step 8: the county's tables in the quarter's types, accounted, checked (keys, schema) and written as its
+    partitions."""
+    from helpers.intake.schemas import validate_quarter
+
+    secret = key.value
+    out = _STATE[token][county].pop("out")
+    pieces, private_rows, codes, log_rows, warnings = (out[k] for k in ("pieces", "private_rows", "codes", "log",
+                                                                          "warnings"))
+    tables = {}
+    for t in PARTITIONED:
+        spec = dd.SHEETS[[s.table for s in dd.SHEETS].index(t)] if t != "quarantine" else None
+        empty = A._empty_table(spec) if spec is not None else A._EMPTY_QUARANTINE
+        frame = (pd.concat(pieces[t], ignore_index=True) if pieces[t] else empty.copy()).reset_index(drop=True)
+        change = {c: d for c, d in types[t].items() if c in frame and frame[c].dtype != d}
+        tables[t] = frame.astype(change) if change else frame
     try:
         validate_quarter(tables, quarter)
     except Stop as err:
@@ -378,8 +408,10 @@ def process_quarter_partitioned(quarter: str, paths: Paths, key: PseudonymKey, c
                            A.KEYS[spec.table], f"{quarter}/{spec.table} (all counties)")
         pdir = private_dir(paths.private / quarter)
         shutil.rmtree(pdir / ".parts", ignore_errors=True)
-        written = tasks.run(write_county, {c: (token, c, i, quarter, marks.get(c, {}), hidden_key, str(paths.processed),
-                                               str(pdir)) for i, c in enumerate(counties)})
+        assembled = tasks.run(assemble_county, {c: (token, c, quarter, marks.get(c, {}), hidden_key) for c in counties})
+        types = quarter_types([assembled[c]["protos"] for c in counties])
+        written = tasks.run(write_county, {c: (token, c, i, quarter, types, hidden_key, str(paths.processed), str(pdir))
+                                           for i, c in enumerate(counties)})
         done = [written[c] for c in counties]
         _raise_first(done, ("schema",))
     finally:

@@ -101,12 +101,15 @@ def write_arrow(table: pa.Table, path: Path, metadata: dict[str, str] | None = N
         pq.write_table(table, tmp)
 
 
-def stack_parquet(sources: list[Path], path: Path, metadata: dict[str, str] | None = None, check=None) -> int:
+def stack_parquet(sources: list[Path], path: Path, metadata: dict[str, str] | None = None, check=None,
+                  group=None) -> int:
     """Stack parquet files with the same columns into one at ``path``, atomically, holding one
     source in memory at a time (a row group each). Types are unified (a column entirely missing
     in one file takes the others' type); the largest source's pandas metadata (the dtypes) goes
-    with the result. ``check(source, table)`` may raise to refuse a part. Returns the rows written."""
-    schema, parts = _stacked(sources, metadata)
+    with the result (``group(source)``: the sources that are parts of one table, e.g. the partitions of one
+    quarter; then the largest group's first source's). ``check(source, table)`` may raise to refuse a part.
+    Returns the rows written."""
+    schema, parts = _stacked(sources, metadata, group)
     rows = 0
     with _atomic_target(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
         for source, table in parts:
@@ -117,11 +120,17 @@ def stack_parquet(sources: list[Path], path: Path, metadata: dict[str, str] | No
     return rows
 
 
-def _stacked(sources: list[Path], metadata: dict[str, str] | None = None):
-    """The schema of the stacked sources (types unified, the largest source's pandas metadata) and a generator of
-    (source, its table cast to that schema), one source read at a time."""
+def _stacked(sources: list[Path], metadata: dict[str, str] | None = None, group=None):
+    """The schema of the stacked sources (types unified, the pandas metadata of the largest source, or of the
+    first source of the largest ``group``) and a generator of (source, its table cast to that schema), one source
+    read at a time."""
     files = [pq.ParquetFile(s) for s in sources]
-    largest = max(range(len(files)), key=lambda i: files[i].metadata.num_rows)
+    keys = [group(s) if group else i for i, s in enumerate(sources)]
+    rows: dict = {}
+    for k, f in zip(keys, files):
+        rows[k] = rows.get(k, 0) + f.metadata.num_rows
+    top = max(rows, key=rows.get)                       # the first of the largest, in the sources' order
+    largest = keys.index(top)
     schema = pa.unify_schemas([f.schema_arrow.remove_metadata() for f in files], promote_options="permissive")
     schema = schema.with_metadata(_with_workbook_metadata(files[largest].schema_arrow.metadata, metadata))
     plain = schema.remove_metadata()
@@ -154,7 +163,7 @@ def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     sources = partition_files(path)
     if not sources:
         raise FileNotFoundError(f"{path}: no partitions")
-    schema, parts = _stacked(sources)
+    schema, parts = _stacked(sources, group=lambda f: next(p for p in f.relative_to(path).parts if p.startswith("quarter=")))
     table = pa.Table.from_batches([b for _, t in parts for b in t.to_batches()], schema=schema.remove_metadata())
     table = table.replace_schema_metadata(schema.metadata)
     if columns is not None:
