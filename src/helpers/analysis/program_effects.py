@@ -19,8 +19,10 @@ from helpers.analysis.construct import OUTCOMES, Panel, build_panel
 from helpers.analysis.effects import EstimationError, callaway_santanna, imputation, twfe
 from helpers.config import SEED, Paths
 from helpers.domain.dictionary import COUNTIES
+from helpers.engine import current as current_engine
 from helpers.store.memory import release
 
+PARTITIONS_PER_WORKER = 4   # household partitions per Dask worker (the dask engine): small enough to balance the work
 FEW_CLUSTERS = 10       # below this many clusters a clustered interval is too narrow: the few-cluster check decides
 # What the estimates and the figures built from them need of the panel (one narrow copy per estimate).
 ESTIMATION_COLUMNS = ["household_id", "time", "cohort", "treated", "first_program", "county", "village"]
@@ -89,11 +91,34 @@ def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", con
     covariates = list(covariates or [])
     d = estimation_sample(panel, program, outcome, covariates, cluster)
     balanced = panel.balanced
+    engine = current_engine()
+    if engine.is_dask and not covariates:
+        # the same estimators from sums over household partitions on the cluster (same numbers: 1e-12 in the tests)
+        from helpers.analysis.effects.distributed import (callaway_santanna_dask, imputation_dask, partition_by_unit,
+                                                          twfe_dask)
+        parts = partition_by_unit(d, "household_id", PARTITIONS_PER_WORKER * engine.workers)
+        cs = callaway_santanna_dask(engine, parts, outcome, "household_id", "time", "cohort", control=control,
+                                    cluster=cluster, balanced=balanced)
+        imp = imputation_dask(engine, parts, outcome, "household_id", "time", "cohort", cluster=cluster,
+                              balanced=balanced)
+        tw = twfe_dask(engine, parts, outcome, "treated", "household_id", "time", cluster=cluster, balanced=balanced)
+        return Effects(program, outcome, d, cs, imp, tw, control, cluster or "household_id", covariates, balanced)
     cs = callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates or None,
                            cluster=cluster, balanced=balanced)
     imp = imputation(d, outcome, "household_id", "time", "cohort", cluster=cluster, balanced=balanced)
     tw = twfe(d, outcome, "treated", "household_id", "time", cluster=cluster, balanced=balanced)
     return Effects(program, outcome, d, cs, imp, tw, control, cluster or "household_id", covariates, balanced)
+
+
+def _on_partitions(res) -> bool:
+    """Whether a result was computed on the engine's household partitions (``effects.distributed``)."""
+    return type(res).__module__.endswith("effects.distributed")
+
+
+def _county_clusters(e: Effects, res):
+    """The county of each unit of a result (its few-cluster check); for a result computed on partitions, the name
+    of the partitions' county column (the check runs there)."""
+    return "county" if _on_partitions(res) else e.county_codes(res)
 
 
 def _spec_row(res, e: Effects) -> dict:
@@ -121,7 +146,7 @@ def comparison(e: Effects, reps: int = 9999, few_cluster: str = "jackknife") -> 
                    "few_cluster_method": "", "few_cluster_note": ""}
             if name != "twfe":
                 try:
-                    test = res.few_cluster_test(e.county_codes(res), kind, few_cluster, reps, SEED)
+                    test = res.few_cluster_test(_county_clusters(e, res), kind, few_cluster, reps, SEED)
                     few.update(p_county=test.pvalue(0.0), counties=test.clusters, few_cluster_method=few_cluster)
                     few["ci_county_low"], few["ci_county_high"] = test.ci(0.95)
                 except EstimationError as err:
@@ -140,7 +165,7 @@ def trend_interval(e: Effects) -> dict:
     tr = {**e.cs.event_time_trend(), "basis": ""}
     if few_clusters(e.cluster, e.cs.spec["clusters"]) and not pd.isna(tr["slope"]):
         try:
-            tr["ci_low"], tr["ci_high"] = e.cs.few_cluster_test(e.county_codes(e.cs), "trend").ci(0.95)
+            tr["ci_low"], tr["ci_high"] = e.cs.few_cluster_test(_county_clusters(e, e.cs), "trend").ci(0.95)
             tr["basis"] = "few_cluster"
         except EstimationError:
             tr.update(ci_low=np.nan, ci_high=np.nan, basis="none")
@@ -351,7 +376,7 @@ def headline_fit(panel: Panel, program: str, outcome: str, control: str = "not_y
     varying-base event study) and the power simulation (its design) start from this fit instead of fitting again:
     the same sample, options and code give the same result (``tests/test_robustness.py``, ``tests/test_power.py``)."""
     e = _LAST.get("effects")
-    if e is None or _LAST.get("panel") is not panel:
+    if e is None or _LAST.get("panel") is not panel or _on_partitions(e.cs):   # a partition result has no units
         return None
     if (e.program, e.outcome, e.control, list(e.covariates), _LAST.get("cluster")) != \
             (program, outcome, control, list(covariates or []), cluster or None):

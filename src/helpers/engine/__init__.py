@@ -130,7 +130,12 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
     workers = spec.workers or os.cpu_count() or 1
     space = ROOT / ".cache" / "dask"
     space.mkdir(parents=True, exist_ok=True)
+    import logging
+
     import dask
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)        # the cluster's start and stop are said in one line, not in its log
     with dask.config.set({"distributed.worker.daemon": False,          # workers may start processes (Excel readers)
                           "distributed.logging.distributed": "error"}):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -145,6 +150,7 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
         finally:
             client.close()
             cluster.close()
+            quiet.setLevel(level)
 
 
 _ACTIVE: list[Engine] = []
