@@ -922,7 +922,8 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
     Each quarter is one task of ``engine`` (default ``helpers.engine.current()``; ``Engine.map``): it draws its five
     county submissions from the quarter's stream, in the order they have always been drawn, and writes each as soon
     as it is drawn. On the local engine the quarters run one after the other; on Dask side by side on the worker
-    processes, each sent only its quarter of the panel. The files are the same bytes either way. (The five counties
+    processes, each sent only its quarter of the panel (the workers write into ``out`` themselves: on a cluster of
+    several machines it must be a folder they all see). The files are the same bytes either way. (The five counties
     of a quarter share the quarter's stream, so splitting a quarter into one task per county would change the
     draws.)"""
     from helpers.engine import current
