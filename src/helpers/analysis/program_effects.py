@@ -339,12 +339,22 @@ def run(panel: Panel, quarter: str, program: str = "any", outcome: str = "income
     held at once; each estimate depends only on the panel and its options, so the order changes no number."""
     er = None
     if earned and outcome != "earned_pc":
-        er = summarize(estimate(panel, program, "earned_pc", control, covariates, cluster), quarter, bootstrap_reps,
-                       few_cluster)
+        e_earned = estimate(panel, program, "earned_pc", control, covariates, cluster)
+        er = summarize(e_earned, quarter, bootstrap_reps, few_cluster)
+        _free_partitions(e_earned)
+        del e_earned
         release()
     e = estimate(panel, program, outcome, control, covariates, cluster)
     r = summarize(e, quarter, bootstrap_reps, few_cluster)
+    _free_partitions(e)
     return e, r, er
+
+
+def _free_partitions(e: Effects) -> None:
+    """Free the household partitions that results computed on the Dask engine keep on the workers (for the county
+    jackknife, done once summarized); the results stay usable. Nothing for local results."""
+    for res in (e.cs, e.imp, e.tw):
+        getattr(res, "release_partitions", lambda: None)()
 
 
 def effects_frame(quarter: str, paths: Paths | None = None, hq: pd.DataFrame | None = None, program: str = "any",
