@@ -13,16 +13,19 @@ crosses county files is done between them on the driver with small things only:
    household key as its keyed pseudonym (never the 户编码 itself).
 6. the driver finds the keys that occur more than once in the quarter (within or across counties); only for those
    rows the compared values are fetched (step 5b), and ``assemble.mark_duplicates`` decides duplicate or conflict.
-7. per county: the duplicates set aside, the clean tables, quarantine and log assembled, rows in = clean +
-   quarantined asserted per sheet and per partition, each table's key and schema checked, and the partitions
-   written by the worker (``<processed>/<table>/quarter=<q>/county=<c>/part-0.parquet``; ``county`` is the county
-   whose file the rows came from). Back: counts, hashes, log rows, the quarantined rows' private list.
-8. the driver asserts the accounting and the keys in total (the key columns of step 5 less the rows step 6 set
+7. per county: the duplicates set aside and the county's pieces of every table assembled. Back: an empty frame of
+   each piece, from which the driver finds the column types the local engine's one frame per quarter has.
+8. per county: its tables in those types, rows in = clean + quarantined asserted per sheet and per partition, each
+   table's key and schema checked, and the partitions written by the worker
+   (``<processed>/<table>/quarter=<q>/county=<c>/part-0.parquet``; ``county`` is the county whose files the rows
+   came from, which a row's own county column may not be; each file records its ``order`` among the quarter's
+   counties). Back: counts, hashes, log rows, the quarantined rows' private list, the household codes' part.
+9. the driver asserts the accounting and the keys in total (the key columns of step 5 less the rows step 6 set
    aside: unique across partitions), writes the quarter's intake log and the private lists.
 
 Between steps a county's parsed sheets stay in its worker's memory (``_STATE``, a plain dictionary of the worker
-process: not Dask's data store, so never spilled to disk), which is why steps 3, 5, 5b and 7 are pinned to the
-worker that ran step 1. The pseudonym key and the quarter's names travel inside task arguments, wrapped in
+process: not Dask's data store, so never spilled to disk), which is why the later steps are pinned to the worker
+that ran step 1 (if that worker is lost, intake stops saying so rather than wait for it). The pseudonym key and the quarter's names travel inside task arguments, wrapped in
 ``Hidden`` (its repr shows nothing, so a failed task's log cannot print them); they are never written. A problem
 in a file comes back as a value (never a worker's traceback) and is raised here as ``IntakeStop`` with the message
 the local engine gives; when several files have problems, the one the local engine would name first is named.
@@ -139,7 +142,7 @@ def read_county(token: str, quarter: str, county: str, files: list, corrections:
 
 def check_villages(token: str, county: str, names: Hidden, register_only: Crosswalk, cfg: dict) -> dict:
     """Step 3: the quarter's names given to every sheet; the 行政村 sheet checked against the register."""
-    parsed = _STATE[token][county]["parsed"]
+    parsed = _state(token, county)["parsed"]
     frames = []
     try:
         for p in parsed.values():
@@ -171,7 +174,7 @@ def _keys(p: A.ParsedSheet, rows, columns: list[str], key: PseudonymKey) -> pd.D
 
 def check_rows(token: str, county: str, crosswalk: Crosswalk, cfg: dict, key: Hidden) -> dict:
     """Step 5: the row checks and the file-county check; back the key columns of the rows that passed."""
-    parsed = _STATE[token][county]["parsed"]
+    parsed = _state(token, county)["parsed"]
     try:
         for (_, name), p in parsed.items():
             if name == dd.HOUSEHOLDS.name:
@@ -191,7 +194,7 @@ def check_rows(token: str, county: str, crosswalk: Crosswalk, cfg: dict, key: Hi
 
 def duplicate_values(token: str, county: str, wanted: dict, key: Hidden) -> dict:
     """Step 5b: for rows whose key occurs more than once in the quarter, the key and the compared values."""
-    parsed = _STATE[token][county]["parsed"]
+    parsed = _state(token, county)["parsed"]
     out = {}
     for name, rows in wanted.items():
         p = next(p for (_, n), p in parsed.items() if n == name)
@@ -205,7 +208,7 @@ def assemble_county(token: str, county: str, quarter: str, marks: dict, key: Hid
     """Step 7: duplicates set aside and the county's pieces of every table assembled (kept here). Back: an empty
     frame of each piece's columns and types, from which the driver finds the types the local engine's one frame
     per quarter has (pandas' rule for concatenating frames of different types)."""
-    state = _STATE[token][county]
+    state = _state(token, county)
     parsed, secret = state["parsed"], key.value
     clean: dict[str, list[pd.DataFrame]] = {s.table: [] for s in dd.SHEETS}
     quarantine, private_rows, codes, log_rows, warnings = [], [], [], [], []
@@ -271,7 +274,7 @@ def write_county(token: str, county: str, order: int, quarter: str, types: dict,
     from helpers.intake.schemas import validate_quarter
 
     secret = key.value
-    out = _STATE[token][county].pop("out")
+    out = _state(token, county).pop("out")
     pieces, private_rows, codes, log_rows, warnings = (out[k] for k in ("pieces", "private_rows", "codes", "log",
                                                                           "warnings"))
     tables = {}
@@ -308,6 +311,15 @@ def write_county(token: str, county: str, order: int, quarter: str, types: dict,
                                                  "rows_quarantined": len(tables["quarantine"])}}
 
 
+def _state(token: str, county: str) -> dict:
+    """A county's parsed sheets in this worker; missing when the worker that read them was lost."""
+    try:
+        return _STATE[token][county]
+    except KeyError:
+        raise RuntimeError(f"intake: the Dask worker that read {county}'s files was lost (or restarted) during the "
+                           "quarter: run intake again") from None
+
+
 def drop_state(token: str) -> None:
     """Free a quarter's parsed sheets in this process (at the end, and after a stop)."""
     _STATE.pop(token, None)
@@ -329,7 +341,22 @@ class _Tasks:
             pin = {"workers": [self.where[county]], "allow_other_workers": False} if county in self.where else {}
             futures[county] = self.client.submit(func, *args, pure=False, key=f"intake-{func.__name__}-{uuid.uuid4().hex}",
                                                  **pin, **kwargs)
-        results = self.client.gather(list(futures.values()))
+        from distributed import wait
+
+        pending = list(futures.values())
+        while True:                    # a pinned task waits for its worker: a lost worker stops intake instead
+            try:
+                wait(pending, timeout=5)
+                break
+            except TimeoutError:
+                pass
+            alive = set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+            lost = sorted(c for c in futures if c in self.where and self.where[c] not in alive)
+            if lost:
+                self.client.cancel(pending)
+                raise RuntimeError(f"intake: the Dask worker that read {', '.join(lost)}'s files was lost during the "
+                                   "quarter: run intake again")
+        results = self.client.gather(pending)
         return dict(zip(futures, results))
 
 

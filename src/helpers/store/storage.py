@@ -156,7 +156,9 @@ def partition_files(folder: Path) -> list[Path]:
 
 def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A processed table as a frame, from one parquet file or from a folder of partitions (``partition_files``):
-    both give the same frame (rows, order, dtypes) for the same rows, as ``stack_parquet`` stacks them."""
+    both give the same frame (rows, order, dtypes) for the same rows, as ``stack_parquet`` stacks them. Every column
+    is inside the files: the folder names (``quarter=``, ``county=``: the submitting county) are for finding and
+    pruning; a generic reader takes the files without hive partitioning (pyarrow: ``partitioning=None``)."""
     path = Path(path)
     if not path.is_dir():
         return pd.read_parquet(path, columns=columns)
