@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from helpers.analysis import indicators as ind
@@ -140,13 +138,21 @@ def test_the_simulated_samples_indicators_are_the_same_on_both_engines(sample, d
 
 
 def _write_partitioned(src: Paths, dest) -> None:
-    """The processed tables as folders of partitions by quarter and county (as intake may write them for the dask
-    engine), the intake log as one file."""
-    dest.mkdir(parents=True)
-    for name in ("household_quarters", "projects", "rectifications"):
-        table = pq.read_table(src.processed / f"{name}.parquet")
-        pq.write_to_dataset(table, dest / name, partition_cols=["quarter", "county"])
-    pq.write_table(pq.read_table(src.processed / "intake_log.parquet"), dest / "intake_log.parquet")
+    """The processed tables as the dask engine's intake keeps them (``intake.partitioned``): a folder of partitions
+    per table, ``<table>/quarter=<q>/county=<c>/part-0.parquet`` (the intake log by quarter only), each file with
+    every column and its place in the quarter's order."""
+    from helpers.intake.partitioned import PART, partition_dir
+    from helpers.store.storage import write_table
+
+    for name in ("household_quarters", "projects", "rectifications", "intake_log"):
+        frame = pd.read_parquet(src.processed / f"{name}.parquet")
+        for quarter, rows in frame.groupby("quarter", sort=True):
+            if name == "intake_log":
+                write_table(rows, partition_dir(dest, name, quarter) / PART, None, name)
+                continue
+            for order, county in enumerate(rows["county"].unique()):
+                write_table(rows[rows["county"] == county], partition_dir(dest, name, quarter, county) / PART, None,
+                            name, {"order": str(order)})
 
 
 def test_tables_kept_as_folders_of_partitions_are_read_on_the_workers(sample, dask_engine, tmp_path):
@@ -156,11 +162,14 @@ def test_tables_kept_as_folders_of_partitions_are_read_on_the_workers(sample, da
                         corrections=paths.corrections)
     files = ind.Inputs.load(paths)
     folders = ind.Inputs.load(parted)
-    assert folders.hq["quarter"].dtype == files.hq["quarter"].dtype          # partition columns get their types
+    assert not (tmp_path / "processed" / "household_quarters.parquet").exists()
+    pd.testing.assert_frame_equal(folders.hq, files.hq, check_categorical=False)   # the same frame from the folders
     local = ind.compute(files, "2022Q2", CFG)
     with use(dask_engine):
         frames = ind._frames(folders)
         assert frames.hq.npartitions >= 2 * len(ind.COUNTIES)               # one or more per quarter and county
+        sent = files.hq.loc[files.hq["quarter"] == "2022Q2", "county"].nunique()
+        assert frames.rows("hq", ["2022Q2"]).npartitions == sent            # other quarters' files are not read
         dask = ind.compute(folders, "2022Q2", CFG)
     same(local, dask)
     same(local, ind.compute(folders, "2022Q2", CFG))                          # locally from the folders too

@@ -96,24 +96,52 @@ def load_config(path: Path | None = None) -> dict:
 
 def _table_path(processed: Path, name: str) -> Path:
     """Where a processed table is kept: one file ``<name>.parquet``, or a folder of partitions
-    (``<name>/quarter=…/county=…/*.parquet``, as intake may write them for the dask engine; or ``<name>.parquet/``)."""
-    for p in (processed / f"{name}.parquet", processed / name):
-        if p.exists():
-            return p
-    return processed / f"{name}.parquet"
+    ``<name>/quarter=<q>/county=<c>/part-0.parquet`` (``intake.partitioned``, the dask engine's intake)."""
+    file, folder = processed / f"{name}.parquet", processed / name
+    return folder if not file.exists() and folder.is_dir() else file
 
 
-def _read_pandas(path: Path, columns=None, read_dictionary=None) -> pd.DataFrame:
-    """A processed table as one pandas frame, from its file or its folder of partitions (partition columns, which
-    pyarrow reads as categoricals, are given back their own types: ``quarter`` text, the others as the file
-    would have them)."""
-    kw = {"read_dictionary": read_dictionary} if read_dictionary else {}
-    df = pd.read_parquet(path, columns=columns, **kw)
-    if path.is_dir():
-        for c in ("quarter", "county"):
-            if c in df and isinstance(df[c].dtype, pd.CategoricalDtype) and c not in (read_dictionary or ()):
-                df[c] = df[c].astype("str")
+def _read_pandas(path: Path, columns=None, categorical=None) -> pd.DataFrame:
+    """A processed table as one pandas frame, from its file or its folder of partitions (``storage.read_table``:
+    the same frame either way), with the ``categorical`` columns as categoricals."""
+    from helpers.store.storage import read_table
+
+    if not path.is_dir():
+        kw = {"read_dictionary": categorical} if categorical else {}
+        return pd.read_parquet(path, columns=columns, **kw)
+    df = read_table(path, columns=columns)
+    for c in categorical or ():
+        df[c] = df[c].astype("category")
     return df
+
+
+def _partition_schema(files: list[Path], columns=None):
+    """The schema the partitions of a table share (types unified: a column entirely missing in one file takes the
+    others' type; the largest file's pandas metadata, so every partition gets the same dtypes)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    metas = [pq.ParquetFile(f) for f in files]
+    schema = pa.unify_schemas([m.schema_arrow.remove_metadata() for m in metas], promote_options="permissive")
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
+    largest = max(range(len(metas)), key=lambda i: metas[i].metadata.num_rows)
+    return schema.with_metadata(metas[largest].schema_arrow.metadata)
+
+
+def _path_quarter(path: Path) -> str:
+    """The quarter of a partition file, from its folder (``quarter=<q>``)."""
+    return next(p for p in Path(path).parts if p.startswith("quarter="))[len("quarter="):]
+
+
+def _read_partition(path: str | None, schema) -> pd.DataFrame:
+    """One partition file as a pandas frame with the table's shared schema (run on a worker); None: no rows."""
+    import pyarrow.parquet as pq
+
+    if path is None:
+        return schema.empty_table().to_pandas()
+    table = pq.read_table(path, columns=schema.names).replace_schema_metadata(None)
+    return table.cast(schema.remove_metadata()).replace_schema_metadata(schema.metadata).to_pandas()
 
 
 @dataclass
@@ -192,6 +220,16 @@ class _PandasFrames:
             self._quarters = sorted(self.hq["quarter"].unique())
         return self._quarters
 
+    def rows(self, table: str, quarters=None, before: str | None = None):
+        """The rows of ``table`` (``hq``, ``projects``, ``rectifications``) in ``quarters``, or in the quarters
+        before ``before``."""
+        t = getattr(self, table)
+        if before is not None:
+            return t[t["quarter"] < before]
+        if len(quarters) == 1:
+            return t[t["quarter"] == quarters[0]]
+        return t[t["quarter"].isin(list(quarters))]
+
     @staticmethod
     def sums(frame, by, **named):
         """``frame.groupby(by).agg(**named)`` with missing keys kept as their own group and only observed categories
@@ -235,25 +273,54 @@ class _DaskFrames(_PandasFrames):
     def __init__(self, inp: Inputs, client, npartitions: int):
         import dask.dataframe as dd
 
-        self.inp, self.client, self.log = inp, client, inp.log
-        self._quarters = None
+        from helpers.store.storage import partition_files
 
-        def table(name: str, frame: pd.DataFrame, columns=None):
+        self.inp, self.client, self.log = inp, client, inp.log
+        self._quarters, self._files, self._selected = None, {}, {}
+
+        def table(key: str, name: str, frame: pd.DataFrame, columns=None):
             src = _table_path(inp.source, name) if inp.source is not None else None
-            if src is not None and src.is_dir():      # each worker reads its partitions, for every computation
-                d = dd.read_parquet(str(src), columns=columns)
-                return d.assign(quarter=d["quarter"].astype("str")) if "quarter" in d.columns else d
+            files = partition_files(src) if src is not None and src.is_dir() else []
+            if files:                                  # one partition per file, read by a worker
+                self._files[key] = ([(_path_quarter(f), str(f)) for f in files], _partition_schema(files, columns))
+                return self._read(key, None)
             d = dd.from_pandas(frame, npartitions=max(1, min(npartitions, len(frame))), sort=False)
             return client.persist(d)                   # sent to the workers once
 
-        self.hq = table("household_quarters", inp.hq, list(inp.hq.columns))
-        self.projects = table("projects", inp.projects)
-        self.rectifications = table("rectifications", inp.rectifications)
+        self.hq = table("hq", "household_quarters", inp.hq, list(inp.hq.columns))
+        self.projects = table("projects", "projects", inp.projects)
+        self.rectifications = table("rectifications", "rectifications", inp.rectifications)
+
+    def _read(self, key: str, keep):
+        """A table kept as a folder of partitions, as a Dask frame of the files whose quarter ``keep`` accepts (all
+        with None): the partitions of other quarters are never read."""
+        import dask.dataframe as dd
+
+        files, schema = self._files[key]
+        chosen = tuple(f for q, f in files if keep is None or keep(q))
+        if chosen not in self._selected:
+            meta = schema.empty_table().to_pandas()
+            self._selected[chosen] = dd.from_map(_read_partition, list(chosen) or [None], schema=schema, meta=meta,
+                                                 enforce_metadata=False)
+        return self._selected[chosen]
+
+    def rows(self, table: str, quarters=None, before: str | None = None):
+        if table in self._files:
+            keep = (lambda q: q < before) if before is not None else (lambda q: q in set(quarters))
+            t = self._read(table, keep)
+        else:
+            t = getattr(self, table)
+        if before is not None:
+            return t[t["quarter"] < before]
+        return t[t["quarter"].isin(list(quarters))]
 
     @property
     def quarters(self) -> list[str]:
         if self._quarters is None:
-            self._quarters = sorted(self.client.compute(self.hq["quarter"].unique(split_out=1)).result())
+            if "hq" in self._files:                   # from the partitions' folders, nothing to read
+                self._quarters = sorted({q for q, _ in self._files["hq"][0]})
+            else:
+                self._quarters = sorted(self.client.compute(self.hq["quarter"].unique(split_out=1)).result())
         return self._quarters
 
     # One output partition for the aggregates (a row per household at most: the merges that use them are then
@@ -356,9 +423,9 @@ def _flat(a: pd.DataFrame) -> pd.DataFrame:
 def _monitoring_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
     """Per county and monitoring category: 监测户 this quarter, eliminated, active, their persons, new entrants
     (never 监测户 in an earlier quarter), eliminated within the quarter."""
-    hq = f.hq
-    mon = hq[(hq["quarter"] == quarter) & (hq["household_type"] == "监测户")]
-    earlier = hq[(hq["quarter"] < quarter) & (hq["household_type"] == "监测户")]
+    cur, before = f.rows("hq", [quarter]), f.rows("hq", before=quarter)
+    mon = cur[cur["household_type"] == "监测户"]
+    earlier = before[before["household_type"] == "监测户"]
     mon = f.flag_in(mon, "household_id", earlier, "seen")         # once: isin on text is slow
     qstart = pd.Timestamp(int(quarter[:4]), 3 * int(quarter[-1]) - 2, 1)
     qend = qstart + pd.offsets.QuarterEnd(0)
@@ -406,10 +473,9 @@ def _income_flags(out, line):
 
 def _income_test(f: _PandasFrames, quarter: str, cfg: dict):
     window = quarter_range(previous(quarter, 3), quarter)
-    hq = f.hq
-    w = hq[hq["quarter"].isin(window)]
+    w = f.rows("hq", window)
     per = f.per_household(w, t4_income=("income_per_capita", "sum"), n=("income_per_capita", "size"))
-    cur = hq[hq["quarter"] == quarter][["household_id", "county", "village", "household_type", "risk_eliminated"]]
+    cur = f.rows("hq", [quarter])[["household_id", "county", "village", "household_type", "risk_eliminated"]]
     return _income_flags(f.by_household(cur, per), cfg["monitoring_line"].get(int(quarter[:4])))
 
 
@@ -473,12 +539,11 @@ def _growth_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
     now_w, before_w = _growth_windows(quarter)
     if before_w[0] < f.quarters[0]:
         return None
-    hq = f.hq
-    w = hq[hq["quarter"].isin(now_w + before_w)]
+    w = f.rows("hq", now_w + before_w)
     inc = w["income_per_capita"]
     w = w.assign(now=inc.where(w["quarter"].isin(now_w)), before=inc.where(w["quarter"].isin(before_w)))
     per = f.per_household(w, now=("now", "sum"), before=("before", "sum"), n=("now", "size"))
-    cur = hq[hq["quarter"] == quarter][["household_id", "county", "village", "household_type"]]
+    cur = f.rows("hq", [quarter])[["household_id", "county", "village", "household_type"]]
     x = f.households_in(per[per["n"] == 8], cur)
     return f.sums(x, ["county", "village", "household_type"], now=("now", "sum"), before=("before", "sum"),
                 households=("now", "size"))
@@ -539,8 +604,7 @@ def _growth_rows(a, f: _PandasFrames, quarter: str, counties, cfg: dict) -> list
 def _employment_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
     """Per quarter (this one and the same one last year), county and employment-support type: members in work,
     rows that report them, rows."""
-    hq = f.hq
-    x = hq[hq["quarter"].isin([quarter, previous(quarter, 4)])]
+    x = f.rows("hq", [quarter, previous(quarter, 4)])
     return f.sums(x, ["quarter", "county", "employment_support"], workers=("workers", "sum"),
                 reported=("workers", "count"), households=("workers", "size"))
 
@@ -583,8 +647,7 @@ def _employment_rows(a, f: _PandasFrames, quarter: str, counties, cfg: dict) -> 
 def _funds_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
     """Per county and project type: linking funds arrived and spent (and arrived for 产业发展), projects not
     started, under construction and behind the quarter's milestone, reach, income increase, spending."""
-    p = f.projects
-    p = p[p["quarter"] == quarter]
+    p = f.rows("projects", [quarter])
     milestone = cfg["spending_milestones"][int(quarter[-1])]
     linking = p["fund_source"].isin(cfg["linking_fund_sources"])  # 衔接资金: the linking funds both fund indicators name
     arrived = p["funds_arrived"]
@@ -645,8 +708,7 @@ def _funds_rows(a, f: _PandasFrames, quarter: str, counties, cfg: dict) -> list[
 
 def _problems_aggregate(f: _PandasFrames, quarter: str, cfg: dict):
     """Per county and source: problems found and fixed."""
-    r = f.rectifications
-    r = r[r["quarter"] == quarter]
+    r = f.rows("rectifications", [quarter])
     x = r.assign(fixed=r["fix_status"] == "已整改")
     return f.sums(x, ["county", "source"], found=("fixed", "size"), fixed=("fixed", "sum"))
 
