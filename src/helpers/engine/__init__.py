@@ -2,7 +2,7 @@
 
 One switch for the whole run (``workbook run|intake --engine local|dask [--scheduler ADDRESS] [--workers N]``, or
 ``engine:`` in ``config/workbook.yaml``). ``dask`` without an address starts a ``distributed.LocalCluster`` of
-worker processes (one thread each, a memory limit per worker, spilling to ``.cache/dask``) and closes it at the end;
+worker processes (one thread each, a memory limit per worker, spilling to ``private/.dask-spill``, mode 0700) and closes it at the end;
 with an address it connects to that scheduler (a cluster of many machines) and leaves it running.
 
 The layers above use two things from here: ``Engine.map`` (one task per item, in order; locally a plain loop) and
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from helpers.config import ROOT, settings
+from helpers.config import PRIVATE, settings
 from helpers.domain.errors import Stop
 
 ENGINES = ("local", "dask")
@@ -128,8 +128,12 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
             client.close()
         return
     workers = spec.workers or os.cpu_count() or 1
-    space = ROOT / ".cache" / "dask"
+    # What workers spill under memory pressure can hold intake's private values (names to scrub, the quarantined
+    # rows' list with 户编码) for a moment: it goes to the private folder's spill space (0700), never to .cache.
+    space = PRIVATE / ".dask-spill"
     space.mkdir(parents=True, exist_ok=True)
+    os.chmod(PRIVATE, 0o700)
+    os.chmod(space, 0o700)
     import logging
 
     import dask
