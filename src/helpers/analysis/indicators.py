@@ -284,8 +284,13 @@ class _DaskFrames(_PandasFrames):
             if files:                                  # one partition per file, read by a worker
                 self._files[key] = ([(_path_quarter(f), str(f)) for f in files], _partition_schema(files, columns))
                 return self._read(key, None)
-            d = dd.from_pandas(frame, npartitions=max(1, min(npartitions, len(frame))), sort=False)
-            return client.persist(d)                   # sent to the workers once
+            # Codes and places as text on the cluster (a categorical's categories would travel with every task and
+            # every partition's metadata), cut into row blocks scattered to the workers once and kept there.
+            frame = frame.astype({c: "str" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
+            n = max(1, min(npartitions, len(frame)))
+            bounds = np.linspace(0, len(frame), n + 1).astype(int)
+            blocks = client.scatter([frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+            return dd.from_delayed(blocks, meta=frame.iloc[:0], verify_meta=False)
 
         self.hq = table("hq", "household_quarters", inp.hq, list(inp.hq.columns))
         self.projects = table("projects", "projects", inp.projects)
