@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from helpers.analysis import indicators as ind
 from helpers.config import Paths

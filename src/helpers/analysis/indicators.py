@@ -199,8 +199,8 @@ def _sent(log: pd.DataFrame, quarter: str, sheet: str) -> set[str]:
 #   1. ``aggregate``: grouped aggregations of the processed tables (sums, counts, sizes by county and category),
 #      written with the operations pandas and Dask DataFrame share, so the same code runs on pandas frames (the
 #      local engine) and on partitioned Dask frames (the dask engine: partial aggregates on the workers' partitions,
-#      combined by Dask). The few operations the two spell differently (a household looked up in another set of
-#      rows) are methods of the frames object below.
+#      combined by Dask). The few operations the two spell differently (the rows of some quarters, a household
+#      looked up in another set of rows, the groupby options) are methods of the frames objects below.
 #   2. ``rows``: on the driver, from those small per-county aggregates, the county's and the city's (sums over its
 #      counties) values, numerators, denominators, statuses and verdicts: the formulas of the indicators.
 class _PandasFrames:
@@ -259,14 +259,16 @@ class _PandasFrames:
         return per.join(rows.set_index("household_id"), how="inner")
 
     def collect(self, parts: dict) -> dict:
+        """The aggregates as pandas frames (here they already are)."""
         return parts
 
 
 class _DaskFrames(_PandasFrames):
     """The processed tables as Dask DataFrames on the engine's cluster: read by the workers from a folder of
-    partitions when the table is kept as one (``quarter=…/county=…``), else the driver's frame cut into
-    ``npartitions`` row blocks and kept in the workers' memory (persisted) for every quarter computed with the same
-    inputs. The intake log (a row per county and sheet) stays on the driver."""
+    partitions when the table is kept as one (``quarter=…/county=…``, one Dask partition per file, only the files of
+    the quarters an aggregation needs), else the driver's frame cut into ``npartitions`` row blocks, scattered to
+    the workers once and kept there for every quarter computed with the same inputs. The intake log (a row per
+    county and sheet) stays on the driver. Aggregates come back in one computation (``collect``)."""
 
     lazy = True
 
