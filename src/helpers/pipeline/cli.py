@@ -295,12 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="households for intake, effects and run (default 200000, the city scale)")
     p.add_argument("--repeat", type=int, default=3, help="repetitions; the median is reported (default 3)")
     p.add_argument("--cache", default=None, help="folder for generated data (default: .cache/bench)")
-    p.add_argument("--only", choices=["all", "intake", "effects", "inference", "run", "scaling", "engines"],
+    p.add_argument("--only", choices=["all", "intake", "effects", "inference", "run", "scaling", "engines",
+                                      "engines-effects"],
                    default="all",
                    help="one part: intake, effects (estimators), inference (few-cluster size), run (the whole "
                         "quarterly run at --households), scaling (the run at each of --sizes) or engines (the run on "
-                        "the local and the Dask engine at each of --sizes); 'all' (default) is intake, effects, "
-                        "inference and scaling")
+                        "the local and the Dask engine at each of --sizes), engines-effects (the estimators from "
+                        "parquet at each of --sizes on Dask, and locally up to --local-max); 'all' (default) is "
+                        "intake, effects, inference and scaling")
+    p.add_argument("--local-max", type=int, default=1_000_000, dest="local_max",
+                   help="largest size --only engines-effects also runs locally (default 1000000)")
     p.add_argument("--workers", type=int, default=2, help="Dask worker processes for --only engines (default 2)")
     p.add_argument("--sizes", default="10000,50000,200000,1000000",
                    help="households for --only scaling (default 10000,50000,200000,1000000)")

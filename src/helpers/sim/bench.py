@@ -337,6 +337,94 @@ def bench_engines(args, cache: Path) -> None:
           "kernels and the Dask workers together)")
 
 
+PART_HOUSEHOLDS = 250_000      # households per partition file of the estimators' panels at province scale
+
+
+def _panel_part(i: int, households: int, folder: str) -> str:
+    """Partition ``i`` of a province-scale estimation panel: its own draw (seed 2023 + i) of ``households``
+    households x 12 quarters, unit ids made unique across partitions, written as parquet; returns its path."""
+    from helpers.sim.simcheck import draw
+
+    path = Path(folder) / f"part-{i:04d}.parquet"
+    if not path.exists():
+        d = draw(2023 + i, households, "2021Q1", "2023Q4")
+        d["unit"] = pd.factorize(d["unit"])[0].astype("int64") + i * 10 * PART_HOUSEHOLDS
+        d["village"] = d["village"].astype(str)
+        d["treated"] = ((d["cohort"] > 0) & (d["time"] >= d["cohort"])).astype("int8")
+        tmp = path.with_suffix(".tmp")
+        d.drop(columns=["tau"]).to_parquet(tmp)
+        tmp.rename(path)
+    return str(path)
+
+
+def bench_engines_effects(args, cache: Path) -> None:
+    """The three estimators (clustered by village, not-yet-treated comparison) on a panel read from parquet, at
+    each of --sizes: on the Dask engine (a LocalCluster of --workers processes, the partitions read by the workers)
+    and, up to --local-max households, on the local engine from the same files in this process, with the largest
+    difference between the two."""
+    import math
+
+    import numpy as np
+
+    from helpers.analysis.effects import callaway_santanna, imputation, twfe
+    from helpers.analysis.effects.distributed import callaway_santanna_dask, imputation_dask, twfe_dask
+    from helpers.engine import EngineSpec, open_engine
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    spec = EngineSpec.make("dask", workers=args.workers or 2, config={})
+    print(f"\nEstimators from parquet, local and Dask ({machine()}; Dask: LocalCluster of {spec.workers} worker "
+          f"processes; clustered by village, not-yet-treated comparison; Callaway-Sant'Anna simple and dynamic, "
+          f"imputation simple and dynamic, TWFE)")
+    with open_engine(spec, dashboard=False) as eng:
+        for h in sizes:
+            n_parts = max(1, math.ceil(h / PART_HOUSEHOLDS))
+            folder = cache / f"panel_parts_h{h}"
+            folder.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
+            files = eng.map(_panel_part, range(n_parts), label=f"drawing {h:,} households", households=h // n_parts,
+                            folder=str(folder))
+            made = time.perf_counter() - t0
+            rows = sum(pq_rows(f) for f in files)
+            print(f"  {h:,} households x 12 quarters: {rows:,} rows in {n_parts} files ({made:.0f} s to draw or find)",
+                  flush=True)
+            results = {}
+            for name in ("dask", "local"):
+                if name == "local" and h > args.local_max:
+                    print(f"    local: not run above --local-max {args.local_max:,} households")
+                    continue
+                with MemorySampler() as mem:
+                    t0 = time.time()
+                    if name == "dask":
+                        import dask.dataframe as dd
+                        parts = dd.read_parquet(files)
+                        cs = callaway_santanna_dask(eng, parts, "y", "unit", "time", "cohort", control="not_yet",
+                                                    cluster="village")
+                        imp = imputation_dask(eng, parts, "y", "unit", "time", "cohort", cluster="village")
+                        tw = twfe_dask(eng, parts, "y", "treated", "unit", "time", cluster="village")
+                    else:
+                        d = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+                        cs = callaway_santanna(d, "y", "unit", "time", "cohort", control="not_yet", cluster="village")
+                        imp = imputation(d, "y", "unit", "time", "cohort", cluster="village")
+                        tw = twfe(d, "y", "treated", "unit", "time", cluster="village")
+                    out = pd.concat([cs.aggregate("simple"), cs.aggregate("dynamic"), imp.aggregate("simple"),
+                                     imp.aggregate("dynamic"), tw.aggregate("simple")])
+                    seconds = time.time() - t0
+                    results[name] = out
+                    print(f"    {name:<6} {seconds:>8.1f} s   peak {mem.peak(t0, time.time()):>6.2f} GB in all, largest "
+                          f"child process {mem.peak_single(t0, time.time()):>5.2f} GB   CS simple "
+                          f"{out['att'].iloc[0]:.3f} (se {out['se'].iloc[0]:.3f})", flush=True)
+                    del cs, imp, tw
+            if len(results) == 2:
+                a, b = results["local"][["att", "se"]].to_numpy(), results["dask"][["att", "se"]].to_numpy()
+                rel = np.nanmax(np.abs(a - b) / np.maximum(np.abs(a), 1.0))
+                print(f"    largest difference local vs dask (att and se, relative): {rel:.1e}", flush=True)
+
+
+def pq_rows(path: str) -> int:
+    import pyarrow.parquet as pq
+    return pq.ParquetFile(path).metadata.num_rows
+
+
 def bench_scaling(args, cache: Path) -> None:
     """The quarterly run at several sizes: time and peak memory per household should not grow."""
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -405,7 +493,7 @@ def bench_inference(args, cache: Path) -> None:
 
 
 PARTS = {"intake": bench_intake, "effects": bench_effects, "run": bench_run, "scaling": bench_scaling,
-         "inference": bench_inference, "engines": bench_engines}
+         "inference": bench_inference, "engines": bench_engines, "engines-effects": bench_engines_effects}
 
 
 def main(args) -> int:
