@@ -54,3 +54,60 @@ def test_an_unreachable_scheduler_stops_with_the_address():
     with pytest.raises(Stop, match="tcp://127.0.0.1:1"):
         with open_engine(EngineSpec("dask", scheduler="tcp://127.0.0.1:1")):
             pass
+
+
+@pytest.mark.parametrize("address", ["foo", "http://127.0.0.1:8787", "127.0.0.1:8786", "tcp://host"])
+def test_a_scheduler_address_that_is_not_one_stops_before_connecting(address):
+    """A reviewer's --scheduler foo / the dashboard's http:// address gave a traceback (exit 1)."""
+    with pytest.raises(Stop, match="such as tcp://10.0.0.5:8786"):
+        EngineSpec.make("dask", scheduler=address, config={})
+
+
+@pytest.mark.parametrize("limit, message", [("lots", "such as 8GB"), ("0", "too small"), ("200MB", "too small")])
+def test_a_memory_limit_that_cannot_serve_stops_with_a_message(limit, message):
+    """'lots' and '0' crashed with tracebacks; 200MB let the workers pause at once and the run wait forever."""
+    with pytest.raises(Stop, match=message):
+        EngineSpec.make("dask", memory_limit=limit, config={})
+    assert EngineSpec.make("dask", memory_limit="2GB", config={}).memory_limit == "2GB"
+
+
+def test_local_cluster_options_with_a_scheduler_are_refused_not_ignored():
+    with pytest.raises(Stop, match="drop them"):
+        EngineSpec.make("dask", scheduler="tcp://10.0.0.5:8786", workers=4, config={})
+
+
+def test_a_server_that_is_not_a_dask_scheduler_stops_within_the_bound(monkeypatch):
+    """Something that accepts the connection and never answers (a reviewer's HTTP server on the port) left the
+    run waiting forever; now it stops after CONNECT_SECONDS with the address."""
+    import socket
+    import threading
+    import time
+
+    import helpers.engine as engine
+    from helpers.engine import open_engine
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    held = []
+    threading.Thread(target=lambda: held.append(srv.accept()), daemon=True).start()
+    monkeypatch.setattr(engine, "CONNECT_SECONDS", 3)
+    port = srv.getsockname()[1]
+    t0 = time.monotonic()
+    with pytest.raises(Stop, match=f"tcp://127.0.0.1:{port}"):
+        with open_engine(EngineSpec("dask", scheduler=f"tcp://127.0.0.1:{port}")):
+            pass
+    assert time.monotonic() - t0 < 15
+    srv.close()
+
+
+def test_the_local_cluster_listens_on_this_machine_only_and_spills_into_the_private_folder(tmp_path):
+    """The dashboard was bound to 0.0.0.0 (open to the office network) and --private was ignored for spilling."""
+    from helpers.engine import open_engine
+
+    lines = []
+    with open_engine(EngineSpec("dask", workers=1, memory_limit="2GB"), say=lines.append, private=tmp_path) as e:
+        assert e.client.scheduler.address.startswith("tcp://127.0.0.1:")
+        assert "127.0.0.1" in e.client.dashboard_link and "(this machine only)" in lines[0]
+        assert str(tmp_path / ".dask-spill") in lines[0]
+        assert (tmp_path / ".dask-spill").stat().st_mode & 0o777 == 0o700

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from helpers.config import PRIVATE, settings
 from helpers.domain.errors import Stop
 
 ENGINES = ("local", "dask")
+MIN_WORKER_MEMORY = 2**30           # the smallest --memory-limit accepted per worker
+CONNECT_SECONDS = 20                # how long to wait for a scheduler to answer, and for its first worker
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,23 @@ class EngineSpec:
             raise Stop(f"--workers must be 0 (one per core) or more, not {spec.workers}")
         if spec.name == "local" and spec.scheduler:
             raise Stop("--scheduler needs --engine dask (the local engine runs in this process)")
+        if spec.scheduler:
+            if not re.fullmatch(r"(tcp|tls)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}", spec.scheduler):
+                raise Stop(f"--scheduler must be a Dask scheduler's address such as tcp://10.0.0.5:8786, not "
+                           f"{spec.scheduler!r} (the dashboard's http:// address is not the scheduler's)")
+            if workers is not None or memory_limit is not None:
+                raise Stop("--workers and --memory-limit set up a local cluster; with --scheduler the cluster's own "
+                           "workers and their limits are used: drop them")
+        if spec.memory_limit != "auto":
+            from dask.utils import parse_bytes
+            try:
+                limit = parse_bytes(spec.memory_limit)
+            except (ValueError, TypeError):
+                raise Stop(f"--memory-limit must be an amount such as 8GB or 512MB (or auto), not "
+                           f"{spec.memory_limit!r}") from None
+            if limit < MIN_WORKER_MEMORY:
+                raise Stop(f"--memory-limit {spec.memory_limit} is too small: a Dask worker needs at least "
+                           f"{MIN_WORKER_MEMORY / 2**30:.0f} GB (an idle one already holds about 0.2 GB)")
         return spec
 
 
@@ -72,7 +94,7 @@ class Engine:
         """How many worker processes the work is spread over (1 for the local engine)."""
         if self.client is None:
             return 1
-        return max(1, len(self.client.scheduler_info(n_workers=-1).get("workers", {})))
+        return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
 
     def map(self, func: Callable, items: Iterable, label: str = "", **kwargs) -> list:
         """``[func(item, **kwargs) for item in items]``, in order; on Dask one task per item, with progress
@@ -99,11 +121,45 @@ def _memory_limit(spec: EngineSpec, workers: int) -> str | int:
     return int(psutil.virtual_memory().total * 0.8 / workers)
 
 
+def _connect(address: str):
+    """A client on the scheduler at ``address`` with at least one worker, or ``Stop`` with one message: an address
+    nothing answers on, something that is not a Dask scheduler (which can leave a connection waiting forever: the
+    wait is bounded here), or a scheduler without workers."""
+    from distributed import Client
+
+    box: dict = {}
+
+    def attempt():
+        try:
+            box["client"] = Client(address, timeout=f"{CONNECT_SECONDS // 2}s")
+        except BaseException as e:       # noqa: BLE001 - any failure becomes the one message below
+            box["error"] = e
+
+    t = threading.Thread(target=attempt, daemon=True)
+    t.start()
+    t.join(CONNECT_SECONDS)
+    hint = "check the address (tcp://host:8786, the scheduler's port, not the dashboard's) and that the scheduler runs"
+    if "client" not in box:
+        why = type(box["error"]).__name__ if "error" in box else f"no answer in {CONNECT_SECONDS} s"
+        raise Stop(f"could not connect to a Dask scheduler at {address} ({why}): {hint}")
+    client = box["client"]
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+    except (TimeoutError, OSError):
+        client.close()
+        raise Stop(f"the Dask scheduler at {address} has no workers (none joined in {CONNECT_SECONDS} s): start "
+                   f"them with dask worker {address}") from None
+    return client
+
+
 @contextlib.contextmanager
 def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | None = None,
-                dashboard: bool = True) -> Iterator[Engine]:
+                dashboard: bool = True, private: Path | None = None) -> Iterator[Engine]:
     """The engine for a run: nothing to start for ``local``; for ``dask`` a client on ``spec.scheduler`` or on a
-    new ``LocalCluster`` (closed at the end). The dashboard's address is said."""
+    new ``LocalCluster`` (closed at the end), its workers spilling into ``private``/.dask-spill (the run's private
+    folder; default ``private/``) and its scheduler and dashboard on this machine only (127.0.0.1). The dashboard's
+    address is said. A worker of the local cluster is never paused at high memory (a paused cluster waits forever):
+    it is restarted, and intake or the estimators stop with a message saying to raise ``--memory-limit``."""
     spec = spec or EngineSpec()
     kw = {"say": say} if say else {}
     if spec.name == "local":
@@ -115,11 +171,7 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
         raise Stop("--engine dask needs the packages dask and distributed: run bash scripts/setup.sh") from None
     eng = Engine(spec, **kw)
     if spec.scheduler:
-        try:
-            client = Client(spec.scheduler, timeout="10s")
-        except (OSError, TimeoutError) as e:
-            raise Stop(f"could not reach the Dask scheduler at {spec.scheduler} ({type(e).__name__}): check the "
-                       "address (tcp://host:8786) and that the scheduler is running") from None
+        client = _connect(spec.scheduler)
         eng.client = client
         eng.say(f"Dask: connected to {spec.scheduler}, {eng.workers} workers; dashboard {client.dashboard_link}")
         try:
@@ -130,9 +182,10 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
     workers = spec.workers or os.cpu_count() or 1
     # What workers spill under memory pressure can hold intake's private values (names to scrub, the quarantined
     # rows' list with 户编码) for a moment: it goes to the private folder's spill space (0700), never to .cache.
-    space = PRIVATE / ".dask-spill"
+    home = Path(private) if private is not None else PRIVATE
+    space = home / ".dask-spill"
     space.mkdir(parents=True, exist_ok=True)
-    os.chmod(PRIVATE, 0o700)
+    os.chmod(home, 0o700)
     os.chmod(space, 0o700)
     import logging
 
@@ -140,15 +193,20 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
     quiet = logging.getLogger("distributed")
     level = quiet.level
     quiet.setLevel(logging.ERROR)        # the cluster's start and stop are said in one line, not in its log
+    limit = _memory_limit(spec, workers)
     with dask.config.set({"distributed.worker.daemon": False,          # workers may start processes (Excel readers)
-                          "distributed.logging.distributed": "error"}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               memory_limit=_memory_limit(spec, workers), local_directory=str(space),
-                               dashboard_address=":0" if dashboard else None, silence_logs=40)
+                          "distributed.worker.memory.pause": False,    # never wait forever on a paused worker
+                          "distributed.logging.distributed": "error",
+                          "temporary-directory": str(space)}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               memory_limit=limit, local_directory=str(space),
+                               dashboard_address="127.0.0.1:0" if dashboard else None, silence_logs=40)
         client = Client(cluster)
         eng.client, eng.cluster = client, cluster
-        eng.say(f"Dask: a local cluster of {workers} worker processes ({cluster.workers[0].memory_manager.memory_limit / 1e9:.1f} GB "
-                f"each, spilling to {space}); dashboard {client.dashboard_link if dashboard else 'off'}")
+        from dask.utils import format_bytes, parse_bytes
+        each = format_bytes(parse_bytes(limit) if isinstance(limit, str) else limit)
+        eng.say(f"Dask: a local cluster of {workers} worker processes ({each} each, spilling to {space}); dashboard "
+                f"{client.dashboard_link + ' (this machine only)' if dashboard else 'off'}")
         try:
             yield eng
         finally:

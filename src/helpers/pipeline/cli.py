@@ -27,7 +27,8 @@ def _intake(args) -> int:
 
     paths = Paths.make(raw=args.raw, processed=args.processed, private=args.private,
                        corrections=args.corrections)
-    with open_engine(_engine_spec(args), say=lambda m: print(m, flush=True)) as engine, use(engine):
+    with open_engine(_engine_spec(args), say=lambda m: print(m, flush=True), private=paths.private) as engine, \
+            use(engine):
         summary = run_intake(args.quarter, paths, progress=lambda m: print(f"  {m}", flush=True))
     log = summary.log
     print(f"\n入库完成 / intake done: {summary.quarters[0]}..{summary.quarter} "

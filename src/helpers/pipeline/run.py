@@ -390,7 +390,7 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
                  f"this run uses the committed defaults.")
     # One writer of data/processed at a time; the run's kernels (notebook 01's intake) know the lock is theirs.
     spec = engine if engine is not None else EngineSpec.make()
-    with processed_lock(paths.processed, progress), open_engine(spec, say=progress) as eng, use(eng), kernels_use(eng):
+    with processed_lock(paths.processed, progress), open_engine(spec, say=progress, private=paths.private) as eng, use(eng), kernels_use(eng):
         # Intake first, in this process: a problem in the data stops here with its one message (exit code 2)
         # before any notebook runs; notebook 01 then finds every quarter in the cache.
         from helpers.intake.assemble import run_intake
