@@ -199,7 +199,7 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
                           "distributed.logging.distributed": "error",
                           "temporary-directory": str(space)}):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               memory_limit=limit, local_directory=str(space),
+                               memory_limit=limit, local_directory=str(space), preload=["helpers.engine.worker"],
                                dashboard_address="127.0.0.1:0" if dashboard else None, silence_logs=40)
         client = Client(cluster)
         eng.client, eng.cluster = client, cluster
