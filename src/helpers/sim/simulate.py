@@ -939,11 +939,15 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
         for q in quarters:
             log.records += write_quarter(_QuarterJob(truth, q, **args))
         return log.frame()
-    batch = 2 * max(1, engine.workers)           # quarters in flight: their slices of the panel, not the whole of it
+    batch = max(1, engine.workers)               # quarters in flight: their slices of the panel, not the whole of it
     for i in range(0, len(quarters), batch):
-        jobs = [_QuarterJob(_quarter_truth(truth, q), q, **args) for q in quarters[i:i + batch]]
+        # each slice sent to the workers once as data, not embedded in the task graph (at 2,000,000 households a
+        # graph of 3.45 GB, pickled beside the slices, took this process out of memory)
+        jobs = engine.client.scatter([_QuarterJob(_quarter_truth(truth, q), q, **args)
+                                      for q in quarters[i:i + batch]], hash=False)
         for records in engine.map(write_quarter, jobs, label="simulate: quarters written"):
             log.records += records
+        del jobs
     return log.frame()
 
 
