@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.effects.callaway_santanna import CSResult, _Cells
+from helpers.analysis.effects.twfe import TWFEResult
 from helpers.analysis.effects.few_clusters import ClusterJackknife, FewClusterInference
 from helpers.analysis.effects.panel import (EstimationError, _examples, _numbers, cohort_codes, frame, se_from_if,
                                            unit_constant, validate_rows)
@@ -149,6 +150,17 @@ def _global_axis(run: _Runner, scans: list, unit: str, time: str) -> tuple[np.nd
     return np.unique(np.concatenate([s["periods"] for s in scans])), scans[0]["quarters"]
 
 
+def _unit_clusters(df: pd.DataFrame, cluster: str | None, rows, n: int) -> np.ndarray | None:
+    """Each unit's cluster label (None without a cluster), checked: no missing value, whole units in a cluster."""
+    if not cluster:
+        return None
+    if df[cluster].isna().any():
+        raise EstimationError(f"cluster column {cluster!r} has {int(df[cluster].isna().sum())} missing values")
+    codes, labels = pd.factorize(df[cluster])
+    return np.asarray(labels, dtype=object)[unit_constant(
+        codes, rows.u, n, f"cluster column {cluster!r} changes within a unit; clusters must contain whole units")]
+
+
 def _label(quarters: bool):
     return (lambda v: index_quarter(v)) if quarters else int
 
@@ -195,13 +207,7 @@ def _layout(df: pd.DataFrame, periods, outcome, unit, time, cohort, cluster, bal
     tj = np.searchsorted(periods, rows.tcodes)
     G = unit_constant(cohort_codes(df[cohort], cohort, rows.quarters), rows.u, n,
                       f"some units have two cohorts in {cohort!r}: a unit's cohort must not change")
-    cl = None
-    if cluster:
-        if df[cluster].isna().any():
-            raise EstimationError(f"cluster column {cluster!r} has {int(df[cluster].isna().sum())} missing values")
-        codes, labels = pd.factorize(df[cluster])
-        cl = np.asarray(labels, dtype=object)[unit_constant(
-            codes, rows.u, n, f"cluster column {cluster!r} changes within a unit; clusters must contain whole units")]
+    cl = _unit_clusters(df, cluster, rows, n)
     Y = np.full((n, T), np.nan)
     Y[rows.u, tj] = rows.y
     keep = ~np.isnan(Y).any(axis=1) if balanced else np.ones(n, dtype=bool)
@@ -1034,13 +1040,7 @@ def _tw_layout(df: pd.DataFrame, periods, outcome, treatment, unit, time, cluste
         full = np.bincount(rows.u, minlength=n) == T
         dropped = int((~full).sum())
         keep = full[rows.u]
-    cl = None
-    if cluster:
-        if df[cluster].isna().any():
-            raise EstimationError(f"cluster column {cluster!r} has {int(df[cluster].isna().sum())} missing values")
-        codes, labels = pd.factorize(df[cluster])
-        cl = np.asarray(labels, dtype=object)[unit_constant(
-            codes, rows.u, n, f"cluster column {cluster!r} changes within a unit; clusters must contain whole units")]
+    cl = _unit_clusters(df, cluster, rows, n)
     M = np.zeros((n, T), dtype=bool)
     Ym, Dm = np.zeros((n, T)), np.zeros((n, T))
     M[rows.u[keep], tj[keep]] = True
@@ -1090,18 +1090,8 @@ def _tw_scores(part: _TwPart, beta: float, clustered: bool):
 
 
 @dataclass
-class DaskTWFEResult:
-    """``TWFEResult``'s interface (``coef``, ``se``, ``spec``, ``aggregate('simple')``) from partition sums."""
-
-    coef: float
-    se: float
-    table: pd.DataFrame
-    spec: dict = field(default_factory=dict)
-
-    def aggregate(self, kind: str = "simple") -> pd.DataFrame:
-        if kind != "simple":
-            raise EstimationError("TWFE gives one coefficient: aggregate('simple')")
-        return frame(["overall"], [self.coef], [self.se], "aggregate")
+class DaskTWFEResult(TWFEResult):
+    """``TWFEResult`` made from partition sums (its own type: a result computed on partitions)."""
 
 
 def twfe_dask(engine, parts, outcome: str, treatment: str, unit: str, time: str, cluster: str | None = None,
