@@ -313,3 +313,33 @@ def test_the_county_jackknife_on_the_bundled_sample(dask_engine, sample):
     for kind in ("simple", "dynamic"):
         _same_or_same_error(lambda: local.few_cluster_test(_county_codes(d, local), kind),
                             lambda: dist.few_cluster_test("county", kind), f"sample imputation {kind}")
+
+
+@pytest.mark.parametrize("cluster", ["village", "county"])
+def test_subgroup_and_subsidy_bin_estimates_on_the_engine_are_the_local_ones(dask_engine, sample, cluster,
+                                                                            monkeypatch):
+    """Notebook 03's subgroups (county, household type, relocation) and industry subsidy bins: on the Dask engine
+    each subgroup is estimated on household partitions; the same numbers and the same notes as in this process,
+    including a county's one-cluster case under county clustering (a unit-level estimate, no standard error)."""
+    from helpers.engine import use
+    panel = build_panel(sample["paths"])
+    e = pe.estimate(panel, "any", "income_pc", "not_yet", None, cluster)
+    local_het, local_dose = pe.heterogeneity(panel, e), pe.dose_bins(panel, "income_pc", None, cluster)
+    import helpers.analysis.effects.distributed as dist_module
+    on_partitions = []
+    real = dist_module.callaway_santanna_dask
+    monkeypatch.setattr(dist_module, "callaway_santanna_dask", lambda *a, **k: on_partitions.append(1) or real(*a, **k))
+    monkeypatch.setattr(pe, "callaway_santanna", None)        # nothing is fitted in this process on the engine
+    with use(dask_engine):
+        dist_het, dist_dose = pe.heterogeneity(panel, e), pe.dose_bins(panel, "income_pc", None, cluster)
+    assert len(on_partitions) == len(local_het) + len(local_dose)
+    for a, b in ((local_het, dist_het), (local_dose, dist_dose)):
+        assert list(a.columns) == list(b.columns)
+        num = [c for c in a.columns if c in ("att", "se", "ci_low", "ci_high", "subsidy_low", "subsidy_high")]
+        _close(a[num], b[num], "subgroups")
+        rest = [c for c in a.columns if c not in num]
+        assert a[rest].astype(str).equals(b[rest].astype(str))
+    assert local_het["att"].notna().all()
+    if cluster == "county":          # each county is one cluster: a point estimate without standard error
+        county = local_het[local_het["dimension"] == "county"]
+        assert (county["note"] == "one_cluster").all() and county["se"].isna().all()

@@ -275,13 +275,29 @@ def _subgroup_estimate(sub: pd.DataFrame, outcome: str, control: str, covariates
     if cluster and sub[cluster].nunique() < 2:     # e.g. one county under county clustering
         cluster, note = None, "one_cluster"
     try:
-        a = callaway_santanna(sub, outcome, "household_id", "time", "cohort", cluster=cluster, **kw)
-        a = a.aggregate("simple").loc["overall"]
+        a = _fit_cs(sub, outcome, cluster, **kw).aggregate("simple").loc["overall"]
     except EstimationError:
         return {"att": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}, "too_few"
     if note:       # a point estimate, but no standard error clustered as the headline's
         return {"att": a["att"], "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}, note
     return {k: a[k] for k in ("att", "se", "ci_low", "ci_high")}, note
+
+
+def _fit_cs(d: pd.DataFrame, outcome: str, cluster: str | None, control: str, covariates: list[str] | None,
+            balanced: bool):
+    """Callaway-Sant'Anna on ``d``: on the engine's household partitions when the engine is Dask and there are no
+    covariates (the same numbers; the partitions are freed at once, no county jackknife is asked of a subgroup),
+    else in this process."""
+    engine = current_engine()
+    if not (engine.is_dask and not covariates):
+        return callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates,
+                                 cluster=cluster, balanced=balanced)
+    from helpers.analysis.effects.distributed import callaway_santanna_dask, partition_by_unit
+    parts = partition_by_unit(d, "household_id", PARTITIONS_PER_WORKER * engine.workers)
+    res = callaway_santanna_dask(engine, parts, outcome, "household_id", "time", "cohort", control=control,
+                                 cluster=cluster, balanced=balanced)
+    res.release_partitions()
+    return res
 
 
 def heterogeneity(panel: Panel, e: Effects) -> pd.DataFrame:
