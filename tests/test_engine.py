@@ -111,3 +111,32 @@ def test_the_local_cluster_listens_on_this_machine_only_and_spills_into_the_priv
         assert "127.0.0.1" in e.client.dashboard_link and "(this machine only)" in lines[0]
         assert str(tmp_path / ".dask-spill") in lines[0]
         assert (tmp_path / ".dask-spill").stat().st_mode & 0o777 == 0o700
+
+
+def _die(_):
+    """A task that takes its worker process down, as the kernel's out-of-memory killer does."""
+    import os
+    os._exit(1)
+
+
+def test_a_worker_killed_again_and_again_stops_with_a_memory_message_not_killedworker(tmp_path):
+    """A worker killed repeatedly (out of memory) failed the step with Dask's KilledWorker and its task key: now one
+    message (a Stop: exit code 2) naming the step, the workers' memory and what to change, in both languages; the
+    same from the estimators' partition runner. Other task errors pass unchanged."""
+    import dask
+
+    from helpers.analysis.effects.distributed import _Runner
+    from helpers.engine import WorkersLost, open_engine
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            open_engine(EngineSpec("dask", workers=1, memory_limit="1GB"), private=tmp_path, dashboard=False) as e:
+        with pytest.raises(WorkersLost) as got:
+            e.map(_die, [1], label="reading submissions")
+        text = str(got.value)
+        assert isinstance(got.value, Stop) and "KilledWorker" not in text and "_die" not in text
+        assert text.startswith("reading submissions: ") and "0.93 GiB" in text and "--memory-limit" in text   # 1GB
+        assert "内存不足" in text and "for lack of memory" in text
+        with pytest.raises(WorkersLost, match=r"^estimation on household partitions: .*--memory-limit"):
+            _Runner(e, [1]).run(_die, [1])
+        with pytest.raises(ZeroDivisionError):             # not every task error is a lost worker
+            e.map(lambda x: 1 / x, [0])

@@ -306,3 +306,33 @@ def test_every_shareable_page_renders_offline_in_headless_chromium(full_run, tmp
             driver.set_window_size(1200, 2400)
     finally:
         driver.quit()
+
+
+def test_a_worker_lost_in_a_notebook_stops_with_its_message_and_exit_code_2(sample, tmp_path, monkeypatch):
+    """A notebook's kernel whose Dask worker died again and again (out of memory) failed the run with exit code 3 and
+    'failed in cell n (WorkersLost: ...)'; it is the cluster's memory to change, not the run: the same one message
+    as elsewhere (exit code 2, a Stop), naming the notebook. Other cell errors stay a RunError."""
+    import papermill as pm
+
+    from helpers.domain.errors import Stop
+    from helpers.engine import WorkersLost
+
+    lost = "estimation on household partitions: 一个 Dask 任务多次使其工作进程退出 / a Dask task ... (--memory-limit)"
+
+    def fails(ename, evalue):
+        def execute(source, out, **k):          # the partial notebook is written, then the cell's error raised
+            shutil.copyfile(source, out)
+            raise pm.PapermillExecutionError(3, 3, "x = 1", ename, evalue, [])
+        return execute
+
+    src = sample["paths"]
+    paths = Paths.make(raw=src.raw, processed=src.processed, private=src.private, reports=tmp_path / "reports",
+                       corrections=src.corrections)
+    monkeypatch.setattr(pm, "execute_notebook", fails("WorkersLost", lost))
+    with pytest.raises(WorkersLost) as got:
+        run(Q, paths, progress=lambda m: None)
+    assert isinstance(got.value, Stop) and str(got.value).startswith(f"01_intake: {lost} ")
+    assert str(tmp_path / "reports" / Q / "failed") in str(got.value)       # where the partial notebook is
+    monkeypatch.setattr(pm, "execute_notebook", fails("ValueError", "something else"))
+    with pytest.raises(RunError, match=r"01_intake failed in cell 3 \(ValueError: something else\)"):
+        run(Q, paths, progress=lambda m: None)

@@ -356,8 +356,10 @@ class _DaskFrames(_PandasFrames):
 
     def collect(self, parts: dict) -> dict:
         """The aggregates computed on the cluster (in one go) and brought to the driver as pandas frames."""
+        from helpers.engine import lost_workers
         names = [k for k, v in parts.items() if v is not None]
-        got = self.client.gather(self.client.compute([parts[k] for k in names]))
+        with lost_workers(self.client, "indicators"):
+            got = self.client.gather(self.client.compute([parts[k] for k in names]))
         return {**parts, **dict(zip(names, got))}
 
 

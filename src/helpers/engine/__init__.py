@@ -29,6 +29,51 @@ MIN_WORKER_MEMORY = 2**30           # the smallest --memory-limit accepted per w
 CONNECT_SECONDS = 20                # how long to wait for a scheduler to answer, and for its first worker
 
 
+class WorkersLost(Stop):
+    """A Dask task made its worker process die again and again (Dask's ``KilledWorker``), most often because the
+    worker ran out of memory: a state of the cluster the user must change (exit code 2, one message)."""
+
+
+_MEMORY: dict[str, str] = {}            # the workers' memory limit per scheduler address, once seen
+
+
+def _worker_memory(client) -> str:
+    """The memory limit of the cluster's workers, as Dask writes it ("5.59 GiB"; several: "2.00 GiB to 4.00 GiB");
+    the last one seen for this scheduler when no worker is up (one just died), empty when none was ever seen."""
+    address = getattr(getattr(client, "scheduler", None), "address", "")
+    try:
+        from dask.utils import format_bytes
+        limits = sorted({w.get("memory_limit") or 0 for w in client.scheduler_info(n_workers=-1)["workers"].values()})
+    except Exception:               # the scheduler itself may be gone
+        return _MEMORY.get(address, "")
+    limits = [x for x in limits if x]
+    if limits:
+        _MEMORY[address] = format_bytes(limits[0]) if len(limits) == 1 else \
+            f"{format_bytes(limits[0])} to {format_bytes(limits[-1])}"
+    return _MEMORY.get(address, "")
+
+
+@contextlib.contextmanager
+def lost_workers(client=None, what: str = "") -> Iterator[None]:
+    """Within the block, Dask's ``KilledWorker`` becomes ``WorkersLost`` with one message: what was running
+    (``what``), the workers' memory limit and what to change. Other errors pass unchanged."""
+    if client is not None and not _MEMORY.get(getattr(getattr(client, "scheduler", None), "address", "")):
+        _worker_memory(client)           # seen while the workers are up
+    try:
+        yield
+    except Exception as exc:
+        if type(exc).__name__ != "KilledWorker":
+            raise
+        memory = _worker_memory(client) if client is not None else ""
+        each_zh, each_en = (f"（每个工作进程 {memory}）", f" (each worker has {memory})") if memory else ("", "")
+        step = f"{what}: " if what else ""
+        raise WorkersLost(
+            f"{step}一个 Dask 任务多次使其工作进程退出，通常是内存不足{each_zh}：请用 --memory-limit 给每个工作进程更多内存，"
+            f"或减少 --workers、使用更大的集群 / a Dask task made its worker process die again and again, most often "
+            f"for lack of memory{each_en}: give each worker more memory (--memory-limit), run fewer workers on this "
+            f"machine (--workers), or use a larger cluster (--scheduler)") from None
+
+
 @dataclass(frozen=True)
 class EngineSpec:
     """What the run was asked to run on: ``name`` (local or dask), ``scheduler`` (address of a running Dask
@@ -105,13 +150,14 @@ class Engine:
         from distributed import as_completed
         futures = self.client.map(func, items, pure=False, **kwargs)
         done, n, last, start = 0, len(futures), 0.0, time.monotonic()
-        for _ in as_completed(futures):
-            done += 1
-            now = time.monotonic()
-            if label and (done == n or now - last > 5):
-                self.say(f"  {label}: {done}/{n} done ({now - start:.0f} s)")
-                last = now
-        return self.client.gather(futures)
+        with lost_workers(self.client, label):
+            for _ in as_completed(futures):
+                done += 1
+                now = time.monotonic()
+                if label and (done == n or now - last > 5):
+                    self.say(f"  {label}: {done}/{n} done ({now - start:.0f} s)")
+                    last = now
+            return self.client.gather(futures)
 
 
 def _memory_limit(spec: EngineSpec, workers: int) -> str | int:

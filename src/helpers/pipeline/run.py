@@ -36,6 +36,7 @@ from helpers.domain.quarters import label_zh
 from helpers.domain.labels import label
 from helpers.domain.errors import Stop
 from helpers.intake.readers import IntakeStop
+from helpers.engine import WorkersLost
 from helpers.store.storage import atomic_write_text, file_hash, read_json
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -418,6 +419,8 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
                 export(out, analyst, None)
                 if exc.ename == "IntakeStop":         # a problem in the data, not in the run: exit code 2
                     raise IntakeStop(exc.evalue) from None
+                if exc.ename == "WorkersLost":        # the cluster's memory, not the run: exit code 2, its message
+                    raise WorkersLost(f"{step.name}: {exc.evalue}") from None
                 raise RunError(f"{step.name} failed in cell {exc.exec_count} ({exc.ename}: "
                                f"{exc.evalue.splitlines()[0] if exc.evalue else ''}).") from None
             t_exec = time.perf_counter() - t0

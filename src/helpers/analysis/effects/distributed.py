@@ -102,7 +102,11 @@ class _Runner:
         return self.client is None or getattr(self.client, "status", "running") == "running"
 
     def gather(self, items):
-        return items if self.client is None else self.client.gather(items)
+        if self.client is None:
+            return items
+        from helpers.engine import lost_workers
+        with lost_workers(self.client, "estimation on household partitions"):
+            return self.client.gather(items)
 
     def run(self, func, items, *more, **kw) -> list:
         return self.gather(self.map(func, items, *more, **kw))
