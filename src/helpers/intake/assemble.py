@@ -585,39 +585,20 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
         for i, (_, p) in enumerate(group):
             m = marks[marks.index.get_level_values(0) == i].droplevel(0)
             for code in ("duplicate", "conflicting_duplicate"):
-                hit = pd.Series(False, index=p.reason.index)
-                hit.loc[m[m == code].index] = True
-                p.flag(hit, code, "与同季度其他行重复 / repeats another row of the quarter",
-                       "、".join(p.headers[c] for c in keycols if c in p.headers))
+                flag_duplicates(p, keycols, code, m[m == code].index)
 
     # Assemble clean tables, quarantine and the log.
     clean: dict[str, list[pd.DataFrame]] = {s.table: [] for s in dd.SHEETS}
     quarantine, private, codes = [], [], []
     for (county, name), p in parsed.items():
-        ok = p.ok
-        v = p.values.loc[ok].copy()
-        v["quarter"] = quarter
-        if name == dd.HOUSEHOLDS.name:
-            v["household_id"] = key.pseudonymize(v["household_code"])
-            codes.append(pd.DataFrame({"household_id": v["household_id"], "户编码": v["household_code"]}))
-            v["income_per_capita"] = v["income_total"] / v["household_size"]
-            v["source_file"] = p.source_file
-            v["source_row"] = p.rows[ok.to_numpy()]
-            v = v[HQ_COLUMNS]
-        else:
-            v = v[[c.name for c in p.spec.columns if not c.personal] + ["quarter"]]
+        v, q_shared, q_private, hh_codes, log_row = assemble_sheet(p, county, quarter, key,
+                                                                    sheets[(county, name)].encoding)
         clean[p.spec.table].append(v)
-        q_shared, q_private = _quarantine_frame(p, quarter, ~ok, key)
         quarantine.append(q_shared)
         private.append(q_private)
-        rows_in, rows_clean, rows_q = len(p.values), int(ok.sum()), int((~ok).sum())
-        assert rows_in == rows_clean + rows_q == len(v) + len(q_shared), (p.source_file, p.sheet)
-        log_rows.append(dict(quarter=quarter, county=county, source_file=p.source_file, sheet=p.sheet,
-                             encoding=sheets[(county, name)].encoding or "xlsx", rows_in=rows_in,
-                             rows_clean=rows_clean, rows_quarantined=rows_q, corrections=p.corrections_applied,
-                             warnings="; ".join(p.warnings), missing_sheet=False,
-                             optional_columns=sum(1 for c in p.spec.columns if not c.required and not c.personal),
-                             optional_absent=p.optional_absent))
+        if hh_codes is not None:
+            codes.append(hh_codes)
+        log_rows.append(log_row)
         warnings.extend(p.warnings)
 
     tables = {}
@@ -633,6 +614,44 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
     return QuarterResult(quarter, tables, pd.concat(private, ignore_index=True),
                          pd.concat(codes, ignore_index=True).drop_duplicates() if codes else pd.DataFrame(),
                          [names.text(w) for w in warnings])
+
+
+def flag_duplicates(p, keycols: list[str], code: str, rows) -> None:
+    """Set aside the rows ``rows`` (index labels) of the parsed sheet ``p`` as ``code`` (``duplicate``,
+    ``conflicting_duplicate``), naming the key columns as the sheet headed them. Both engines use it."""
+    hit = pd.Series(False, index=p.reason.index)
+    hit.loc[rows] = True
+    p.flag(hit, code, "与同季度其他行重复 / repeats another row of the quarter",
+           "、".join(p.headers[c] for c in keycols if c in p.headers))
+
+
+def assemble_sheet(p, county: str, quarter: str, key, encoding: str | None):
+    """One parsed sheet, checked, as its pieces of the quarter's tables: its clean rows (households: pseudonymized,
+    with income per capita and the source file and row), its set-aside rows (shared and private), its households'
+    code list (households only, else None) and its log row. Rows in = clean + set aside is asserted here, for both
+    engines (``key``: the pseudonym key, anything with ``pseudonymize``)."""
+    ok = p.ok
+    v = p.values.loc[ok].copy()
+    v["quarter"] = quarter
+    codes = None
+    if p.spec is dd.HOUSEHOLDS:
+        v["household_id"] = key.pseudonymize(v["household_code"])
+        codes = pd.DataFrame({"household_id": v["household_id"], "户编码": v["household_code"]})
+        v["income_per_capita"] = v["income_total"] / v["household_size"]
+        v["source_file"] = p.source_file
+        v["source_row"] = p.rows[ok.to_numpy()]
+        v = v[HQ_COLUMNS]
+    else:
+        v = v[[c.name for c in p.spec.columns if not c.personal] + ["quarter"]]
+    q_shared, q_private = _quarantine_frame(p, quarter, ~ok, key)
+    rows_in, rows_clean, rows_q = len(p.values), int(ok.sum()), int((~ok).sum())
+    assert rows_in == rows_clean + rows_q == len(v) + len(q_shared), (p.source_file, p.sheet)
+    log_row = dict(quarter=quarter, county=county, source_file=p.source_file, sheet=p.sheet,
+                   encoding=encoding or "xlsx", rows_in=rows_in, rows_clean=rows_clean, rows_quarantined=rows_q,
+                   corrections=p.corrections_applied, warnings="; ".join(p.warnings), missing_sheet=False,
+                   optional_columns=sum(1 for c in p.spec.columns if not c.required and not c.personal),
+                   optional_absent=p.optional_absent)
+    return v, q_shared, q_private, codes, log_row
 
 
 def _empty_table(spec: dd.Sheet) -> pd.DataFrame:

@@ -213,40 +213,18 @@ def assemble_county(token: str, county: str, quarter: str, marks: dict, key: Hid
     clean: dict[str, list[pd.DataFrame]] = {s.table: [] for s in dd.SHEETS}
     quarantine, private_rows, codes, log_rows, warnings = [], [], [], [], []
     for (c, name), p in parsed.items():
-        keycols = _keycols(p.spec)
         for code in ("duplicate", "conflicting_duplicate"):
             rows = marks.get((name, code))
-            if rows is None or not len(rows):
-                continue
-            hit = pd.Series(False, index=p.reason.index)
-            hit.loc[rows] = True
-            p.flag(hit, code, "与同季度其他行重复 / repeats another row of the quarter",
-                   "、".join(p.headers[k] for k in keycols if k in p.headers))
+            if rows is not None and len(rows):
+                A.flag_duplicates(p, _keycols(p.spec), code, rows)
     for (c, name), p in parsed.items():
-        ok = p.ok
-        v = p.values.loc[ok].copy()
-        v["quarter"] = quarter
-        if name == dd.HOUSEHOLDS.name:
-            v["household_id"] = secret.pseudonymize(v["household_code"])
-            codes.append(pd.DataFrame({"household_id": v["household_id"], "户编码": v["household_code"]}))
-            v["income_per_capita"] = v["income_total"] / v["household_size"]
-            v["source_file"] = p.source_file
-            v["source_row"] = p.rows[ok.to_numpy()]
-            v = v[A.HQ_COLUMNS]
-        else:
-            v = v[[col.name for col in p.spec.columns if not col.personal] + ["quarter"]]
+        v, q_shared, q_private, hh_codes, log_row = A.assemble_sheet(p, c, quarter, secret, state["encodings"][(c, name)])
         clean[p.spec.table].append(v)
-        q_shared, q_private = A._quarantine_frame(p, quarter, ~ok, secret)
         quarantine.append(q_shared)
         private_rows.append(q_private)
-        rows_in, rows_clean, rows_q = len(p.values), int(ok.sum()), int((~ok).sum())
-        assert rows_in == rows_clean + rows_q == len(v) + len(q_shared), (p.source_file, p.sheet)
-        log_rows.append(dict(quarter=quarter, county=c, source_file=p.source_file, sheet=p.sheet,
-                             encoding=state["encodings"][(c, name)] or "xlsx", rows_in=rows_in,
-                             rows_clean=rows_clean, rows_quarantined=rows_q, corrections=p.corrections_applied,
-                             warnings="; ".join(p.warnings), missing_sheet=False,
-                             optional_columns=sum(1 for col in p.spec.columns if not col.required and not col.personal),
-                             optional_absent=p.optional_absent))
+        if hh_codes is not None:
+            codes.append(hh_codes)
+        log_rows.append(log_row)
         warnings.extend(p.warnings)
     pieces = {s.table: [f for f in clean[s.table] if len(f)] for s in dd.SHEETS}
     pieces["quarantine"] = quarantine
