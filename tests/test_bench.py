@@ -19,3 +19,17 @@ def test_memory_sampler_counts_what_child_processes_hold():
         t1 = time.time()
     assert mem.peak(t0, t1) - mem.peak(before, t0) > 0.35        # GB: the child's 400 MB array
     assert mem.peak(t1 + 3600, t1 + 7200) == 0                   # no samples outside the run
+
+
+def test_the_largest_worker_leaves_notebook_kernels_out():
+    """On Dask a worker's memory is held against its limit: the largest child that is not a notebook kernel. A
+    child whose command line names ipykernel (as a run's kernels do) counts in the run's peak, not as a worker."""
+    hold = "import numpy as np, time; a = np.ones(400 * 2**20 // 8); time.sleep(1.0)"
+    with MemorySampler(every=0.05) as mem:
+        t0 = time.time()
+        subprocess.run([sys.executable, "-c", hold, "ipykernel_launcher"], check=True)     # a kernel, by its name
+        t1 = time.time()
+        subprocess.run([sys.executable, "-c", hold], check=True)                          # a worker
+        t2 = time.time()
+    assert mem.peak_single(t0, t1) > 0.35 and mem.peak_worker(t0, t1) < 0.2
+    assert mem.peak_worker(t1, t2) > 0.35

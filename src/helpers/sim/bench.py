@@ -191,7 +191,8 @@ class MemorySampler:
     def __init__(self, every: float = 0.1):
         import threading
 
-        self.every, self.samples, self.single = every, [], []
+        self.every, self.samples, self.single, self.workers = every, [], [], []
+        self._kernel: dict[int, bool] = {}          # pid -> whether it is a notebook kernel (read once)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -200,18 +201,23 @@ class MemorySampler:
 
         me = psutil.Process()
         while not self._stop.is_set():
-            total, largest = 0, 0
+            total, largest, worker = 0, 0, 0
             for p in [me, *me.children(recursive=True)]:
                 try:
                     rss = p.memory_info().rss
+                    if p.pid != me.pid and p.pid not in self._kernel:
+                        self._kernel[p.pid] = any("ipykernel" in a for a in p.cmdline())
                 except psutil.Error:       # a kernel that just ended
                     continue
                 total += rss
                 if p.pid != me.pid:
                     largest = max(largest, rss)
+                    if not self._kernel[p.pid]:
+                        worker = max(worker, rss)
             now = time.time()
             self.samples.append((now, total))
             self.single.append((now, largest))
+            self.workers.append((now, worker))
             self._stop.wait(self.every)
 
     def __enter__(self) -> "MemorySampler":
@@ -229,6 +235,11 @@ class MemorySampler:
     def peak_single(self, t0: float = 0.0, t1: float = float("inf")) -> float:
         """Highest resident memory of any one child process (a kernel or a Dask worker) in GB between t0 and t1."""
         return max((m for t, m in self.single if t0 <= t <= t1), default=0) / 2**30
+
+    def peak_worker(self, t0: float = 0.0, t1: float = float("inf")) -> float:
+        """Highest resident memory of any one child process that is not a notebook kernel (on the Dask engine: a
+        worker, to hold against its memory limit) in GB between t0 and t1."""
+        return max((m for t, m in self.workers if t0 <= t <= t1), default=0) / 2**30
 
 
 def ensure_run_data(households: int, cache: Path) -> Path:
@@ -273,6 +284,8 @@ def measure_run(households: int, cache: Path, engine=None) -> dict:
             manifest = run("2023Q4", paths, progress=quiet, engine=engine)
             out[name] = {"seconds": manifest["seconds"], "peak_gb": mem.peak(t0, time.time()),
                          "wall": time.perf_counter() - t_start, "peak_single_gb": mem.peak_single(t0, time.time()),
+                         "peak_worker_gb": mem.peak_worker(t0, time.time()),
+                         "intake": min(x["started"] for x in manifest["steps"]) - t0,
                          "steps": [{"step": s["step"], "seconds": s["seconds"],
                                     "peak_gb": mem.peak(s["started"], s["ended"])} for s in manifest["steps"]]}
     out["share_mb"] = max(f.stat().st_size for f in (paths.reports / "2023Q4" / "share").glob("*.html")) / 2**20
@@ -323,7 +336,7 @@ def bench_engines(args, cache: Path) -> None:
     dask = EngineSpec.make("dask", workers=args.workers or 2, config={})
     print(f"\nLocal and Dask engines ({machine()}; Dask: LocalCluster of {dask.workers} worker processes)")
     print(f"  {'households':>10}  {'engine':<6}{'cold build':>12}{'new quarter':>13}{'peak (all)':>12}"
-          f"{'largest process':>17}{'dask/local: cold':>18}{'new':>7}")
+          f"{'largest process':>17}{'largest worker':>16}{'dask/local: cold':>18}{'new':>7}")
     for h in sizes:
         r = {name: measure_run(h, cache, spec) for name, spec in (("local", None), ("dask", dask))}
         for name in ("local", "dask"):
@@ -332,9 +345,15 @@ def bench_engines(args, cache: Path) -> None:
                      f"{m['new']['wall'] / r['local']['new']['wall']:>7.2f}") if name == "dask" else ""
             print(f"  {h:>10,}  {name:<6}{m['cold']['wall']:>10.1f} s{m['new']['wall']:>11.1f} s"
                   f"{max(m['cold']['peak_gb'], m['new']['peak_gb']):>9.2f} GB"
-                  f"{max(m['cold']['peak_single_gb'], m['new']['peak_single_gb']):>14.2f} GB{ratio}", flush=True)
+                  f"{max(m['cold']['peak_single_gb'], m['new']['peak_single_gb']):>14.2f} GB"
+                  f"{max(m['cold']['peak_worker_gb'], m['new']['peak_worker_gb']):>13.2f} GB{ratio}", flush=True)
+        for name in ("local", "dask"):
+            for kind in ("cold", "new"):
+                steps = "; ".join(f"{s['step']} {s['seconds']:.0f} s" for s in r[name][kind]["steps"])
+                print(f"      {name} {kind}: intake {r[name][kind]['intake']:.0f} s; {steps}", flush=True)
     print("  (wall: the run from start to manifest, the cluster's start and stop included; peak (all): the run, its "
-          "kernels and the Dask workers together)")
+          "kernels and the Dask workers together; largest worker: the largest process that is not a notebook "
+          "kernel, on Dask a worker, to hold against --memory-limit)")
 
 
 PART_HOUSEHOLDS = 250_000      # households per partition file of the estimators' panels at province scale
