@@ -63,12 +63,15 @@ def test_a_scheduler_address_that_is_not_one_stops_before_connecting(address):
         EngineSpec.make("dask", scheduler=address, config={})
 
 
-@pytest.mark.parametrize("limit, message", [("lots", "such as 8GB"), ("0", "too small"), ("200MB", "too small")])
+@pytest.mark.parametrize("limit, message", [("lots", "such as 8GB"), ("0", "too small"), ("200MB", "too small"),
+                                            ("900MB", "at least 1GB")])
 def test_a_memory_limit_that_cannot_serve_stops_with_a_message(limit, message):
     """'lots' and '0' crashed with tracebacks; 200MB let the workers pause at once and the run wait forever."""
     with pytest.raises(Stop, match=message):
         EngineSpec.make("dask", memory_limit=limit, config={})
     assert EngineSpec.make("dask", memory_limit="2GB", config={}).memory_limit == "2GB"
+    # the smallest the message names is accepted as written (1GB was refused: 10^9 bytes < 1 GiB)
+    assert EngineSpec.make("dask", memory_limit="1GB", config={}).memory_limit == "1GB"
 
 
 def test_local_cluster_options_with_a_scheduler_are_refused_not_ignored():
@@ -140,3 +143,42 @@ def test_a_worker_killed_again_and_again_stops_with_a_memory_message_not_killedw
             _Runner(e, [1]).run(_die, [1])
         with pytest.raises(ZeroDivisionError):             # not every task error is a lost worker
             e.map(lambda x: 1 / x, [0])
+
+
+def test_a_worker_lost_with_the_data_only_it_held_stops_with_the_same_message(tmp_path, capfd):
+    """One death is enough when the worker held data nobody can recompute (the estimators' scattered partitions,
+    intake's sheets): a reviewer got FutureCancelledError or CommClosedError with task keys, exit code 3, and the
+    scheduler's log lines. Now the same one message, whatever Dask raised, and nothing else on stderr."""
+    import pandas as pd
+
+    from helpers.analysis.effects.distributed import _Runner
+    from helpers.engine import WorkersLost, open_engine
+    from helpers.intake.partitioned import _Tasks
+
+    with open_engine(EngineSpec("dask", workers=1, memory_limit="1GB"), private=tmp_path, dashboard=False) as e:
+        capfd.readouterr()
+        runner = _Runner(e, [pd.DataFrame({"household_id": [1, 2]})])          # held by the one worker only
+        with pytest.raises(WorkersLost, match=r"^estimation on household partitions: .*--memory-limit"):
+            runner.run(_die, runner.parts)
+        e.client.wait_for_workers(1, timeout=60)          # the nanny restarts the worker
+        tasks = _Tasks(e, "2023Q2")                      # intake: the county's sheets stay on the worker that read them
+        tasks.where["巴州区"] = next(iter(e.client.scheduler_info()["workers"]))
+        with pytest.raises(WorkersLost, match=r"^intake 2023Q2 \(巴州区\): .*--memory-limit"):
+            tasks.run(_die, {"巴州区": (1,)})
+        err = capfd.readouterr().err
+        assert "Traceback" not in err and "scattered" not in err and "_die" not in err, err
+
+
+def test_a_cluster_that_does_not_start_stops_with_a_message(tmp_path, monkeypatch):
+    """A worker killed while the local cluster started gave about 40 lines of Dask's traceback (exit code 1)."""
+    import distributed
+
+    from helpers.engine import open_engine
+
+    def broken(*a, **k):
+        raise RuntimeError("Nanny failed to start.")
+
+    monkeypatch.setattr(distributed, "LocalCluster", broken)
+    with pytest.raises(Stop, match=r"did not start \(RuntimeError: Nanny failed to start\.\): run again"):
+        with open_engine(EngineSpec("dask", workers=1, memory_limit="1GB"), private=tmp_path, dashboard=False):
+            pass

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from helpers.config import CONFIG_DIR, Paths
+from helpers.engine import lost_workers
 from helpers.domain.labels import label
 from helpers.domain.dictionary import COUNTIES, EMPLOYMENT_SUPPORT, MONITOR_TYPES, PROBLEM_SOURCES, PROJECT_TYPES
 from helpers.store.exports import write_people_csv
@@ -291,7 +292,8 @@ class _DaskFrames(_PandasFrames):
             frame = frame.astype({c: "str" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
             n = max(1, min(npartitions, len(frame)))
             bounds = np.linspace(0, len(frame), n + 1).astype(int)
-            blocks = client.scatter([frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+            with lost_workers(client, "indicators"):
+                blocks = client.scatter([frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
             return dd.from_delayed(blocks, meta=frame.iloc[:0], verify_meta=False)
 
         self.hq = table("hq", "household_quarters", inp.hq, list(inp.hq.columns))
@@ -356,7 +358,6 @@ class _DaskFrames(_PandasFrames):
 
     def collect(self, parts: dict) -> dict:
         """The aggregates computed on the cluster (in one go) and brought to the driver as pandas frames."""
-        from helpers.engine import lost_workers
         names = [k for k, v in parts.items() if v is not None]
         with lost_workers(self.client, "indicators"):
             got = self.client.gather(self.client.compute([parts[k] for k in names]))

@@ -25,13 +25,14 @@ from helpers.config import PRIVATE, settings
 from helpers.domain.errors import Stop
 
 ENGINES = ("local", "dask")
-MIN_WORKER_MEMORY = 2**30           # the smallest --memory-limit accepted per worker
+MIN_WORKER_MEMORY = 10**9           # the smallest --memory-limit accepted per worker: 1GB as Dask reads it
 CONNECT_SECONDS = 20                # how long to wait for a scheduler to answer, and for its first worker
 
 
 class WorkersLost(Stop):
-    """A Dask task made its worker process die again and again (Dask's ``KilledWorker``), most often because the
-    worker ran out of memory: a state of the cluster the user must change (exit code 2, one message)."""
+    """A Dask worker process died under a step (a task that killed it again and again, or data only it held lost
+    with it), most often because it ran out of memory: a state of the cluster the user must change (exit code 2,
+    one message)."""
 
 
 _MEMORY: dict[str, str] = {}            # the workers' memory limit per scheduler address, once seen
@@ -53,25 +54,36 @@ def _worker_memory(client) -> str:
     return _MEMORY.get(address, "")
 
 
+# What Dask raises when a worker died under a step: a task that killed its worker again and again (KilledWorker), or
+# data only that worker held (the scattered partitions, intake's sheets) gone with it (a cancelled future, a closed
+# connection). Each is the cluster's state, to change, not a fault of the data or of the run.
+LOST_WORKER_ERRORS = ("KilledWorker", "FutureCancelledError", "CancelledError", "CommClosedError")
+
+
+def workers_lost(client=None, what: str = "") -> WorkersLost:
+    """The one message for a worker lost under a step (``what``): the workers' memory limit and what to change."""
+    memory = _worker_memory(client) if client is not None else ""
+    each_zh, each_en = (f"（每个工作进程 {memory}）", f" (each worker has {memory})") if memory else ("", "")
+    step = f"{what}: " if what else ""
+    return WorkersLost(
+        f"{step}一个 Dask 工作进程在这一步中退出，通常是内存不足{each_zh}：请用 --memory-limit 给每个工作进程更多内存，或减少 "
+        f"--workers、使用更大的集群，然后重新运行 / a Dask worker process died during this step, most often for lack of "
+        f"memory{each_en}: give each worker more memory (--memory-limit), run fewer workers on this machine "
+        f"(--workers) or use a larger cluster (--scheduler), then run again")
+
+
 @contextlib.contextmanager
 def lost_workers(client=None, what: str = "") -> Iterator[None]:
-    """Within the block, Dask's ``KilledWorker`` becomes ``WorkersLost`` with one message: what was running
-    (``what``), the workers' memory limit and what to change. Other errors pass unchanged."""
+    """Within the block, Dask's errors for a lost worker (``LOST_WORKER_ERRORS``) become ``WorkersLost`` with one
+    message (``workers_lost``). Other errors, and an interruption (Ctrl-C), pass unchanged."""
     if client is not None and not _MEMORY.get(getattr(getattr(client, "scheduler", None), "address", "")):
         _worker_memory(client)           # seen while the workers are up
     try:
         yield
-    except Exception as exc:
-        if type(exc).__name__ != "KilledWorker":
+    except BaseException as exc:         # asyncio's CancelledError is not an Exception
+        if type(exc).__name__ not in LOST_WORKER_ERRORS:
             raise
-        memory = _worker_memory(client) if client is not None else ""
-        each_zh, each_en = (f"（每个工作进程 {memory}）", f" (each worker has {memory})") if memory else ("", "")
-        step = f"{what}: " if what else ""
-        raise WorkersLost(
-            f"{step}一个 Dask 任务多次使其工作进程退出，通常是内存不足{each_zh}：请用 --memory-limit 给每个工作进程更多内存，"
-            f"或减少 --workers、使用更大的集群 / a Dask task made its worker process die again and again, most often "
-            f"for lack of memory{each_en}: give each worker more memory (--memory-limit), run fewer workers on this "
-            f"machine (--workers), or use a larger cluster (--scheduler)") from None
+        raise workers_lost(client, what) from None
 
 
 @dataclass(frozen=True)
@@ -117,7 +129,7 @@ class EngineSpec:
                            f"{spec.memory_limit!r}") from None
             if limit < MIN_WORKER_MEMORY:
                 raise Stop(f"--memory-limit {spec.memory_limit} is too small: a Dask worker needs at least "
-                           f"{MIN_WORKER_MEMORY / 2**30:.0f} GB (an idle one already holds about 0.2 GB)")
+                           "1GB (an idle one already holds about 0.2 GB)")
         return spec
 
 
@@ -238,15 +250,24 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
     import dask
     quiet = logging.getLogger("distributed")
     level = quiet.level
-    quiet.setLevel(logging.ERROR)        # the cluster's start and stop are said in one line, not in its log
+    # The cluster's start and stop are said in one line, and a lost worker in one message (WorkersLost), not in
+    # the scheduler's log lines (task keys, "lost scattered data") around it.
+    quiet.setLevel(logging.CRITICAL)
     limit = _memory_limit(spec, workers)
     with dask.config.set({"distributed.worker.daemon": False,          # workers may start processes (Excel readers)
                           "distributed.worker.memory.pause": False,    # never wait forever on a paused worker
-                          "distributed.logging.distributed": "error",
+                          "distributed.logging.distributed": "critical",
                           "temporary-directory": str(space)}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               memory_limit=limit, local_directory=str(space), preload=["helpers.engine.worker"],
-                               dashboard_address="127.0.0.1:0" if dashboard else None, silence_logs=40)
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   memory_limit=limit, local_directory=str(space), preload=["helpers.engine.worker"],
+                                   dashboard_address="127.0.0.1:0" if dashboard else None, silence_logs=50)
+        except Exception as exc:        # a worker process that died while starting (killed, out of memory)
+            quiet.setLevel(level)
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise Stop(f"本机的 Dask 集群未能启动（{type(exc).__name__}: {first}）：请重新运行；若仍失败，请减少 --workers "
+                       f"或使用 --engine local / the local Dask cluster did not start ({type(exc).__name__}: {first}): "
+                       "run again; if it fails again, use fewer --workers or --engine local") from None
         client = Client(cluster)
         eng.client, eng.cluster = client, cluster
         from dask.utils import format_bytes, parse_bytes

@@ -45,6 +45,7 @@ import pandas as pd
 from helpers.config import Paths
 from helpers.domain import dictionary as dd
 from helpers.domain.errors import Stop
+from helpers.engine import lost_workers, workers_lost
 from helpers.intake import assemble as A
 from helpers.intake.places import Crosswalk
 from helpers.intake.pseudonym import Names, PseudonymKey, scrub_text
@@ -309,8 +310,9 @@ def drop_state(token: str) -> None:
 class _Tasks:
     """Submitting the steps: step 1 anywhere, the others on the worker that holds the county's sheets."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, quarter: str = ""):
         self.client = engine.client
+        self.quarter = quarter
         self.where: dict[str, str] = {}
 
     def run(self, func, per_county: dict[str, tuple], **kwargs) -> dict[str, object]:
@@ -330,11 +332,11 @@ class _Tasks:
                 pass
             alive = set(self.client.scheduler_info(n_workers=-1).get("workers", {}))
             lost = sorted(c for c in futures if c in self.where and self.where[c] not in alive)
-            if lost:
+            if lost:                   # the sheets it read went with it: the quarter is read again on the next run
                 self.client.cancel(pending)
-                raise RuntimeError(f"intake: the Dask worker that read {', '.join(lost)}'s files was lost during the "
-                                   "quarter: run intake again")
-        results = self.client.gather(pending)
+                raise workers_lost(self.client, f"intake {self.quarter} ({', '.join(lost)})")
+        with lost_workers(self.client, f"intake {self.quarter}"):
+            results = self.client.gather(pending)
         return dict(zip(futures, results))
 
 
@@ -362,7 +364,7 @@ def process_quarter_partitioned(quarter: str, paths: Paths, key: PseudonymKey, c
     counties = list(by_county)                              # the order of the files: the local engine's row order
     qcorr = corrections[corrections["quarter"] == quarter]
     token = uuid.uuid4().hex
-    tasks = _Tasks(engine)
+    tasks = _Tasks(engine, quarter)
     hidden_key = Hidden(key)
     try:
         say(f"{quarter}: {len(counties)} 个县区，各一个任务 / one task per county ({len(counties)})")

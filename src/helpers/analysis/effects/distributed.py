@@ -77,6 +77,8 @@ class _Runner:
     """Tasks on the partitions: on the engine's Dask client (partitions and their states stay on the workers), or
     in this process for the local engine."""
 
+    WHAT = "estimation on household partitions"          # the step a lost worker's message names
+
     def __init__(self, engine, parts):
         self.client = getattr(engine, "client", None)
         if hasattr(parts, "to_delayed"):                     # a dask DataFrame: its partitions, computed on the workers
@@ -85,8 +87,14 @@ class _Runner:
             else:
                 parts = self.client.compute(parts.to_delayed())
         elif self.client is not None:
-            parts = self.client.scatter(list(parts), hash=False)   # own keys: a second call never shares them
+            with self._lost():
+                parts = self.client.scatter(list(parts), hash=False)   # own keys: a second call never shares them
         self.parts = list(parts)
+
+    def _lost(self):
+        """A worker lost under the block (the partitions it held are gone with it): ``WorkersLost``, one message."""
+        from helpers.engine import lost_workers
+        return lost_workers(self.client, self.WHAT)
 
     def map(self, func, items, *more, **kw):
         """Futures (values locally) of ``func(item, *more_items, **kw)``, kept where they are."""
@@ -96,7 +104,10 @@ class _Runner:
 
     def share(self, value):
         """``value`` on every worker once (a future), to pass to many tasks; itself locally."""
-        return value if self.client is None else self.client.scatter(value, broadcast=True, hash=False)
+        if self.client is None:
+            return value
+        with self._lost():
+            return self.client.scatter(value, broadcast=True, hash=False)
 
     def alive(self) -> bool:
         return self.client is None or getattr(self.client, "status", "running") == "running"
@@ -104,8 +115,7 @@ class _Runner:
     def gather(self, items):
         if self.client is None:
             return items
-        from helpers.engine import lost_workers
-        with lost_workers(self.client, "estimation on household partitions"):
+        with self._lost():
             return self.client.gather(items)
 
     def run(self, func, items, *more, **kw) -> list:
