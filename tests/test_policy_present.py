@@ -113,3 +113,15 @@ def test_below_line_sentence_gives_the_base_rate_it_is_read_against(att, lo, hi)
     # no level saved (an older file) or an impossible one: no reference clause, never a negative share
     assert "参照" not in policy.below_line_sentence(_below(att, lo, hi), "any", "zh")
     assert "参照" not in policy.below_line_sentence(_below(0.05, 0.02, 0.08).assign(treated_mean=0.01), "any", "zh")
+
+
+@pytest.mark.parametrize("att, lo, hi, zh, en", [
+    (-0.0152, -0.0154, -0.0151, "降低 **1.52 个百分点**（降低幅度的95%区间 1.51 至 1.54", "by **1.52 percentage points** (95% CI of the reduction: 1.51 to 1.54)"),
+    (-0.01503, -0.01504, -0.01501, "降低 **1.503 个百分点**（降低幅度的95%区间 1.501 至 1.504", "1.501 to 1.504"),
+    (-0.05, -0.08, -0.02, "降低 **5.0 个百分点**（降低幅度的95%区间 2.0 至 8.0", "by **5.0 percentage points** (95% CI of the reduction: 2.0 to 8.0)"),
+])
+def test_a_narrow_interval_is_written_with_the_decimals_that_tell_its_ends_apart(att, lo, hi, zh, en):
+    """At 2,000,000 households the report read '降低幅度的95%区间 1.5 至 1.5 个百分点': true to one decimal, and no
+    interval. The decimals now tell the ends apart (up to three); a usual interval keeps one."""
+    assert zh in policy.below_line_sentence(_below(att, lo, hi), "any", "zh")
+    assert en in policy.below_line_sentence(_below(att, lo, hi), "any", "en")

@@ -21,9 +21,18 @@ def _cs(frame: pd.DataFrame):
     return r.iloc[0] if len(r) else None
 
 
-def _pp(x: float) -> str:
+def _pp(x: float, digits: int = 1) -> str:
     v = 100 * x
-    return "0.0" if round(v, 1) == 0 else f"{v:.1f}"
+    return f"{0:.{digits}f}" if round(v, digits) == 0 else f"{v:.{digits}f}"
+
+
+def _digits(a: float, b: float) -> int:
+    """Decimals of percentage points that tell an interval's ends apart: one, or up to three when one would write a
+    narrow interval (a large sample's) as 'from 1.5 to 1.5'."""
+    for d in (1, 2):
+        if _pp(a, d) != _pp(b, d):
+            return d
+    return 3
 
 
 def _base_rate(row, lang: str) -> str:
@@ -62,14 +71,15 @@ def below_line_sentence(frame: pd.DataFrame, program: str, lang: str = "zh") -> 
     few = ("（按少聚类检验判断）" if zh else " (by the few-cluster check)") if basis == "few_cluster" else ""
     if sig:
         a, b = (-hi, -lo) if down else (lo, hi)      # the interval of the change as it is named (a reduction, or a rise)
+        d = _digits(a, b)
         if zh:
             s = (f"**{name}**使开始帮扶后的农户人均收入低于当年监测线的概率{'降低' if down else '提高'} "
-                 f"**{_pp(abs(att))} 个百分点**（{'降低' if down else '提高'}幅度的95%区间 {_pp(a)} 至 {_pp(b)} 个百分点），"
+                 f"**{_pp(abs(att), d)} 个百分点**（{'降低' if down else '提高'}幅度的95%区间 {_pp(a, d)} 至 {_pp(b, d)} 个百分点），"
                  + words("significant", sig, lang) + few)
             return s + (f"，{doubt}" if doubt else "") + "。" + _base_rate(row, lang)
         s = (f"**{name.capitalize()}** {'lowers' if down else 'raises'} the probability that a supported household's "
-             f"income is below the year's monitoring line, after support starts, by **{_pp(abs(att))} percentage "
-             f"points** (95% CI of the {'reduction' if down else 'rise'}: {_pp(a)} to {_pp(b)}), "
+             f"income is below the year's monitoring line, after support starts, by **{_pp(abs(att), d)} percentage "
+             f"points** (95% CI of the {'reduction' if down else 'rise'}: {_pp(a, d)} to {_pp(b, d)}), "
              + words("significant", sig, lang) + few)
         return s + (f", {doubt}" if doubt else "") + "." + _base_rate(row, lang)
     if zh:                                           # not significant (or no interval): no claim of an effect
