@@ -513,21 +513,9 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
             raw.sheet = spec.name
             sheets[(sub.county, spec.name)] = raw
     counties = sorted({s.county for s in files}, key=dd.COUNTIES.index)
-    for county in counties:
-        for spec in dd.SHEETS:
-            if (county, spec.name) not in sheets:
-                source = scrub_text(next(f.path.name for f in files if f.county == county))
-                if spec.essential:
-                    raise IntakeStop(f"{source}: {county} 缺少“{spec.name}”工作表（或 {quarter}_{county}_{spec.name}.csv）。"
-                                     f"请补交这张表。 / the '{spec.name}' sheet is missing for {county}: submit it.")
-                msg = (f"{source}: {county} 缺少“{spec.name}”表，本季度该县此表为空 / "
-                       f"sheet '{spec.name}' missing: {county}'s {spec.table} is empty this quarter")
-                warnings.append(msg)
-                log_rows.append(dict(quarter=quarter, county=county, source_file=source, sheet=spec.name,
-                                     encoding="", rows_in=0, rows_clean=0, rows_quarantined=0,
-                                     corrections=0, warnings=msg, missing_sheet=True,
-                                     optional_columns=sum(1 for c in spec.columns if not c.required and not c.personal),
-                                     optional_absent=sum(1 for c in spec.columns if not c.required and not c.personal)))
+    missing_warnings, missing_rows = missing_sheets(quarter, files, set(sheets))
+    warnings.extend(missing_warnings)
+    log_rows.extend(missing_rows)
     for county in set(dd.COUNTIES) - set(counties):
         warnings.append(f"{quarter}: {county} 本季度没有提交 / no submission from {county} this quarter")
 
@@ -614,6 +602,29 @@ def process_quarter(quarter: str, paths: Paths, key: PseudonymKey, corrections: 
     return QuarterResult(quarter, tables, pd.concat(private, ignore_index=True),
                          pd.concat(codes, ignore_index=True).drop_duplicates() if codes else pd.DataFrame(),
                          [names.text(w) for w in warnings])
+
+
+def missing_sheets(quarter: str, files, present: set) -> tuple[list[str], list[dict]]:
+    """The sheets a county that sent files did not send (``present``: the (county, sheet) pairs read): ``IntakeStop``
+    for an essential one; otherwise a warning and an empty log row each (the county's table is empty this quarter).
+    Both engines use it."""
+    warnings, rows = [], []
+    for county in sorted({f.county for f in files}, key=dd.COUNTIES.index):
+        for spec in dd.SHEETS:
+            if (county, spec.name) in present:
+                continue
+            source = scrub_text(next(f.path.name for f in files if f.county == county))
+            if spec.essential:
+                raise IntakeStop(f"{source}: {county} 缺少“{spec.name}”工作表（或 {quarter}_{county}_{spec.name}.csv）。"
+                                 f"请补交这张表。 / the '{spec.name}' sheet is missing for {county}: submit it.")
+            msg = (f"{source}: {county} 缺少“{spec.name}”表，本季度该县此表为空 / "
+                   f"sheet '{spec.name}' missing: {county}'s {spec.table} is empty this quarter")
+            warnings.append(msg)
+            n_opt = sum(1 for c in spec.columns if not c.required and not c.personal)
+            rows.append(dict(quarter=quarter, county=county, source_file=source, sheet=spec.name, encoding="",
+                             rows_in=0, rows_clean=0, rows_quarantined=0, corrections=0, warnings=msg,
+                             missing_sheet=True, optional_columns=n_opt, optional_absent=n_opt))
+    return warnings, rows
 
 
 def flag_duplicates(p, keycols: list[str], code: str, rows) -> None:

@@ -39,7 +39,6 @@ import shutil
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from helpers.config import Paths
@@ -51,7 +50,7 @@ from helpers.intake.places import Crosswalk
 from helpers.intake.pseudonym import Names, PseudonymKey, scrub_text
 from helpers.intake.readers import IntakeStop, list_files, read_file, sheet_spec
 from helpers.store.exports import private_dir, private_permissions
-from helpers.store.storage import assert_key, file_hash, read_table, stack_parquet, write_table
+from helpers.store.storage import assert_key, file_hash, stack_parquet, write_table
 
 PART = "part-0.parquet"
 PARTITIONED = ("household_quarters", "villages", "projects", "rectifications", "quarantine")   # by quarter and county
@@ -375,22 +374,8 @@ def process_quarter_partitioned(quarter: str, paths: Paths, key: PseudonymKey, c
         for r in results:
             warnings.extend(r["warnings"])
         seen = {(c, name): source for r in results for c, name, source in r["sheets"]}
-        log_missing = []
-        for county in sorted(counties, key=dd.COUNTIES.index):
-            for spec in dd.SHEETS:
-                if (county, spec.name) not in seen:
-                    source = scrub_text(next(f.path.name for f in files if f.county == county))
-                    if spec.essential:
-                        raise IntakeStop(f"{source}: {county} 缺少“{spec.name}”工作表（或 {quarter}_{county}_{spec.name}.csv）。"
-                                         f"请补交这张表。 / the '{spec.name}' sheet is missing for {county}: submit it.")
-                    msg = (f"{source}: {county} 缺少“{spec.name}”表，本季度该县此表为空 / "
-                           f"sheet '{spec.name}' missing: {county}'s {spec.table} is empty this quarter")
-                    warnings.append(msg)
-                    n_opt = sum(1 for c in spec.columns if not c.required and not c.personal)
-                    log_missing.append(dict(quarter=quarter, county=county, source_file=source, sheet=spec.name,
-                                            encoding="", rows_in=0, rows_clean=0, rows_quarantined=0, corrections=0,
-                                            warnings=msg, missing_sheet=True, optional_columns=n_opt,
-                                            optional_absent=n_opt))
+        missing_warnings, log_missing = A.missing_sheets(quarter, files, set(seen))
+        warnings.extend(missing_warnings)
         for county in set(dd.COUNTIES) - set(counties):
             warnings.append(f"{quarter}: {county} 本季度没有提交 / no submission from {county} this quarter")
         _raise_first(results, ("parse",))
