@@ -192,7 +192,6 @@ class MemorySampler:
         import threading
 
         self.every, self.samples, self.single, self.workers = every, [], [], []
-        self._kernel: dict[int, bool] = {}          # pid -> whether it is a notebook kernel (read once)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -205,14 +204,14 @@ class MemorySampler:
             for p in [me, *me.children(recursive=True)]:
                 try:
                     rss = p.memory_info().rss
-                    if p.pid != me.pid and p.pid not in self._kernel:
-                        self._kernel[p.pid] = any("ipykernel" in a for a in p.cmdline())
+                    # read at every sample: a child just forked still has this process's command line until it execs
+                    kernel = p.pid != me.pid and any("ipykernel" in a for a in p.cmdline())
                 except psutil.Error:       # a kernel that just ended
                     continue
                 total += rss
                 if p.pid != me.pid:
                     largest = max(largest, rss)
-                    if not self._kernel[p.pid]:
+                    if not kernel:
                         worker = max(worker, rss)
             now = time.time()
             self.samples.append((now, total))
