@@ -182,3 +182,29 @@ def test_a_cluster_that_does_not_start_stops_with_a_message(tmp_path, monkeypatc
     with pytest.raises(Stop, match=r"did not start \(RuntimeError: Nanny failed to start\.\): run again"):
         with open_engine(EngineSpec("dask", workers=1, memory_limit="1GB"), private=tmp_path, dashboard=False):
             pass
+
+
+def test_a_lost_scheduler_is_not_called_a_workers_memory():
+    """A future cancelled because the scheduler went away (Dask's reason 'scheduler-connection-lost') or a client
+    that no longer runs is the network or the scheduler, not a worker's memory: its own message, still a Stop."""
+    from helpers.engine import WorkersLost, lost_workers
+
+    class FutureCancelledError(Exception):
+        def __init__(self, reason):
+            super().__init__("x cancelled")
+            self.reason = reason
+
+    class Closed:
+        status = "closed"
+        scheduler = None
+
+    with pytest.raises(Stop, match="connection to the Dask scheduler was lost") as got:
+        with lost_workers(None, "indicators"):
+            raise FutureCancelledError("scheduler-connection-lost")
+    assert not isinstance(got.value, WorkersLost) and str(got.value).startswith("indicators: ")
+    with pytest.raises(Stop, match="connection to the Dask scheduler was lost"):
+        with lost_workers(Closed(), "indicators"):
+            raise FutureCancelledError("lost dependencies")
+    with pytest.raises(WorkersLost, match="for lack of memory"):
+        with lost_workers(None, "indicators"):
+            raise FutureCancelledError("lost dependencies")

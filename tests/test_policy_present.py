@@ -125,3 +125,17 @@ def test_a_narrow_interval_is_written_with_the_decimals_that_tell_its_ends_apart
     interval. The decimals now tell the ends apart (up to three); a usual interval keeps one."""
     assert zh in policy.below_line_sentence(_below(att, lo, hi), "any", "zh")
     assert en in policy.below_line_sentence(_below(att, lo, hi), "any", "en")
+
+
+@pytest.mark.parametrize("att, lo, hi, zh, en", [
+    (0.01, 0.0004, 0.02, "提高幅度的95%区间 0.04 至 2.00 个百分点", "0.04 to 2.00"),      # a significant end near zero
+    (-0.0001, -0.0003, 0.0004, "点估计降低 0.01 个百分点，95%区间从降低 0.03 到提高 0.04 个百分点",
+     "0.01 percentage points lower as a point estimate; 95% CI from 0.03 points lower to 0.04 points higher"),
+    (0.006, -0.002, 0.013, "点估计提高 0.6 个百分点，95%区间从降低 0.2 到提高 1.3 个百分点", "from 0.2 points lower to 1.3"),
+])
+def test_no_interval_end_reads_as_zero_unless_it_is(att, lo, hi, zh, en):
+    """A reviewer's cases: a significant interval from '0.0' (beside '统计上显著'), and a tight non-significant one that
+    read '从 0 到 0'. The decimals show a significant end near zero and tell a tight interval's ends apart; a usual
+    interval keeps one decimal (and a non-significant end that rounds to zero reads as 0: the test above)."""
+    assert zh in policy.below_line_sentence(_below(att, lo, hi), "any", "zh")
+    assert en in policy.below_line_sentence(_below(att, lo, hi), "any", "en")

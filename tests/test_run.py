@@ -333,11 +333,15 @@ def test_a_worker_lost_in_a_notebook_stops_with_its_message_and_exit_code_2(samp
         run(Q, paths, progress=lambda m: None)
     assert isinstance(got.value, Stop) and str(got.value).startswith(f"01_intake: {lost} ")
     assert str(tmp_path / "reports" / Q / "failed") in str(got.value)       # where the partial notebook is
-    # what Dask raises where no step turned it into the message (a future cancelled with a lost worker's data)
+    # what Dask raises where no step turned it into the message (a future cancelled with a lost worker's data): on
+    # the Dask engine the message; on the local engine, which has no workers, the cell's error as it was
+    from helpers.engine import EngineSpec
     monkeypatch.setattr(pm, "execute_notebook", fails("FutureCancelledError", "_imp_tau_sums-1f2e cancelled"))
     with pytest.raises(WorkersLost, match=r"^01_intake: .*for lack of memory.*--memory-limit") as got:
-        run(Q, paths, progress=lambda m: None)
+        run(Q, paths, progress=lambda m: None, engine=EngineSpec("dask", workers=1, memory_limit="2GB"))
     assert "_imp_tau_sums" not in str(got.value)
+    with pytest.raises(RunError, match=r"01_intake failed in cell 3 \(FutureCancelledError: _imp_tau_sums"):
+        run(Q, paths, progress=lambda m: None, engine=EngineSpec("local"))
     monkeypatch.setattr(pm, "execute_notebook", fails("ValueError", "something else"))
     with pytest.raises(RunError, match=r"01_intake failed in cell 3 \(ValueError: something else\)"):
         run(Q, paths, progress=lambda m: None)

@@ -96,7 +96,7 @@ def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", con
         # the same estimators from sums over household partitions on the cluster (same numbers: 1e-12 in the tests)
         from helpers.analysis.effects.distributed import (callaway_santanna_dask, imputation_dask, partition_by_unit,
                                                           twfe_dask)
-        parts = partition_by_unit(d, "household_id", PARTITIONS_PER_WORKER * engine.workers)
+        parts = partition_by_unit(d, "household_id", PARTITIONS_PER_WORKER * max(1, engine.workers))
         cs = callaway_santanna_dask(engine, parts, outcome, "household_id", "time", "cohort", control=control,
                                     cluster=cluster, balanced=balanced)
         imp = imputation_dask(engine, parts, outcome, "household_id", "time", "cohort", cluster=cluster,
@@ -293,7 +293,7 @@ def _fit_cs(d: pd.DataFrame, outcome: str, cluster: str | None, control: str, co
         return callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates,
                                  cluster=cluster, balanced=balanced)
     from helpers.analysis.effects.distributed import callaway_santanna_dask, partition_by_unit
-    parts = partition_by_unit(d, "household_id", PARTITIONS_PER_WORKER * engine.workers)
+    parts = partition_by_unit(d, "household_id", PARTITIONS_PER_WORKER * max(1, engine.workers))
     res = callaway_santanna_dask(engine, parts, outcome, "household_id", "time", "cohort", control=control,
                                  cluster=cluster, balanced=balanced)
     res.release_partitions()

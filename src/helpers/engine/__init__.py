@@ -61,21 +61,39 @@ LOST_WORKER_ERRORS = ("KilledWorker", "FutureCancelledError", "CancelledError", 
 
 
 def workers_lost(client=None, what: str = "") -> WorkersLost:
-    """The one message for a worker lost under a step (``what``): the workers' memory limit and what to change."""
+    """The one message for a worker lost under a step (``what``): the workers' memory limit and what to change, for
+    a cluster the run started and for an existing one (whose workers are started with their own limit)."""
     memory = _worker_memory(client) if client is not None else ""
     each_zh, each_en = (f"（每个工作进程 {memory}）", f" (each worker has {memory})") if memory else ("", "")
     step = f"{what}: " if what else ""
     return WorkersLost(
-        f"{step}一个 Dask 工作进程在这一步中退出，通常是内存不足{each_zh}：请用 --memory-limit 给每个工作进程更多内存，或减少 "
-        f"--workers、使用更大的集群，然后重新运行 / a Dask worker process died during this step, most often for lack of "
-        f"memory{each_en}: give each worker more memory (--memory-limit), run fewer workers on this machine "
-        f"(--workers) or use a larger cluster (--scheduler), then run again")
+        f"{step}一个 Dask 工作进程在这一步中退出，通常是内存不足{each_zh}：请给每个工作进程更多内存（--memory-limit；已有集群："
+        f"以更大的 --memory-limit 重启其 dask worker），或减少每台机器上的工作进程、使用更大的集群，然后重新运行 / a Dask "
+        f"worker process died during this step, most often for lack of memory{each_en}: give each worker more memory "
+        f"(--memory-limit; on an existing cluster, restart its dask workers with a larger --memory-limit), run fewer "
+        f"workers per machine (--workers) or use a larger cluster, then run again")
+
+
+def scheduler_lost(what: str = "") -> Stop:
+    """The one message for a connection to the scheduler lost under a step (not a worker's memory)."""
+    step = f"{what}: " if what else ""
+    return Stop(f"{step}与 Dask 调度器的连接中断（调度器停止或网络断开）：请检查调度器后重新运行 / the connection to the Dask "
+                "scheduler was lost (the scheduler stopped or the network failed): check the scheduler, then run again")
+
+
+def _scheduler_gone(client, exc: BaseException) -> bool:
+    """Whether a lost-worker error is rather the scheduler gone: Dask cancels futures with a ``scheduler-...``
+    reason then, and the client no longer runs."""
+    if str(getattr(exc, "reason", "") or "").startswith("scheduler-"):
+        return True
+    return client is not None and getattr(client, "status", "running") not in ("running", "connecting")
 
 
 @contextlib.contextmanager
 def lost_workers(client=None, what: str = "") -> Iterator[None]:
     """Within the block, Dask's errors for a lost worker (``LOST_WORKER_ERRORS``) become ``WorkersLost`` with one
-    message (``workers_lost``). Other errors, and an interruption (Ctrl-C), pass unchanged."""
+    message (``workers_lost``), or, when the scheduler itself is gone, a ``Stop`` saying so. Other errors, and an
+    interruption (Ctrl-C), pass unchanged."""
     if client is not None and not _MEMORY.get(getattr(getattr(client, "scheduler", None), "address", "")):
         _worker_memory(client)           # seen while the workers are up
     try:
@@ -83,6 +101,8 @@ def lost_workers(client=None, what: str = "") -> Iterator[None]:
     except BaseException as exc:         # asyncio's CancelledError is not an Exception
         if type(exc).__name__ not in LOST_WORKER_ERRORS:
             raise
+        if _scheduler_gone(client, exc):
+            raise scheduler_lost(what) from None
         raise workers_lost(client, what) from None
 
 
@@ -207,6 +227,7 @@ def _connect(address: str):
         client.close()
         raise Stop(f"the Dask scheduler at {address} has no workers (none joined in {CONNECT_SECONDS} s): start "
                    f"them with dask worker {address}") from None
+    _worker_memory(client)                       # the limit a lost worker's message names
     return client
 
 
@@ -269,6 +290,7 @@ def open_engine(spec: EngineSpec | None = None, say: Callable[[str], None] | Non
                        f"或使用 --engine local / the local Dask cluster did not start ({type(exc).__name__}: {first}): "
                        "run again; if it fails again, use fewer --workers or --engine local") from None
         client = Client(cluster)
+        _worker_memory(client)                   # the limit a lost worker's message names, read while all are up
         eng.client, eng.cluster = client, cluster
         from dask.utils import format_bytes, parse_bytes
         each = format_bytes(parse_bytes(limit) if isinstance(limit, str) else limit)

@@ -36,7 +36,7 @@ from helpers.domain.quarters import label_zh
 from helpers.domain.labels import label
 from helpers.domain.errors import Stop
 from helpers.intake.readers import IntakeStop
-from helpers.engine import LOST_WORKER_ERRORS, WorkersLost, current as current_engine, workers_lost
+from helpers.engine import LOST_WORKER_ERRORS, WorkersLost, workers_lost
 from helpers.store.storage import atomic_write_text, file_hash, read_json
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -421,8 +421,8 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
                     raise IntakeStop(exc.evalue) from None
                 if exc.ename == "WorkersLost":        # the cluster's memory, not the run: exit code 2, its message
                     raise WorkersLost(f"{step.name}: {exc.evalue}") from None
-                if exc.ename in LOST_WORKER_ERRORS:   # one that Dask raised where no step said so: the same message
-                    raise workers_lost(current_engine().client, step.name) from None
+                if eng.is_dask and exc.ename in LOST_WORKER_ERRORS:   # Dask's, where no step said so: the message
+                    raise workers_lost(eng.client, step.name) from None
                 raise RunError(f"{step.name} failed in cell {exc.exec_count} ({exc.ename}: "
                                f"{exc.evalue.splitlines()[0] if exc.evalue else ''}).") from None
             t_exec = time.perf_counter() - t0

@@ -26,11 +26,13 @@ def _pp(x: float, digits: int = 1) -> str:
     return f"{0:.{digits}f}" if round(v, digits) == 0 else f"{v:.{digits}f}"
 
 
-def _digits(a: float, b: float) -> int:
-    """Decimals of percentage points that tell an interval's ends apart: one, or up to three when one would write a
-    narrow interval (a large sample's) as 'from 1.5 to 1.5'."""
+def _digits(a: float, b: float, nonzero: bool = False) -> int:
+    """Decimals of percentage points that tell an interval's ends apart (and with ``nonzero``, write no end other
+    than zero as zero: a significant interval must not read 'from 0.0'): one, or up to three when one would write a
+    narrow interval (a large sample's) as 'from 1.5 to 1.5' or a significant end near zero as '0.0'."""
     for d in (1, 2):
-        if _pp(a, d) != _pp(b, d):
+        zero = _pp(0.0, d)
+        if _pp(a, d) != _pp(b, d) and not (nonzero and any(_pp(x, d) == zero for x in (a, b) if x != 0)):
             return d
     return 3
 
@@ -71,7 +73,7 @@ def below_line_sentence(frame: pd.DataFrame, program: str, lang: str = "zh") -> 
     few = ("（按少聚类检验判断）" if zh else " (by the few-cluster check)") if basis == "few_cluster" else ""
     if sig:
         a, b = (-hi, -lo) if down else (lo, hi)      # the interval of the change as it is named (a reduction, or a rise)
-        d = _digits(a, b)
+        d = _digits(a, b, nonzero=True)
         if zh:
             s = (f"**{name}**使开始帮扶后的农户人均收入低于当年监测线的概率{'降低' if down else '提高'} "
                  f"**{_pp(abs(att), d)} 个百分点**（{'降低' if down else '提高'}幅度的95%区间 {_pp(a, d)} 至 {_pp(b, d)} 个百分点），"
@@ -82,17 +84,17 @@ def below_line_sentence(frame: pd.DataFrame, program: str, lang: str = "zh") -> 
              f"points** (95% CI of the {'reduction' if down else 'rise'}: {_pp(a, d)} to {_pp(b, d)}), "
              + words("significant", sig, lang) + few)
         return s + (f", {doubt}" if doubt else "") + "." + _base_rate(row, lang)
+    bounded = not (lo is None or hi is None or math.isnan(lo) or math.isnan(hi))
+    d = _digits(lo, hi) if bounded else 1
     if zh:                                           # not significant (or no interval): no claim of an effect
-        end = lambda x, a, b: " 0" if _pp(abs(x)) == "0.0" else f"{a if x < 0 else b} {_pp(abs(x))}"  # noqa: E731
-        span = ("" if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) else
-                f"，95%区间从{end(lo, '降低', '提高')} 到{end(hi, '降低', '提高')} 个百分点")
-        return (f"**{name}**：开始帮扶后低于当年监测线的概率，点估计{'降低' if down else '提高'} {_pp(abs(att))} 个百分点"
+        end = lambda x, a, b: " 0" if _pp(abs(x), d) == _pp(0.0, d) else f"{a if x < 0 else b} {_pp(abs(x), d)}"  # noqa: E731
+        span = f"，95%区间从{end(lo, '降低', '提高')} 到{end(hi, '降低', '提高')} 个百分点" if bounded else ""
+        return (f"**{name}**：开始帮扶后低于当年监测线的概率，点估计{'降低' if down else '提高'} {_pp(abs(att), d)} 个百分点"
                 f"{span}，" + words("significant", sig, lang) + few + "。" + _base_rate(row, lang))
-    span = ("" if lo is None or hi is None or math.isnan(lo) or math.isnan(hi) else
-            f"; 95% CI from {_pp(abs(lo))} points {'lower' if lo < 0 else 'higher'} to {_pp(abs(hi))} points "
-            f"{'higher' if hi > 0 else 'lower'}")
+    span = (f"; 95% CI from {_pp(abs(lo), d)} points {'lower' if lo < 0 else 'higher'} to {_pp(abs(hi), d)} points "
+            f"{'higher' if hi > 0 else 'lower'}") if bounded else ""
     return (f"**{name.capitalize()}**: the probability of being below the year's monitoring line after support starts is "
-            f"{_pp(abs(att))} percentage points {'lower' if down else 'higher'} as a point estimate{span}; "
+            f"{_pp(abs(att), d)} percentage points {'lower' if down else 'higher'} as a point estimate{span}; "
             + words("significant", sig, lang) + few + "." + _base_rate(row, lang))
 
 

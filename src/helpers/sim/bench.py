@@ -199,19 +199,23 @@ class MemorySampler:
         import psutil
 
         me = psutil.Process()
+        mine = me.cmdline()
         while not self._stop.is_set():
             total, largest, worker = 0, 0, 0
             for p in [me, *me.children(recursive=True)]:
                 try:
                     rss = p.memory_info().rss
-                    # read at every sample: a child just forked still has this process's command line until it execs
-                    kernel = p.pid != me.pid and any("ipykernel" in a for a in p.cmdline())
+                    # read at every sample: a child just forked still has this process's command line (and its
+                    # memory) until it execs; it counts in the total but is neither a kernel nor a worker yet
+                    line = p.cmdline() if p.pid != me.pid else mine
+                    kernel = any("ipykernel" in a for a in line)
+                    forked = p.pid != me.pid and line == mine
                 except psutil.Error:       # a kernel that just ended
                     continue
                 total += rss
                 if p.pid != me.pid:
                     largest = max(largest, rss)
-                    if not kernel:
+                    if not kernel and not forked:
                         worker = max(worker, rss)
             now = time.time()
             self.samples.append((now, total))
