@@ -91,12 +91,10 @@ def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", con
     covariates = list(covariates or [])
     d = estimation_sample(panel, program, outcome, covariates, cluster)
     balanced = panel.balanced
-    engine = current_engine()
-    if engine.is_dask and not covariates:
+    engine, parts = _engine_partitions(d, covariates)
+    if parts is not None:
         # the same estimators from sums over household partitions on the cluster (same numbers: 1e-12 in the tests)
-        from helpers.analysis.effects.distributed import (callaway_santanna_dask, imputation_dask, partition_by_unit,
-                                                          twfe_dask)
-        parts = partition_by_unit(d, "household_id", PARTITIONS_PER_WORKER * max(1, engine.workers))
+        from helpers.analysis.effects.distributed import callaway_santanna_dask, imputation_dask, twfe_dask
         cs = callaway_santanna_dask(engine, parts, outcome, "household_id", "time", "cohort", control=control,
                                     cluster=cluster, balanced=balanced)
         imp = imputation_dask(engine, parts, outcome, "household_id", "time", "cohort", cluster=cluster,
@@ -108,6 +106,16 @@ def estimate(panel: Panel, program: str = "any", outcome: str = "income_pc", con
     imp = imputation(d, outcome, "household_id", "time", "cohort", cluster=cluster, balanced=balanced)
     tw = twfe(d, outcome, "treated", "household_id", "time", cluster=cluster, balanced=balanced)
     return Effects(program, outcome, d, cs, imp, tw, control, cluster or "household_id", covariates, balanced)
+
+
+def _engine_partitions(d: pd.DataFrame, covariates) -> tuple[object, list | None]:
+    """The engine and ``d`` cut into household partitions for its workers when the estimate runs on the Dask engine
+    (no covariates: the partitioned Callaway-Sant'Anna takes none); ``(engine, None)`` when it runs in this process."""
+    engine = current_engine()
+    if not engine.is_dask or covariates:
+        return engine, None
+    from helpers.analysis.effects.distributed import partition_by_unit
+    return engine, partition_by_unit(d, "household_id", PARTITIONS_PER_WORKER * max(1, engine.workers))
 
 
 def _on_partitions(res) -> bool:
@@ -288,12 +296,11 @@ def _fit_cs(d: pd.DataFrame, outcome: str, cluster: str | None, control: str, co
     """Callaway-Sant'Anna on ``d``: on the engine's household partitions when the engine is Dask and there are no
     covariates (the same numbers; the partitions are freed at once, no county jackknife is asked of a subgroup),
     else in this process."""
-    engine = current_engine()
-    if not (engine.is_dask and not covariates):
+    engine, parts = _engine_partitions(d, covariates)
+    if parts is None:
         return callaway_santanna(d, outcome, "household_id", "time", "cohort", control=control, covariates=covariates,
                                  cluster=cluster, balanced=balanced)
-    from helpers.analysis.effects.distributed import callaway_santanna_dask, partition_by_unit
-    parts = partition_by_unit(d, "household_id", PARTITIONS_PER_WORKER * max(1, engine.workers))
+    from helpers.analysis.effects.distributed import callaway_santanna_dask
     res = callaway_santanna_dask(engine, parts, outcome, "household_id", "time", "cohort", control=control,
                                  cluster=cluster, balanced=balanced)
     res.release_partitions()

@@ -36,7 +36,8 @@ from helpers.domain.quarters import label_zh
 from helpers.domain.labels import label
 from helpers.domain.errors import Stop
 from helpers.intake.readers import IntakeStop
-from helpers.engine import LOST_WORKER_ERRORS, WorkersLost, workers_lost
+from helpers.engine import (LOST_WORKER_ERRORS, EngineSpec, WorkersLost, kernels_use, open_engine, use,
+                            workers_lost)
 from helpers.store.storage import atomic_write_text, file_hash, read_json
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -362,7 +363,6 @@ def run(quarter: str | None = None, paths: Paths | None = None, params_file: str
     note when no browser is installed). ``engine`` (a ``helpers.engine.EngineSpec``; default: config/workbook.yaml
     ``engine:``): with ``dask`` the run starts (or connects to) a Dask cluster, runs intake on it, and the notebooks'
     kernels use the same cluster (``helpers.engine.SCHEDULER_ENV``); the cluster it started is closed at the end."""
-    from helpers.engine import EngineSpec, kernels_use, open_engine, use
     import papermill as pm
 
     from helpers.store.locks import processed_lock

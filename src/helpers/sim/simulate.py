@@ -56,6 +56,7 @@ import pandas as pd
 from helpers.analysis.construct import below_line, monitoring_lines
 from helpers.config import SEED, SIMULATED_MARKER, VILLAGE_REGISTER
 from helpers.domain.dictionary import COUNTIES, HOUSEHOLDS, PROJECTS, RECTIFICATIONS, VILLAGES
+from helpers.engine import lost_workers
 from helpers.intake.parsing import split_names
 from helpers.domain.quarters import index_quarter, label_zh, quarter_index, quarter_range
 
@@ -943,8 +944,9 @@ def write_submissions(truth: Truth, out: Path, mess: bool = True, seed: int | No
     for i in range(0, len(quarters), batch):
         # each slice sent to the workers once as data, not embedded in the task graph (at 2,000,000 households a
         # graph of 3.45 GB, pickled beside the slices, took this process out of memory)
-        jobs = engine.client.scatter([_QuarterJob(_quarter_truth(truth, q), q, **args)
-                                      for q in quarters[i:i + batch]], hash=False)
+        with lost_workers(engine.client, "simulate"):
+            jobs = engine.client.scatter([_QuarterJob(_quarter_truth(truth, q), q, **args)
+                                          for q in quarters[i:i + batch]], hash=False)
         for records in engine.map(write_quarter, jobs, label="simulate: quarters written"):
             log.records += records
         del jobs

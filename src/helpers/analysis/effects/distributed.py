@@ -51,6 +51,7 @@ import pandas as pd
 
 from helpers.analysis.effects.callaway_santanna import CSResult, _Cells
 from helpers.analysis.effects.twfe import TWFEResult
+from helpers.engine import lost_workers
 from helpers.analysis.effects.few_clusters import ClusterJackknife, FewClusterInference
 from helpers.analysis.effects.panel import (EstimationError, _examples, _numbers, cohort_codes, frame, se_from_if,
                                            unit_constant, validate_rows)
@@ -93,7 +94,6 @@ class _Runner:
 
     def _lost(self):
         """A worker lost under the block (the partitions it held are gone with it): ``WorkersLost``, one message."""
-        from helpers.engine import lost_workers
         return lost_workers(self.client, self.WHAT)
 
     def map(self, func, items, *more, **kw):
